@@ -1,0 +1,101 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[lbctl] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'lbctl'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'lbctl'= {
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)'
+            cand --context 'The kubeconfig context to use (default: the current context)'
+            cand --request-timeout 'How long to wait for a single API request before giving up, e.g. 30s or 1m (0 = no limit)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --color 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)'
+            cand --metallb-namespace 'Namespace MetalLB lives in'
+            cand -v 'More detail on stderr; repeat for more (-vv shows every API request)'
+            cand --verbose 'More detail on stderr; repeat for more (-vv shows every API request)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand version 'Print the lbctl version, the embedded MetalLB version and the server version'
+            cand completions 'Print a shell completion script'
+            cand man 'Print the man page (roff) for lbctl or one of its subcommands'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'lbctl;version'= {
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)'
+            cand --context 'The kubeconfig context to use (default: the current context)'
+            cand --request-timeout 'How long to wait for a single API request before giving up, e.g. 30s or 1m (0 = no limit)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --color 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)'
+            cand --metallb-namespace 'Namespace MetalLB lives in'
+            cand --client 'Print only the client version; do not contact the cluster'
+            cand -v 'More detail on stderr; repeat for more (-vv shows every API request)'
+            cand --verbose 'More detail on stderr; repeat for more (-vv shows every API request)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'lbctl;completions'= {
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)'
+            cand --context 'The kubeconfig context to use (default: the current context)'
+            cand --request-timeout 'How long to wait for a single API request before giving up, e.g. 30s or 1m (0 = no limit)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --color 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)'
+            cand --metallb-namespace 'Namespace MetalLB lives in'
+            cand -v 'More detail on stderr; repeat for more (-vv shows every API request)'
+            cand --verbose 'More detail on stderr; repeat for more (-vv shows every API request)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'lbctl;man'= {
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)'
+            cand --context 'The kubeconfig context to use (default: the current context)'
+            cand --request-timeout 'How long to wait for a single API request before giving up, e.g. 30s or 1m (0 = no limit)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --color 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)'
+            cand --metallb-namespace 'Namespace MetalLB lives in'
+            cand -v 'More detail on stderr; repeat for more (-vv shows every API request)'
+            cand --verbose 'More detail on stderr; repeat for more (-vv shows every API request)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'lbctl;help'= {
+            cand version 'Print the lbctl version, the embedded MetalLB version and the server version'
+            cand completions 'Print a shell completion script'
+            cand man 'Print the man page (roff) for lbctl or one of its subcommands'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'lbctl;help;version'= {
+        }
+        &'lbctl;help;completions'= {
+        }
+        &'lbctl;help;man'= {
+        }
+        &'lbctl;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

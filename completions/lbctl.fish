@@ -1,0 +1,83 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_lbctl_global_optspecs
+    string join \n kubeconfig= context= request-timeout= o/output= color= v/verbose metallb-namespace= h/help V/version
+end
+
+function __fish_lbctl_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_lbctl_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_lbctl_using_subcommand
+    set -l cmd (__fish_lbctl_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c lbctl -n "__fish_lbctl_needs_command" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)' -r -F
+complete -c lbctl -n "__fish_lbctl_needs_command" -l context -d 'The kubeconfig context to use (default: the current context)' -r
+complete -c lbctl -n "__fish_lbctl_needs_command" -l request-timeout -d 'How long to wait for a single API request before giving up, e.g. 30s or 1m (0 = no limit)' -r
+complete -c lbctl -n "__fish_lbctl_needs_command" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text (default)'
+json\t'One JSON document on stdout with a stable schema'"
+complete -c lbctl -n "__fish_lbctl_needs_command" -l color -d 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c lbctl -n "__fish_lbctl_needs_command" -l metallb-namespace -d 'Namespace MetalLB lives in' -r
+complete -c lbctl -n "__fish_lbctl_needs_command" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
+complete -c lbctl -n "__fish_lbctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lbctl -n "__fish_lbctl_needs_command" -s V -l version -d 'Print version'
+complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "version" -d 'Print the lbctl version, the embedded MetalLB version and the server version'
+complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "man" -d 'Print the man page (roff) for lbctl or one of its subcommands'
+complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand version" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)' -r -F
+complete -c lbctl -n "__fish_lbctl_using_subcommand version" -l context -d 'The kubeconfig context to use (default: the current context)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand version" -l request-timeout -d 'How long to wait for a single API request before giving up, e.g. 30s or 1m (0 = no limit)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand version" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text (default)'
+json\t'One JSON document on stdout with a stable schema'"
+complete -c lbctl -n "__fish_lbctl_using_subcommand version" -l color -d 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c lbctl -n "__fish_lbctl_using_subcommand version" -l metallb-namespace -d 'Namespace MetalLB lives in' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand version" -l client -d 'Print only the client version; do not contact the cluster'
+complete -c lbctl -n "__fish_lbctl_using_subcommand version" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand version" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lbctl -n "__fish_lbctl_using_subcommand version" -s V -l version -d 'Print version'
+complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)' -r -F
+complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -l context -d 'The kubeconfig context to use (default: the current context)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -l request-timeout -d 'How long to wait for a single API request before giving up, e.g. 30s or 1m (0 = no limit)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text (default)'
+json\t'One JSON document on stdout with a stable schema'"
+complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -l color -d 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -l metallb-namespace -d 'Namespace MetalLB lives in' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c lbctl -n "__fish_lbctl_using_subcommand man" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)' -r -F
+complete -c lbctl -n "__fish_lbctl_using_subcommand man" -l context -d 'The kubeconfig context to use (default: the current context)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand man" -l request-timeout -d 'How long to wait for a single API request before giving up, e.g. 30s or 1m (0 = no limit)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand man" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text (default)'
+json\t'One JSON document on stdout with a stable schema'"
+complete -c lbctl -n "__fish_lbctl_using_subcommand man" -l color -d 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c lbctl -n "__fish_lbctl_using_subcommand man" -l metallb-namespace -d 'Namespace MetalLB lives in' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand man" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lbctl -n "__fish_lbctl_using_subcommand man" -s V -l version -d 'Print version'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version completions man help" -f -a "version" -d 'Print the lbctl version, the embedded MetalLB version and the server version'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version completions man help" -f -a "man" -d 'Print the man page (roff) for lbctl or one of its subcommands'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

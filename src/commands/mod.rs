@@ -1,0 +1,18 @@
+//! One file per subcommand. Each gathers facts, calls the pure rules, then renders or applies.
+
+pub mod completions;
+pub mod man;
+pub mod version;
+
+use crate::cli::{Cli, Command};
+use crate::{ExitCode, Result};
+
+/// Runs the parsed command line and returns the exit code to use.
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    let global = cli.global;
+    match cli.command {
+        Command::Version(args) => version::run(&global, &args).await,
+        Command::Completions(args) => completions::run(&args),
+        Command::Man(args) => man::run(&args),
+    }
+}

@@ -1,0 +1,191 @@
+//! Typed errors, each carrying what a user needs to act, and their mapping to exit codes.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Process exit codes, the same for every command and output format (see DESIGN.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ExitCode {
+    /// Success; checks passed.
+    Ok = 0,
+    /// A check failed, or `--check` found changes to make.
+    Failed = 1,
+    /// Bad usage or input.
+    Usage = 2,
+    /// Could not run: cluster unreachable, credentials, permission, timeout.
+    CannotRun = 3,
+}
+
+impl ExitCode {
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+}
+
+/// Everything that can stop a command. The message says what happened; [`Error::hint`] the next step.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Invalid flags, arguments or input files.
+    #[error("{message}")]
+    Usage {
+        message: String,
+        hint: Option<String>,
+    },
+
+    #[error("cannot read kubeconfig {path}: {reason}")]
+    KubeconfigRead { path: PathBuf, reason: String },
+
+    #[error("no kubeconfig found: {reason}")]
+    KubeconfigMissing { reason: String },
+
+    #[error("invalid kubeconfig: {reason}")]
+    KubeconfigInvalid { reason: String },
+
+    #[error("cannot reach the Kubernetes API at {server}: {reason}")]
+    Unreachable { server: String, reason: String },
+
+    #[error("the API server rejected the credentials of context {context:?}: {message}")]
+    Unauthorized { context: String, message: String },
+
+    /// A permission lbctl needs is missing; the fields name it the way RBAC does.
+    #[error(
+        "permission denied: cannot {verb} {resource}{}",
+        namespace_suffix(namespace)
+    )]
+    Forbidden {
+        verb: String,
+        resource: String,
+        namespace: Option<String>,
+        message: String,
+    },
+
+    #[error("timed out after {} waiting for {what}", humantime::format_duration(*after))]
+    Timeout {
+        what: String,
+        after: Duration,
+        detail: Option<String>,
+    },
+
+    /// The API answered with an error status lbctl cannot recover from.
+    #[error("{action}: {message} (HTTP {code})")]
+    Api {
+        action: String,
+        code: u16,
+        message: String,
+    },
+
+    /// Something lbctl cannot do on this cluster, explained.
+    #[error("{message}")]
+    Unsupported {
+        message: String,
+        hint: Option<String>,
+    },
+
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn namespace_suffix(namespace: &Option<String>) -> String {
+    match namespace {
+        Some(ns) => format!(" in namespace {ns:?}"),
+        None => " (cluster-wide)".to_string(),
+    }
+}
+
+impl Error {
+    pub fn usage(message: impl Into<String>) -> Self {
+        Error::Usage {
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn usage_with_hint(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::Usage {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
+    }
+
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Error::Usage { .. } => ExitCode::Usage,
+            _ => ExitCode::CannotRun,
+        }
+    }
+
+    /// The next step for the user, when there is one.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Usage { hint, .. } | Error::Unsupported { hint, .. } => hint.clone(),
+            Error::KubeconfigMissing { .. } => Some(
+                "pass --kubeconfig FILE, set KUBECONFIG, or create ~/.kube/config".to_string(),
+            ),
+            Error::KubeconfigRead { .. } | Error::KubeconfigInvalid { .. } => Some(
+                "check the file with `kubectl config view`; pick a context with --context".into(),
+            ),
+            Error::Unreachable { .. } => Some(
+                "check that the cluster is up and that `kubectl cluster-info` works with the same kubeconfig and context".into(),
+            ),
+            Error::Unauthorized { .. } => {
+                Some("refresh the credentials of this context, or choose another with --context".into())
+            }
+            Error::Forbidden {
+                verb,
+                resource,
+                namespace,
+                ..
+            } => {
+                let ns = namespace
+                    .as_deref()
+                    .map(|n| format!(" -n {n}"))
+                    .unwrap_or_default();
+                Some(format!(
+                    "ask a cluster admin for this permission; check it with `kubectl auth can-i {verb} {resource}{ns}`"
+                ))
+            }
+            Error::Timeout { detail, .. } => detail.clone(),
+            Error::Api { .. } | Error::Io { .. } => None,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_errors_exit_2_and_everything_else_3() {
+        assert_eq!(Error::usage("bad").exit_code(), ExitCode::Usage);
+        let forbidden = Error::Forbidden {
+            verb: "update".into(),
+            resource: "configmaps".into(),
+            namespace: Some("kube-system".into()),
+            message: "denied".into(),
+        };
+        assert_eq!(forbidden.exit_code(), ExitCode::CannotRun);
+        assert_eq!(
+            forbidden.to_string(),
+            "permission denied: cannot update configmaps in namespace \"kube-system\""
+        );
+        assert!(
+            forbidden
+                .hint()
+                .unwrap()
+                .contains("kubectl auth can-i update configmaps -n kube-system")
+        );
+    }
+}

@@ -1,0 +1,8 @@
+//! The Kubernetes edge: building a client from kubeconfig/context and turning API errors into
+//! errors a user can act on.
+
+pub mod client;
+pub mod errors;
+
+pub use client::{ClusterTarget, connect};
+pub use errors::api_error;

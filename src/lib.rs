@@ -1,0 +1,13 @@
+//! lbctl: get MetalLB working in L2 mode on bare-metal Kubernetes, and prove it works.
+//!
+//! Layout: `cli` holds the flag definitions, `commands` one orchestration file per subcommand,
+//! and the pure rules live in their domain modules; I/O stays at the edges (`kube`).
+
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod kube;
+pub mod metallb;
+pub mod output;
+
+pub use error::{Error, ExitCode, Result};

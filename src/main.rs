@@ -1,0 +1,48 @@
+use clap::Parser;
+use colored::Colorize;
+
+use lbctl::cli::Cli;
+use lbctl::{ExitCode, commands};
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap prints help/version on stdout with success, usage errors on stderr.
+            let code = if err.use_stderr() {
+                ExitCode::Usage.code()
+            } else {
+                ExitCode::Ok.code()
+            };
+            let _ = err.print();
+            std::process::exit(code);
+        }
+    };
+    lbctl::output::init_color(cli.global.color);
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!(
+                "{} cannot start the async runtime: {err}",
+                "error:".red().bold()
+            );
+            std::process::exit(ExitCode::CannotRun.code());
+        }
+    };
+    let code = match runtime.block_on(commands::run(cli)) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("{} {err}", "error:".red().bold());
+            if let Some(hint) = err.hint() {
+                eprintln!("{} {hint}", "hint:".cyan().bold());
+            }
+            err.exit_code()
+        }
+    };
+    std::process::exit(code.code());
+}
