@@ -81,6 +81,14 @@ pub enum Error {
         hint: Option<String>,
     },
 
+    /// A pool's text was rejected (exit 2).
+    #[error("invalid pool: {0}")]
+    Pool(#[from] crate::net::pool::PoolError),
+
+    /// Raw sockets need CAP_NET_RAW (exit 3).
+    #[error("cannot open a raw socket on interface {interface}: {reason}")]
+    RawSocket { interface: String, reason: String },
+
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -120,7 +128,7 @@ impl Error {
 
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            Error::Usage { .. } => ExitCode::Usage,
+            Error::Usage { .. } | Error::Pool(_) => ExitCode::Usage,
             _ => ExitCode::CannotRun,
         }
     }
@@ -156,6 +164,10 @@ impl Error {
                 ))
             }
             Error::Timeout { detail, .. } => detail.clone(),
+            Error::Pool(err) => Some(err.hint()),
+            Error::RawSocket { .. } => Some(
+                "ARP probing needs CAP_NET_RAW: run as root, or grant it once with `sudo setcap cap_net_raw+ep $(command -v lbctl)`".into(),
+            ),
             Error::Api { .. } | Error::Io { .. } => None,
         }
     }

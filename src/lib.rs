@@ -8,6 +8,7 @@ pub mod commands;
 pub mod error;
 pub mod kube;
 pub mod metallb;
+pub mod net;
 pub mod output;
 
 pub use error::{Error, ExitCode, Result};
