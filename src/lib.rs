@@ -3,6 +3,7 @@
 //! Layout: `cli` holds the flag definitions, `commands` one orchestration file per subcommand,
 //! and the pure rules live in their domain modules; I/O stays at the edges (`kube`).
 
+pub mod checks;
 pub mod cli;
 pub mod commands;
 pub mod error;
@@ -10,5 +11,6 @@ pub mod kube;
 pub mod metallb;
 pub mod net;
 pub mod output;
+pub mod report;
 
 pub use error::{Error, ExitCode, Result};

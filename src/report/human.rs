@@ -1,0 +1,187 @@
+//! Human report: checks grouped by area, one symbol per status, hint and docs lines under
+//! anything that needs attention, then a summary line. Skips are always shown with the reason.
+
+use std::fmt::Write;
+
+use colored::Colorize;
+
+use super::Report;
+use crate::checks::Status;
+
+/// How to draw: colour (decided by `output::use_color`) and Unicode symbols.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Style {
+    pub color: bool,
+    pub unicode: bool,
+}
+
+impl Style {
+    pub const PLAIN: Style = Style {
+        color: false,
+        unicode: true,
+    };
+}
+
+/// True when the locale promises UTF-8 (the first of LC_ALL, LC_CTYPE, LANG that is set
+/// decides, as in C's setlocale); otherwise symbols fall back to ASCII.
+pub fn locale_is_utf8(lc_all: Option<&str>, lc_ctype: Option<&str>, lang: Option<&str>) -> bool {
+    let value = [lc_all, lc_ctype, lang]
+        .into_iter()
+        .flatten()
+        .find(|v| !v.is_empty());
+    value.is_some_and(|v| {
+        let v = v.to_ascii_lowercase();
+        v.contains("utf-8") || v.contains("utf8")
+    })
+}
+
+/// Reads the locale from the environment (see [`locale_is_utf8`]).
+pub fn unicode_from_env() -> bool {
+    let var = |k: &str| std::env::var(k).ok();
+    locale_is_utf8(
+        var("LC_ALL").as_deref(),
+        var("LC_CTYPE").as_deref(),
+        var("LANG").as_deref(),
+    )
+}
+
+fn symbol(status: Status, style: Style) -> &'static str {
+    match (status, style.unicode) {
+        (Status::Pass, true) => "✔",
+        (Status::Warn, true) => "!",
+        (Status::Fail, true) => "✖",
+        (Status::Skip, true) => "-",
+        (Status::Error, true) => "?",
+        (Status::Pass, false) => "[ok]  ",
+        (Status::Warn, false) => "[warn]",
+        (Status::Fail, false) => "[FAIL]",
+        (Status::Skip, false) => "[skip]",
+        (Status::Error, false) => "[ERR] ",
+    }
+}
+
+fn paint(text: &str, status: Status, style: Style) -> String {
+    if !style.color {
+        return text.to_string();
+    }
+    match status {
+        Status::Pass => text.green().to_string(),
+        Status::Warn => text.yellow().to_string(),
+        Status::Fail => text.red().bold().to_string(),
+        Status::Skip => text.dimmed().to_string(),
+        Status::Error => text.magenta().bold().to_string(),
+    }
+}
+
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// Renders the whole report as text ending in a newline.
+pub fn render(report: &Report, style: Style) -> String {
+    let mut out = String::new();
+    let _ = write!(out, "lbctl {}", report.command);
+    match &report.target {
+        Some(t) => {
+            let _ = write!(out, " on {} (context {}", t.server, t.context);
+            if let Some(v) = &t.server_version {
+                let _ = write!(out, ", Kubernetes {v}");
+            }
+            out.push(')');
+        }
+        None => out.push_str(" (no cluster)"),
+    }
+    out.push('\n');
+
+    // Areas in order of first appearance; checks keep their order inside an area.
+    let mut areas: Vec<&str> = Vec::new();
+    for c in &report.checks {
+        if !areas.contains(&c.area.as_str()) {
+            areas.push(&c.area);
+        }
+    }
+    for area in areas {
+        out.push('\n');
+        let heading = if style.color {
+            area.bold().to_string()
+        } else {
+            area.to_string()
+        };
+        let _ = writeln!(out, "{heading}");
+        for c in report.checks.iter().filter(|c| c.area == area) {
+            let sym = paint(symbol(c.status, style), c.status, style);
+            let _ = writeln!(out, "  {sym} {} {}: {}", c.id, c.title, c.message);
+            if matches!(c.status, Status::Fail | Status::Error | Status::Warn) {
+                if let Some(hint) = &c.hint {
+                    let _ = writeln!(out, "      hint: {hint}");
+                }
+                let _ = writeln!(out, "      docs: {}", c.docs);
+            }
+        }
+    }
+
+    let s = &report.summary;
+    let _ = write!(
+        out,
+        "\n{}: {} passed, {}, {} failed, {} skipped, {}",
+        count(s.total, "check"),
+        s.pass,
+        count(s.warn, "warning"),
+        s.fail,
+        s.skip,
+        count(s.error, "error")
+    );
+    if s.ignored > 0 {
+        let _ = write!(out, " ({} ignored)", s.ignored);
+    }
+    let verdict = match report.result {
+        "pass" => "result: pass",
+        "fail" => "result: FAIL",
+        _ => "result: INCOMPLETE (some checks could not run)",
+    };
+    let _ = writeln!(out, "; {verdict} (exit {})", report.exit_code);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sample;
+
+    #[test]
+    fn renders_unicode_report() {
+        insta::assert_snapshot!(render(&sample::report(), Style::PLAIN));
+    }
+
+    #[test]
+    fn renders_ascii_report() {
+        let style = Style {
+            color: false,
+            unicode: false,
+        };
+        let text = render(&sample::report(), style);
+        assert!(text.is_ascii());
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn report_without_cluster_says_so() {
+        let mut report = sample::report();
+        report.target = None;
+        let text = render(&report, Style::PLAIN);
+        assert!(text.starts_with("lbctl preflight (no cluster)\n"));
+    }
+
+    #[test]
+    fn locale_decides_unicode() {
+        assert!(locale_is_utf8(None, None, Some("en_US.UTF-8")));
+        assert!(locale_is_utf8(Some("C.utf8"), None, Some("C")));
+        assert!(!locale_is_utf8(Some("C"), None, Some("en_US.UTF-8")));
+        assert!(!locale_is_utf8(None, None, None));
+        assert!(locale_is_utf8(Some(""), Some("de_DE.utf8"), None));
+    }
+}

@@ -1,0 +1,167 @@
+//! Rendering a run of checks: human text, JSON (`-o json`) and JUnit XML (`--junit FILE`).
+//! Shared by every command that runs checks; nothing here knows which checks exist.
+
+pub mod human;
+pub mod junit;
+
+use serde::Serialize;
+
+use crate::ExitCode;
+use crate::checks::{Check, Summary};
+
+/// Version of the JSON schema below; bump it on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Everything a report shows. Serialised as-is for `-o json` (documented in docs/checks.md).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub schema_version: u32,
+    /// The command that produced the report, e.g. `preflight`.
+    pub command: String,
+    pub tool: Tool,
+    /// The cluster the checks ran against; `None` when no cluster was used.
+    pub target: Option<Target>,
+    pub checks: Vec<Check>,
+    pub summary: Summary,
+    /// `pass`, `fail` or `error`: the verdict the exit code encodes.
+    pub result: &'static str,
+    pub exit_code: i32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+impl Tool {
+    pub fn lbctl() -> Self {
+        Tool {
+            name: "lbctl".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Target {
+    pub server: String,
+    pub context: String,
+    /// `gitVersion` of the server, when it could be read.
+    pub server_version: Option<String>,
+}
+
+impl Report {
+    /// Builds a report from judged checks and the exit code they give.
+    pub fn new(
+        command: &str,
+        target: Option<Target>,
+        checks: Vec<Check>,
+        exit_code: ExitCode,
+    ) -> Self {
+        let summary = Summary::of(&checks);
+        let result = match exit_code {
+            ExitCode::Ok => "pass",
+            ExitCode::Failed => "fail",
+            ExitCode::Usage | ExitCode::CannotRun => "error",
+        };
+        Report {
+            schema_version: SCHEMA_VERSION,
+            command: command.into(),
+            tool: Tool::lbctl(),
+            target,
+            checks,
+            summary,
+            result,
+            exit_code: exit_code.code(),
+        }
+    }
+
+    /// The JSON document printed by `-o json`.
+    pub fn to_json(&self) -> String {
+        // Plain data with string keys: serialisation cannot fail.
+        serde_json::to_string_pretty(self).expect("a report serialises to JSON")
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod sample {
+    //! A report exercising every status, shared by the renderer tests.
+    use super::*;
+    use crate::checks::Status;
+
+    fn check(id: &str, area: &str, status: Status, message: &str, hint: Option<&str>) -> Check {
+        Check {
+            id: id.into(),
+            title: format!("title of {id}"),
+            area: area.into(),
+            status,
+            message: message.into(),
+            hint: hint.map(str::to_string),
+            docs: crate::checks::model::docs_anchor(id),
+            ignored: false,
+            can_become_true: false,
+        }
+    }
+
+    pub fn report() -> Report {
+        let mut ignored = check(
+            "LB203",
+            "node",
+            Status::Warn,
+            "proxy_arp is 1 on eth0 (ignored fail: --ignore LB203)",
+            Some("sysctl -w net.ipv4.conf.eth0.proxy_arp=0"),
+        );
+        ignored.ignored = true;
+        let checks = vec![
+            check("LB101", "cluster", Status::Pass, "reachable", None),
+            check(
+                "LB104",
+                "kube-proxy",
+                Status::Fail,
+                "kube-proxy runs in IPVS mode without strictARP <& \"quoted\">",
+                Some("lbctl enable-strictarp"),
+            ),
+            check(
+                "LB105",
+                "kube-proxy",
+                Status::Skip,
+                "skipped: LB104 failed",
+                None,
+            ),
+            check(
+                "LB110",
+                "cluster",
+                Status::Error,
+                "cannot list nodes: forbidden",
+                Some("kubectl auth can-i list nodes"),
+            ),
+            ignored,
+        ];
+        Report::new(
+            "preflight",
+            Some(Target {
+                server: "https://127.0.0.1:6443".into(),
+                context: "kind-kind".into(),
+                server_version: Some("v1.36.0".into()),
+            }),
+            checks,
+            ExitCode::Failed,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_schema_is_stable() {
+        let mut report = sample::report();
+        report.tool.version = "[version]".into();
+        insta::assert_snapshot!(report.to_json());
+    }
+}
