@@ -1,0 +1,80 @@
+//! Everything the network layer knows about one node, as plain serialisable data, so a remote
+//! fact-gathering pod can produce exactly what a local run reads.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use super::interfaces::{self, Interface};
+use super::modules::IpvsSupport;
+use super::ports::{MEMBERLIST_PORT, PortUse};
+use super::roots::HostRoots;
+use super::routes::{RouteDecision, RouteTable};
+use super::sysctl::ArpSysctls;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeNetFacts {
+    /// `None` when `/proc/sys/net/ipv4/conf` could not be read.
+    pub sysctls: Option<ArpSysctls>,
+    pub ipvs: IpvsSupport,
+    pub interfaces: Vec<Interface>,
+    pub routes: RouteTable,
+    pub memberlist: PortUse,
+}
+
+/// Where a pool address would go from this node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum AddressPath {
+    /// Configured on this node already.
+    Local {
+        interface: String,
+    },
+    /// On a directly connected network of `interface`: L2 mode can announce it there.
+    OnLink {
+        interface: String,
+    },
+    /// Behind a router: L2 mode cannot announce it from this node.
+    ViaGateway {
+        interface: String,
+        gateway: IpAddr,
+    },
+    NoRoute,
+}
+
+impl NodeNetFacts {
+    /// Reads the node this process runs on (interfaces from the current network namespace).
+    pub fn gather(roots: &HostRoots) -> NodeNetFacts {
+        NodeNetFacts {
+            sysctls: ArpSysctls::read(roots).ok(),
+            ipvs: IpvsSupport::read(roots),
+            interfaces: interfaces::list(),
+            routes: RouteTable::read(roots),
+            memberlist: PortUse::read(roots, MEMBERLIST_PORT),
+        }
+    }
+
+    /// `ip route get` for one address, with this node's own addresses first.
+    pub fn path_to(&self, addr: IpAddr) -> AddressPath {
+        if let Some(owner) = self.interfaces.iter().find(|i| i.has_address(addr)) {
+            return AddressPath::Local {
+                interface: owner.name.clone(),
+            };
+        }
+        match self.routes.get(addr) {
+            Some(RouteDecision {
+                interface,
+                gateway: None,
+            }) => AddressPath::OnLink { interface },
+            Some(RouteDecision {
+                interface,
+                gateway: Some(gateway),
+            }) => AddressPath::ViaGateway { interface, gateway },
+            None => AddressPath::NoRoute,
+        }
+    }
+
+    pub fn interface(&self, name: &str) -> Option<&Interface> {
+        self.interfaces.iter().find(|i| i.name == name)
+    }
+}
