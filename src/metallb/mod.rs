@@ -1,4 +1,13 @@
-//! MetalLB: the version lbctl embeds and installs.
+//! MetalLB: the version lbctl embeds and installs, its resource kinds, and the objects of an
+//! installation rendered from [`render::RenderOptions`].
+
+pub mod crds;
+pub mod rbac;
+pub mod render;
+pub mod webhook;
+pub mod workloads;
+
+pub use render::{Phase, RenderOptions, Rendered, render};
 
 /// The MetalLB release whose manifests are built into this binary.
 pub const VERSION: &str = "v0.16.1";
