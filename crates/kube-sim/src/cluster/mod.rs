@@ -1,0 +1,283 @@
+//! The simulated cluster behind the API: controllers and kubelets as pure functions from a
+//! snapshot of objects ([`World`]) to the writes they would make ([`Action`]). The server applies
+//! the actions through its store (so they bump resourceVersions and emit watch events) and calls
+//! [`Cluster::reconcile`] again until nothing is left to do.
+
+pub mod daemonset;
+pub mod deployment;
+pub mod endpoints;
+pub mod meta;
+pub mod pods;
+pub mod scheduling;
+pub mod settings;
+pub mod world;
+
+#[cfg(test)]
+mod testutil;
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+
+pub use settings::{ClusterSettings, MetalLbSettings};
+pub use world::{Action, WATCHED, World};
+
+/// The simulated cluster's controllers and the little memory they keep between passes.
+#[derive(Debug)]
+pub struct Cluster {
+    pub settings: ClusterSettings,
+    /// True until [`Cluster::finish_boot`]: the scenario's workloads come up already running.
+    booting: bool,
+    /// When the kubelet first saw each pending pod (`namespace/name`).
+    seen: HashMap<String, Timestamp>,
+}
+
+impl Cluster {
+    pub fn new(settings: ClusterSettings) -> Cluster {
+        Cluster {
+            settings,
+            booting: true,
+            seen: HashMap::new(),
+        }
+    }
+
+    /// Ends the boot phase: from now on new pods take `podReadyDelay` to run.
+    pub fn finish_boot(&mut self) {
+        self.booting = false;
+    }
+
+    pub fn is_booting(&self) -> bool {
+        self.booting
+    }
+
+    /// One pass of every controller over `world` at time `now`.
+    pub fn reconcile(&mut self, world: &World, now: Timestamp) -> Vec<Action> {
+        if !self.settings.controllers {
+            return Vec::new();
+        }
+        let mut actions = Vec::new();
+        actions.extend(daemonset::sync(world, now));
+        actions.extend(deployment::sync(world, now));
+        actions.extend(pods::schedule(world, now));
+        let mut kubelet = pods::Kubelet {
+            settings: &self.settings,
+            now,
+            booting: self.booting,
+            seen: &mut self.seen,
+        };
+        actions.extend(kubelet.sync(world));
+        actions.extend(endpoints::sync(world, now));
+        actions
+    }
+
+    /// When a pass is next due even if no object changes (a pending pod's delay runs out), so the
+    /// wiring can sleep until then.
+    pub fn next_wakeup(&mut self, now: Timestamp) -> Option<Timestamp> {
+        let kubelet = pods::Kubelet {
+            settings: &self.settings,
+            now,
+            booting: self.booting,
+            seen: &mut self.seen,
+        };
+        kubelet.next_due()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testutil::*;
+    use super::*;
+    use jiff::SignedDuration;
+    use serde_json::{Value, json};
+
+    fn kube_proxy() -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "DaemonSet",
+            "metadata": {"name": "kube-proxy", "namespace": "kube-system"},
+            "spec": {"selector": {"matchLabels": {"k8s-app": "kube-proxy"}},
+                     "template": {"metadata": {"labels": {"k8s-app": "kube-proxy"}},
+                                  "spec": {"hostNetwork": true, "tolerations": [{"operator": "Exists"}],
+                                           "containers": [{"name": "kube-proxy", "image": "registry.k8s.io/kube-proxy:v1.36.0"}]}},
+                     "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}}})
+    }
+
+    fn webhook_setup() -> Vec<Value> {
+        vec![
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "controller", "namespace": "metallb-system"},
+                "spec": {"replicas": 1, "selector": {"matchLabels": {"component": "controller"}},
+                         "template": {"metadata": {"labels": {"component": "controller"}},
+                                      "spec": {"containers": [{"name": "controller", "image": "quay.io/metallb/controller:v0.16.1",
+                                                               "ports": [{"name": "webhook-server", "containerPort": 9443}]}]}}}}),
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "metallb-webhook-service", "namespace": "metallb-system"},
+                "spec": {"selector": {"component": "controller"}, "ports": [{"port": 443, "targetPort": 9443}]}}),
+        ]
+    }
+
+    #[test]
+    fn boot_brings_scenario_workloads_up_with_old_start_times() {
+        let mut store = MemStore::new([three_nodes(), vec![kube_proxy()]].concat());
+        let mut cluster = Cluster::new(ClusterSettings::default());
+        assert!(store.settle(&mut cluster, now(), 20) < 20);
+        let pods = store.pods("kube-proxy-");
+        assert_eq!(pods.len(), 3);
+        for pod in &pods {
+            assert_eq!(pod["status"]["phase"], "Running");
+            assert!(pods::is_ready(pod));
+            assert_eq!(
+                pod["status"]["startTime"], "2026-11-25T09:00:00Z",
+                "boot age 1h"
+            );
+            assert_eq!(
+                pod["status"]["podIP"], pod["status"]["hostIP"],
+                "hostNetwork"
+            );
+        }
+        let status = &store.find("DaemonSet", "kube-system", "kube-proxy")["status"];
+        assert_eq!(status["numberReady"], 3);
+        assert_eq!(status["updatedNumberScheduled"], 3);
+    }
+
+    #[test]
+    fn pods_wait_for_the_ready_delay_after_boot() {
+        let mut store = MemStore::new(three_nodes());
+        let mut cluster = Cluster::new(ClusterSettings::default());
+        store.settle(&mut cluster, now(), 20);
+        cluster.finish_boot();
+        store.apply(vec![Action::Create(kube_proxy())], now());
+        store.settle(&mut cluster, now(), 20);
+        let pods = store.pods("kube-proxy-");
+        assert_eq!(pods.len(), 3);
+        assert!(pods.iter().all(|p| p["status"]["phase"] == "Pending"));
+        assert_eq!(
+            pods[0]["status"]["containerStatuses"][0]["state"]["waiting"]["reason"],
+            "ContainerCreating"
+        );
+        let due = cluster.next_wakeup(now()).expect("a pending pod is due");
+        assert_eq!(due, now() + SignedDuration::from_millis(200));
+        store.settle(&mut cluster, due, 20);
+        let pods = store.pods("kube-proxy-");
+        assert!(pods.iter().all(|p| pods::is_ready(p)));
+        assert_eq!(
+            pods[0]["status"]["containerStatuses"][0]["state"]["running"]["startedAt"],
+            meta::rfc3339(due)
+        );
+        assert_eq!(
+            store.find("DaemonSet", "kube-system", "kube-proxy")["status"]["numberAvailable"],
+            3
+        );
+    }
+
+    #[test]
+    fn restart_replaces_every_pod_one_at_a_time_with_new_start_times() {
+        let mut store = MemStore::new([three_nodes(), vec![kube_proxy()]].concat());
+        let mut cluster = Cluster::new(ClusterSettings::default());
+        store.settle(&mut cluster, now(), 20);
+        cluster.finish_boot();
+        let before: Vec<String> = store
+            .pods("kube-proxy-")
+            .iter()
+            .map(|p| meta::name(p).to_string())
+            .collect();
+        let mut ds = store.find("DaemonSet", "kube-system", "kube-proxy").clone();
+        meta::set_annotation(
+            &mut ds["spec"]["template"],
+            "kubectl.kubernetes.io/restartedAt",
+            "2026-11-25T10:00:00Z",
+        );
+        store.apply(vec![Action::Update(ds)], now());
+        let mut t = now();
+        let mut max_missing = 0;
+        for _ in 0..30 {
+            store.settle(&mut cluster, t, 20);
+            let ready = store
+                .pods("kube-proxy-")
+                .iter()
+                .filter(|p| pods::is_ready(p))
+                .count();
+            max_missing = max_missing.max(3 - ready);
+            t += SignedDuration::from_millis(250);
+        }
+        assert_eq!(max_missing, 1, "maxUnavailable 1");
+        let after = store.pods("kube-proxy-");
+        assert_eq!(after.len(), 3);
+        assert!(
+            after
+                .iter()
+                .all(|p| !before.contains(&meta::name(p).to_string()))
+        );
+        assert!(
+            after
+                .iter()
+                .all(|p| p["status"]["startTime"].as_str().unwrap() >= "2026-11-25T10:00:00Z")
+        );
+        let ds = store.find("DaemonSet", "kube-system", "kube-proxy");
+        assert_eq!(ds["status"]["observedGeneration"], 2);
+        assert_eq!(ds["status"]["updatedNumberScheduled"], 3);
+        assert_eq!(ds["status"]["numberAvailable"], 3);
+    }
+
+    #[test]
+    fn never_ready_switch_keeps_webhook_endpoints_unready() {
+        let settings = ClusterSettings {
+            pods_never_ready: vec!["metallb-system/controller".into()],
+            ..ClusterSettings::default()
+        };
+        let mut store = MemStore::new([three_nodes(), webhook_setup()].concat());
+        let mut cluster = Cluster::new(settings);
+        store.settle(&mut cluster, now(), 20);
+        let pods = store.pods("controller-");
+        assert_eq!(pods.len(), 1);
+        assert_eq!(pods[0]["status"]["phase"], "Running");
+        assert!(!pods::is_ready(pods[0]));
+        assert_ne!(
+            pods[0]["spec"]["nodeName"], "cp1",
+            "the control plane taint is not tolerated"
+        );
+        assert!(
+            endpoints::ready_address(&store.world(), "metallb-system", "metallb-webhook-service")
+                .is_none()
+        );
+        let d = store.find("Deployment", "metallb-system", "controller");
+        assert_eq!(d["status"]["conditions"][0]["status"], "False");
+        assert_eq!(d["status"]["unavailableReplicas"], 1);
+    }
+
+    #[test]
+    fn deployment_comes_up_with_ready_webhook_endpoints() {
+        let mut store = MemStore::new([three_nodes(), webhook_setup()].concat());
+        let mut cluster = Cluster::new(ClusterSettings::default());
+        store.settle(&mut cluster, now(), 20);
+        let d = store.find("Deployment", "metallb-system", "controller");
+        assert_eq!(d["status"]["availableReplicas"], 1);
+        assert_eq!(
+            d["status"]["conditions"][1]["reason"],
+            "NewReplicaSetAvailable"
+        );
+        assert_eq!(
+            meta::annotation(d, "deployment.kubernetes.io/revision"),
+            Some("1")
+        );
+        let pod = store.pods("controller-")[0];
+        let world = store.world();
+        let ip = endpoints::ready_address(&world, "metallb-system", "metallb-webhook-service");
+        assert_eq!(ip, pod["status"]["podIP"].as_str());
+    }
+
+    #[test]
+    fn unschedulable_pods_report_the_scheduler_message() {
+        let mut nodes = three_nodes();
+        for n in nodes.iter_mut().skip(1) {
+            n["spec"]["unschedulable"] = json!(true);
+        }
+        let mut store = MemStore::new([nodes, webhook_setup()].concat());
+        let mut cluster = Cluster::new(ClusterSettings::default());
+        store.settle(&mut cluster, now(), 20);
+        let pod = store.pods("controller-")[0];
+        assert_eq!(pod["status"]["conditions"][0]["reason"], "Unschedulable");
+        assert!(
+            pod["status"]["conditions"][0]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("0/3 nodes are available")
+        );
+    }
+}

@@ -1,0 +1,134 @@
+//! A snapshot of the objects the controllers read, indexed by kind, and the writes they ask for.
+
+use std::collections::HashMap;
+
+use serde_json::{Value, json};
+
+use super::meta;
+
+/// The (apiVersion, kind) pairs the simulated controllers read. The wiring lists these from the
+/// store to build a [`World`].
+pub const WATCHED: &[(&str, &str)] = &[
+    ("v1", "Node"),
+    ("v1", "Pod"),
+    ("v1", "Service"),
+    ("v1", "Secret"),
+    ("apps/v1", "DaemonSet"),
+    ("apps/v1", "Deployment"),
+    ("apps/v1", "ReplicaSet"),
+    ("discovery.k8s.io/v1", "EndpointSlice"),
+    (
+        "admissionregistration.k8s.io/v1",
+        "ValidatingWebhookConfiguration",
+    ),
+    ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
+    ("metallb.io/v1beta1", "IPAddressPool"),
+    ("metallb.io/v1beta1", "L2Advertisement"),
+    ("metallb.io/v1beta1", "ServiceL2Status"),
+    ("metallb.io/v1beta1", "ConfigurationState"),
+];
+
+/// Objects by kind. Kinds are unique among [`WATCHED`], so the group is not part of the key.
+#[derive(Debug, Default, Clone)]
+pub struct World {
+    by_kind: HashMap<String, Vec<Value>>,
+}
+
+impl World {
+    pub fn new(objects: impl IntoIterator<Item = Value>) -> World {
+        let mut by_kind: HashMap<String, Vec<Value>> = HashMap::new();
+        for obj in objects {
+            let kind = meta::str_at(&obj, &["kind"]).to_string();
+            by_kind.entry(kind).or_default().push(obj);
+        }
+        World { by_kind }
+    }
+
+    pub fn list(&self, kind: &str) -> &[Value] {
+        self.by_kind
+            .get(kind)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    pub fn get(&self, kind: &str, namespace: &str, name: &str) -> Option<&Value> {
+        self.list(kind)
+            .iter()
+            .find(|o| meta::name(o) == name && meta::namespace(o) == namespace)
+    }
+
+    /// Objects of `kind` in `namespace`.
+    pub fn in_namespace<'a, 'n>(
+        &'a self,
+        kind: &str,
+        namespace: &'n str,
+    ) -> impl Iterator<Item = &'a Value> + use<'a, 'n> {
+        self.list(kind)
+            .iter()
+            .filter(move |o| meta::namespace(o) == namespace)
+    }
+}
+
+impl World {
+    /// Claims objects of `kind` in the owner's namespace: controlled by it, or orphans its selector
+    /// matches (adopted with an Update, as the real controllers do).
+    pub fn claim(&self, kind: &str, owner: &Value, actions: &mut Vec<Action>) -> Vec<&Value> {
+        let selector = &owner["spec"]["selector"];
+        let selects_something = selector.as_object().is_some_and(|s| !s.is_empty());
+        let mut claimed = Vec::new();
+        for obj in self.in_namespace(kind, meta::namespace(owner)) {
+            if meta::is_controlled_by(obj, owner) {
+                claimed.push(obj);
+            } else if selects_something
+                && meta::controller_of(obj).is_none()
+                && meta::label_selector_matches(selector, obj)
+            {
+                let mut adopted = obj.clone();
+                let refs = meta::object_at(&mut adopted, &["metadata"])
+                    .entry("ownerReferences")
+                    .or_insert_with(|| json!([]));
+                if let Some(refs) = refs.as_array_mut() {
+                    refs.push(meta::controller_ref(owner));
+                }
+                actions.push(Action::Update(adopted));
+                claimed.push(obj);
+            }
+        }
+        claimed
+    }
+}
+
+/// A write a controller wants. Updates carry the resourceVersion they were computed from, so a
+/// concurrent change makes them fail with a conflict and the next pass recomputes (as real
+/// controllers do).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Create(Value),
+    Update(Value),
+    UpdateStatus(Value),
+    Delete {
+        api_version: String,
+        kind: String,
+        namespace: String,
+        name: String,
+    },
+}
+
+impl Action {
+    pub fn delete_of(obj: &Value) -> Action {
+        Action::Delete {
+            api_version: meta::str_at(obj, &["apiVersion"]).to_string(),
+            kind: meta::str_at(obj, &["kind"]).to_string(),
+            namespace: meta::namespace(obj).to_string(),
+            name: meta::name(obj).to_string(),
+        }
+    }
+
+    /// The object this action writes (None for deletes).
+    pub fn object(&self) -> Option<&Value> {
+        match self {
+            Action::Create(o) | Action::Update(o) | Action::UpdateStatus(o) => Some(o),
+            Action::Delete { .. } => None,
+        }
+    }
+}
