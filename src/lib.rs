@@ -6,8 +6,10 @@
 pub mod checks;
 pub mod cli;
 pub mod commands;
+pub mod diff;
 pub mod error;
 pub mod kube;
+pub mod kubeproxy;
 pub mod metallb;
 pub mod net;
 pub mod output;
