@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod diff;
 pub mod error;
+pub mod facts;
 pub mod kube;
 pub mod kubeproxy;
 pub mod metallb;

@@ -2,6 +2,7 @@
 //! and the pure rule sets of each command.
 
 pub mod model;
+pub mod preflight;
 pub mod wait;
 
 pub use model::{Check, CheckSpec, FailOn, Outcome, Policy, Status, Summary, run_checks};

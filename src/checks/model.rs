@@ -126,19 +126,23 @@ pub struct CheckSpec<F> {
 /// Evaluates `specs` in order. A check whose dependency failed, errored or was skipped is
 /// skipped with that reason (a dependency must appear earlier in the list).
 pub fn run_checks<F>(specs: &[CheckSpec<F>], facts: &F) -> Vec<Check> {
-    let mut done: HashMap<&str, Status> = HashMap::new();
+    let mut done: HashMap<&str, (Status, String)> = HashMap::new();
     let mut out = Vec::with_capacity(specs.len());
     for spec in specs {
         let blocked = spec.depends_on.iter().find_map(|dep| match done.get(dep) {
-            Some(Status::Pass | Status::Warn) => None,
-            Some(status) => Some(format!("skipped: {dep} {}", past_tense(*status))),
+            Some((Status::Pass | Status::Warn, _)) => None,
+            // A skip passes its own reason on, so chains read "skipped: --local ..." not
+            // "skipped: LB104 was skipped".
+            Some((Status::Skip, reason)) if reason.starts_with("skipped: ") => Some(reason.clone()),
+            Some((Status::Skip, reason)) => Some(format!("skipped: {dep} was skipped ({reason})")),
+            Some((status, _)) => Some(format!("skipped: {dep} {}", past_tense(*status))),
             None => Some(format!("skipped: {dep} was not evaluated")),
         });
         let outcome = match blocked {
             Some(reason) => Outcome::skip(reason),
             None => (spec.rule)(facts),
         };
-        done.insert(spec.id, outcome.status);
+        done.insert(spec.id, (outcome.status, outcome.message.clone()));
         out.push(Check {
             id: spec.id.to_string(),
             title: spec.title.to_string(),
@@ -362,7 +366,7 @@ mod tests {
             ]
         );
         assert_eq!(checks[1].message, "skipped: LB101 could not run");
-        assert_eq!(checks[2].message, "skipped: LB104 was skipped");
+        assert_eq!(checks[2].message, "skipped: LB101 could not run");
         assert_eq!(checks[3].message, "skipped: LB999 was not evaluated");
         assert_eq!(checks[1].docs, "docs/checks.md#lb104");
 

@@ -1,0 +1,343 @@
+//! The preflight check set: is this cluster, this node and this pool ready for MetalLB L2?
+//! Every rule is a pure function of [`PreflightFacts`]; the catalog is in docs/checks.md.
+
+mod cluster;
+mod kube_proxy;
+mod metallb;
+mod pool;
+
+use super::model::CheckSpec;
+use crate::facts::PreflightFacts;
+
+/// Reads a source or returns the `error` outcome that names what could not be read.
+macro_rules! read {
+    ($source:expr) => {
+        match &$source {
+            Ok(value) => value,
+            Err(err) => return crate::facts::source_outcome(err),
+        }
+    };
+}
+
+/// The cluster facts, or a skip when the cluster was not used (LB101 normally skips first).
+macro_rules! cluster_facts {
+    ($facts:expr) => {
+        match $facts.cluster() {
+            Some(c) => c,
+            None => return crate::checks::Outcome::skip("skipped: no cluster"),
+        }
+    };
+}
+
+pub(crate) use {cluster_facts, read};
+
+/// Joins up to `max` items and says how many more there are.
+pub(crate) fn list(items: &[String], max: usize) -> String {
+    if items.len() <= max {
+        items.join(", ")
+    } else {
+        format!("{} and {} more", items[..max].join(", "), items.len() - max)
+    }
+}
+
+const CLUSTER: &[&str] = &["LB101"];
+
+/// Every preflight check in the order they run and are reported.
+pub fn specs() -> Vec<CheckSpec<PreflightFacts>> {
+    let spec = |id, title, area, depends_on, can_become_true, rule| CheckSpec {
+        id,
+        title,
+        area,
+        depends_on,
+        can_become_true,
+        rule,
+    };
+    vec![
+        spec(
+            "LB101",
+            "API server reachable",
+            "cluster",
+            &[],
+            true,
+            cluster::reachable,
+        ),
+        spec(
+            "LB102",
+            "Kubernetes version supported",
+            "cluster",
+            CLUSTER,
+            false,
+            cluster::version,
+        ),
+        spec(
+            "LB103",
+            "read access for preflight",
+            "cluster",
+            CLUSTER,
+            true,
+            cluster::read_access,
+        ),
+        spec(
+            "LB104",
+            "permissions for the next steps",
+            "cluster",
+            CLUSTER,
+            true,
+            cluster::next_step_access,
+        ),
+        spec(
+            "LB105",
+            "not a cloud provider network",
+            "cluster",
+            CLUSTER,
+            false,
+            cluster::cloud_provider,
+        ),
+        spec(
+            "LB106",
+            "no other load-balancer implementation",
+            "cluster",
+            CLUSTER,
+            true,
+            cluster::other_implementations,
+        ),
+        spec(
+            "LB107",
+            "no LoadBalancer addresses from someone else",
+            "cluster",
+            CLUSTER,
+            true,
+            cluster::foreign_ingress,
+        ),
+        spec(
+            "LB108",
+            "nodes that can announce",
+            "cluster",
+            CLUSTER,
+            true,
+            cluster::announcing_nodes,
+        ),
+        spec(
+            "LB110",
+            "kube-proxy configuration located",
+            "kube-proxy",
+            CLUSTER,
+            false,
+            kube_proxy::located,
+        ),
+        spec(
+            "LB111",
+            "kube-proxy mode and strictARP",
+            "kube-proxy",
+            &["LB110"],
+            false,
+            kube_proxy::strict_arp,
+        ),
+        spec(
+            "LB112",
+            "kube-proxy runs its current configuration",
+            "kube-proxy",
+            &["LB110"],
+            true,
+            kube_proxy::config_active,
+        ),
+        spec(
+            "LB113",
+            "IPVS mode not deprecated",
+            "kube-proxy",
+            &["LB110"],
+            false,
+            kube_proxy::ipvs_deprecation,
+        ),
+        spec(
+            "LB120",
+            "existing MetalLB installation",
+            "metallb",
+            CLUSTER,
+            false,
+            metallb::existing,
+        ),
+        spec(
+            "LB121",
+            "MetalLB CRDs complete",
+            "metallb",
+            CLUSTER,
+            false,
+            metallb::crds,
+        ),
+        spec(
+            "LB122",
+            "MetalLB namespace allows privileged pods",
+            "metallb",
+            CLUSTER,
+            false,
+            metallb::pod_security,
+        ),
+        spec(
+            "LB301",
+            "pool addresses",
+            "pool",
+            &[],
+            false,
+            pool::addresses,
+        ),
+        spec(
+            "LB302",
+            "pool namespace",
+            "pool",
+            &["LB301"],
+            false,
+            pool::namespace,
+        ),
+        spec(
+            "LB303",
+            "pool avoids node addresses",
+            "pool",
+            &["LB301", "LB101"],
+            false,
+            pool::node_addresses,
+        ),
+        spec(
+            "LB304",
+            "pool avoids pod CIDRs",
+            "pool",
+            &["LB301", "LB101"],
+            false,
+            pool::pod_cidrs,
+        ),
+        spec(
+            "LB305",
+            "pool avoids service CIDRs",
+            "pool",
+            &["LB301", "LB101"],
+            false,
+            pool::service_cidrs,
+        ),
+        spec(
+            "LB306",
+            "pool avoids existing pools",
+            "pool",
+            &["LB301", "LB101"],
+            false,
+            pool::existing_pools,
+        ),
+        spec(
+            "LB307",
+            "pool addresses not assigned to services",
+            "pool",
+            &["LB301", "LB101"],
+            false,
+            pool::assigned_ips,
+        ),
+    ]
+}
+
+/// Every preflight check ID (for `--ignore` validation).
+pub fn ids() -> Vec<&'static str> {
+    specs().iter().map(|s| s.id).collect()
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Builders for facts, shared by the rule tests.
+    use crate::facts::cluster::ClusterFacts;
+    use crate::facts::{ClusterState, PoolInput, PreflightFacts};
+    use crate::net::pool::Pool;
+
+    pub fn facts(cluster: ClusterFacts) -> PreflightFacts {
+        PreflightFacts {
+            metallb_namespace: "metallb-system".into(),
+            for_install: false,
+            cluster: ClusterState::Reached(Box::new(cluster)),
+            pools: vec![],
+        }
+    }
+
+    pub fn with_pool(mut facts: PreflightFacts, text: &str) -> PreflightFacts {
+        facts.pools.push(PoolInput {
+            name: format!("--pool #{}", facts.pools.len() + 1),
+            origin: "--pool".into(),
+            namespace: None,
+            pool: Pool::parse(text).unwrap(),
+        });
+        facts
+    }
+
+    pub fn cluster() -> ClusterFacts {
+        ClusterFacts::empty("v1.36.0")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::{Status, run_checks};
+    use crate::facts::ClusterState;
+
+    #[test]
+    fn ids_are_unique_and_dependencies_come_first() {
+        let specs = specs();
+        let mut seen: Vec<&str> = Vec::new();
+        for s in &specs {
+            assert!(!seen.contains(&s.id), "duplicate {}", s.id);
+            for dep in s.depends_on {
+                assert!(seen.contains(dep), "{} depends on later {dep}", s.id);
+            }
+            seen.push(s.id);
+        }
+    }
+
+    #[test]
+    fn every_check_is_documented() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/checks.md");
+        let docs = std::fs::read_to_string(path).unwrap();
+        for id in ids() {
+            let anchor = format!("<a id=\"{}\"></a>", id.to_ascii_lowercase());
+            assert!(docs.contains(&anchor), "docs/checks.md lacks {anchor}");
+        }
+    }
+
+    #[test]
+    fn local_runs_skip_cluster_checks_with_the_reason() {
+        let facts = PreflightFacts {
+            metallb_namespace: "metallb-system".into(),
+            for_install: false,
+            cluster: ClusterState::NotUsed {
+                reason: "--local: the cluster is not contacted".into(),
+            },
+            pools: vec![],
+        };
+        let checks = run_checks(&specs(), &facts);
+        let lb111 = checks.iter().find(|c| c.id == "LB111").unwrap();
+        assert_eq!(lb111.status, Status::Skip);
+        assert_eq!(
+            lb111.message,
+            "skipped: LB101 was skipped (--local: the cluster is not contacted)"
+        );
+        let lb303 = checks.iter().find(|c| c.id == "LB303").unwrap();
+        assert_eq!(
+            lb303.message,
+            "skipped: LB301 was skipped (no pool given; use --pool RANGE or --config FILE)"
+        );
+        assert!(checks.iter().all(|c| c.status == Status::Skip));
+    }
+
+    #[test]
+    fn an_unreachable_cluster_is_an_error_and_its_dependants_skip() {
+        let facts = PreflightFacts {
+            metallb_namespace: "metallb-system".into(),
+            for_install: false,
+            cluster: ClusterState::Unreachable {
+                server: Some("https://10.0.0.1:6443".into()),
+                message:
+                    "cannot reach the Kubernetes API at https://10.0.0.1:6443: connection refused"
+                        .into(),
+                hint: "check kubectl cluster-info".into(),
+            },
+            pools: vec![],
+        };
+        let checks = run_checks(&specs(), &facts);
+        assert_eq!(checks[0].status, Status::Error);
+        assert_eq!(checks[1].message, "skipped: LB101 could not run");
+    }
+}

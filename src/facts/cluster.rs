@@ -1,0 +1,346 @@
+//! Cluster facts: plain data distilled from the API objects preflight reads. Every source keeps
+//! its own outcome, so a 403 on one list turns only the checks that need it into `error`.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use k8s_openapi::jiff::Timestamp;
+
+/// Why a source could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceError {
+    /// RBAC denied the request; the fields name the permission the way `kubectl auth can-i` does.
+    Forbidden {
+        verb: String,
+        resource: String,
+        namespace: Option<String>,
+    },
+    /// Any other failure (timeout, 5xx, undecodable object).
+    Failed { what: String, reason: String },
+}
+
+impl SourceError {
+    pub fn forbidden(verb: &str, resource: &str, namespace: Option<&str>) -> Self {
+        SourceError::Forbidden {
+            verb: verb.into(),
+            resource: resource.into(),
+            namespace: namespace.map(str::to_string),
+        }
+    }
+
+    /// What could not be read, for a check's `error` message.
+    pub fn describe(&self) -> String {
+        match self {
+            SourceError::Forbidden {
+                verb,
+                resource,
+                namespace: Some(ns),
+            } => format!("cannot {verb} {resource} in namespace {ns}: permission denied"),
+            SourceError::Forbidden { verb, resource, .. } => {
+                format!("cannot {verb} {resource} (cluster-wide): permission denied")
+            }
+            SourceError::Failed { what, reason } => format!("cannot read {what}: {reason}"),
+        }
+    }
+
+    /// The next step.
+    pub fn hint(&self) -> String {
+        match self {
+            SourceError::Forbidden {
+                verb,
+                resource,
+                namespace,
+            } => {
+                let scope = match namespace {
+                    Some(ns) => format!(" -n {ns}"),
+                    None => " -A".to_string(),
+                };
+                format!(
+                    "ask for the permission; check it with `kubectl auth can-i {verb} {resource}{scope}`"
+                )
+            }
+            SourceError::Failed { .. } => "retry; run with -v for details".into(),
+        }
+    }
+}
+
+/// The outcome of reading one source.
+pub type Source<T> = Result<T, SourceError>;
+
+/// `/version` of the API server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerVersion {
+    pub git_version: String,
+    pub major: u32,
+    pub minor: u32,
+}
+
+impl ServerVersion {
+    /// Parses `v1.36.0`, `v1.30.4-eks-a737599`, `v1.31.2+k3s1`.
+    pub fn parse(git_version: &str) -> Option<ServerVersion> {
+        let rest = git_version.trim().strip_prefix('v')?;
+        let mut parts = rest.split('.');
+        let major = parts.next()?.parse().ok()?;
+        let minor_text: String = parts
+            .next()?
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        Some(ServerVersion {
+            git_version: git_version.trim().to_string(),
+            major,
+            minor: minor_text.parse().ok()?,
+        })
+    }
+
+    pub fn at_least(&self, major: u32, minor: u32) -> bool {
+        (self.major, self.minor) >= (major, minor)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NodeInfo {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub provider_id: Option<String>,
+    /// Condition Ready is True.
+    pub ready: bool,
+    /// Condition NetworkUnavailable is True.
+    pub network_unavailable: bool,
+    pub addresses: Vec<IpAddr>,
+    /// `spec.podCIDRs` as written.
+    pub pod_cidrs: Vec<String>,
+}
+
+/// A DaemonSet or Deployment, reduced to what identifies software and its health.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Workload {
+    /// `DaemonSet` or `Deployment`.
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub images: Vec<String>,
+    /// Container args and command, to find feature flags.
+    pub args: Vec<String>,
+}
+
+impl Workload {
+    pub fn reference(&self) -> String {
+        format!(
+            "{}/{} in {}",
+            self.kind.to_ascii_lowercase(),
+            self.name,
+            self.namespace
+        )
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceInfo {
+    pub namespace: String,
+    pub name: String,
+    pub load_balancer: bool,
+    /// `status.loadBalancer.ingress[].ip`.
+    pub ingress_ips: Vec<IpAddr>,
+    pub annotations: BTreeMap<String, String>,
+    /// `spec.loadBalancerClass`.
+    pub load_balancer_class: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NamespaceInfo {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CrdInfo {
+    /// `ipaddresspools.metallb.io`.
+    pub name: String,
+    pub group: String,
+    pub served_versions: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// An IPAddressPool already in the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExistingPool {
+    pub namespace: String,
+    pub name: String,
+    pub addresses: Vec<String>,
+}
+
+/// An L2Advertisement's node selection (empty selectors: all nodes).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct L2Advertisement {
+    pub namespace: String,
+    pub name: String,
+    /// `spec.nodeSelectors[].matchLabels`; label-expression selectors are kept as unmatchable.
+    pub node_selectors: Vec<BTreeMap<String, String>>,
+}
+
+/// Where kube-proxy's configuration lives and what it says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KubeProxy {
+    /// No kube-proxy DaemonSet (Cilium kube-proxy replacement, kube-router, OVN-Kubernetes, or
+    /// a kube-proxy outside Kubernetes as in k3s).
+    Absent,
+    Found(Box<KubeProxyFound>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KubeProxyFound {
+    /// `kube-system/kube-proxy`.
+    pub daemonset: String,
+    pub config: ProxyConfig,
+    /// Start times of the kube-proxy pods (label `k8s-app=kube-proxy`); `None` while unknown.
+    pub pods: Source<Vec<PodStart>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProxyConfig {
+    /// A KubeProxyConfiguration in a ConfigMap key.
+    ConfigMap {
+        namespace: String,
+        name: String,
+        key: String,
+        /// The effective mode (`""` is already turned into `iptables`).
+        mode: String,
+        strict_arp: Option<bool>,
+        /// The latest `managedFields` time of the ConfigMap, when known.
+        changed_at: Option<Timestamp>,
+    },
+    /// No `--config`: the mode and strictARP come from flags.
+    Flags { mode: String, strict_arp: bool },
+    /// The config could not be read (the ConfigMap is forbidden, missing or does not parse).
+    Unreadable(SourceError),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodStart {
+    pub name: String,
+    pub node: Option<String>,
+    pub started_at: Option<Timestamp>,
+}
+
+/// One SelfSubjectAccessReview.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Access {
+    pub verb: String,
+    pub resource: String,
+    /// API group (`""` for the core group).
+    pub group: String,
+    pub namespace: Option<String>,
+    /// Which command needs it: `enable-strictarp` or `install`.
+    pub needed_by: &'static str,
+    pub allowed: Source<bool>,
+}
+
+impl Access {
+    /// `create customresourcedefinitions.apiextensions.k8s.io` (cluster-wide).
+    pub fn describe(&self) -> String {
+        let resource = if self.group.is_empty() {
+            self.resource.clone()
+        } else {
+            format!("{}.{}", self.resource, self.group)
+        };
+        match &self.namespace {
+            Some(ns) => format!("{} {resource} -n {ns}", self.verb),
+            None => format!("{} {resource}", self.verb),
+        }
+    }
+}
+
+/// Everything gathered from a reachable cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterFacts {
+    pub server: String,
+    pub context: String,
+    pub version: Source<ServerVersion>,
+    pub nodes: Source<Vec<NodeInfo>>,
+    pub kube_proxy: Source<KubeProxy>,
+    pub daemonsets: Source<Vec<Workload>>,
+    pub deployments: Source<Vec<Workload>>,
+    pub services: Source<Vec<ServiceInfo>>,
+    /// The MetalLB namespace; `None` when it does not exist.
+    pub metallb_namespace: Source<Option<NamespaceInfo>>,
+    pub crds: Source<Vec<CrdInfo>>,
+    /// Empty when the MetalLB CRDs are not installed.
+    pub pools: Source<Vec<ExistingPool>>,
+    pub l2_advertisements: Source<Vec<L2Advertisement>>,
+    /// Service CIDRs from ServiceCIDR objects; `None` when the API does not serve them.
+    pub service_cidrs: Source<Option<Vec<String>>>,
+    /// `kube-system/cilium-config` data when Cilium runs; `None` otherwise.
+    pub cilium_config: Source<Option<BTreeMap<String, String>>>,
+    pub access: Vec<Access>,
+}
+
+impl ClusterFacts {
+    /// Facts of an empty, fully readable cluster; tests start from here.
+    pub fn empty(version: &str) -> Self {
+        ClusterFacts {
+            server: "https://127.0.0.1:6443".into(),
+            context: "test".into(),
+            version: ServerVersion::parse(version).ok_or(SourceError::Failed {
+                what: "/version".into(),
+                reason: format!("unparsable {version:?}"),
+            }),
+            nodes: Ok(vec![]),
+            kube_proxy: Ok(KubeProxy::Absent),
+            daemonsets: Ok(vec![]),
+            deployments: Ok(vec![]),
+            services: Ok(vec![]),
+            metallb_namespace: Ok(None),
+            crds: Ok(vec![]),
+            pools: Ok(vec![]),
+            l2_advertisements: Ok(vec![]),
+            service_cidrs: Ok(None),
+            cilium_config: Ok(None),
+            access: vec![],
+        }
+    }
+
+    /// Every workload (DaemonSets then Deployments) that could be read.
+    pub fn workloads(&self) -> impl Iterator<Item = &Workload> {
+        let ds = self
+            .daemonsets
+            .as_ref()
+            .map(|v| v.as_slice())
+            .unwrap_or(&[]);
+        let dep = self
+            .deployments
+            .as_ref()
+            .map(|v| v.as_slice())
+            .unwrap_or(&[]);
+        ds.iter().chain(dep)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_of_common_distributions_parse() {
+        let v = ServerVersion::parse("v1.30.4-eks-a737599").unwrap();
+        assert_eq!((v.major, v.minor), (1, 30));
+        let v = ServerVersion::parse("v1.31.2+k3s1").unwrap();
+        assert_eq!((v.major, v.minor), (1, 31));
+        assert!(v.at_least(1, 31) && !v.at_least(1, 32));
+        assert!(ServerVersion::parse("1.30").is_none());
+        assert!(ServerVersion::parse("vX.1").is_none());
+    }
+
+    #[test]
+    fn source_errors_name_the_permission() {
+        let e = SourceError::forbidden("list", "nodes", None);
+        assert_eq!(
+            e.describe(),
+            "cannot list nodes (cluster-wide): permission denied"
+        );
+        assert!(e.hint().contains("kubectl auth can-i list nodes -A"));
+        let e = SourceError::forbidden("get", "configmaps", Some("kube-system"));
+        assert!(e.hint().contains("can-i get configmaps -n kube-system"));
+    }
+}

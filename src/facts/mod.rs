@@ -1,0 +1,60 @@
+//! Gathering facts for the checks: from the API (`cluster`) and from the host (`node`).
+//! The types are plain data so the checks stay pure and table-testable.
+
+pub mod access;
+pub mod cluster;
+
+use crate::net::pool::Pool;
+use cluster::{ClusterFacts, SourceError};
+
+/// Whether and how the cluster was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClusterState {
+    /// Not contacted (`--local`, or no kubeconfig at all); the reason is shown on skipped checks.
+    NotUsed {
+        reason: String,
+    },
+    /// Contacted but not usable: unreachable server, rejected credentials.
+    Unreachable {
+        server: Option<String>,
+        message: String,
+        hint: String,
+    },
+    Reached(Box<ClusterFacts>),
+}
+
+/// A pool to check, from `--pool` or from an IPAddressPool in `--config`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolInput {
+    /// `--pool #1` or the IPAddressPool's name.
+    pub name: String,
+    /// Where it came from: `--pool` or the file path.
+    pub origin: String,
+    /// `metadata.namespace` of an IPAddressPool document, when it has one.
+    pub namespace: Option<String>,
+    pub pool: Pool,
+}
+
+/// Everything `lbctl preflight` judges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreflightFacts {
+    pub metallb_namespace: String,
+    /// `--for install`: missing install permissions are failures and all are listed.
+    pub for_install: bool,
+    pub cluster: ClusterState,
+    pub pools: Vec<PoolInput>,
+}
+
+impl PreflightFacts {
+    pub fn cluster(&self) -> Option<&ClusterFacts> {
+        match &self.cluster {
+            ClusterState::Reached(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+/// Turns a source error into the check outcome that reports it.
+pub fn source_outcome(err: &SourceError) -> crate::checks::Outcome {
+    crate::checks::Outcome::error(err.describe(), err.hint())
+}
