@@ -33,6 +33,7 @@ set edit:completion:arg-completer[lbctl] = {|@words|
             cand --version 'Print version'
             cand version 'Print the lbctl version, the embedded MetalLB version and the server version'
             cand completions 'Print a shell completion script'
+            cand probe 'Probe pool addresses with ARP (RFC 5227) to find hosts already using them'
             cand man 'Print the man page (roff) for lbctl or one of its subcommands'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -67,6 +68,26 @@ set edit:completion:arg-completer[lbctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'lbctl;probe'= {
+            cand -i 'Send the probes on this interface instead of the one `ip route get` picks'
+            cand --interface 'Send the probes on this interface instead of the one `ip route get` picks'
+            cand --rate 'Packets per second over all addresses (lower it if switches rate-limit ARP)'
+            cand --attempts 'Probes per address; an address stops being probed as soon as someone answers'
+            cand --timeout 'Give up after this long, e.g. 30s (default: twice the time the probes need, plus 5s)'
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)'
+            cand --context 'The kubeconfig context to use (default: the current context)'
+            cand --request-timeout 'How long to wait for a single API request before giving up, e.g. 30s or 1m (0 = no limit)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --color 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)'
+            cand --metallb-namespace 'Namespace MetalLB lives in'
+            cand -v 'More detail on stderr; repeat for more (-vv shows every API request)'
+            cand --verbose 'More detail on stderr; repeat for more (-vv shows every API request)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'lbctl;man'= {
             cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)'
             cand --context 'The kubeconfig context to use (default: the current context)'
@@ -85,12 +106,15 @@ set edit:completion:arg-completer[lbctl] = {|@words|
         &'lbctl;help'= {
             cand version 'Print the lbctl version, the embedded MetalLB version and the server version'
             cand completions 'Print a shell completion script'
+            cand probe 'Probe pool addresses with ARP (RFC 5227) to find hosts already using them'
             cand man 'Print the man page (roff) for lbctl or one of its subcommands'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'lbctl;help;version'= {
         }
         &'lbctl;help;completions'= {
+        }
+        &'lbctl;help;probe'= {
         }
         &'lbctl;help;man'= {
         }

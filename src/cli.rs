@@ -89,6 +89,21 @@ pub enum Command {
     )]
     Completions(CompletionsArgs),
 
+    /// Probe pool addresses with ARP (RFC 5227) to find hosts already using them.
+    #[command(
+        long_about = "Sends RFC 5227 ARP probes (sender IP 0.0.0.0, so no neighbour cache changes) for every \
+address of the given pools from this host, and reports which addresses some host already claims.\n\n\
+Each POOL is what an IPAddressPool accepts: CIDRs, ranges a-b and single addresses, several \
+separated by commas. Addresses behind a gateway are reported as not on link and never probed; \
+addresses of this host are reported as ours. ARP can prove an address is in use, never that it \
+stays free: a sleeping host does not answer.\n\n\
+Needs CAP_NET_RAW (root, or `setcap cap_net_raw+ep $(command -v lbctl)`).\n\n\
+Exit codes: 0 every address is free, 1 an address is in use, in conflict, ours or not on link, \
+2 bad pool or flags, 3 could not probe (permission, or the deadline left addresses unprobed).",
+        after_help = "Examples:\n  lbctl probe 192.168.10.240-192.168.10.250\n  lbctl probe 192.168.10.0/24 --interface eth1 --rate 100\n  lbctl probe 192.168.10.240/28,192.168.10.7 -o json | jq '.addresses[] | select(.status != \"free\")'"
+    )]
+    Probe(ProbeArgs),
+
     /// Print the man page (roff) for lbctl or one of its subcommands.
     #[command(hide = true)]
     Man(ManArgs),
@@ -99,6 +114,31 @@ pub struct VersionArgs {
     /// Print only the client version; do not contact the cluster.
     #[arg(long)]
     pub client: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Pools to probe: CIDRs, ranges a-b or single addresses, comma-separated within one argument.
+    #[arg(required = true, value_name = "POOL")]
+    pub pools: Vec<String>,
+
+    /// Send the probes on this interface instead of the one `ip route get` picks.
+    #[arg(short = 'i', long, value_name = "IF")]
+    pub interface: Option<String>,
+
+    /// Packets per second over all addresses (lower it if switches rate-limit ARP).
+    #[arg(long, value_name = "N", default_value_t = 500,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub rate: u32,
+
+    /// Probes per address; an address stops being probed as soon as someone answers.
+    #[arg(long, value_name = "N", default_value_t = 3,
+          value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub attempts: u32,
+
+    /// Give up after this long, e.g. 30s (default: twice the time the probes need, plus 5s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 
 pub mod completions;
 pub mod man;
+pub mod probe;
 pub mod version;
 
 use crate::cli::{Cli, Command};
@@ -14,5 +15,6 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Version(args) => version::run(&global, &args).await,
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => man::run(&args),
+        Command::Probe(args) => probe::run(&global, &args).await,
     }
 }

@@ -56,25 +56,30 @@ impl NodeNetFacts {
 
     /// `ip route get` for one address, with this node's own addresses first.
     pub fn path_to(&self, addr: IpAddr) -> AddressPath {
-        if let Some(owner) = self.interfaces.iter().find(|i| i.has_address(addr)) {
-            return AddressPath::Local {
-                interface: owner.name.clone(),
-            };
-        }
-        match self.routes.get(addr) {
-            Some(RouteDecision {
-                interface,
-                gateway: None,
-            }) => AddressPath::OnLink { interface },
-            Some(RouteDecision {
-                interface,
-                gateway: Some(gateway),
-            }) => AddressPath::ViaGateway { interface, gateway },
-            None => AddressPath::NoRoute,
-        }
+        path_to(&self.interfaces, &self.routes, addr)
     }
 
     pub fn interface(&self, name: &str) -> Option<&Interface> {
         self.interfaces.iter().find(|i| i.name == name)
+    }
+}
+
+/// `ip route get` for one address over the given interfaces and routes.
+pub fn path_to(interfaces: &[Interface], routes: &RouteTable, addr: IpAddr) -> AddressPath {
+    if let Some(owner) = interfaces.iter().find(|i| i.has_address(addr)) {
+        return AddressPath::Local {
+            interface: owner.name.clone(),
+        };
+    }
+    match routes.get(addr) {
+        Some(RouteDecision {
+            interface,
+            gateway: None,
+        }) => AddressPath::OnLink { interface },
+        Some(RouteDecision {
+            interface,
+            gateway: Some(gateway),
+        }) => AddressPath::ViaGateway { interface, gateway },
+        None => AddressPath::NoRoute,
     }
 }
