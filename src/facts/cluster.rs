@@ -101,6 +101,9 @@ impl ServerVersion {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NodeInfo {
     pub name: String,
+    pub annotations: BTreeMap<String, String>,
+    pub kubelet_version: String,
+    pub os_image: String,
     pub labels: BTreeMap<String, String>,
     pub provider_id: Option<String>,
     /// Condition Ready is True.
@@ -183,18 +186,22 @@ pub struct L2Advertisement {
 /// Where kube-proxy's configuration lives and what it says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KubeProxy {
-    /// No kube-proxy DaemonSet (Cilium kube-proxy replacement, kube-router, OVN-Kubernetes, or
-    /// a kube-proxy outside Kubernetes as in k3s).
-    Absent,
+    /// kube-proxy is replaced (Cilium, kube-router, ...); `why` says why strictARP is moot.
+    Replaced {
+        name: String,
+        why: String,
+    },
+    /// No kube-proxy DaemonSet and no recognised replacement or distribution.
+    Unknown,
     Found(Box<KubeProxyFound>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KubeProxyFound {
-    /// `kube-system/kube-proxy`.
-    pub daemonset: String,
+    /// `kube-system/kube-proxy`; `None` when kube-proxy runs outside Kubernetes (k3s, RKE2).
+    pub daemonset: Option<String>,
     pub config: ProxyConfig,
-    /// Start times of the kube-proxy pods (label `k8s-app=kube-proxy`); `None` while unknown.
+    /// Start times of the kube-proxy pods (label `k8s-app=kube-proxy`).
     pub pods: Source<Vec<PodStart>>,
 }
 
@@ -211,8 +218,15 @@ pub enum ProxyConfig {
         /// The latest `managedFields` time of the ConfigMap, when known.
         changed_at: Option<Timestamp>,
     },
-    /// No `--config`: the mode and strictARP come from flags.
-    Flags { mode: String, strict_arp: bool },
+    /// No `--config`: mode and strictARP come from flags, when they are visible at all.
+    Flags {
+        /// `k3s`, `RKE2`, `Talos` or `this distribution`.
+        distribution: String,
+        mode: Option<String>,
+        strict_arp: Option<bool>,
+        /// Where the flags were read; `None` when the API does not show them.
+        source: Option<String>,
+    },
     /// The config could not be read (the ConfigMap is forbidden, missing or does not parse).
     Unreadable(SourceError),
 }
@@ -287,7 +301,7 @@ impl ClusterFacts {
                 reason: format!("unparsable {version:?}"),
             }),
             nodes: Ok(vec![]),
-            kube_proxy: Ok(KubeProxy::Absent),
+            kube_proxy: Ok(KubeProxy::Unknown),
             daemonsets: Ok(vec![]),
             deployments: Ok(vec![]),
             services: Ok(vec![]),

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod cluster;
 
+use crate::net::node::NodeNetFacts;
 use crate::net::pool::Pool;
 use cluster::{ClusterFacts, SourceError};
 
@@ -42,7 +43,19 @@ pub struct PreflightFacts {
     /// `--for install`: missing install permissions are failures and all are listed.
     pub for_install: bool,
     pub cluster: ClusterState,
+    pub node: NodeState,
     pub pools: Vec<PoolInput>,
+}
+
+/// The host lbctl runs on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeState {
+    /// Node facts were not read; the reason is shown on the skipped node checks.
+    NotRead { reason: String },
+    Local {
+        hostname: String,
+        facts: Box<NodeNetFacts>,
+    },
 }
 
 impl PreflightFacts {

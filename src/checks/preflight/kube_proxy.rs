@@ -14,7 +14,10 @@ fn found(f: &PreflightFacts) -> Result<&KubeProxyFound, Outcome> {
         .ok_or_else(|| Outcome::skip("skipped: no cluster"))?;
     match &c.kube_proxy {
         Err(e) => Err(crate::facts::source_outcome(e)),
-        Ok(KubeProxy::Absent) => Err(Outcome::skip("no kube-proxy DaemonSet")),
+        Ok(KubeProxy::Replaced { name, .. }) => {
+            Err(Outcome::skip(format!("kube-proxy is replaced by {name}")))
+        }
+        Ok(KubeProxy::Unknown) => Err(Outcome::skip("no kube-proxy DaemonSet")),
         Ok(KubeProxy::Found(k)) => Ok(k),
     }
 }
@@ -25,7 +28,12 @@ fn mode_of(config: &ProxyConfig) -> Option<(&str, Option<bool>)> {
         ProxyConfig::ConfigMap {
             mode, strict_arp, ..
         } => Some((mode, *strict_arp)),
-        ProxyConfig::Flags { mode, strict_arp } => Some((mode, Some(*strict_arp))),
+        ProxyConfig::Flags {
+            mode: Some(mode),
+            strict_arp,
+            ..
+        } => Some((mode, *strict_arp)),
+        ProxyConfig::Flags { mode: None, .. } => None,
         ProxyConfig::Unreadable(_) => None,
     }
 }
@@ -33,24 +41,45 @@ fn mode_of(config: &ProxyConfig) -> Option<(&str, Option<bool>)> {
 pub fn located(f: &PreflightFacts) -> Outcome {
     let c = cluster_facts!(f);
     match read!(c.kube_proxy) {
-        KubeProxy::Absent => Outcome::pass(
-            "no kube-proxy DaemonSet: a kube-proxy replacement (Cilium, kube-router) or a kube-proxy built into the distribution (k3s, RKE2); nothing for lbctl to change here",
+        KubeProxy::Replaced { name, why } => Outcome::pass(format!(
+            "kube-proxy is replaced by {name}: {why}; nothing for lbctl to change here"
+        )),
+        KubeProxy::Unknown => Outcome::warn(
+            "no kube-proxy DaemonSet and no known replacement or distribution was recognised",
+            "find out how kube-proxy runs here; if it uses IPVS it needs --ipvs-strict-arp",
         ),
-        KubeProxy::Found(k) => match &k.config {
-            ProxyConfig::ConfigMap {
-                namespace,
-                name,
-                key,
-                ..
-            } => Outcome::pass(format!(
+        KubeProxy::Found(k) => match (&k.config, &k.daemonset) {
+            (
+                ProxyConfig::ConfigMap {
+                    namespace,
+                    name,
+                    key,
+                    ..
+                },
+                ds,
+            ) => Outcome::pass(format!(
                 "DaemonSet {} reads ConfigMap {namespace}/{name}, key {key}",
-                k.daemonset
+                ds.as_deref().unwrap_or("kube-system/kube-proxy")
             )),
-            ProxyConfig::Flags { .. } => Outcome::pass(format!(
-                "DaemonSet {} has no --config: it is configured by flags only",
-                k.daemonset
-            )),
-            ProxyConfig::Unreadable(e) => crate::facts::source_outcome(e),
+            (
+                ProxyConfig::Flags {
+                    distribution,
+                    source,
+                    ..
+                },
+                ds,
+            ) => {
+                let runs = match ds {
+                    Some(ds) => format!("DaemonSet {ds} has no --config"),
+                    None => format!("kube-proxy runs inside {distribution}"),
+                };
+                let seen = match source {
+                    Some(s) => format!("its flags are read from {s}"),
+                    None => "its flags are not visible through the API".to_string(),
+                };
+                Outcome::pass(format!("{runs}: configured by flags only; {seen}"))
+            }
+            (ProxyConfig::Unreadable(e), _) => crate::facts::source_outcome(e),
         },
     }
 }
@@ -60,6 +89,17 @@ pub fn strict_arp(f: &PreflightFacts) -> Outcome {
         Ok(k) => k,
         Err(o) => return o,
     };
+    if let ProxyConfig::Flags {
+        mode: None,
+        distribution,
+        ..
+    } = &k.config
+    {
+        return Outcome::warn(
+            format!("kube-proxy's mode is not visible through the API ({distribution})"),
+            "if kube-proxy runs in IPVS mode, give it --ipvs-strict-arp=true (k3s/RKE2: --kube-proxy-arg ipvs-strict-arp=true)",
+        );
+    }
     let Some((mode, strict)) = mode_of(&k.config) else {
         return Outcome::skip("kube-proxy configuration unreadable");
     };
@@ -72,7 +112,7 @@ pub fn strict_arp(f: &PreflightFacts) -> Outcome {
         (Some(true), _) => Outcome::pass("kube-proxy runs in IPVS mode with strictARP: true"),
         (_, ProxyConfig::Flags { .. }) => Outcome::fail(
             "kube-proxy runs in IPVS mode without --ipvs-strict-arp: every node answers ARP for every LoadBalancer address",
-            "add --ipvs-strict-arp to kube-proxy's flags (k3s/RKE2: --kube-proxy-arg ipvs-strict-arp), then restart kube-proxy",
+            "add --ipvs-strict-arp=true to kube-proxy's flags (k3s/RKE2: --kube-proxy-arg ipvs-strict-arp=true), then restart kube-proxy",
         ),
         (value, _) => Outcome::fail(
             format!(
@@ -144,7 +184,7 @@ pub fn ipvs_deprecation(f: &PreflightFacts) -> Outcome {
         Err(o) => return o,
     };
     let Some((mode, _)) = mode_of(&k.config) else {
-        return Outcome::skip("kube-proxy configuration unreadable");
+        return Outcome::skip("kube-proxy's mode is unknown");
     };
     if mode != "ipvs" {
         return Outcome::pass(format!("kube-proxy runs in {mode} mode"));
@@ -186,10 +226,19 @@ mod tests {
         }
     }
 
+    fn flags(mode: Option<&str>, strict_arp: Option<bool>) -> ProxyConfig {
+        ProxyConfig::Flags {
+            distribution: "k3s".into(),
+            mode: mode.map(str::to_string),
+            strict_arp,
+            source: Some("node annotation k3s.io/node-args".into()),
+        }
+    }
+
     fn with(config: ProxyConfig, pods: Vec<(&str, &str)>) -> ClusterFacts {
         let mut c = cluster();
         c.kube_proxy = Ok(KubeProxy::Found(Box::new(KubeProxyFound {
-            daemonset: "kube-system/kube-proxy".into(),
+            daemonset: Some("kube-system/kube-proxy".into()),
             config,
             pods: Ok(pods
                 .into_iter()
@@ -210,15 +259,32 @@ mod tests {
             o.message,
             "DaemonSet kube-system/kube-proxy reads ConfigMap kube-system/kube-proxy, key config.conf"
         );
-        let o = located(&facts(with(
-            ProxyConfig::Flags {
-                mode: "ipvs".into(),
-                strict_arp: false,
-            },
-            vec![],
-        )));
+        let o = located(&facts(with(flags(Some("ipvs"), Some(false)), vec![])));
         assert!(o.message.contains("flags only"));
-        assert_eq!(located(&facts(cluster())).status, Status::Pass);
+        assert_eq!(located(&facts(cluster())).status, Status::Warn);
+        let mut c = cluster();
+        c.kube_proxy = Ok(KubeProxy::Replaced {
+            name: "Cilium".into(),
+            why: "no kube-ipvs0".into(),
+        });
+        assert!(
+            located(&facts(c.clone()))
+                .message
+                .starts_with("kube-proxy is replaced by Cilium")
+        );
+        assert_eq!(
+            strict_arp(&facts(c)),
+            Outcome::skip("kube-proxy is replaced by Cilium")
+        );
+        let o = located(&facts(with(flags(None, None), vec![])));
+        assert!(
+            o.message.contains("kube-proxy runs inside k3s")
+                || o.message.contains("has no --config"),
+            "{}",
+            o.message
+        );
+        let o = strict_arp(&facts(with(flags(None, None), vec![])));
+        assert_eq!(o.status, Status::Warn);
         let forbidden = SourceError::forbidden("get", "configmaps", Some("kube-system"));
         let o = located(&facts(with(
             ProxyConfig::Unreadable(forbidden.clone()),
@@ -247,21 +313,11 @@ mod tests {
             (configmap("iptables", Some(false), None), Status::Pass, ""),
             (configmap("nftables", None, None), Status::Pass, ""),
             (
-                ProxyConfig::Flags {
-                    mode: "ipvs".into(),
-                    strict_arp: false,
-                },
+                flags(Some("ipvs"), Some(false)),
                 Status::Fail,
                 "--kube-proxy-arg ipvs-strict-arp",
             ),
-            (
-                ProxyConfig::Flags {
-                    mode: "ipvs".into(),
-                    strict_arp: true,
-                },
-                Status::Pass,
-                "",
-            ),
+            (flags(Some("ipvs"), Some(true)), Status::Pass, ""),
         ];
         for (config, want, hint) in cases {
             let o = strict_arp(&facts(with(config.clone(), vec![])));
@@ -307,13 +363,7 @@ mod tests {
         assert_eq!(o.status, Status::Fail);
         let o = config_active(&facts(with(configmap("ipvs", Some(true), None), vec![])));
         assert_eq!(o.status, Status::Skip);
-        let o = config_active(&facts(with(
-            ProxyConfig::Flags {
-                mode: "ipvs".into(),
-                strict_arp: true,
-            },
-            vec![],
-        )));
+        let o = config_active(&facts(with(flags(Some("ipvs"), Some(true)), vec![])));
         assert_eq!(o.status, Status::Skip);
 
         let mut c = with(configmap("ipvs", Some(true), changed), vec![]);

@@ -4,6 +4,7 @@
 mod cluster;
 mod kube_proxy;
 mod metallb;
+mod node;
 mod pool;
 
 use super::model::CheckSpec;
@@ -40,9 +41,26 @@ pub(crate) fn list(items: &[String], max: usize) -> String {
     }
 }
 
+/// The pools to check, or the skip that says none was given.
+pub(crate) fn pools_or_skip(
+    f: &PreflightFacts,
+) -> Result<&[crate::facts::PoolInput], crate::checks::Outcome> {
+    if f.pools.is_empty() {
+        Err(crate::checks::Outcome::skip(
+            "no pool given; use --pool RANGE or --config FILE",
+        ))
+    } else {
+        Ok(&f.pools)
+    }
+}
+
 const CLUSTER: &[&str] = &["LB101"];
+const NODE: &[&str] = &["LB200"];
+const POOL_CLUSTER: &[&str] = &["LB301", "LB101"];
 
 /// Every preflight check in the order they run and are reported.
+// One line per check reads as the catalog it is.
+#[rustfmt::skip]
 pub fn specs() -> Vec<CheckSpec<PreflightFacts>> {
     let spec = |id, title, area, depends_on, can_become_true, rule| CheckSpec {
         id,
@@ -53,182 +71,36 @@ pub fn specs() -> Vec<CheckSpec<PreflightFacts>> {
         rule,
     };
     vec![
-        spec(
-            "LB101",
-            "API server reachable",
-            "cluster",
-            &[],
-            true,
-            cluster::reachable,
-        ),
-        spec(
-            "LB102",
-            "Kubernetes version supported",
-            "cluster",
-            CLUSTER,
-            false,
-            cluster::version,
-        ),
-        spec(
-            "LB103",
-            "read access for preflight",
-            "cluster",
-            CLUSTER,
-            true,
-            cluster::read_access,
-        ),
-        spec(
-            "LB104",
-            "permissions for the next steps",
-            "cluster",
-            CLUSTER,
-            true,
-            cluster::next_step_access,
-        ),
-        spec(
-            "LB105",
-            "not a cloud provider network",
-            "cluster",
-            CLUSTER,
-            false,
-            cluster::cloud_provider,
-        ),
-        spec(
-            "LB106",
-            "no other load-balancer implementation",
-            "cluster",
-            CLUSTER,
-            true,
-            cluster::other_implementations,
-        ),
-        spec(
-            "LB107",
-            "no LoadBalancer addresses from someone else",
-            "cluster",
-            CLUSTER,
-            true,
-            cluster::foreign_ingress,
-        ),
-        spec(
-            "LB108",
-            "nodes that can announce",
-            "cluster",
-            CLUSTER,
-            true,
-            cluster::announcing_nodes,
-        ),
-        spec(
-            "LB110",
-            "kube-proxy configuration located",
-            "kube-proxy",
-            CLUSTER,
-            false,
-            kube_proxy::located,
-        ),
-        spec(
-            "LB111",
-            "kube-proxy mode and strictARP",
-            "kube-proxy",
-            &["LB110"],
-            false,
-            kube_proxy::strict_arp,
-        ),
-        spec(
-            "LB112",
-            "kube-proxy runs its current configuration",
-            "kube-proxy",
-            &["LB110"],
-            true,
-            kube_proxy::config_active,
-        ),
-        spec(
-            "LB113",
-            "IPVS mode not deprecated",
-            "kube-proxy",
-            &["LB110"],
-            false,
-            kube_proxy::ipvs_deprecation,
-        ),
-        spec(
-            "LB120",
-            "existing MetalLB installation",
-            "metallb",
-            CLUSTER,
-            false,
-            metallb::existing,
-        ),
-        spec(
-            "LB121",
-            "MetalLB CRDs complete",
-            "metallb",
-            CLUSTER,
-            false,
-            metallb::crds,
-        ),
-        spec(
-            "LB122",
-            "MetalLB namespace allows privileged pods",
-            "metallb",
-            CLUSTER,
-            false,
-            metallb::pod_security,
-        ),
-        spec(
-            "LB301",
-            "pool addresses",
-            "pool",
-            &[],
-            false,
-            pool::addresses,
-        ),
-        spec(
-            "LB302",
-            "pool namespace",
-            "pool",
-            &["LB301"],
-            false,
-            pool::namespace,
-        ),
-        spec(
-            "LB303",
-            "pool avoids node addresses",
-            "pool",
-            &["LB301", "LB101"],
-            false,
-            pool::node_addresses,
-        ),
-        spec(
-            "LB304",
-            "pool avoids pod CIDRs",
-            "pool",
-            &["LB301", "LB101"],
-            false,
-            pool::pod_cidrs,
-        ),
-        spec(
-            "LB305",
-            "pool avoids service CIDRs",
-            "pool",
-            &["LB301", "LB101"],
-            false,
-            pool::service_cidrs,
-        ),
-        spec(
-            "LB306",
-            "pool avoids existing pools",
-            "pool",
-            &["LB301", "LB101"],
-            false,
-            pool::existing_pools,
-        ),
-        spec(
-            "LB307",
-            "pool addresses not assigned to services",
-            "pool",
-            &["LB301", "LB101"],
-            false,
-            pool::assigned_ips,
-        ),
+        spec("LB101", "API server reachable", "cluster", &[], true, cluster::reachable),
+        spec("LB102", "Kubernetes version supported", "cluster", CLUSTER, false, cluster::version),
+        spec("LB103", "read access for preflight", "cluster", CLUSTER, true, cluster::read_access),
+        spec("LB104", "permissions for the next steps", "cluster", CLUSTER, true, cluster::next_step_access),
+        spec("LB105", "not a cloud provider network", "cluster", CLUSTER, false, cluster::cloud_provider),
+        spec("LB106", "no other load-balancer implementation", "cluster", CLUSTER, true, cluster::other_implementations),
+        spec("LB107", "no LoadBalancer addresses from someone else", "cluster", CLUSTER, true, cluster::foreign_ingress),
+        spec("LB108", "nodes that can announce", "cluster", CLUSTER, true, cluster::announcing_nodes),
+        spec("LB110", "kube-proxy configuration located", "kube-proxy", CLUSTER, false, kube_proxy::located),
+        spec("LB111", "kube-proxy mode and strictARP", "kube-proxy", &["LB110"], false, kube_proxy::strict_arp),
+        spec("LB112", "kube-proxy runs its current configuration", "kube-proxy", &["LB110"], true, kube_proxy::config_active),
+        spec("LB113", "IPVS mode not deprecated", "kube-proxy", &["LB110"], false, kube_proxy::ipvs_deprecation),
+        spec("LB120", "existing MetalLB installation", "metallb", CLUSTER, false, metallb::existing),
+        spec("LB121", "MetalLB CRDs complete", "metallb", CLUSTER, false, metallb::crds),
+        spec("LB122", "MetalLB namespace allows privileged pods", "metallb", CLUSTER, false, metallb::pod_security),
+        spec("LB200", "this host can be checked", "node", &[], false, node::host),
+        spec("LB201", "ARP sysctls for the kube-proxy mode", "node", NODE, true, node::arp_sysctls),
+        spec("LB202", "IPVS kernel modules", "node", NODE, false, node::ipvs_modules),
+        spec("LB203", "reverse-path filter not strict", "node", NODE, false, node::rp_filter),
+        spec("LB204", "proxy ARP off", "node", NODE, false, node::proxy_arp),
+        spec("LB205", "IP forwarding on", "node", NODE, false, node::ip_forward),
+        spec("LB206", "memberlist port 7946 free", "node", NODE, false, node::memberlist_port),
+        spec("LB301", "pool addresses", "pool", &[], false, pool::addresses),
+        spec("LB302", "pool namespace", "pool", &["LB301"], false, pool::namespace),
+        spec("LB303", "pool avoids node addresses", "pool", POOL_CLUSTER, false, pool::node_addresses),
+        spec("LB304", "pool avoids pod CIDRs", "pool", POOL_CLUSTER, false, pool::pod_cidrs),
+        spec("LB305", "pool avoids service CIDRs", "pool", POOL_CLUSTER, false, pool::service_cidrs),
+        spec("LB306", "pool avoids existing pools", "pool", POOL_CLUSTER, false, pool::existing_pools),
+        spec("LB307", "pool addresses not assigned to services", "pool", POOL_CLUSTER, false, pool::assigned_ips),
+        spec("LB308", "pool on a connected network", "pool", &["LB301", "LB200"], false, node::on_link),
     ]
 }
 
@@ -241,7 +113,7 @@ pub fn ids() -> Vec<&'static str> {
 pub(crate) mod testing {
     //! Builders for facts, shared by the rule tests.
     use crate::facts::cluster::ClusterFacts;
-    use crate::facts::{ClusterState, PoolInput, PreflightFacts};
+    use crate::facts::{ClusterState, NodeState, PoolInput, PreflightFacts};
     use crate::net::pool::Pool;
 
     pub fn facts(cluster: ClusterFacts) -> PreflightFacts {
@@ -249,6 +121,9 @@ pub(crate) mod testing {
             metallb_namespace: "metallb-system".into(),
             for_install: false,
             cluster: ClusterState::Reached(Box::new(cluster)),
+            node: NodeState::NotRead {
+                reason: "not read in this test".into(),
+            },
             pools: vec![],
         }
     }
@@ -305,6 +180,9 @@ mod tests {
             cluster: ClusterState::NotUsed {
                 reason: "--local: the cluster is not contacted".into(),
             },
+            node: crate::facts::NodeState::NotRead {
+                reason: "not read".into(),
+            },
             pools: vec![],
         };
         let checks = run_checks(&specs(), &facts);
@@ -333,6 +211,9 @@ mod tests {
                     "cannot reach the Kubernetes API at https://10.0.0.1:6443: connection refused"
                         .into(),
                 hint: "check kubectl cluster-info".into(),
+            },
+            node: crate::facts::NodeState::NotRead {
+                reason: "not read".into(),
             },
             pools: vec![],
         };

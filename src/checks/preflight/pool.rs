@@ -10,19 +10,9 @@ use crate::checks::Outcome;
 use crate::facts::{PoolInput, PreflightFacts};
 use crate::net::pool::{EdgeKind, IpRange, Pool};
 
-fn pools(f: &PreflightFacts) -> Result<&[PoolInput], Outcome> {
-    if f.pools.is_empty() {
-        Err(Outcome::skip(
-            "no pool given; use --pool RANGE or --config FILE",
-        ))
-    } else {
-        Ok(&f.pools)
-    }
-}
-
 macro_rules! pools {
     ($f:expr) => {
-        match pools($f) {
+        match super::pools_or_skip($f) {
             Ok(p) => p,
             Err(o) => return o,
         }
