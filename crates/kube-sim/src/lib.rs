@@ -1,3 +1,402 @@
-//! kube-sim: a loopback Kubernetes API server that answers in the shapes of a real kube-apiserver.
+//! kube-sim: a loopback Kubernetes API server that answers in the shapes of a real
+//! kube-apiserver (v1.36), for lbctl's tests.
+//!
+//! # Starting a server
+//!
+//! ```no_run
+//! let scenario = kube_sim::Scenario::from_yaml("objects: []").unwrap();
+//! let sim = kube_sim::spawn(scenario).unwrap();
+//! let kubeconfig = sim.kubeconfig_yaml("admin");
+//! # let _ = kubeconfig;
+//! ```
+//!
+//! `spawn` runs the server on 127.0.0.1 (random port) on its own thread and tokio runtime, so
+//! plain `#[test]` functions can use it; dropping the [`SimHandle`] stops it.
+//!
+//! # Scenario YAML
+//!
+//! ```yaml
+//! serverVersion: v1.36.0          # /version gitVersion (major/minor derived)
+//! settings: { podReadyDelay: 300ms }
+//! users:                          # bearer-token users; "admin" (allowed everything) is implicit
+//!   viewer:
+//!     token: optional-token       # default: kube-sim-<name>
+//!     rules:
+//!       - { apiGroups: [""], resources: [configmaps], verbs: [get, list, watch], namespaces: [kube-system] }
+//! objects:                        # created in order; Namespaces, then CRDs, then the rest
+//!   - { apiVersion: v1, kind: Namespace, metadata: { name: metallb-system } }
+//! ```
+//! `default`, `kube-system`, `kube-public` and `kube-node-lease` always exist.
+//!
+//! # The store and hook API (for the cluster behaviour in [`cluster`])
+//!
+//! - [`Store`] (cheap `Clone`): `get`/`list` (by `apiVersion` + `kind`), `create`, `update`
+//!   (spec + metadata; `metadata.resourceVersion` is a precondition when present),
+//!   `update_status`, `upsert` (create or replace everything), `delete` (finalizers honoured).
+//!   Every write bumps the one cluster-wide resourceVersion counter and emits a watch event;
+//!   no-op writes change nothing. `now()` is the simulated clock, `settings()` the scenario's
+//!   switches, `set_pod_log`/`append_pod_log` fill what `pods/<name>/log` serves.
+//! - Admission: an [`AdmissionHook`] (`Fn(&AdmissionRequest, &Store) -> Result<(), Status>`)
+//!   sees every API write (also dry-run ones) before it is stored; `Err(status)` is sent to
+//!   the client as is, so a hook can answer any recorded body ([`Status::new`],
+//!   [`Status::internal`], [`Status::from_json`]).
+//! - Controllers: a [`Controller`] (`reconcile(&mut self, &Store)`) runs on a background loop
+//!   after every write and on a short tick. [`SimHandle::pause`] stops the loop and freezes
+//!   the clock; [`SimHandle::advance`] moves the clock and runs the controllers until the
+//!   store settles, on the caller's thread; [`SimHandle::resume`] restarts both.
+//! - Registration: [`spawn`] runs the simulated cluster ([`cluster::Cluster`], adapted by
+//!   `wiring::ClusterController`: it lists [`cluster::WATCHED`] into a [`cluster::World`] and
+//!   applies the returned [`cluster::Action`]s through the store). Admission hooks of the
+//!   cluster go in [`SimBuilder::with_cluster`]; tests can add their own with
+//!   [`SimBuilder::admission`] and [`SimBuilder::controller`].
+//!
+//! # Control endpoints
+//!
+//! `GET|DELETE /_sim/requests`, `POST|DELETE /_sim/faults` (a [`Fault`] as JSON),
+//! `POST /_sim/pause`, `POST /_sim/resume`, `POST /_sim/advance?by=2s`.
 
+mod apply;
+mod clock;
 pub mod cluster;
+mod control;
+mod error;
+mod fields;
+mod http;
+mod meta;
+mod patch;
+pub mod resources;
+mod scenario;
+mod selectors;
+mod status;
+mod store;
+mod wiring;
+
+pub use control::{
+    AdmissionHook, AdmissionRequest, Controller, Fault, FaultAction, LoggedRequest, Operation,
+};
+pub use error::SimError;
+pub use scenario::{Rule, Scenario, Settings, User};
+pub use selectors::{FieldSelector, LabelSelector};
+pub use status::Status;
+pub use store::{EventType, Store, Subscription, WatchEvent};
+
+use control::{Control, Controllers};
+use serde_json::{Value, json};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+const DEFAULT_NAMESPACES: &[&str] = &["default", "kube-node-lease", "kube-public", "kube-system"];
+
+/// Collects what a server starts with: scenario, hooks, controllers, port.
+pub struct SimBuilder {
+    scenario: Scenario,
+    hooks: Vec<AdmissionHook>,
+    controllers: Vec<Box<dyn Controller>>,
+    port: u16,
+}
+
+impl SimBuilder {
+    /// A server for `scenario` without the cluster behaviour (see [`spawn`] for the full one).
+    pub fn new(scenario: Scenario) -> SimBuilder {
+        SimBuilder {
+            scenario,
+            hooks: Vec::new(),
+            controllers: Vec::new(),
+            port: 0,
+        }
+    }
+
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    pub fn admission(mut self, hook: AdmissionHook) -> SimBuilder {
+        self.hooks.push(hook);
+        self
+    }
+
+    pub fn controller(mut self, controller: Box<dyn Controller>) -> SimBuilder {
+        self.controllers.push(controller);
+        self
+    }
+
+    /// Listen on this port (0, the default, picks a free one).
+    pub fn port(mut self, port: u16) -> SimBuilder {
+        self.port = port;
+        self
+    }
+
+    /// Adds the simulated cluster (controllers, kubelets, EndpointSlices) configured from the
+    /// scenario's `settings`.
+    pub fn with_cluster(self) -> Result<SimBuilder, SimError> {
+        let settings = serde_json::to_value(&self.scenario.settings.0)
+            .map_err(|e| SimError::Scenario(e.to_string()))?;
+        let settings = cluster::ClusterSettings::from_settings(&settings)
+            .map_err(|e| SimError::Scenario(format!("settings: {e}")))?;
+        Ok(self.controller(Box::new(wiring::ClusterController::new(settings))))
+    }
+
+    pub fn spawn(self) -> Result<SimHandle, SimError> {
+        start(self)
+    }
+}
+
+/// Starts a server with the cluster behaviour for `scenario`.
+pub fn spawn(scenario: Scenario) -> Result<SimHandle, SimError> {
+    SimBuilder::new(scenario).with_cluster()?.spawn()
+}
+
+/// A running server. Dropping it stops the server.
+pub struct SimHandle {
+    url: String,
+    store: Store,
+    control: Arc<Control>,
+    controllers: Arc<Controllers>,
+    scenario: Scenario,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+fn load_objects(store: &Store, scenario: &Scenario) -> Result<(), SimError> {
+    let listed = |name: &str| {
+        scenario.objects.iter().any(|o| {
+            o["kind"] == "Namespace"
+                && o.pointer("/metadata/name").and_then(Value::as_str) == Some(name)
+        })
+    };
+    for name in DEFAULT_NAMESPACES {
+        if !listed(name) {
+            store
+                .create(
+                    json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}),
+                )
+                .map_err(|status| SimError::Start(status.message))?;
+        }
+    }
+    let rank = |o: &Value| match o["kind"].as_str() {
+        Some("Namespace") => 0,
+        Some("CustomResourceDefinition") => 1,
+        _ => 2,
+    };
+    let mut ordered: Vec<(usize, &Value)> = scenario.objects.iter().enumerate().collect();
+    ordered.sort_by_key(|(i, o)| (rank(o), *i));
+    for (index, object) in ordered {
+        store
+            .create(object.clone())
+            .map_err(|status| SimError::ScenarioObject {
+                index,
+                what: format!(
+                    "{} {}",
+                    object["kind"].as_str().unwrap_or_default(),
+                    object
+                        .pointer("/metadata/name")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                ),
+                message: status.message,
+            })?;
+    }
+    Ok(())
+}
+
+fn start(builder: SimBuilder) -> Result<SimHandle, SimError> {
+    let SimBuilder {
+        scenario,
+        hooks,
+        controllers,
+        port,
+    } = builder;
+    let store = Store::new(scenario.settings.clone());
+    load_objects(&store, &scenario)?;
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port))
+        .map_err(|e| SimError::Start(format!("cannot listen on 127.0.0.1:{port}: {e}")))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| SimError::Start(e.to_string()))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| SimError::Start(e.to_string()))?;
+    let control = Arc::new(Control::default());
+    let controllers = Arc::new(Controllers::new(controllers));
+    controllers.boot(&store);
+    let (major, minor) = scenario.version_parts();
+    let server = Arc::new(http::Server {
+        store: store.clone(),
+        control: control.clone(),
+        controllers: controllers.clone(),
+        hooks,
+        tokens: http::identities(&scenario),
+        git_version: scenario.server_version.clone(),
+        major,
+        minor,
+        address: address.to_string(),
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("kube-sim")
+        .build()
+        .map_err(|e| SimError::Start(format!("cannot start the runtime: {e}")))?;
+    let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel();
+    let loop_store = store.clone();
+    let loop_controllers = controllers.clone();
+    let thread = std::thread::Builder::new()
+        .name("kube-sim".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                let listener = match tokio::net::TcpListener::from_std(listener) {
+                    Ok(l) => l,
+                    Err(e) => {
+                        eprintln!("kube-sim: cannot listen: {e}");
+                        return;
+                    }
+                };
+                tokio::spawn(controller_loop(loop_store, loop_controllers));
+                http::serve(server, listener, shutdown_rx).await;
+            });
+            runtime.shutdown_background();
+        })
+        .map_err(|e| SimError::Start(format!("cannot start the server thread: {e}")))?;
+    Ok(SimHandle {
+        url: format!("http://{address}"),
+        store,
+        control,
+        controllers,
+        scenario,
+        shutdown: Some(shutdown_tx),
+        thread: Some(thread),
+    })
+}
+
+/// Runs the controllers after every write and when one asked to be woken (simulated time),
+/// with a slow tick as a safety net.
+async fn controller_loop(store: Store, controllers: Arc<Controllers>) {
+    let mut wait = Duration::from_millis(500);
+    loop {
+        tokio::select! {
+            _ = store.shared().changed.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+        if controllers.is_paused() {
+            wait = Duration::from_millis(500);
+            continue;
+        }
+        let (s, c) = (store.clone(), controllers.clone());
+        let wakeup = tokio::task::spawn_blocking(move || c.settle(&s))
+            .await
+            .ok()
+            .flatten();
+        wait = wakeup
+            .and_then(|at| {
+                let left = store.now().duration_until(at);
+                Duration::try_from(left).ok()
+            })
+            .map(|d| d.clamp(Duration::from_millis(5), Duration::from_millis(500)))
+            .unwrap_or(Duration::from_millis(500));
+    }
+}
+
+pub(crate) fn pause(store: &Store, controllers: &Controllers) {
+    controllers.set_paused(true);
+    store.shared().clock.pause();
+}
+
+pub(crate) fn resume(store: &Store, controllers: &Controllers) {
+    store.shared().clock.resume();
+    controllers.set_paused(false);
+    store.shared().changed.notify_one();
+}
+
+pub(crate) fn advance(store: &Store, controllers: &Controllers, by: Duration) {
+    store.shared().clock.advance(by);
+    controllers.settle(store);
+}
+
+impl SimHandle {
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// The store, for in-process assertions and controller-style writes.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// A kubeconfig whose current context talks to this server as `user` (its bearer token;
+    /// a user the scenario does not define gets a token the server rejects with 401).
+    pub fn kubeconfig_yaml(&self, user: &str) -> String {
+        let token = self.scenario.token_of(user);
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: kube-sim\n  cluster:\n    server: {url}\ncontexts:\n- name: kube-sim\n  context:\n    cluster: kube-sim\n    user: {user}\ncurrent-context: kube-sim\nusers:\n- name: {user}\n  user:\n    token: {token}\n",
+            url = self.url,
+            user = json!(user),
+            token = json!(token),
+        )
+    }
+
+    pub fn write_kubeconfig(&self, path: &Path, user: &str) -> std::io::Result<()> {
+        std::fs::write(path, self.kubeconfig_yaml(user))
+    }
+
+    /// Every request served so far (control endpoints excluded), oldest first.
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.control.requests()
+    }
+
+    pub fn clear_requests(&self) {
+        self.control.clear_requests();
+    }
+
+    pub fn inject(&self, fault: Fault) {
+        self.control.inject(fault);
+    }
+
+    pub fn clear_faults(&self) {
+        self.control.clear_faults();
+    }
+
+    pub fn get(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<Value> {
+        self.store.get(api_version, kind, namespace, name)
+    }
+
+    /// Creates or replaces an object as a controller would (bumps the resourceVersion, emits
+    /// watch events, no admission). Panics with the API error when the object is unusable,
+    /// which in a test is the most useful outcome.
+    pub fn apply_object(&self, obj: Value) -> Value {
+        match self.store.upsert(obj) {
+            Ok(stored) => stored,
+            Err(status) => panic!("apply_object: {status}"),
+        }
+    }
+
+    pub fn pause(&self) {
+        pause(&self.store, &self.controllers);
+    }
+
+    pub fn resume(&self) {
+        resume(&self.store, &self.controllers);
+    }
+
+    pub fn advance(&self, by: Duration) {
+        advance(&self.store, &self.controllers, by);
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

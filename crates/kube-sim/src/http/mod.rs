@@ -1,0 +1,281 @@
+//! The HTTP front: accepts connections on 127.0.0.1, authenticates, applies injected faults,
+//! routes to the verb handlers and logs every request.
+
+mod auth;
+mod body;
+mod discovery;
+mod read;
+mod route;
+mod sim;
+mod write;
+
+pub use body::Body;
+
+use crate::control::{AdmissionHook, Control, Controllers, FaultAction, LoggedRequest};
+use crate::scenario::{Rule, Scenario};
+use crate::status::Status;
+use crate::store::Store;
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::header::{HeaderMap, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Who a token belongs to and what they may do (`None`: everything).
+#[derive(Debug, Clone)]
+pub(crate) struct Identity {
+    pub name: String,
+    pub rules: Option<Vec<Rule>>,
+}
+
+/// Everything the handlers share.
+pub(crate) struct Server {
+    pub store: Store,
+    pub control: Arc<Control>,
+    pub controllers: Arc<Controllers>,
+    pub hooks: Vec<AdmissionHook>,
+    pub tokens: HashMap<String, Identity>,
+    pub git_version: String,
+    pub major: String,
+    pub minor: String,
+    pub address: String,
+}
+
+/// One parsed request.
+pub(crate) struct Ctx {
+    pub method: Method,
+    pub path: String,
+    pub query: HashMap<String, String>,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub user: Identity,
+    /// Set by the router for the request log.
+    pub verb: String,
+    /// An injected "close the watch after N events".
+    pub close_watch_after: Option<u32>,
+}
+
+impl Ctx {
+    pub fn param(&self, key: &str) -> Option<&str> {
+        self.query.get(key).map(String::as_str)
+    }
+
+    pub fn flag(&self, key: &str) -> bool {
+        matches!(self.param(key), Some("true" | "1"))
+    }
+
+    pub fn dry_run(&self) -> bool {
+        self.param("dryRun") == Some("All")
+    }
+
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// The field manager of a write: `?fieldManager=`, else the User-Agent's program name.
+    pub fn field_manager(&self) -> String {
+        if let Some(m) = self.param("fieldManager").filter(|m| !m.is_empty()) {
+            return m.to_string();
+        }
+        let agent = self.header("user-agent");
+        let program = agent.split('/').next().unwrap_or_default().trim();
+        if program.is_empty() {
+            "unknown".into()
+        } else {
+            program.chars().take(128).collect()
+        }
+    }
+
+    pub fn json_body(&self) -> Result<Value, Status> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            Status::bad_request(format!(
+                "the body of the request could not be decoded as JSON: {e}"
+            ))
+        })
+    }
+}
+
+pub(crate) type Reply = Response<Body>;
+
+fn base(code: u16) -> hyper::http::response::Builder {
+    Response::builder()
+        .status(StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header("cache-control", "no-cache, private")
+        .header("audit-id", crate::meta::new_uid())
+}
+
+pub(crate) fn json_reply(code: u16, value: &Value) -> Reply {
+    json_reply_typed(code, value, "application/json")
+}
+
+pub(crate) fn json_reply_typed(code: u16, value: &Value, content_type: &str) -> Reply {
+    let body = serde_json::to_vec(value).unwrap_or_default();
+    base(code)
+        .header("content-type", content_type)
+        .body(Body::full(body))
+        .expect("static headers are valid")
+}
+
+pub(crate) fn status_reply(status: &Status) -> Reply {
+    let mut reply = json_reply(status.code, &status.to_json());
+    if let Some(secs) = status
+        .details
+        .as_ref()
+        .and_then(|d| d.get("retryAfterSeconds"))
+        .and_then(Value::as_u64)
+        && let Ok(value) = HeaderValue::from_str(&secs.to_string())
+    {
+        reply.headers_mut().insert("retry-after", value);
+    }
+    reply
+}
+
+pub(crate) fn text_reply(code: u16, text: String) -> Reply {
+    base(code)
+        .header("content-type", "text/plain")
+        .body(Body::full(text.into_bytes()))
+        .expect("static headers are valid")
+}
+
+impl Server {
+    pub async fn handle(
+        self: Arc<Self>,
+        request: Request<Incoming>,
+    ) -> Result<Reply, std::convert::Infallible> {
+        let (parts, incoming) = request.into_parts();
+        let body = incoming
+            .collect()
+            .await
+            .map(|c| c.to_bytes())
+            .unwrap_or_default();
+        let path = parts.uri.path().to_string();
+        let raw_query = parts.uri.query().unwrap_or_default().to_string();
+        let query: HashMap<String, String> = form_urlencoded::parse(raw_query.as_bytes())
+            .into_owned()
+            .collect();
+        if let Some(rest) = path.strip_prefix("/_sim/") {
+            return Ok(sim::handle(&self, &parts.method, rest, &query, &body));
+        }
+        let token = parts
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        let Some(user) = token.and_then(|t| self.tokens.get(t)).cloned() else {
+            let reply = status_reply(&Status::unauthorized());
+            self.log(&parts.method, &path, &raw_query, 401, "", "");
+            return Ok(reply);
+        };
+        let mut ctx = Ctx {
+            method: parts.method.clone(),
+            path: path.clone(),
+            query,
+            headers: parts.headers,
+            body,
+            user,
+            verb: String::new(),
+            close_watch_after: None,
+        };
+        let mut injected = None;
+        for action in self.control.take_faults(ctx.method.as_str(), &path) {
+            match action {
+                FaultAction::Status(code) => injected = Some(code),
+                FaultAction::LatencyMs(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
+                FaultAction::CloseWatchAfter(n) => ctx.close_watch_after = Some(n),
+            }
+        }
+        let reply = match injected {
+            Some(code) => {
+                ctx.verb = route::verb_of(&ctx);
+                status_reply(&Status::for_code(code))
+            }
+            None => route::dispatch(&self, &mut ctx).await,
+        };
+        self.log(
+            &ctx.method,
+            &path,
+            &raw_query,
+            reply.status().as_u16(),
+            &ctx.user.name,
+            &ctx.verb,
+        );
+        Ok(reply)
+    }
+
+    fn log(&self, method: &Method, path: &str, query: &str, status: u16, user: &str, verb: &str) {
+        self.control.record(LoggedRequest {
+            method: method.to_string(),
+            path: path.to_string(),
+            query: query.to_string(),
+            status,
+            user: user.to_string(),
+            verb: verb.to_string(),
+        });
+    }
+
+    /// Runs the admission hooks; the first rejection wins.
+    pub fn admit(&self, request: &crate::control::AdmissionRequest) -> Result<(), Status> {
+        for hook in &self.hooks {
+            hook(request, &self.store)?;
+        }
+        Ok(())
+    }
+}
+
+/// Builds the token table: `admin` (everything) plus the scenario's users.
+pub(crate) fn identities(scenario: &Scenario) -> HashMap<String, Identity> {
+    let mut tokens = HashMap::new();
+    tokens.insert(
+        scenario.token_of("admin"),
+        Identity {
+            name: "admin".into(),
+            rules: None,
+        },
+    );
+    for (name, user) in &scenario.users {
+        if name == "admin" {
+            continue;
+        }
+        tokens.insert(
+            scenario.token_of(name),
+            Identity {
+                name: name.clone(),
+                rules: Some(user.rules.clone()),
+            },
+        );
+    }
+    tokens
+}
+
+/// Serves until `shutdown` fires.
+pub(crate) async fn serve(
+    server: Arc<Server>,
+    listener: tokio::net::TcpListener,
+    mut shutdown: tokio::sync::oneshot::Receiver<()>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => accepted,
+        };
+        let Ok((stream, _)) = accepted else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let server = server.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| server.clone().handle(req));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}

@@ -1,0 +1,528 @@
+//! POST, PUT, PATCH, DELETE and deletecollection, with admission, managedFields and dry-run.
+
+use super::read::present;
+use super::route::Target;
+use super::{Ctx, Reply, Server, auth, json_reply};
+use crate::control::{AdmissionRequest, Operation};
+use crate::fields;
+use crate::meta;
+use crate::patch;
+use crate::selectors::{FieldSelector, LabelSelector};
+use crate::status::Status;
+use crate::store::Part;
+use serde_json::{Value, json};
+
+fn admission(
+    ctx: &Ctx,
+    target: &Target,
+    operation: Operation,
+    name: &str,
+    object: Option<&Value>,
+    old: Option<&Value>,
+) -> AdmissionRequest {
+    AdmissionRequest {
+        operation,
+        group: target.rt.group.clone(),
+        version: target.version.clone(),
+        resource: target.rt.plural.clone(),
+        subresource: target.subresource.clone(),
+        kind: target.rt.kind.clone(),
+        namespace: target.ns().to_string(),
+        name: name.to_string(),
+        object: object.cloned(),
+        old_object: old.cloned(),
+        dry_run: ctx.dry_run(),
+        user: ctx.user.name.clone(),
+    }
+}
+
+/// Rejects bodies whose kind/apiVersion or namespace disagree with the URL, and fills them in.
+fn check_body(target: &Target, obj: &mut Value) -> Result<(), Status> {
+    if !obj.is_object() {
+        return Err(Status::bad_request(
+            "the body of the request must be a JSON object",
+        ));
+    }
+    if let Some(api_version) = obj.get("apiVersion").and_then(Value::as_str)
+        && api_version != target.api_version()
+    {
+        return Err(Status::bad_request(format!(
+            "the API version in the data ({api_version}) does not match the expected API version ({})",
+            target.api_version()
+        )));
+    }
+    if let Some(kind) = obj.get("kind").and_then(Value::as_str)
+        && kind != target.rt.kind
+    {
+        return Err(Status::bad_request(format!(
+            "the kind in the data ({kind}) does not match the expected kind ({})",
+            target.rt.kind
+        )));
+    }
+    obj["apiVersion"] = json!(target.api_version());
+    obj["kind"] = json!(target.rt.kind);
+    if !obj.get("metadata").is_some_and(Value::is_object) {
+        obj["metadata"] = json!({});
+    }
+    if let Some(ns) = &target.namespace {
+        match obj.pointer("/metadata/namespace").and_then(Value::as_str) {
+            Some(given) if !given.is_empty() && given != ns => {
+                return Err(Status::bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                ));
+            }
+            _ => obj["metadata"]["namespace"] = json!(ns),
+        }
+    }
+    Ok(())
+}
+
+/// What each kind's create strategy does to `status` (client-sent status is not accepted).
+fn reset_status(target: &Target, obj: &mut Value) {
+    let rt = &target.rt;
+    if !rt.has_status() || rt.plural == "nodes" || rt.plural == "namespaces" {
+        return;
+    }
+    let fresh = match (rt.group.as_str(), rt.plural.as_str()) {
+        ("apps", "daemonsets") => Some(json!({
+            "currentNumberScheduled": 0, "numberMisscheduled": 0,
+            "desiredNumberScheduled": 0, "numberReady": 0})),
+        ("apps", "replicasets") => Some(json!({"replicas": 0})),
+        ("", "services") => Some(json!({"loadBalancer": {}})),
+        ("", "pods") => Some(json!({"phase": "Pending", "qosClass": "BestEffort"})),
+        _ if rt.custom => None,
+        _ => Some(json!({})),
+    };
+    match (fresh, obj.as_object_mut()) {
+        (Some(status), Some(map)) => {
+            map.insert("status".into(), status);
+        }
+        (None, Some(map)) => {
+            map.remove("status");
+        }
+        _ => {}
+    }
+}
+
+fn created_reply(target: &Target, obj: &Value) -> Reply {
+    json_reply(201, &present(target, obj))
+}
+
+pub(crate) fn create(server: &Server, ctx: &Ctx, target: &Target) -> Result<Reply, Status> {
+    if target.subresource.is_some() || target.name.is_some() {
+        return Err(Status::method_not_allowed(
+            "the server does not allow this method on the requested resource",
+        ));
+    }
+    let mut obj = ctx.json_body()?;
+    if target.rt.virtual_only {
+        return review(server, ctx, target, obj);
+    }
+    check_body(target, &mut obj)?;
+    let meta = obj["metadata"].as_object_mut().expect("checked above");
+    for server_owned in [
+        "uid",
+        "resourceVersion",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "generation",
+        "managedFields",
+    ] {
+        meta.remove(server_owned);
+    }
+    let named = meta
+        .get("name")
+        .and_then(Value::as_str)
+        .is_some_and(|n| !n.is_empty());
+    if !named
+        && let Some(prefix) = meta
+            .get("generateName")
+            .and_then(Value::as_str)
+            .filter(|p| !p.is_empty())
+    {
+        let name = format!("{prefix}{}", meta::name_suffix());
+        meta.insert("name".into(), json!(name));
+    }
+    reset_status(target, &mut obj);
+    meta::validate(&target.rt.group, &target.rt.kind, &obj)?;
+    let now = server.store.now_string();
+    fields::record_update(
+        None,
+        &mut obj,
+        &ctx.field_manager(),
+        &target.api_version(),
+        &now,
+        None,
+    );
+    let name = obj["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    server.admit(&admission(
+        ctx,
+        target,
+        Operation::Create,
+        &name,
+        Some(&obj),
+        None,
+    ))?;
+    let created = server.store.create_typed(&target.rt, obj, ctx.dry_run())?;
+    Ok(created_reply(target, &created))
+}
+
+fn review(server: &Server, ctx: &Ctx, target: &Target, body: Value) -> Result<Reply, Status> {
+    let spec = body.get("spec").cloned().unwrap_or(json!({}));
+    let status = match target.rt.plural.as_str() {
+        "selfsubjectaccessreviews" => {
+            if spec.get("resourceAttributes").is_none()
+                && spec.get("nonResourceAttributes").is_none()
+            {
+                return Err(Status::invalid(
+                    &target.rt.group,
+                    &target.rt.kind,
+                    "",
+                    &[(
+                        "spec.resourceAttributes".into(),
+                        "Required value: exactly one of nonResourceAttributes or resourceAttributes must be specified".into(),
+                        "FieldValueRequired",
+                    )],
+                ));
+            }
+            auth::access_review(&ctx.user, &spec)
+        }
+        _ => auth::rules_review(&ctx.user, spec["namespace"].as_str().unwrap_or_default()),
+    };
+    let mut out = json!({
+        "kind": target.rt.kind,
+        "apiVersion": target.api_version(),
+        "metadata": {},
+        "spec": spec,
+    });
+    let now = server.store.now_string();
+    fields::record_update(
+        None,
+        &mut out,
+        &ctx.field_manager(),
+        &target.api_version(),
+        &now,
+        None,
+    );
+    out["status"] = status;
+    Ok(json_reply(201, &out))
+}
+
+/// Makes a replacement of `old` from the client's object, keeping what the subresource
+/// may not change (status for the main resource, everything but status for `/status`).
+fn merge_parts(target: &Target, old: &Value, mut new: Value) -> Value {
+    match target.subresource.as_deref() {
+        Some("status") => {
+            let mut merged = old.clone();
+            match new.get("status") {
+                Some(status) => merged["status"] = status.clone(),
+                None => {
+                    if let Some(map) = merged.as_object_mut() {
+                        map.remove("status");
+                    }
+                }
+            }
+            if let Some(rv) = new.pointer("/metadata/resourceVersion") {
+                merged["metadata"]["resourceVersion"] = rv.clone();
+            }
+            merged
+        }
+        _ if target.rt.has_status() => {
+            match old.get("status") {
+                Some(status) => new["status"] = status.clone(),
+                None => {
+                    if let Some(map) = new.as_object_mut() {
+                        map.remove("status");
+                    }
+                }
+            }
+            new
+        }
+        _ => new,
+    }
+}
+
+pub(crate) fn update(server: &Server, ctx: &Ctx, target: &Target) -> Result<Reply, Status> {
+    let mut obj = ctx.json_body()?;
+    check_body(target, &mut obj)?;
+    let name = target.name().to_string();
+    match obj.pointer("/metadata/name").and_then(Value::as_str) {
+        Some(given) if given != name => {
+            return Err(Status::bad_request(format!(
+                "the name of the object ({given}) does not match the name on the URL ({name})"
+            )));
+        }
+        _ => obj["metadata"]["name"] = json!(name),
+    }
+    let old = server
+        .store
+        .get_typed(&target.rt, target.ns(), &name)
+        .ok_or_else(|| Status::not_found(&target.rt.group, &target.rt.plural, &name))?;
+    let old = present(target, &old);
+    let mut new = merge_parts(target, &old, obj);
+    meta::validate(&target.rt.group, &target.rt.kind, &new)?;
+    let now = server.store.now_string();
+    fields::record_update(
+        Some(&old),
+        &mut new,
+        &ctx.field_manager(),
+        &target.api_version(),
+        &now,
+        target.subresource.as_deref(),
+    );
+    server.admit(&admission(
+        ctx,
+        target,
+        Operation::Update,
+        &name,
+        Some(&new),
+        Some(&old),
+    ))?;
+    let stored = server
+        .store
+        .replace_typed(&target.rt, new, Part::All, ctx.dry_run())?;
+    Ok(json_reply(200, &present(target, &stored)))
+}
+
+pub(crate) fn patch(server: &Server, ctx: &Ctx, target: &Target) -> Result<Reply, Status> {
+    let content_type = ctx
+        .header("content-type")
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    let kind = patch::PatchKind::from_content_type(&content_type, target.rt.custom)?;
+    let name = target.name().to_string();
+    let manager = ctx.field_manager();
+    let force = ctx.flag("force");
+    if kind == patch::PatchKind::Apply && ctx.param("fieldManager").is_none_or(str::is_empty) {
+        return Err(Status::bad_request(
+            "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
+        ));
+    }
+    // Optimistic concurrency: a controller may write between our read and our write; retry
+    // unless the client pinned a resourceVersion itself.
+    for _ in 0..5 {
+        let Some(old) = server.store.get_typed(&target.rt, target.ns(), &name) else {
+            if kind == patch::PatchKind::Apply && target.subresource.is_none() {
+                return apply_create(server, ctx, target, &manager);
+            }
+            return Err(Status::not_found(
+                &target.rt.group,
+                &target.rt.plural,
+                &name,
+            ));
+        };
+        let old = present(target, &old);
+        let now = server.store.now_string();
+        let (patched, pinned) = match kind {
+            patch::PatchKind::Apply => {
+                let config = patch::parse_apply_body(&ctx.body)?;
+                let pinned = config.pointer("/metadata/resourceVersion").is_some();
+                let applied = crate::apply::apply(
+                    &old,
+                    &config,
+                    &manager,
+                    force,
+                    &target.api_version(),
+                    &now,
+                    target.subresource.as_deref(),
+                )?;
+                (applied, pinned)
+            }
+            _ => {
+                let body = ctx.json_body()?;
+                let pinned = body.pointer("/metadata/resourceVersion").is_some();
+                let mut patched = patch::apply_patch(kind, &old, &body)?;
+                patched["apiVersion"] = json!(target.api_version());
+                patched["kind"] = json!(target.rt.kind);
+                (patched, pinned)
+            }
+        };
+        let mut new = merge_parts(target, &old, patched);
+        if kind != patch::PatchKind::Apply {
+            fields::record_update(
+                Some(&old),
+                &mut new,
+                &manager,
+                &target.api_version(),
+                &now,
+                target.subresource.as_deref(),
+            );
+        }
+        meta::validate(&target.rt.group, &target.rt.kind, &new)?;
+        server.admit(&admission(
+            ctx,
+            target,
+            Operation::Update,
+            &name,
+            Some(&new),
+            Some(&old),
+        ))?;
+        match server
+            .store
+            .replace_typed(&target.rt, new, Part::All, ctx.dry_run())
+        {
+            Ok(stored) => return Ok(json_reply(200, &present(target, &stored))),
+            Err(status) if status.code == 409 && !pinned => continue,
+            Err(status) => return Err(status),
+        }
+    }
+    Err(Status::stale(&target.rt.group, &target.rt.plural, &name))
+}
+
+/// Server-side apply of an object that does not exist yet: a create owned by `manager`.
+fn apply_create(
+    server: &Server,
+    ctx: &Ctx,
+    target: &Target,
+    manager: &str,
+) -> Result<Reply, Status> {
+    let mut config = patch::parse_apply_body(&ctx.body)?;
+    check_body(target, &mut config)?;
+    let name = target.name().to_string();
+    match config.pointer("/metadata/name").and_then(Value::as_str) {
+        Some(given) if given != name => {
+            return Err(Status::bad_request(format!(
+                "the name of the object ({given}) does not match the name on the URL ({name})"
+            )));
+        }
+        _ => config["metadata"]["name"] = json!(name),
+    }
+    let now = server.store.now_string();
+    let mut obj = crate::apply::apply(
+        &json!({}),
+        &config,
+        manager,
+        true,
+        &target.api_version(),
+        &now,
+        None,
+    )?;
+    reset_status(target, &mut obj);
+    meta::validate(&target.rt.group, &target.rt.kind, &obj)?;
+    server.admit(&admission(
+        ctx,
+        target,
+        Operation::Create,
+        &name,
+        Some(&obj),
+        None,
+    ))?;
+    let created = server.store.create_typed(&target.rt, obj, ctx.dry_run())?;
+    Ok(created_reply(target, &created))
+}
+
+/// Delete options from the body (DeleteOptions) or the query.
+fn precondition_rv(ctx: &Ctx) -> Option<u64> {
+    let body: Value = serde_json::from_slice(&ctx.body).unwrap_or_default();
+    body.pointer("/preconditions/resourceVersion")
+        .and_then(Value::as_str)
+        .and_then(|rv| rv.parse().ok())
+}
+
+fn dry_run_delete(ctx: &Ctx) -> bool {
+    let body: Value = serde_json::from_slice(&ctx.body).unwrap_or_default();
+    ctx.dry_run()
+        || body["dryRun"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|v| v == "All"))
+}
+
+/// Kinds whose delete answers with the object rather than a success `Status`.
+fn returns_object(target: &Target) -> bool {
+    target.rt.custom || (target.rt.group.is_empty() && target.rt.plural == "pods")
+}
+
+pub(crate) fn delete(server: &Server, ctx: &Ctx, target: &Target) -> Result<Reply, Status> {
+    let name = target.name().to_string();
+    let old = server
+        .store
+        .get_typed(&target.rt, target.ns(), &name)
+        .ok_or_else(|| Status::not_found(&target.rt.group, &target.rt.plural, &name))?;
+    let old = present(target, &old);
+    server.admit(&admission(
+        ctx,
+        target,
+        Operation::Delete,
+        &name,
+        None,
+        Some(&old),
+    ))?;
+    let (obj, gone) = server.store.delete_typed(
+        &target.rt,
+        target.ns(),
+        &name,
+        precondition_rv(ctx),
+        dry_run_delete(ctx),
+    )?;
+    if gone && !returns_object(target) {
+        let mut details = json!({"name": name, "kind": target.rt.plural});
+        if !target.rt.group.is_empty() {
+            details["group"] = json!(target.rt.group);
+        }
+        details["uid"] = obj.pointer("/metadata/uid").cloned().unwrap_or_default();
+        return Ok(json_reply(
+            200,
+            &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}),
+        ));
+    }
+    Ok(json_reply(200, &present(target, &obj)))
+}
+
+pub(crate) fn delete_collection(
+    server: &Server,
+    ctx: &Ctx,
+    target: &Target,
+) -> Result<Reply, Status> {
+    let labels = LabelSelector::parse(ctx.param("labelSelector").unwrap_or_default())?;
+    let fields = FieldSelector::parse(
+        ctx.param("fieldSelector").unwrap_or_default(),
+        &target.rt.kind,
+    )?;
+    let filter = |obj: &Value| labels.matches(obj) && fields.matches(obj);
+    let page = server
+        .store
+        .list_page(&target.rt, target.namespace.as_deref(), None, None, &filter);
+    let mut items = Vec::new();
+    for obj in page.items {
+        let ns = obj
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let name = obj
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let mut one = admission(ctx, target, Operation::Delete, name, None, Some(&obj));
+        one.namespace = ns.to_string();
+        server.admit(&one)?;
+        if let Ok((deleted, _)) =
+            server
+                .store
+                .delete_typed(&target.rt, ns, name, None, dry_run_delete(ctx))
+        {
+            let mut item = present(target, &deleted);
+            if !target.rt.custom
+                && let Some(map) = item.as_object_mut()
+            {
+                map.remove("kind");
+                map.remove("apiVersion");
+            }
+            items.push(item);
+        }
+    }
+    Ok(json_reply(
+        200,
+        &json!({
+            "kind": format!("{}List", target.rt.kind),
+            "apiVersion": target.api_version(),
+            "metadata": {"resourceVersion": server.store.resource_version().to_string()},
+            "items": items,
+        }),
+    ))
+}

@@ -1,0 +1,73 @@
+//! `kube-sim --scenario FILE --kubeconfig-out FILE [--port N] [--user NAME]`: runs a simulated
+//! API server for demos and benchmarks until Ctrl-C.
+
+use clap::Parser;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "kube-sim",
+    version,
+    about = "A loopback Kubernetes API server for lbctl's tests"
+)]
+struct Args {
+    /// Scenario YAML (objects, settings, users).
+    #[arg(long)]
+    scenario: PathBuf,
+    /// Where to write a kubeconfig for the server.
+    #[arg(long)]
+    kubeconfig_out: PathBuf,
+    /// Port on 127.0.0.1 (default: a free one).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// The user the kubeconfig authenticates as.
+    #[arg(long, default_value = "admin")]
+    user: String,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let scenario = match kube_sim::Scenario::from_file(&args.scenario) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let started = std::time::Instant::now();
+    let built = kube_sim::SimBuilder::new(scenario)
+        .port(args.port)
+        .with_cluster()
+        .and_then(kube_sim::SimBuilder::spawn);
+    let sim = match built {
+        Ok(sim) => sim,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    if let Err(e) = sim.write_kubeconfig(&args.kubeconfig_out, &args.user) {
+        eprintln!("error: cannot write {}: {e}", args.kubeconfig_out.display());
+        return ExitCode::from(2);
+    }
+    println!(
+        "kube-sim serving on {} (started in {:?})",
+        sim.url(),
+        started.elapsed()
+    );
+    println!("kubeconfig: {}", args.kubeconfig_out.display());
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    let _ = runtime.block_on(tokio::signal::ctrl_c());
+    drop(sim);
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,106 @@
+//! Object metadata rules: uids, timestamps, generated names and name validation.
+
+use crate::status::Status;
+use jiff::Timestamp;
+use serde_json::Value;
+
+/// A random version-4 UUID, formatted as Kubernetes shows uids.
+pub fn new_uid() -> String {
+    let mut b = [0u8; 16];
+    fastrand::fill(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+/// The five-character suffix `generateName` gets (the alphabet Kubernetes uses, no vowels).
+pub fn name_suffix() -> String {
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    (0..5)
+        .map(|_| ALPHABET[fastrand::usize(..ALPHABET.len())] as char)
+        .collect()
+}
+
+/// RFC 3339 with second precision, as `creationTimestamp` is written.
+pub fn format_time(ts: Timestamp) -> String {
+    Timestamp::from_second(ts.as_second())
+        .unwrap_or(ts)
+        .to_string()
+}
+
+const SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+const LABEL_MSG: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
+const DNS1035_MSG: &str = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
+
+fn is_label(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+}
+
+fn is_subdomain(s: &str) -> bool {
+    s.len() <= 253 && s.split('.').all(is_label)
+}
+
+/// Which naming rule a kind's names follow.
+fn name_rule(kind: &str) -> (fn(&str) -> bool, &'static str) {
+    match kind {
+        "Namespace" => (is_label, LABEL_MSG),
+        "Service" => (
+            |s| is_label(s) && s.as_bytes()[0].is_ascii_lowercase(),
+            DNS1035_MSG,
+        ),
+        // RBAC names are path segments, not DNS names.
+        "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding" => (
+            |s| !s.is_empty() && s != "." && s != ".." && !s.contains('/') && !s.contains('%'),
+            "may not contain '/' or '%'",
+        ),
+        _ => (is_subdomain, SUBDOMAIN_MSG),
+    }
+}
+
+/// Validates what every object needs (a valid name); `Err` is the 422 the API server sends.
+pub fn validate(group: &str, kind: &str, obj: &Value) -> Result<(), Status> {
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if name.is_empty() {
+        return Err(Status::invalid(
+            group,
+            kind,
+            "",
+            &[(
+                "metadata.name".into(),
+                "Required value: name or generateName is required".into(),
+                "FieldValueRequired",
+            )],
+        ));
+    }
+    let (check, message) = name_rule(kind);
+    if !check(name) {
+        return Err(Status::invalid(
+            group,
+            kind,
+            name,
+            &[(
+                "metadata.name".into(),
+                format!("Invalid value: {name:?}: {message}"),
+                "FieldValueInvalid",
+            )],
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,1086 @@
+//! The in-memory object store: one cluster-wide resourceVersion counter, objects indexed by
+//! (group, resource) and ordered by (namespace, name), a bounded event history for watches.
+
+use crate::clock::Clock;
+use crate::meta;
+use crate::resources::{self, GroupResource, Registry, ResourceType};
+use crate::scenario::Settings;
+use crate::status::Status;
+use jiff::Timestamp;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::ops::Bound;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::{Notify, mpsc};
+
+/// How many past events a watch can resume from (older resourceVersions answer 410 Expired).
+const HISTORY: usize = 20_000;
+
+/// The kind of change a watch event reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventType {
+    Added,
+    Modified,
+    Deleted,
+}
+
+impl EventType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Added => "ADDED",
+            EventType::Modified => "MODIFIED",
+            EventType::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One change of one object, in resourceVersion order.
+#[derive(Debug, Clone)]
+pub struct WatchEvent {
+    pub event_type: EventType,
+    pub resource: GroupResource,
+    pub rv: u64,
+    pub object: Arc<Value>,
+    /// The object before a modification (selectors use it to turn moves into ADDED/DELETED).
+    pub previous: Option<Arc<Value>>,
+}
+
+/// What `watch` hands back: events to send first, then a live channel.
+pub struct Subscription {
+    pub backlog: Vec<WatchEvent>,
+    pub receiver: mpsc::UnboundedReceiver<WatchEvent>,
+    /// The resourceVersion the backlog brings the watcher up to.
+    pub rv: u64,
+}
+
+/// Which part of an existing object a replace may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// Everything but `status` when the type has a status subresource (PUT, PATCH).
+    Main,
+    /// Only `status` (the `/status` subresource).
+    Status,
+    /// Everything, status included (controllers, `apply_object`).
+    All,
+}
+
+/// A page of a list: the items and where the next page starts.
+pub struct Page {
+    pub items: Vec<Arc<Value>>,
+    /// (namespace, name) of the last item when more items follow.
+    pub next: Option<(String, String)>,
+    pub remaining: usize,
+    pub rv: u64,
+}
+
+type Bucket = BTreeMap<(String, String), Arc<Value>>;
+
+struct State {
+    rv: u64,
+    registry: Registry,
+    buckets: HashMap<GroupResource, Bucket>,
+    history: VecDeque<WatchEvent>,
+    /// Events with rv > `history_floor` are all in `history`.
+    history_floor: u64,
+    watchers: Vec<(GroupResource, mpsc::UnboundedSender<WatchEvent>)>,
+    logs: HashMap<(String, String), String>,
+}
+
+pub(crate) struct Shared {
+    state: Mutex<State>,
+    pub(crate) clock: Clock,
+    pub(crate) changed: Notify,
+    settings: Settings,
+}
+
+/// A cheap-to-clone handle on the store. Every write bumps the one resourceVersion counter and
+/// emits a watch event; reads return copies.
+#[derive(Clone)]
+pub struct Store {
+    shared: Arc<Shared>,
+}
+
+fn ns_name(obj: &Value) -> (String, String) {
+    let get = |key: &str| {
+        obj.pointer(&format!("/metadata/{key}"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    (get("namespace"), get("name"))
+}
+
+fn rv_of(obj: &Value) -> Option<u64> {
+    obj.pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok())
+}
+
+fn metadata_mut(obj: &mut Value) -> &mut serde_json::Map<String, Value> {
+    if !obj.get("metadata").is_some_and(Value::is_object) {
+        obj["metadata"] = json!({});
+    }
+    obj["metadata"]
+        .as_object_mut()
+        .expect("metadata was just made an object")
+}
+
+/// The object without metadata and status: what `generation` tracks.
+fn spec_part(obj: &Value) -> Value {
+    let mut copy = obj.clone();
+    if let Some(map) = copy.as_object_mut() {
+        map.remove("metadata");
+        map.remove("status");
+        map.remove("apiVersion");
+        map.remove("kind");
+    }
+    copy
+}
+
+/// The object as compared for "did anything change" (managedFields and rv excluded).
+fn comparable(obj: &Value) -> Value {
+    let mut copy = obj.clone();
+    if let Some(meta) = copy.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("managedFields");
+        meta.remove("resourceVersion");
+    }
+    copy
+}
+
+impl Store {
+    pub(crate) fn new(settings: Settings) -> Store {
+        Store {
+            shared: Arc::new(Shared {
+                state: Mutex::new(State {
+                    rv: 1,
+                    registry: Registry::builtin(),
+                    buckets: HashMap::new(),
+                    history: VecDeque::new(),
+                    history_floor: 1,
+                    watchers: Vec::new(),
+                    logs: HashMap::new(),
+                }),
+                clock: Clock::default(),
+                changed: Notify::new(),
+                settings,
+            }),
+        }
+    }
+
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.shared.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The simulated time (see `SimHandle::pause`/`advance`).
+    pub fn now(&self) -> Timestamp {
+        self.shared.clock.now()
+    }
+
+    /// `now()` formatted as Kubernetes timestamps are (`2026-11-24T18:35:17Z`).
+    pub fn now_string(&self) -> String {
+        meta::format_time(self.now())
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.shared.settings
+    }
+
+    /// The current value of the cluster-wide resourceVersion counter.
+    pub fn resource_version(&self) -> u64 {
+        self.lock().rv
+    }
+
+    /// A copy of the resource table (built-ins plus CRD-defined kinds).
+    pub fn registry(&self) -> Registry {
+        self.lock().registry.clone()
+    }
+
+    pub fn resource_for(&self, api_version: &str, kind: &str) -> Option<Arc<ResourceType>> {
+        self.lock().registry.by_kind(api_version, kind)
+    }
+
+    pub fn resource_by_plural(
+        &self,
+        group: &str,
+        version: &str,
+        plural: &str,
+    ) -> Option<Arc<ResourceType>> {
+        self.lock().registry.by_plural(group, version, plural)
+    }
+
+    fn type_of(&self, obj: &Value) -> Result<Arc<ResourceType>, Status> {
+        let api_version = obj["apiVersion"].as_str().unwrap_or_default();
+        let kind = obj["kind"].as_str().unwrap_or_default();
+        self.resource_for(api_version, kind).ok_or_else(|| {
+            Status::new(
+                404,
+                Some("NotFound"),
+                format!(
+                    "the server could not find the requested resource ({kind} in {api_version})"
+                ),
+            )
+        })
+    }
+
+    fn type_by_kind(&self, api_version: &str, kind: &str) -> Result<Arc<ResourceType>, Status> {
+        self.type_of(&json!({"apiVersion": api_version, "kind": kind}))
+    }
+
+    /// One object, or `None`.
+    pub fn get(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<Value> {
+        let rt = self.resource_for(api_version, kind)?;
+        self.get_typed(&rt, namespace.unwrap_or_default(), name)
+            .map(|o| (*o).clone())
+    }
+
+    pub fn get_typed(&self, rt: &ResourceType, namespace: &str, name: &str) -> Option<Arc<Value>> {
+        let ns = if rt.namespaced { namespace } else { "" };
+        self.lock()
+            .buckets
+            .get(&rt.key())?
+            .get(&(ns.to_string(), name.to_string()))
+            .cloned()
+    }
+
+    /// All objects of a kind (in one namespace, or everywhere with `None`), ordered by
+    /// namespace then name.
+    pub fn list(&self, api_version: &str, kind: &str, namespace: Option<&str>) -> Vec<Value> {
+        let Some(rt) = self.resource_for(api_version, kind) else {
+            return Vec::new();
+        };
+        self.list_page(&rt, namespace, None, None, &|_| true)
+            .items
+            .into_iter()
+            .map(|o| (*o).clone())
+            .collect()
+    }
+
+    /// A filtered page of objects, starting after `after` (exclusive), at most `limit` items.
+    pub fn list_page(
+        &self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+        after: Option<&(String, String)>,
+        limit: Option<usize>,
+        filter: &dyn Fn(&Value) -> bool,
+    ) -> Page {
+        let state = self.lock();
+        let rv = state.rv;
+        let Some(bucket) = state.buckets.get(&rt.key()) else {
+            return Page {
+                items: Vec::new(),
+                next: None,
+                remaining: 0,
+                rv,
+            };
+        };
+        let ns = namespace.filter(|_| rt.namespaced);
+        let lower = match (after, ns) {
+            (Some(key), _) => Bound::Excluded(key.clone()),
+            (None, Some(ns)) => Bound::Included((ns.to_string(), String::new())),
+            (None, None) => Bound::Unbounded,
+        };
+        let mut items = Vec::new();
+        let mut next = None;
+        let mut remaining = 0;
+        for (key, obj) in bucket.range((lower, Bound::Unbounded)) {
+            if let Some(ns) = ns
+                && key.0 != ns
+            {
+                break;
+            }
+            if !filter(obj) {
+                continue;
+            }
+            if limit.is_some_and(|l| items.len() >= l) {
+                remaining += 1;
+                continue;
+            }
+            items.push(obj.clone());
+            next = Some(key.clone());
+        }
+        if remaining == 0 {
+            next = None;
+        }
+        Page {
+            items,
+            next,
+            remaining,
+            rv,
+        }
+    }
+
+    /// Creates an object as a controller would (no admission, no managedFields), keeping any
+    /// `status` it carries.
+    pub fn create(&self, obj: Value) -> Result<Value, Status> {
+        let rt = self.type_of(&obj)?;
+        self.create_typed(&rt, obj, false)
+    }
+
+    /// Replaces an object's spec and metadata (`status` is kept when the type has a status
+    /// subresource). A `metadata.resourceVersion` in `obj` is a precondition (409 if stale).
+    pub fn update(&self, obj: Value) -> Result<Value, Status> {
+        let rt = self.type_of(&obj)?;
+        self.replace_typed(&rt, obj, Part::Main, false)
+    }
+
+    /// Replaces only `status` (the `/status` subresource).
+    pub fn update_status(&self, obj: Value) -> Result<Value, Status> {
+        let rt = self.type_of(&obj)?;
+        self.replace_typed(&rt, obj, Part::Status, false)
+    }
+
+    /// Creates the object or replaces it entirely (status included), ignoring resourceVersion.
+    pub fn upsert(&self, mut obj: Value) -> Result<Value, Status> {
+        let rt = self.type_of(&obj)?;
+        let (ns, name) = ns_name(&obj);
+        if self.get_typed(&rt, &ns, &name).is_none() {
+            return self.create_typed(&rt, obj, false);
+        }
+        metadata_mut(&mut obj).remove("resourceVersion");
+        self.replace_typed(&rt, obj, Part::All, false)
+    }
+
+    /// Deletes an object: with finalizers it gets `deletionTimestamp` and stays; without, it is
+    /// removed. Returns the object as it is afterwards (or as it was when removed).
+    pub fn delete(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Value, Status> {
+        let rt = self.type_by_kind(api_version, kind)?;
+        self.delete_typed(&rt, namespace.unwrap_or_default(), name, None, false)
+            .map(|(obj, _)| obj)
+    }
+
+    /// The text `GET .../pods/<name>/log` serves.
+    pub fn pod_log(&self, namespace: &str, name: &str) -> Option<String> {
+        self.lock()
+            .logs
+            .get(&(namespace.to_string(), name.to_string()))
+            .cloned()
+    }
+
+    pub fn set_pod_log(&self, namespace: &str, name: &str, text: &str) {
+        self.lock()
+            .logs
+            .insert((namespace.to_string(), name.to_string()), text.to_string());
+    }
+
+    pub fn append_pod_log(&self, namespace: &str, name: &str, line: &str) {
+        let mut state = self.lock();
+        let log = state
+            .logs
+            .entry((namespace.to_string(), name.to_string()))
+            .or_default();
+        log.push_str(line);
+        if !line.ends_with('\n') {
+            log.push('\n');
+        }
+    }
+
+    /// Subscribes to changes of one resource. With `since`, the backlog holds the events after
+    /// that resourceVersion (410 Expired when they are no longer kept); without, it holds one
+    /// ADDED event per existing object.
+    pub fn watch(&self, rt: &ResourceType, since: Option<u64>) -> Result<Subscription, Status> {
+        let mut state = self.lock();
+        let key = rt.key();
+        let backlog = match since {
+            Some(rv) if rv < state.history_floor => {
+                return Err(Status::new(
+                    410,
+                    Some("Expired"),
+                    format!("too old resource version: {rv} ({})", state.rv),
+                ));
+            }
+            Some(rv) => state
+                .history
+                .iter()
+                .filter(|e| e.rv > rv && e.resource == key)
+                .cloned()
+                .collect(),
+            None => state
+                .buckets
+                .get(&key)
+                .map(|bucket| {
+                    bucket
+                        .values()
+                        .map(|obj| WatchEvent {
+                            event_type: EventType::Added,
+                            resource: key.clone(),
+                            rv: rv_of(obj).unwrap_or_default(),
+                            object: obj.clone(),
+                            previous: None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        };
+        let (sender, receiver) = mpsc::unbounded_channel();
+        state.watchers.push((key, sender));
+        Ok(Subscription {
+            backlog,
+            receiver,
+            rv: state.rv,
+        })
+    }
+
+    pub(crate) fn create_typed(
+        &self,
+        rt: &ResourceType,
+        obj: Value,
+        dry_run: bool,
+    ) -> Result<Value, Status> {
+        let now = self.now_string();
+        let result = self.lock().create(rt, obj, &now, dry_run)?;
+        if !dry_run {
+            self.after_write(rt, &result);
+        }
+        Ok(result)
+    }
+
+    pub(crate) fn replace_typed(
+        &self,
+        rt: &ResourceType,
+        obj: Value,
+        part: Part,
+        dry_run: bool,
+    ) -> Result<Value, Status> {
+        let now = self.now_string();
+        let result = self.lock().replace(rt, obj, part, &now, dry_run)?;
+        if !dry_run {
+            self.after_write(rt, &result);
+        }
+        Ok(result)
+    }
+
+    /// Deletes; the bool says whether the object is gone (false: it waits for finalizers).
+    pub(crate) fn delete_typed(
+        &self,
+        rt: &ResourceType,
+        namespace: &str,
+        name: &str,
+        precondition_rv: Option<u64>,
+        dry_run: bool,
+    ) -> Result<(Value, bool), Status> {
+        let now = self.now_string();
+        let result = {
+            let mut state = self.lock();
+            state.delete(rt, namespace, name, precondition_rv, &now, dry_run)?
+        };
+        if !dry_run {
+            self.shared.changed.notify_one();
+        }
+        Ok(result)
+    }
+
+    /// Follow-ups of a committed write: CRDs publish their kinds, controllers wake up.
+    fn after_write(&self, rt: &ResourceType, obj: &Value) {
+        if rt.group == "apiextensions.k8s.io" && rt.plural == "customresourcedefinitions" {
+            let now = self.now_string();
+            self.lock().establish_crd(obj, &now);
+        }
+        self.shared.changed.notify_one();
+    }
+}
+
+impl State {
+    fn next_rv(&mut self) -> u64 {
+        self.rv += 1;
+        self.rv
+    }
+
+    fn emit(
+        &mut self,
+        rt: &ResourceType,
+        event_type: EventType,
+        object: Arc<Value>,
+        previous: Option<Arc<Value>>,
+    ) {
+        let event = WatchEvent {
+            event_type,
+            resource: rt.key(),
+            rv: self.rv,
+            object,
+            previous,
+        };
+        self.watchers.retain(|(key, sender)| {
+            if *key != event.resource {
+                return !sender.is_closed();
+            }
+            sender.send(event.clone()).is_ok()
+        });
+        self.history.push_back(event);
+        while self.history.len() > HISTORY {
+            if let Some(old) = self.history.pop_front() {
+                self.history_floor = old.rv;
+            }
+        }
+    }
+
+    fn namespace_state(&self, namespace: &str) -> Option<&Arc<Value>> {
+        self.buckets
+            .get(&GroupResource {
+                group: String::new(),
+                resource: "namespaces".into(),
+            })?
+            .get(&(String::new(), namespace.to_string()))
+    }
+
+    fn create(
+        &mut self,
+        rt: &ResourceType,
+        mut obj: Value,
+        now: &str,
+        dry_run: bool,
+    ) -> Result<Value, Status> {
+        if rt.virtual_only {
+            return Err(Status::method_not_allowed(format!(
+                "{} are not stored",
+                rt.plural
+            )));
+        }
+        {
+            let meta = metadata_mut(&mut obj);
+            let has_name = meta
+                .get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| !n.is_empty());
+            if !has_name
+                && let Some(prefix) = meta.get("generateName").and_then(Value::as_str)
+                && !prefix.is_empty()
+            {
+                let name = format!("{prefix}{}", meta::name_suffix());
+                meta.insert("name".into(), json!(name));
+            }
+            if !rt.namespaced {
+                meta.remove("namespace");
+            }
+        }
+        obj["apiVersion"] = json!(rt.api_version());
+        obj["kind"] = json!(rt.kind);
+        meta::validate(&rt.group, &rt.kind, &obj)?;
+        let (namespace, name) = ns_name(&obj);
+        if rt.namespaced {
+            if namespace.is_empty() {
+                return Err(Status::bad_request(
+                    "the server could not find the requested resource: namespace is required",
+                ));
+            }
+            match self.namespace_state(&namespace) {
+                None => return Err(Status::not_found("", "namespaces", &namespace)),
+                Some(ns) if ns.pointer("/metadata/deletionTimestamp").is_some() => {
+                    return Err(Status::forbidden(
+                        &rt.group,
+                        &rt.plural,
+                        &name,
+                        &format!(
+                            "unable to create new content in namespace {namespace} because it is being terminated"
+                        ),
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        let key = (namespace.clone(), name.clone());
+        if self
+            .buckets
+            .get(&rt.key())
+            .is_some_and(|b| b.contains_key(&key))
+        {
+            return Err(Status::already_exists(&rt.group, &rt.plural, &name));
+        }
+        {
+            let meta = metadata_mut(&mut obj);
+            meta.insert("uid".into(), json!(meta::new_uid()));
+            meta.insert("creationTimestamp".into(), json!(now));
+            meta.remove("deletionTimestamp");
+            meta.remove("resourceVersion");
+            if rt.generation {
+                meta.insert("generation".into(), json!(1));
+            } else {
+                meta.remove("generation");
+            }
+        }
+        apply_strategy(rt, &mut obj, None);
+        if dry_run {
+            return Ok(obj);
+        }
+        let rv = self.next_rv();
+        metadata_mut(&mut obj).insert("resourceVersion".into(), json!(rv.to_string()));
+        let stored = Arc::new(obj);
+        self.buckets
+            .entry(rt.key())
+            .or_default()
+            .insert(key, stored.clone());
+        self.emit(rt, EventType::Added, stored.clone(), None);
+        Ok((*stored).clone())
+    }
+
+    fn replace(
+        &mut self,
+        rt: &ResourceType,
+        mut obj: Value,
+        part: Part,
+        now: &str,
+        dry_run: bool,
+    ) -> Result<Value, Status> {
+        let (mut namespace, name) = ns_name(&obj);
+        if !rt.namespaced {
+            namespace.clear();
+        }
+        let key = (namespace.clone(), name.clone());
+        let Some(old) = self
+            .buckets
+            .get(&rt.key())
+            .and_then(|b| b.get(&key))
+            .cloned()
+        else {
+            return Err(Status::not_found(&rt.group, &rt.plural, &name));
+        };
+        if let Some(wanted) = obj.pointer("/metadata/resourceVersion")
+            && !wanted.is_null()
+            && wanted.as_str()
+                != old
+                    .pointer("/metadata/resourceVersion")
+                    .and_then(Value::as_str)
+        {
+            return Err(Status::stale(&rt.group, &rt.plural, &name));
+        }
+        if let Some(uid) = obj.pointer("/metadata/uid").and_then(Value::as_str)
+            && Some(uid) != old.pointer("/metadata/uid").and_then(Value::as_str)
+        {
+            return Err(Status::conflict(
+                &rt.group,
+                &rt.plural,
+                &name,
+                &format!(
+                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                    old.pointer("/metadata/uid")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                ),
+            ));
+        }
+        obj["apiVersion"] = json!(rt.api_version());
+        obj["kind"] = json!(rt.kind);
+        let mut new = match part {
+            Part::Status => {
+                let mut new = (*old).clone();
+                match obj.get("status") {
+                    Some(status) => new["status"] = status.clone(),
+                    None => {
+                        if let Some(map) = new.as_object_mut() {
+                            map.remove("status");
+                        }
+                    }
+                }
+                if let Some(fields) = obj.pointer("/metadata/managedFields") {
+                    metadata_mut(&mut new).insert("managedFields".into(), fields.clone());
+                }
+                new
+            }
+            Part::Main if rt.has_status() => {
+                match old.get("status") {
+                    Some(status) => obj["status"] = status.clone(),
+                    None => {
+                        if let Some(map) = obj.as_object_mut() {
+                            map.remove("status");
+                        }
+                    }
+                }
+                obj
+            }
+            Part::Main | Part::All => obj,
+        };
+        {
+            let old_meta = old.get("metadata").cloned().unwrap_or_default();
+            let meta = metadata_mut(&mut new);
+            for keep in [
+                "uid",
+                "creationTimestamp",
+                "deletionTimestamp",
+                "deletionGracePeriodSeconds",
+            ] {
+                match old_meta.get(keep) {
+                    Some(v) => meta.insert(keep.into(), v.clone()),
+                    None => meta.remove(keep),
+                };
+            }
+            meta.insert("name".into(), json!(name));
+            if rt.namespaced {
+                meta.insert("namespace".into(), json!(namespace));
+            } else {
+                meta.remove("namespace");
+            }
+            if rt.generation {
+                let generation = old_meta
+                    .get("generation")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(1);
+                meta.insert("generation".into(), json!(generation));
+            } else {
+                meta.remove("generation");
+            }
+            meta.insert(
+                "resourceVersion".into(),
+                old_meta
+                    .get("resourceVersion")
+                    .cloned()
+                    .unwrap_or(json!("")),
+            );
+        }
+        if rt.generation && spec_part(&new) != spec_part(&old) {
+            let generation = new
+                .pointer("/metadata/generation")
+                .and_then(Value::as_i64)
+                .unwrap_or(1);
+            metadata_mut(&mut new).insert("generation".into(), json!(generation + 1));
+        }
+        apply_strategy(rt, &mut new, Some(&old));
+        if comparable(&new) == comparable(&old) {
+            // A no-op write keeps the resourceVersion and emits nothing, like etcd3's guaranteed
+            // update does; managedFields-only changes are dropped the same way.
+            return Ok((*old).clone());
+        }
+        let _ = now;
+        if dry_run {
+            return Ok(new);
+        }
+        let finalizers_empty = new
+            .pointer("/metadata/finalizers")
+            .and_then(Value::as_array)
+            .is_none_or(|f| f.is_empty());
+        let rv = self.next_rv();
+        metadata_mut(&mut new).insert("resourceVersion".into(), json!(rv.to_string()));
+        let stored = Arc::new(new);
+        if new_is_deleting(&stored) && finalizers_empty {
+            self.buckets.entry(rt.key()).or_default().remove(&key);
+            self.emit(rt, EventType::Deleted, stored.clone(), Some(old));
+            self.finish_namespace_if_empty(&namespace);
+            return Ok((*stored).clone());
+        }
+        self.buckets
+            .entry(rt.key())
+            .or_default()
+            .insert(key, stored.clone());
+        self.emit(rt, EventType::Modified, stored.clone(), Some(old));
+        Ok((*stored).clone())
+    }
+
+    fn delete(
+        &mut self,
+        rt: &ResourceType,
+        namespace: &str,
+        name: &str,
+        precondition_rv: Option<u64>,
+        now: &str,
+        dry_run: bool,
+    ) -> Result<(Value, bool), Status> {
+        let ns = if rt.namespaced { namespace } else { "" };
+        let key = (ns.to_string(), name.to_string());
+        let Some(old) = self
+            .buckets
+            .get(&rt.key())
+            .and_then(|b| b.get(&key))
+            .cloned()
+        else {
+            return Err(Status::not_found(&rt.group, &rt.plural, name));
+        };
+        if let Some(wanted) = precondition_rv
+            && Some(wanted) != rv_of(&old)
+        {
+            return Err(Status::conflict(
+                &rt.group,
+                &rt.plural,
+                name,
+                &format!(
+                    "Precondition failed: ResourceVersion in precondition: {wanted}, ResourceVersion in object meta: {}",
+                    rv_of(&old).unwrap_or_default()
+                ),
+            ));
+        }
+        let is_namespace = rt.group.is_empty() && rt.plural == "namespaces";
+        let has_finalizers = old
+            .pointer("/metadata/finalizers")
+            .and_then(Value::as_array)
+            .is_some_and(|f| !f.is_empty())
+            || is_namespace;
+        if has_finalizers {
+            if old.pointer("/metadata/deletionTimestamp").is_some() {
+                return Ok(((*old).clone(), false));
+            }
+            let mut new = (*old).clone();
+            {
+                let meta = metadata_mut(&mut new);
+                meta.insert("deletionTimestamp".into(), json!(now));
+                meta.insert("deletionGracePeriodSeconds".into(), json!(0));
+            }
+            if is_namespace {
+                new["status"]["phase"] = json!("Terminating");
+            }
+            if dry_run {
+                return Ok((new, false));
+            }
+            let rv = self.next_rv();
+            metadata_mut(&mut new).insert("resourceVersion".into(), json!(rv.to_string()));
+            let stored = Arc::new(new);
+            self.buckets
+                .entry(rt.key())
+                .or_default()
+                .insert(key, stored.clone());
+            self.emit(rt, EventType::Modified, stored.clone(), Some(old));
+            if is_namespace {
+                self.empty_namespace(name, now);
+                self.finish_namespace_if_empty(name);
+                let current = self
+                    .namespace_state(name)
+                    .map(|o| (**o).clone())
+                    .unwrap_or_else(|| (*stored).clone());
+                return Ok((current, false));
+            }
+            if rt.group == "apiextensions.k8s.io" && rt.plural == "customresourcedefinitions" {
+                self.remove_crd(&stored, now);
+            }
+            return Ok(((*stored).clone(), false));
+        }
+        if dry_run {
+            return Ok(((*old).clone(), true));
+        }
+        let removed = self.remove(rt, &key).unwrap_or(old);
+        if rt.group == "apiextensions.k8s.io" && rt.plural == "customresourcedefinitions" {
+            self.remove_crd(&removed, now);
+        }
+        self.finish_namespace_if_empty(ns);
+        Ok(((*removed).clone(), true))
+    }
+
+    /// Removes an object for good, emitting DELETED with a fresh resourceVersion.
+    fn remove(&mut self, rt: &ResourceType, key: &(String, String)) -> Option<Arc<Value>> {
+        let old = self.buckets.get_mut(&rt.key())?.remove(key)?;
+        let rv = self.next_rv();
+        let mut gone = (*old).clone();
+        metadata_mut(&mut gone).insert("resourceVersion".into(), json!(rv.to_string()));
+        let gone = Arc::new(gone);
+        self.emit(rt, EventType::Deleted, gone.clone(), Some(old));
+        Some(gone)
+    }
+
+    /// The namespace controller's work: delete everything in a terminating namespace.
+    fn empty_namespace(&mut self, namespace: &str, now: &str) {
+        let types: Vec<Arc<ResourceType>> = self
+            .registry
+            .all()
+            .iter()
+            .filter(|rt| rt.namespaced)
+            .cloned()
+            .collect();
+        for rt in types {
+            let names: Vec<String> = self
+                .buckets
+                .get(&rt.key())
+                .map(|bucket| {
+                    bucket
+                        .range((namespace.to_string(), String::new())..)
+                        .take_while(|((ns, _), _)| ns == namespace)
+                        .map(|((_, name), _)| name.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            for name in names {
+                let _ = self.delete(&rt, namespace, &name, None, now, false);
+            }
+        }
+    }
+
+    /// Removes a terminating namespace once nothing is left in it.
+    fn finish_namespace_if_empty(&mut self, namespace: &str) {
+        if namespace.is_empty() {
+            return;
+        }
+        let terminating = self
+            .namespace_state(namespace)
+            .is_some_and(|ns| ns.pointer("/metadata/deletionTimestamp").is_some());
+        if !terminating {
+            return;
+        }
+        let occupied = self
+            .registry
+            .all()
+            .iter()
+            .filter(|rt| rt.namespaced)
+            .any(|rt| {
+                self.buckets.get(&rt.key()).is_some_and(|bucket| {
+                    bucket
+                        .range((namespace.to_string(), String::new())..)
+                        .next()
+                        .is_some_and(|((ns, _), _)| ns == namespace)
+                })
+            });
+        if occupied {
+            return;
+        }
+        if let Some(ns_type) = self.registry.by_plural("", "v1", "namespaces") {
+            self.remove(&ns_type, &(String::new(), namespace.to_string()));
+        }
+    }
+
+    /// A created or updated CRD: register its kind and set the conditions the real
+    /// apiextensions controller sets.
+    fn establish_crd(&mut self, crd: &Value, now: &str) {
+        let Some(rt) = resources::from_crd(crd) else {
+            return;
+        };
+        if crd.pointer("/metadata/deletionTimestamp").is_some() {
+            return;
+        }
+        self.registry.insert(rt.clone());
+        let crd_type =
+            match self
+                .registry
+                .by_plural("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+            {
+                Some(t) => t,
+                None => return,
+            };
+        let (_, name) = ns_name(crd);
+        let key = (String::new(), name);
+        let Some(current) = self
+            .buckets
+            .get(&crd_type.key())
+            .and_then(|b| b.get(&key))
+            .cloned()
+        else {
+            return;
+        };
+        let mut new = (*current).clone();
+        let existing = |t: &str| {
+            current
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .and_then(|cs| cs.iter().find(|c| c["type"] == t))
+                .and_then(|c| c.get("lastTransitionTime").cloned())
+                .unwrap_or(json!(now))
+        };
+        let mut accepted = json!({
+            "plural": rt.plural,
+            "singular": rt.singular,
+            "kind": rt.kind,
+            "listKind": crd.pointer("/spec/names/listKind").cloned().unwrap_or(json!(format!("{}List", rt.kind))),
+        });
+        if !rt.short_names.is_empty() {
+            accepted["shortNames"] = json!(rt.short_names);
+        }
+        if !rt.categories.is_empty() {
+            accepted["categories"] = json!(rt.categories);
+        }
+        new["status"] = json!({
+            "conditions": [
+                {"type": "NamesAccepted", "status": "True", "lastTransitionTime": existing("NamesAccepted"),
+                 "reason": "NoConflicts", "message": "no conflicts found"},
+                {"type": "Established", "status": "True", "lastTransitionTime": existing("Established"),
+                 "reason": "InitialNamesAccepted", "message": "the initial names have been accepted"},
+            ],
+            "acceptedNames": accepted,
+            "storedVersions": [rt.version],
+        });
+        if comparable(&new) == comparable(&current) {
+            return;
+        }
+        let rv = self.next_rv();
+        metadata_mut(&mut new).insert("resourceVersion".into(), json!(rv.to_string()));
+        let stored = Arc::new(new);
+        self.buckets
+            .entry(crd_type.key())
+            .or_default()
+            .insert(key, stored.clone());
+        self.emit(&crd_type, EventType::Modified, stored, Some(current));
+    }
+
+    /// A deleted CRD: its objects go, then its kind leaves discovery, then the CRD itself.
+    fn remove_crd(&mut self, crd: &Value, _now: &str) {
+        let Some(rt) = resources::from_crd(crd) else {
+            return;
+        };
+        let Some(served) = self.registry.by_plural(&rt.group, &rt.version, &rt.plural) else {
+            return;
+        };
+        let keys: Vec<(String, String)> = self
+            .buckets
+            .get(&served.key())
+            .map(|b| b.keys().cloned().collect())
+            .unwrap_or_default();
+        for key in keys {
+            self.remove(&served, &key);
+        }
+        self.buckets.remove(&served.key());
+        self.registry.remove(&rt.group, &rt.plural);
+        // The CRD's own finalizer (customresourcecleanup) is the apiextensions controller's.
+        if let Some(crd_type) =
+            self.registry
+                .by_plural("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+        {
+            let (_, name) = ns_name(crd);
+            let key = (String::new(), name);
+            if self
+                .buckets
+                .get(&crd_type.key())
+                .is_some_and(|b| b.contains_key(&key))
+            {
+                self.remove(&crd_type, &key);
+            }
+        }
+    }
+}
+
+fn new_is_deleting(obj: &Value) -> bool {
+    obj.pointer("/metadata/deletionTimestamp").is_some()
+}
+
+/// What each kind's registry strategy does to an object on create (`old == None`) and update.
+fn apply_strategy(rt: &ResourceType, obj: &mut Value, old: Option<&Value>) {
+    match (rt.group.as_str(), rt.plural.as_str()) {
+        ("", "namespaces") => {
+            let name = obj.pointer("/metadata/name").cloned().unwrap_or_default();
+            let meta = metadata_mut(obj);
+            let labels = meta.entry("labels").or_insert_with(|| json!({}));
+            if labels.is_object() {
+                labels["kubernetes.io/metadata.name"] = name;
+            }
+            if old.is_none() {
+                if obj.pointer("/spec/finalizers").is_none() {
+                    obj["spec"]["finalizers"] = json!(["kubernetes"]);
+                }
+                if obj.pointer("/status/phase").is_none() {
+                    obj["status"]["phase"] = json!("Active");
+                }
+            }
+        }
+        ("apps", "daemonsets") => {
+            // The DaemonSet strategy mirrors generation into this annotation.
+            let generation = obj
+                .pointer("/metadata/generation")
+                .and_then(Value::as_i64)
+                .unwrap_or(1);
+            let meta = metadata_mut(obj);
+            let annotations = meta.entry("annotations").or_insert_with(|| json!({}));
+            if annotations.is_object() {
+                annotations["deprecated.daemonset.template.generation"] =
+                    json!(generation.to_string());
+            }
+        }
+        _ => {}
+    }
+}
