@@ -35,6 +35,7 @@ Register-ArgumentCompleter -Native -CommandName 'lbctl' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Print the lbctl version, the embedded MetalLB version and the server version')
+            [CompletionResult]::new('enable-strictarp', 'enable-strictarp', [CompletionResultType]::ParameterValue, 'Switch kube-proxy to IPVS mode with strictARP, restart it and wait (MetalLB L2 needs it)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Probe pool addresses with ARP (RFC 5227) to find hosts already using them')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) for lbctl or one of its subcommands')
@@ -50,6 +51,28 @@ Register-ArgumentCompleter -Native -CommandName 'lbctl' -ScriptBlock {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)')
             [CompletionResult]::new('--metallb-namespace', '--metallb-namespace', [CompletionResultType]::ParameterName, 'Namespace MetalLB lives in')
             [CompletionResult]::new('--client', '--client', [CompletionResultType]::ParameterName, 'Print only the client version; do not contact the cluster')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr; repeat for more (-vv shows every API request)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr; repeat for more (-vv shows every API request)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'lbctl;enable-strictarp' {
+            [CompletionResult]::new('--mode', '--mode', [CompletionResultType]::ParameterName, 'What to do with the proxy mode: ipvs switches to IPVS (default, except from nftables, which needs it explicitly), keep only sets strictARP')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the kube-proxy rollout, e.g. 90s or 10m')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use (default: the current context)')
+            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'How long to wait for a single API request before giving up, e.g. 30s or 1m (0 = no limit)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)')
+            [CompletionResult]::new('--metallb-namespace', '--metallb-namespace', [CompletionResultType]::ParameterName, 'Namespace MetalLB lives in')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what would change (a unified diff) and write nothing; exit 0')
+            [CompletionResult]::new('--check', '--check', [CompletionResultType]::ParameterName, 'Write nothing; exit 1 when a change (or a kube-proxy restart) is needed, 0 when configured')
+            [CompletionResult]::new('--revert', '--revert', [CompletionResultType]::ParameterName, 'Restore the configuration text lbctl replaced (kept in the ConfigMap annotation lbctl.io/previous-config), then restart kube-proxy')
+            [CompletionResult]::new('--no-restart', '--no-restart', [CompletionResultType]::ParameterName, 'Do not restart kube-proxy; the change is not active until kube-proxy restarts')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr; repeat for more (-vv shows every API request)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr; repeat for more (-vv shows every API request)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -113,6 +136,7 @@ Register-ArgumentCompleter -Native -CommandName 'lbctl' -ScriptBlock {
         }
         'lbctl;help' {
             [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Print the lbctl version, the embedded MetalLB version and the server version')
+            [CompletionResult]::new('enable-strictarp', 'enable-strictarp', [CompletionResultType]::ParameterValue, 'Switch kube-proxy to IPVS mode with strictARP, restart it and wait (MetalLB L2 needs it)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Probe pool addresses with ARP (RFC 5227) to find hosts already using them')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) for lbctl or one of its subcommands')
@@ -120,6 +144,9 @@ Register-ArgumentCompleter -Native -CommandName 'lbctl' -ScriptBlock {
             break
         }
         'lbctl;help;version' {
+            break
+        }
+        'lbctl;help;enable-strictarp' {
             break
         }
         'lbctl;help;completions' {

@@ -19,6 +19,9 @@ _lbctl() {
             lbctl,completions)
                 cmd="lbctl__subcmd__completions"
                 ;;
+            lbctl,enable-strictarp)
+                cmd="lbctl__subcmd__enable__subcmd__strictarp"
+                ;;
             lbctl,help)
                 cmd="lbctl__subcmd__help"
                 ;;
@@ -33,6 +36,9 @@ _lbctl() {
                 ;;
             lbctl__subcmd__help,completions)
                 cmd="lbctl__subcmd__help__subcmd__completions"
+                ;;
+            lbctl__subcmd__help,enable-strictarp)
+                cmd="lbctl__subcmd__help__subcmd__enable__subcmd__strictarp"
                 ;;
             lbctl__subcmd__help,help)
                 cmd="lbctl__subcmd__help__subcmd__help"
@@ -53,7 +59,7 @@ _lbctl() {
 
     case "${cmd}" in
         lbctl)
-            opts="-o -v -h -V --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version version completions probe man help"
+            opts="-o -v -h -V --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version version enable-strictarp completions probe man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -136,8 +142,58 @@ _lbctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        lbctl__subcmd__enable__subcmd__strictarp)
+            opts="-o -v -h -V --mode --dry-run --check --revert --no-restart --timeout --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --mode)
+                    COMPREPLY=($(compgen -W "ipvs keep" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --metallb-namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         lbctl__subcmd__help)
-            opts="version completions probe man help"
+            opts="version enable-strictarp completions probe man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -151,6 +207,20 @@ _lbctl() {
             return 0
             ;;
         lbctl__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lbctl__subcmd__help__subcmd__enable__subcmd__strictarp)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

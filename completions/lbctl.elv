@@ -32,6 +32,7 @@ set edit:completion:arg-completer[lbctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand version 'Print the lbctl version, the embedded MetalLB version and the server version'
+            cand enable-strictarp 'Switch kube-proxy to IPVS mode with strictARP, restart it and wait (MetalLB L2 needs it)'
             cand completions 'Print a shell completion script'
             cand probe 'Probe pool addresses with ARP (RFC 5227) to find hosts already using them'
             cand man 'Print the man page (roff) for lbctl or one of its subcommands'
@@ -46,6 +47,27 @@ set edit:completion:arg-completer[lbctl] = {|@words|
             cand --color 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)'
             cand --metallb-namespace 'Namespace MetalLB lives in'
             cand --client 'Print only the client version; do not contact the cluster'
+            cand -v 'More detail on stderr; repeat for more (-vv shows every API request)'
+            cand --verbose 'More detail on stderr; repeat for more (-vv shows every API request)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'lbctl;enable-strictarp'= {
+            cand --mode 'What to do with the proxy mode: ipvs switches to IPVS (default, except from nftables, which needs it explicitly), keep only sets strictARP'
+            cand --timeout 'How long to wait for the kube-proxy rollout, e.g. 90s or 10m'
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)'
+            cand --context 'The kubeconfig context to use (default: the current context)'
+            cand --request-timeout 'How long to wait for a single API request before giving up, e.g. 30s or 1m (0 = no limit)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --color 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)'
+            cand --metallb-namespace 'Namespace MetalLB lives in'
+            cand --dry-run 'Show what would change (a unified diff) and write nothing; exit 0'
+            cand --check 'Write nothing; exit 1 when a change (or a kube-proxy restart) is needed, 0 when configured'
+            cand --revert 'Restore the configuration text lbctl replaced (kept in the ConfigMap annotation lbctl.io/previous-config), then restart kube-proxy'
+            cand --no-restart 'Do not restart kube-proxy; the change is not active until kube-proxy restarts'
             cand -v 'More detail on stderr; repeat for more (-vv shows every API request)'
             cand --verbose 'More detail on stderr; repeat for more (-vv shows every API request)'
             cand -h 'Print help (see more with ''--help'')'
@@ -105,12 +127,15 @@ set edit:completion:arg-completer[lbctl] = {|@words|
         }
         &'lbctl;help'= {
             cand version 'Print the lbctl version, the embedded MetalLB version and the server version'
+            cand enable-strictarp 'Switch kube-proxy to IPVS mode with strictARP, restart it and wait (MetalLB L2 needs it)'
             cand completions 'Print a shell completion script'
             cand probe 'Probe pool addresses with ARP (RFC 5227) to find hosts already using them'
             cand man 'Print the man page (roff) for lbctl or one of its subcommands'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'lbctl;help;version'= {
+        }
+        &'lbctl;help;enable-strictarp'= {
         }
         &'lbctl;help;completions'= {
         }

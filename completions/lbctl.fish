@@ -37,6 +37,7 @@ complete -c lbctl -n "__fish_lbctl_needs_command" -s v -l verbose -d 'More detai
 complete -c lbctl -n "__fish_lbctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lbctl -n "__fish_lbctl_needs_command" -s V -l version -d 'Print version'
 complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "version" -d 'Print the lbctl version, the embedded MetalLB version and the server version'
+complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "enable-strictarp" -d 'Switch kube-proxy to IPVS mode with strictARP, restart it and wait (MetalLB L2 needs it)'
 complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "probe" -d 'Probe pool addresses with ARP (RFC 5227) to find hosts already using them'
 complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "man" -d 'Print the man page (roff) for lbctl or one of its subcommands'
@@ -54,6 +55,25 @@ complete -c lbctl -n "__fish_lbctl_using_subcommand version" -l client -d 'Print
 complete -c lbctl -n "__fish_lbctl_using_subcommand version" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand version" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lbctl -n "__fish_lbctl_using_subcommand version" -s V -l version -d 'Print version'
+complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l mode -d 'What to do with the proxy mode: ipvs switches to IPVS (default, except from nftables, which needs it explicitly), keep only sets strictARP' -r -f -a "ipvs\t'Switch kube-proxy to IPVS mode (the mode in which strictARP matters)'
+keep\t'Leave the mode as it is; only set ipvs.strictARP'"
+complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l timeout -d 'How long to wait for the kube-proxy rollout, e.g. 90s or 10m' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)' -r -F
+complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l context -d 'The kubeconfig context to use (default: the current context)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l request-timeout -d 'How long to wait for a single API request before giving up, e.g. 30s or 1m (0 = no limit)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text (default)'
+json\t'One JSON document on stdout with a stable schema'"
+complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l color -d 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l metallb-namespace -d 'Namespace MetalLB lives in' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l dry-run -d 'Show what would change (a unified diff) and write nothing; exit 0'
+complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l check -d 'Write nothing; exit 1 when a change (or a kube-proxy restart) is needed, 0 when configured'
+complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l revert -d 'Restore the configuration text lbctl replaced (kept in the ConfigMap annotation lbctl.io/previous-config), then restart kube-proxy'
+complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l no-restart -d 'Do not restart kube-proxy; the change is not active until kube-proxy restarts'
+complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -s V -l version -d 'Print version'
 complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)' -r -F
 complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -l context -d 'The kubeconfig context to use (default: the current context)' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -l request-timeout -d 'How long to wait for a single API request before giving up, e.g. 30s or 1m (0 = no limit)' -r
@@ -94,8 +114,9 @@ complete -c lbctl -n "__fish_lbctl_using_subcommand man" -l metallb-namespace -d
 complete -c lbctl -n "__fish_lbctl_using_subcommand man" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lbctl -n "__fish_lbctl_using_subcommand man" -s V -l version -d 'Print version'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version completions probe man help" -f -a "version" -d 'Print the lbctl version, the embedded MetalLB version and the server version'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version completions probe man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version completions probe man help" -f -a "probe" -d 'Probe pool addresses with ARP (RFC 5227) to find hosts already using them'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version completions probe man help" -f -a "man" -d 'Print the man page (roff) for lbctl or one of its subcommands'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version completions probe man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions probe man help" -f -a "version" -d 'Print the lbctl version, the embedded MetalLB version and the server version'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions probe man help" -f -a "enable-strictarp" -d 'Switch kube-proxy to IPVS mode with strictARP, restart it and wait (MetalLB L2 needs it)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions probe man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions probe man help" -f -a "probe" -d 'Probe pool addresses with ARP (RFC 5227) to find hosts already using them'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions probe man help" -f -a "man" -d 'Print the man page (roff) for lbctl or one of its subcommands'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions probe man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -83,6 +83,30 @@ pub enum Command {
     /// Print the lbctl version, the embedded MetalLB version and the server version.
     Version(VersionArgs),
 
+    /// Switch kube-proxy to IPVS mode with strictARP, restart it and wait (MetalLB L2 needs it).
+    #[command(
+        long_about = "Switch kube-proxy to IPVS mode with ipvs.strictARP: true, restart kube-proxy and wait for the rollout.\n\n\
+In IPVS mode every node binds every Service IP to kube-ipvs0 and, without strict ARP, answers ARP for \
+all LoadBalancer IPs: MetalLB's leader election is bypassed. lbctl finds the KubeProxyConfiguration through \
+the kube-proxy DaemonSet (kubeadm, kind, kubespray, EKS and other layouts), edits only the two values \
+(every other byte stays), shows a diff, checks permissions, writes with the resourceVersion it read \
+(retrying on conflicts), keeps the replaced text for --revert, then restarts kube-proxy like \
+`kubectl rollout restart` and waits.\n\n\
+Exit codes: 0 done or nothing to do, 1 --check found changes, 2 bad input (e.g. a configuration \
+that does not parse), 3 could not run (permission, timeout, flags-only kube-proxy).",
+        after_help = "Examples:\n  \
+lbctl enable-strictarp --dry-run              # show the diff, write nothing\n  \
+lbctl enable-strictarp --check                # CI: exit 1 when a change is needed\n  \
+lbctl enable-strictarp                        # apply, restart kube-proxy, wait up to 5m\n  \
+lbctl enable-strictarp --mode keep            # only set strictARP, keep the proxy mode\n  \
+lbctl enable-strictarp --mode ipvs            # also switch away from nftables\n  \
+lbctl enable-strictarp --no-restart           # write only; restart kube-proxy yourself later\n  \
+lbctl enable-strictarp --timeout 10m          # wait longer for the kube-proxy rollout\n  \
+lbctl enable-strictarp --revert               # restore the text lbctl replaced\n  \
+lbctl enable-strictarp -o json --dry-run      # the plan as a JSON document"
+    )]
+    EnableStrictarp(EnableStrictarpArgs),
+
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  lbctl completions bash > /etc/bash_completion.d/lbctl\n  lbctl completions zsh > \"${fpath[1]}/_lbctl\"\n  lbctl completions fish > ~/.config/fish/completions/lbctl.fish"
@@ -139,6 +163,35 @@ pub struct ProbeArgs {
     /// Give up after this long, e.g. 30s (default: twice the time the probes need, plus 5s).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct EnableStrictarpArgs {
+    /// What to do with the proxy mode: ipvs switches to IPVS (default, except from nftables,
+    /// which needs it explicitly), keep only sets strictARP.
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub mode: Option<crate::kubeproxy::plan::ModeChoice>,
+
+    /// Show what would change (a unified diff) and write nothing; exit 0.
+    #[arg(long, conflicts_with = "check")]
+    pub dry_run: bool,
+
+    /// Write nothing; exit 1 when a change (or a kube-proxy restart) is needed, 0 when configured.
+    #[arg(long)]
+    pub check: bool,
+
+    /// Restore the configuration text lbctl replaced (kept in the ConfigMap annotation
+    /// lbctl.io/previous-config), then restart kube-proxy.
+    #[arg(long, conflicts_with = "mode")]
+    pub revert: bool,
+
+    /// Do not restart kube-proxy; the change is not active until kube-proxy restarts.
+    #[arg(long)]
+    pub no_restart: bool,
+
+    /// How long to wait for the kube-proxy rollout, e.g. 90s or 10m.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Args)]

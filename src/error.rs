@@ -59,6 +59,12 @@ pub enum Error {
         message: String,
     },
 
+    /// Permissions a command checked before writing and found missing (nothing was written).
+    #[error("permission denied: cannot {}", missing.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; cannot "))]
+    PermissionsMissing {
+        missing: Vec<crate::kube::access::Permission>,
+    },
+
     #[error("timed out after {} waiting for {what}", humantime::format_duration(*after))]
     Timeout {
         what: String,
@@ -163,6 +169,11 @@ impl Error {
                     "ask a cluster admin for this permission; check it with `kubectl auth can-i {verb} {resource}{ns}`"
                 ))
             }
+            Error::PermissionsMissing { missing } => Some(format!(
+                "nothing was written. Ask a cluster admin for {}; check with: {}",
+                if missing.len() == 1 { "this permission" } else { "these permissions" },
+                missing.iter().map(|p| format!("`{}`", p.can_i())).collect::<Vec<_>>().join(", ")
+            )),
             Error::Timeout { detail, .. } => detail.clone(),
             Error::Pool(err) => Some(err.hint()),
             Error::RawSocket { .. } => Some(

@@ -1,6 +1,7 @@
 //! One file per subcommand. Each gathers facts, calls the pure rules, then renders or applies.
 
 pub mod completions;
+pub mod enable_strictarp;
 pub mod man;
 pub mod probe;
 pub mod version;
@@ -13,6 +14,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     let global = cli.global;
     match cli.command {
         Command::Version(args) => version::run(&global, &args).await,
+        Command::EnableStrictarp(args) => enable_strictarp::run(&global, &args).await,
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => man::run(&args),
         Command::Probe(args) => probe::run(&global, &args).await,

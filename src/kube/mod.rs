@@ -1,8 +1,10 @@
 //! The Kubernetes edge: building a client from kubeconfig/context and turning API errors into
 //! errors a user can act on.
 
+pub mod access;
 pub mod client;
 pub mod errors;
+pub mod rollout;
 
 pub use client::{ClusterTarget, connect};
 pub use errors::api_error;
