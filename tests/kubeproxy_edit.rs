@@ -339,8 +339,8 @@ fn gen_doc() -> impl Strategy<Value = GenDoc> {
         Just("\"iptables\" # old".to_string()),
         Just("".to_string()),
     ]);
-    let extra =
-        proptest::collection::vec(("[a-z][a-zA-Z]{2,10}", "[a-z0-9]{1,6}"), 0..4).prop_map(|v| {
+    let extra = proptest::collection::vec(("[a-z][a-zA-Z]{2,10}", "[a-z][a-z0-9]{0,5}"), 0..4)
+        .prop_map(|v| {
             v.into_iter()
                 .filter(|(k, _)| !["mode", "ipvs", "kind", "apiVersion"].contains(&k.as_str()))
                 .fold(Vec::<(String, String)>::new(), |mut acc, (k, v)| {
