@@ -69,6 +69,7 @@ mod scenario;
 mod selectors;
 mod status;
 mod store;
+mod tls;
 mod wiring;
 
 pub use control::{
@@ -150,6 +151,7 @@ pub fn spawn(scenario: Scenario) -> Result<SimHandle, SimError> {
 /// A running server. Dropping it stops the server.
 pub struct SimHandle {
     url: String,
+    ca_pem: String,
     store: Store,
     control: Arc<Control>,
     controllers: Arc<Controllers>,
@@ -217,6 +219,7 @@ fn start(builder: SimBuilder) -> Result<SimHandle, SimError> {
     let address = listener
         .local_addr()
         .map_err(|e| SimError::Start(e.to_string()))?;
+    let tls = tls::generate()?;
     let control = Arc::new(Control::default());
     let controllers = Arc::new(Controllers::new(controllers));
     controllers.boot(&store);
@@ -239,6 +242,7 @@ fn start(builder: SimBuilder) -> Result<SimHandle, SimError> {
         .build()
         .map_err(|e| SimError::Start(format!("cannot start the runtime: {e}")))?;
     let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel();
+    let acceptor = tls.acceptor;
     let loop_store = store.clone();
     let loop_controllers = controllers.clone();
     let thread = std::thread::Builder::new()
@@ -253,13 +257,14 @@ fn start(builder: SimBuilder) -> Result<SimHandle, SimError> {
                     }
                 };
                 tokio::spawn(controller_loop(loop_store, loop_controllers));
-                http::serve(server, listener, shutdown_rx).await;
+                http::serve(server, listener, acceptor, shutdown_rx).await;
             });
             runtime.shutdown_background();
         })
         .map_err(|e| SimError::Start(format!("cannot start the server thread: {e}")))?;
     Ok(SimHandle {
-        url: format!("http://{address}"),
+        url: format!("https://{address}"),
+        ca_pem: tls.ca_pem,
         store,
         control,
         controllers,
@@ -314,9 +319,14 @@ pub(crate) fn advance(store: &Store, controllers: &Controllers, by: Duration) {
 }
 
 impl SimHandle {
-    /// `http://127.0.0.1:<port>`.
+    /// `https://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
         self.url.clone()
+    }
+
+    /// The PEM certificate of the CA that signed the server's certificate.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
     }
 
     /// The store, for in-process assertions and controller-style writes.
@@ -329,8 +339,9 @@ impl SimHandle {
     pub fn kubeconfig_yaml(&self, user: &str) -> String {
         let token = self.scenario.token_of(user);
         format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: kube-sim\n  cluster:\n    server: {url}\ncontexts:\n- name: kube-sim\n  context:\n    cluster: kube-sim\n    user: {user}\ncurrent-context: kube-sim\nusers:\n- name: {user}\n  user:\n    token: {token}\n",
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: kube-sim\n  cluster:\n    server: {url}\n    certificate-authority-data: {ca}\ncontexts:\n- name: kube-sim\n  context:\n    cluster: kube-sim\n    user: {user}\ncurrent-context: kube-sim\nusers:\n- name: {user}\n  user:\n    token: {token}\n",
             url = self.url,
+            ca = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &self.ca_pem),
             user = json!(user),
             token = json!(token),
         )

@@ -4,6 +4,7 @@
 mod auth;
 mod body;
 mod discovery;
+mod openapi;
 mod read;
 mod route;
 mod sim;
@@ -259,6 +260,7 @@ pub(crate) fn identities(scenario: &Scenario) -> HashMap<String, Identity> {
 pub(crate) async fn serve(
     server: Arc<Server>,
     listener: tokio::net::TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
     mut shutdown: tokio::sync::oneshot::Receiver<()>,
 ) {
     loop {
@@ -271,7 +273,11 @@ pub(crate) async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let server = server.clone();
+        let acceptor = acceptor.clone();
         tokio::spawn(async move {
+            let Ok(stream) = acceptor.accept(stream).await else {
+                return;
+            };
             let service = hyper::service::service_fn(move |req| server.clone().handle(req));
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), service)

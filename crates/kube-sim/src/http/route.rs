@@ -1,6 +1,6 @@
 //! URL parsing and dispatch to the verb handlers.
 
-use super::{Ctx, Reply, Server, auth, discovery, read, status_reply, write};
+use super::{Ctx, Reply, Server, auth, discovery, openapi, read, status_reply, write};
 use crate::resources::ResourceType;
 use crate::status::Status;
 use hyper::Method;
@@ -63,6 +63,10 @@ fn parse(server: &Server, ctx: &Ctx) -> Parsed {
         ["version"] => return Parsed::Discovery(discovery::version(server)),
         ["healthz" | "livez" | "readyz"] => {
             return Parsed::Discovery(super::text_reply(200, "ok".into()));
+        }
+        ["openapi", "v3"] => return Parsed::Discovery(openapi::root(server)),
+        ["openapi", "v3", rest @ ..] => {
+            return Parsed::Discovery(openapi::group_version(server, rest));
         }
         ["api"] => return Parsed::Discovery(discovery::api(server, ctx)),
         ["apis"] => return Parsed::Discovery(discovery::apis(server, ctx)),

@@ -1,0 +1,152 @@
+//! The real kubectl against kube-sim, through the kubeconfig kube-sim writes.
+
+use kube_sim::Scenario;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Kubectl {
+    kubeconfig: PathBuf,
+    cache: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Kubectl {
+    fn new(sim: &kube_sim::SimHandle, user: &str) -> Kubectl {
+        assert!(
+            Command::new("kubectl")
+                .arg("version")
+                .arg("--client")
+                .output()
+                .is_ok(),
+            "kubectl is not on PATH: the kube-sim compatibility tests need it (it ships on the machine image)"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = dir.path().join("kubeconfig");
+        sim.write_kubeconfig(&kubeconfig, user).unwrap();
+        Kubectl {
+            cache: dir.path().join("cache"),
+            kubeconfig,
+            _dir: dir,
+        }
+    }
+
+    fn file(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.kubeconfig.parent().unwrap().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// Runs kubectl; returns (success, stdout, stderr).
+    fn run(&self, args: &[&str]) -> (bool, String, String) {
+        let out = Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .arg("--cache-dir")
+            .arg(&self.cache)
+            .args(args)
+            .env_remove("KUBECONFIG")
+            .output()
+            .expect("kubectl runs");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let (ok, stdout, stderr) = self.run(args);
+        assert!(ok, "kubectl {args:?} failed:\n{stdout}\n{stderr}");
+        stdout
+    }
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+const CONFIGMAP: &str = "apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: demo
+  namespace: default
+  labels: {app: demo}
+data:
+  a: \"1\"
+  b: \"2\"
+";
+
+#[test]
+fn get_apply_patch_delete() {
+    let sim = kube_sim::spawn(Scenario::empty()).unwrap();
+    let kubectl = Kubectl::new(&sim, "admin");
+    let names = kubectl.ok(&["get", "namespaces", "-o", "name"]);
+    assert!(names.contains("namespace/kube-system"), "{names}");
+
+    let manifest = kubectl.file("cm.yaml", CONFIGMAP);
+    let out = kubectl.ok(&["apply", "--server-side", "-f", path_str(&manifest)]);
+    assert!(out.contains("configmap/demo serverside-applied"), "{out}");
+    let cm = sim.get("v1", "ConfigMap", Some("default"), "demo").unwrap();
+    assert_eq!(cm["data"]["b"], "2");
+    assert_eq!(cm["metadata"]["managedFields"][0]["manager"], "kubectl");
+    assert_eq!(cm["metadata"]["managedFields"][0]["operation"], "Apply");
+
+    // Another manager changing an owned field conflicts, exactly as kubectl reports it.
+    let changed = kubectl.file("cm2.yaml", &CONFIGMAP.replace("a: \"1\"", "a: \"9\""));
+    let (ok, _, stderr) = kubectl.run(&[
+        "apply",
+        "--server-side",
+        "--field-manager",
+        "other",
+        "-f",
+        path_str(&changed),
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("conflict with \"kubectl\""), "{stderr}");
+
+    kubectl.ok(&["patch", "configmap", "demo", "-p", r#"{"data":{"c":"3"}}"#]);
+    kubectl.ok(&[
+        "patch",
+        "configmap",
+        "demo",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"data":{"a":null}}"#,
+    ]);
+    kubectl.ok(&[
+        "patch",
+        "configmap",
+        "demo",
+        "--type",
+        "json",
+        "-p",
+        r#"[{"op":"add","path":"/data/d","value":"4"}]"#,
+    ]);
+    let data = kubectl.ok(&["get", "configmap", "demo", "-o", "jsonpath={.data}"]);
+    let data: serde_json::Value = serde_json::from_str(&data).unwrap();
+    assert_eq!(data, serde_json::json!({"b": "2", "c": "3", "d": "4"}));
+
+    let out = kubectl.ok(&["delete", "configmap", "demo"]);
+    assert!(out.contains("configmap \"demo\" deleted"), "{out}");
+    let (ok, _, stderr) = kubectl.run(&["get", "configmap", "demo"]);
+    assert!(!ok);
+    assert!(stderr.contains("configmaps \"demo\" not found"), "{stderr}");
+}
+
+#[test]
+fn forbidden_user_gets_the_rbac_message() {
+    let scenario = Scenario::from_yaml(
+        "users:\n  viewer:\n    rules:\n      - { apiGroups: [\"\"], resources: [configmaps], verbs: [get, list], namespaces: [kube-system] }\n",
+    )
+    .unwrap();
+    let sim = kube_sim::spawn(scenario).unwrap();
+    let kubectl = Kubectl::new(&sim, "viewer");
+    kubectl.ok(&["get", "configmaps", "-n", "kube-system"]);
+    let (ok, _, stderr) = kubectl.run(&["get", "configmaps", "-n", "default"]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("User \"viewer\" cannot list resource \"configmaps\" in API group \"\" in the namespace \"default\""),
+        "{stderr}"
+    );
+}
