@@ -7,6 +7,7 @@ pub mod daemonset;
 pub mod deployment;
 pub mod endpoints;
 pub mod meta;
+pub mod metallb;
 pub mod pods;
 pub mod scheduling;
 pub mod settings;
@@ -30,6 +31,7 @@ pub struct Cluster {
     booting: bool,
     /// When the kubelet first saw each pending pod (`namespace/name`).
     seen: HashMap<String, Timestamp>,
+    metallb: metallb::Memory,
 }
 
 impl Cluster {
@@ -38,6 +40,7 @@ impl Cluster {
             settings,
             booting: true,
             seen: HashMap::new(),
+            metallb: metallb::Memory::default(),
         }
     }
 
@@ -67,7 +70,20 @@ impl Cluster {
         };
         actions.extend(kubelet.sync(world));
         actions.extend(endpoints::sync(world, now));
+        actions.extend(metallb::sync(
+            world,
+            now,
+            &self.settings,
+            &mut self.metallb,
+            self.booting,
+        ));
         actions
+    }
+
+    /// When MetalLB's webhook Service got ready endpoints (shared with the admission hook, which
+    /// refuses connections until the settle time has passed).
+    pub fn webhook_since(&self) -> std::sync::Arc<std::sync::Mutex<Option<Timestamp>>> {
+        self.metallb.webhook_since.clone()
     }
 
     /// When a pass is next due even if no object changes (a pending pod's delay runs out), so the
@@ -279,5 +295,77 @@ mod tests {
                 .unwrap()
                 .starts_with("0/3 nodes are available")
         );
+    }
+
+    /// Every scenario under tests/fixtures/clusters parses, its settings are valid, and after boot
+    /// every workload is fully rolled out with pods started at the scenario's boot time.
+    #[test]
+    fn scenario_fixtures_boot_to_ready_workloads() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/clusters");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
+                continue;
+            }
+            seen += 1;
+            let name = path.display().to_string();
+            let doc: Value = serde_saphyr::from_str(&std::fs::read_to_string(&path).unwrap())
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let settings = ClusterSettings::from_settings(&doc["settings"])
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let boot = settings.boot_time(now());
+            let objects = doc["objects"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{name}: no objects"))
+                .clone();
+            let mut store = MemStore::new(objects);
+            let mut cluster = Cluster::new(settings.clone());
+            assert!(store.settle(&mut cluster, now(), 40) < 40, "{name} settles");
+            for ds in store.objects.iter().filter(|o| o["kind"] == "DaemonSet") {
+                let st = &ds["status"];
+                let never = settings
+                    .pods_never_ready
+                    .iter()
+                    .any(|e| e.starts_with(&format!("{}/{}", meta::namespace(ds), meta::name(ds))));
+                assert!(
+                    st["desiredNumberScheduled"].as_i64().unwrap() > 0,
+                    "{name}: {} has nodes",
+                    meta::name(ds)
+                );
+                if !never {
+                    assert_eq!(
+                        st["numberReady"],
+                        st["desiredNumberScheduled"],
+                        "{name}: {}",
+                        meta::name(ds)
+                    );
+                }
+            }
+            for d in store.objects.iter().filter(|o| o["kind"] == "Deployment") {
+                let never = settings
+                    .pods_never_ready
+                    .iter()
+                    .any(|e| e.starts_with(&format!("{}/{}", meta::namespace(d), meta::name(d))));
+                if !never {
+                    assert_eq!(
+                        d["status"]["availableReplicas"],
+                        d["spec"]["replicas"],
+                        "{name}: {}",
+                        meta::name(d)
+                    );
+                }
+            }
+            for pod in store.objects.iter().filter(|o| o["kind"] == "Pod") {
+                assert_eq!(
+                    pod["status"]["startTime"],
+                    meta::rfc3339(boot),
+                    "{name}: {}",
+                    meta::name(pod)
+                );
+            }
+        }
+        assert!(seen >= 7, "fixtures found in {}", dir.display());
     }
 }

@@ -155,7 +155,7 @@ pub fn node_ip(node: &Value) -> Option<&str> {
 
 /// The simulated kubelets: every bound pod goes Pending (ContainerCreating) with a start time, then
 /// Running after `pod_ready_delay`, Ready unless switched off or its node is not Ready. While
-/// `booting`, pods go straight to Running with a start time `boot_age` ago (the scenario's
+/// `booting`, pods go straight to Running with a start time at `boot_time` (the scenario's
 /// cluster has been up for a while).
 pub struct Kubelet<'a> {
     pub settings: &'a ClusterSettings,
@@ -224,8 +224,7 @@ impl Kubelet<'_> {
                 Some(self.running_status(pod, node, start, running_since, &ip, want_ready))
             }
             _ if self.booting => {
-                let start =
-                    self.now - SignedDuration::try_from(self.settings.boot_age).unwrap_or_default();
+                let start = self.settings.boot_time(self.now);
                 let ip = pod_ip(pod, node, used_ips);
                 Some(self.running_status(pod, node, start, start, &ip, want_ready))
             }

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
 /// Switches for the simulated controllers and kubelet. Scenario keys are camelCase, e.g.
@@ -19,6 +20,9 @@ pub struct ClusterSettings {
     /// How long before the scenario started its workloads were started (pods that exist when the
     /// scenario loads run from then on, instead of waiting `pod_ready_delay`).
     pub boot_age: Duration,
+    /// `bootTime`: the absolute time the scenario's workloads started (wins over `bootAge`), so
+    /// scenarios can order pod start times against the times recorded in their objects.
+    pub boot_time: Option<Timestamp>,
     pub metallb: MetalLbSettings,
 }
 
@@ -42,6 +46,7 @@ impl Default for ClusterSettings {
             pod_ready_delay: Duration::from_millis(200),
             pods_never_ready: Vec::new(),
             boot_age: Duration::from_secs(3600),
+            boot_time: None,
             metallb: MetalLbSettings::default(),
         }
     }
@@ -75,6 +80,15 @@ impl ClusterSettings {
         if let Some(v) = settings.get("bootAge") {
             out.boot_age = duration_value("bootAge", v)?;
         }
+        if let Some(v) = settings.get("bootTime") {
+            let text = v
+                .as_str()
+                .ok_or("settings.bootTime must be an RFC 3339 time")?;
+            let at = text.parse().map_err(|e| {
+                format!("settings.bootTime: {text:?} is not an RFC 3339 time ({e})")
+            })?;
+            out.boot_time = Some(at);
+        }
         if let Some(v) = settings.get("podsNeverReady") {
             out.pods_never_ready = string_list("podsNeverReady", v)?;
             for entry in &out.pods_never_ready {
@@ -106,6 +120,12 @@ impl ClusterSettings {
             }
         }
         Ok(out)
+    }
+
+    /// When the scenario's workloads started, for a cluster loaded at `now`.
+    pub fn boot_time(&self, now: Timestamp) -> Timestamp {
+        self.boot_time
+            .unwrap_or_else(|| now - SignedDuration::try_from(self.boot_age).unwrap_or_default())
     }
 
     /// Whether the pod of workload `namespace/owner` on `node` is switched to never become ready.
@@ -167,13 +187,15 @@ mod tests {
     #[test]
     fn parses_every_key() {
         let s = ClusterSettings::from_settings(&json!({
-            "podReadyDelay": "1s", "bootAge": "2h", "controllers": false,
+            "podReadyDelay": "1s", "bootAge": "2h", "bootTime": "2026-11-20T08:05:00Z", "controllers": false,
             "podsNeverReady": ["metallb-system/speaker@w2", "kube-system/kube-proxy"],
             "metallb": {"webhookSettle": "50ms", "webhookServing": false, "caBundleInjected": false, "configInvalid": "boom"}
         }))
         .unwrap();
         assert_eq!(s.pod_ready_delay, Duration::from_secs(1));
         assert_eq!(s.boot_age, Duration::from_secs(7200));
+        let boot: Timestamp = "2026-11-20T08:05:00Z".parse().unwrap();
+        assert_eq!(s.boot_time(Timestamp::now()), boot);
         assert!(!s.controllers);
         assert!(!s.metallb.webhook_serving && !s.metallb.ca_bundle_injected);
         assert_eq!(s.metallb.webhook_settle, Duration::from_millis(50));
