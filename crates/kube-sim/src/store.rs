@@ -2,6 +2,7 @@
 //! (group, resource) and ordered by (namespace, name), a bounded event history for watches.
 
 use crate::clock::Clock;
+use crate::fields;
 use crate::meta;
 use crate::resources::{self, GroupResource, Registry, ResourceType};
 use crate::scenario::Settings;
@@ -12,6 +13,9 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{Notify, mpsc};
+
+/// The field manager of writes made through the store API (controllers).
+const CONTROLLER_MANAGER: &str = "kube-controller-manager";
 
 /// How many past events a watch can resume from (older resourceVersions answer 410 Expired).
 const HISTORY: usize = 20_000;
@@ -323,21 +327,27 @@ impl Store {
     /// Creates an object as a controller would (no admission, no managedFields), keeping any
     /// `status` it carries.
     pub fn create(&self, obj: Value) -> Result<Value, Status> {
+        self.create_as(CONTROLLER_MANAGER, obj)
+    }
+
+    /// `create`, recording `manager` in `managedFields` (scenario loading uses
+    /// `kubectl-create`, system objects `kube-apiserver`).
+    pub fn create_as(&self, manager: &str, obj: Value) -> Result<Value, Status> {
         let rt = self.type_of(&obj)?;
-        self.create_typed(&rt, obj, false)
+        self.create_typed(&rt, obj, false, Some(manager))
     }
 
     /// Replaces an object's spec and metadata (`status` is kept when the type has a status
     /// subresource). A `metadata.resourceVersion` in `obj` is a precondition (409 if stale).
     pub fn update(&self, obj: Value) -> Result<Value, Status> {
         let rt = self.type_of(&obj)?;
-        self.replace_typed(&rt, obj, Part::Main, false)
+        self.replace_typed(&rt, obj, Part::Main, false, Some(CONTROLLER_MANAGER))
     }
 
     /// Replaces only `status` (the `/status` subresource).
     pub fn update_status(&self, obj: Value) -> Result<Value, Status> {
         let rt = self.type_of(&obj)?;
-        self.replace_typed(&rt, obj, Part::Status, false)
+        self.replace_typed(&rt, obj, Part::Status, false, Some(CONTROLLER_MANAGER))
     }
 
     /// Creates the object or replaces it entirely (status included), ignoring resourceVersion.
@@ -345,10 +355,10 @@ impl Store {
         let rt = self.type_of(&obj)?;
         let (ns, name) = ns_name(&obj);
         if self.get_typed(&rt, &ns, &name).is_none() {
-            return self.create_typed(&rt, obj, false);
+            return self.create_typed(&rt, obj, false, Some(CONTROLLER_MANAGER));
         }
         metadata_mut(&mut obj).remove("resourceVersion");
-        self.replace_typed(&rt, obj, Part::All, false)
+        self.replace_typed(&rt, obj, Part::All, false, Some(CONTROLLER_MANAGER))
     }
 
     /// Deletes an object: with finalizers it gets `deletionTimestamp` and stays; without, it is
@@ -442,9 +452,10 @@ impl Store {
         rt: &ResourceType,
         obj: Value,
         dry_run: bool,
+        manager: Option<&str>,
     ) -> Result<Value, Status> {
         let now = self.now_string();
-        let result = self.lock().create(rt, obj, &now, dry_run)?;
+        let result = self.lock().create(rt, obj, &now, dry_run, manager)?;
         if !dry_run {
             self.after_write(rt, &result);
         }
@@ -457,9 +468,10 @@ impl Store {
         obj: Value,
         part: Part,
         dry_run: bool,
+        manager: Option<&str>,
     ) -> Result<Value, Status> {
         let now = self.now_string();
-        let result = self.lock().replace(rt, obj, part, &now, dry_run)?;
+        let result = self.lock().replace(rt, obj, part, &now, dry_run, manager)?;
         if !dry_run {
             self.after_write(rt, &result);
         }
@@ -545,6 +557,7 @@ impl State {
         mut obj: Value,
         now: &str,
         dry_run: bool,
+        manager: Option<&str>,
     ) -> Result<Value, Status> {
         if rt.virtual_only {
             return Err(Status::method_not_allowed(format!(
@@ -614,7 +627,13 @@ impl State {
                 meta.remove("generation");
             }
         }
-        apply_strategy(rt, &mut obj, None);
+        owned_defaults(rt, &mut obj);
+        if let Some(manager) = manager
+            && obj.pointer("/metadata/managedFields").is_none()
+        {
+            fields::record_update(None, &mut obj, manager, &rt.api_version(), now, None);
+        }
+        unowned_defaults(rt, &mut obj);
         if dry_run {
             return Ok(obj);
         }
@@ -636,6 +655,7 @@ impl State {
         part: Part,
         now: &str,
         dry_run: bool,
+        manager: Option<&str>,
     ) -> Result<Value, Status> {
         let (mut namespace, name) = ns_name(&obj);
         if !rt.namespaced {
@@ -749,13 +769,16 @@ impl State {
                 .unwrap_or(1);
             metadata_mut(&mut new).insert("generation".into(), json!(generation + 1));
         }
-        apply_strategy(rt, &mut new, Some(&old));
+        owned_defaults(rt, &mut new);
+        if let Some(manager) = manager {
+            let sub = (part == Part::Status).then_some("status");
+            fields::record_update(Some(&old), &mut new, manager, &rt.api_version(), now, sub);
+        }
         if comparable(&new) == comparable(&old) {
             // A no-op write keeps the resourceVersion and emits nothing, like etcd3's guaranteed
             // update does; managedFields-only changes are dropped the same way.
             return Ok((*old).clone());
         }
-        let _ = now;
         if dry_run {
             return Ok(new);
         }
@@ -1049,8 +1072,9 @@ fn new_is_deleting(obj: &Value) -> bool {
     obj.pointer("/metadata/deletionTimestamp").is_some()
 }
 
-/// What each kind's registry strategy does to an object on create (`old == None`) and update.
-fn apply_strategy(rt: &ResourceType, obj: &mut Value, old: Option<&Value>) {
+/// Defaults the API server fills in that count as the writer's fields in `managedFields`
+/// (the namespace name label, the DaemonSet template-generation annotation).
+pub(crate) fn owned_defaults(rt: &ResourceType, obj: &mut Value) {
     match (rt.group.as_str(), rt.plural.as_str()) {
         ("", "namespaces") => {
             let name = obj.pointer("/metadata/name").cloned().unwrap_or_default();
@@ -1059,17 +1083,9 @@ fn apply_strategy(rt: &ResourceType, obj: &mut Value, old: Option<&Value>) {
             if labels.is_object() {
                 labels["kubernetes.io/metadata.name"] = name;
             }
-            if old.is_none() {
-                if obj.pointer("/spec/finalizers").is_none() {
-                    obj["spec"]["finalizers"] = json!(["kubernetes"]);
-                }
-                if obj.pointer("/status/phase").is_none() {
-                    obj["status"]["phase"] = json!("Active");
-                }
-            }
         }
         ("apps", "daemonsets") => {
-            // The DaemonSet strategy mirrors generation into this annotation.
+            // The DaemonSet's template generation is served as this annotation.
             let generation = obj
                 .pointer("/metadata/generation")
                 .and_then(Value::as_i64)
@@ -1082,5 +1098,17 @@ fn apply_strategy(rt: &ResourceType, obj: &mut Value, old: Option<&Value>) {
             }
         }
         _ => {}
+    }
+}
+
+/// Defaults nobody owns (set by the registry strategy on create).
+fn unowned_defaults(rt: &ResourceType, obj: &mut Value) {
+    if rt.group.is_empty() && rt.plural == "namespaces" {
+        if obj.pointer("/spec/finalizers").is_none() {
+            obj["spec"]["finalizers"] = json!(["kubernetes"]);
+        }
+        if obj.pointer("/status/phase").is_none() {
+            obj["status"]["phase"] = json!("Active");
+        }
     }
 }

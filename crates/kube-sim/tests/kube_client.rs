@@ -3,24 +3,11 @@
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, ListParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube_sim::Scenario;
 use serde_json::json;
 
-pub async fn client_for(sim: &kube_sim::SimHandle, user: &str) -> kube::Client {
-    let kubeconfig = Kubeconfig::from_yaml(&sim.kubeconfig_yaml(user)).expect("kubeconfig parses");
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-        .await
-        .expect("config from kubeconfig");
-    kube::Client::try_from(config).expect("client")
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
+mod common;
+use common::{client_for, runtime};
 
 #[test]
 fn configmap_and_daemonset_round_trip() {
@@ -73,7 +60,8 @@ fn configmap_and_daemonset_round_trip() {
         .unwrap();
         let created = dss.create(&PostParams::default(), &ds).await.unwrap();
         assert_eq!(created.metadata.generation, Some(1));
-        // The simulated DaemonSet controller writes status meanwhile: replace the latest copy.
+        // The simulated DaemonSet controller writes status concurrently; hold it still.
+        sim.pause();
         let mut changed = dss.get("kube-proxy").await.unwrap();
         changed.spec.as_mut().unwrap().template.metadata.as_mut().unwrap().annotations =
             Some([("kubectl.kubernetes.io/restartedAt".to_string(), "now".to_string())].into());

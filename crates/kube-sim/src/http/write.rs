@@ -145,6 +145,7 @@ pub(crate) fn create(server: &Server, ctx: &Ctx, target: &Target) -> Result<Repl
     }
     reset_status(target, &mut obj);
     meta::validate(&target.rt.group, &target.rt.kind, &obj)?;
+    crate::store::owned_defaults(&target.rt, &mut obj);
     let now = server.store.now_string();
     fields::record_update(
         None,
@@ -166,7 +167,9 @@ pub(crate) fn create(server: &Server, ctx: &Ctx, target: &Target) -> Result<Repl
         Some(&obj),
         None,
     ))?;
-    let created = server.store.create_typed(&target.rt, obj, ctx.dry_run())?;
+    let created = server
+        .store
+        .create_typed(&target.rt, obj, ctx.dry_run(), None)?;
     Ok(created_reply(target, &created))
 }
 
@@ -283,7 +286,7 @@ pub(crate) fn update(server: &Server, ctx: &Ctx, target: &Target) -> Result<Repl
     ))?;
     let stored = server
         .store
-        .replace_typed(&target.rt, new, Part::All, ctx.dry_run())?;
+        .replace_typed(&target.rt, new, Part::All, ctx.dry_run(), None)?;
     Ok(json_reply(200, &present(target, &stored)))
 }
 
@@ -365,7 +368,7 @@ pub(crate) fn patch(server: &Server, ctx: &Ctx, target: &Target) -> Result<Reply
         ))?;
         match server
             .store
-            .replace_typed(&target.rt, new, Part::All, ctx.dry_run())
+            .replace_typed(&target.rt, new, Part::All, ctx.dry_run(), None)
         {
             Ok(stored) => return Ok(json_reply(200, &present(target, &stored))),
             Err(status) if status.code == 409 && !pinned => continue,
@@ -413,7 +416,9 @@ fn apply_create(
         Some(&obj),
         None,
     ))?;
-    let created = server.store.create_typed(&target.rt, obj, ctx.dry_run())?;
+    let created = server
+        .store
+        .create_typed(&target.rt, obj, ctx.dry_run(), None)?;
     Ok(created_reply(target, &created))
 }
 

@@ -1,0 +1,147 @@
+//! Helpers shared by kube-sim's integration tests.
+#![allow(dead_code)]
+
+use http_body_util::BodyExt;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use serde_json::Value;
+use std::path::PathBuf;
+
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+pub async fn client_for(sim: &kube_sim::SimHandle, user: &str) -> kube::Client {
+    let kubeconfig = Kubeconfig::from_yaml(&sim.kubeconfig_yaml(user)).expect("kubeconfig parses");
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .expect("config from kubeconfig");
+    kube::Client::try_from(config).expect("client")
+}
+
+/// A raw answer: status code, Content-Type, body (JSON when it parses, else a string).
+pub struct Answer {
+    pub code: u16,
+    pub content_type: String,
+    pub body: Value,
+    pub text: String,
+}
+
+/// Sends one request as `client` sees it and returns the raw answer.
+pub async fn call(
+    client: &kube::Client,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: Option<&Value>,
+    user_agent: Option<&str>,
+) -> Answer {
+    let mut builder = http::Request::builder().method(method).uri(path);
+    if !content_type.is_empty() {
+        builder = builder.header("content-type", content_type);
+    }
+    if let Some(agent) = user_agent {
+        builder = builder.header("user-agent", agent);
+    }
+    let bytes = body
+        .map(|b| serde_json::to_vec(b).unwrap())
+        .unwrap_or_default();
+    let request = builder.body(kube::client::Body::from(bytes)).unwrap();
+    let response = client.send(request).await.expect("request is sent");
+    let code = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let raw = response.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let body = serde_json::from_slice(&raw).unwrap_or(Value::String(text.clone()));
+    Answer {
+        code,
+        content_type,
+        body,
+        text,
+    }
+}
+
+/// A recording of the real API server, or `None` (with a note) when `../shared` is absent.
+pub fn reference(name: &str) -> Option<String> {
+    let path: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "..",
+        "..",
+        "..",
+        "shared",
+        "reference",
+        "kube-api-v1.36",
+        name,
+    ]
+    .iter()
+    .collect();
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Some(text),
+        Err(_) => {
+            println!("skipped: reference {} is absent", path.display());
+            None
+        }
+    }
+}
+
+pub fn reference_json(name: &str) -> Option<Value> {
+    reference(name).map(|t| serde_json::from_str(&t).expect("reference is JSON"))
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Differences in shape: keys present on one side only and JSON types that differ,
+/// recursively (array elements pairwise up to the shorter length). Values may differ.
+pub fn shape_diff(expected: &Value, actual: &Value, path: &str, out: &mut Vec<String>) {
+    match (expected, actual) {
+        (Value::Object(e), Value::Object(a)) => {
+            for key in e.keys() {
+                match a.get(key) {
+                    Some(av) => shape_diff(&e[key], av, &format!("{path}.{key}"), out),
+                    None => out.push(format!("{path}.{key}: missing")),
+                }
+            }
+            for key in a.keys().filter(|k| !e.contains_key(*k)) {
+                out.push(format!("{path}.{key}: unexpected"));
+            }
+        }
+        (Value::Array(e), Value::Array(a)) => {
+            for (i, (ev, av)) in e.iter().zip(a.iter()).enumerate() {
+                shape_diff(ev, av, &format!("{path}[{i}]"), out);
+            }
+        }
+        (e, a) if type_name(e) != type_name(a) => out.push(format!(
+            "{path}: {} instead of {}",
+            type_name(a),
+            type_name(e)
+        )),
+        _ => {}
+    }
+}
+
+pub fn assert_same_shape(expected: &Value, actual: &Value) {
+    let mut diffs = Vec::new();
+    shape_diff(expected, actual, "", &mut diffs);
+    assert!(
+        diffs.is_empty(),
+        "shape differs from the recording:\n{}\nactual: {}",
+        diffs.join("\n"),
+        serde_json::to_string_pretty(actual).unwrap()
+    );
+}
