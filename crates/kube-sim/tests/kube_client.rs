@@ -70,3 +70,373 @@ fn configmap_and_daemonset_round_trip() {
         assert_eq!(dss.list(&ListParams::default()).await.unwrap().items.len(), 1);
     });
 }
+
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::authorization::v1::SelfSubjectAccessReview;
+use k8s_openapi::api::core::v1::{Event, Namespace, Pod};
+use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use kube::runtime::{WatchStreamExt, wait::await_condition, watcher};
+use kube_sim::{Fault, SimBuilder};
+use std::time::Duration;
+
+fn configmap(name: &str, labels: serde_json::Value) -> ConfigMap {
+    serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": name, "labels": labels}, "data": {"k": name}
+    }))
+    .unwrap()
+}
+
+fn api_status(err: kube::Error) -> kube::core::Status {
+    match err {
+        kube::Error::Api(status) => *status,
+        other => panic!("expected an API error, got {other:?}"),
+    }
+}
+
+#[test]
+fn list_selects_by_labels_and_fields_and_pages() {
+    let sim = SimBuilder::new(Scenario::empty()).spawn().unwrap();
+    runtime().block_on(async {
+        let client = client_for(&sim, "admin").await;
+        let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+        for (name, tier) in [
+            ("a", "web"),
+            ("b", "db"),
+            ("c", "web"),
+            ("d", "cache"),
+            ("e", ""),
+        ] {
+            let labels = if tier.is_empty() {
+                json!({})
+            } else {
+                json!({"tier": tier})
+            };
+            cms.create(&PostParams::default(), &configmap(name, labels))
+                .await
+                .unwrap();
+        }
+        let names = |list: kube::core::ObjectList<ConfigMap>| -> Vec<String> {
+            list.items
+                .into_iter()
+                .map(|c| c.metadata.name.unwrap())
+                .collect()
+        };
+        let select = |s: &str| ListParams::default().labels(s);
+        assert_eq!(
+            names(cms.list(&select("tier=web")).await.unwrap()),
+            ["a", "c"]
+        );
+        assert_eq!(
+            names(cms.list(&select("tier!=web")).await.unwrap()),
+            ["b", "d", "e"]
+        );
+        assert_eq!(
+            names(cms.list(&select("tier in (db,cache)")).await.unwrap()),
+            ["b", "d"]
+        );
+        assert_eq!(
+            names(cms.list(&select("tier notin (db,cache)")).await.unwrap()),
+            ["a", "c", "e"]
+        );
+        assert_eq!(
+            names(cms.list(&select("tier")).await.unwrap()),
+            ["a", "b", "c", "d"]
+        );
+        assert_eq!(names(cms.list(&select("!tier")).await.unwrap()), ["e"]);
+        let by_name = ListParams::default().fields("metadata.name=c");
+        assert_eq!(names(cms.list(&by_name).await.unwrap()), ["c"]);
+        let bad = cms
+            .list(&ListParams::default().fields("data.k=c"))
+            .await
+            .unwrap_err();
+        assert_eq!(api_status(bad).code, 400);
+
+        let mut seen = Vec::new();
+        let mut params = ListParams::default().limit(2);
+        loop {
+            let page = cms.list(&params).await.unwrap();
+            let token = page.metadata.continue_.clone();
+            seen.extend(names(page));
+            match token {
+                Some(t) if !t.is_empty() => params = params.continue_token(&t),
+                _ => break,
+            }
+        }
+        assert_eq!(seen, ["a", "b", "c", "d", "e"]);
+    });
+}
+
+#[test]
+fn watcher_and_await_condition_follow_changes() {
+    let sim = SimBuilder::new(Scenario::empty()).spawn().unwrap();
+    runtime().block_on(async {
+        let client = client_for(&sim, "admin").await;
+        let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+        cms.create(&PostParams::default(), &configmap("first", json!({})))
+            .await
+            .unwrap();
+        let stream = watcher(cms.clone(), watcher::Config::default()).applied_objects();
+        let mut stream = Box::pin(stream);
+        let first = stream.try_next().await.unwrap().unwrap();
+        assert_eq!(first.metadata.name.as_deref(), Some("first"));
+        cms.create(&PostParams::default(), &configmap("second", json!({})))
+            .await
+            .unwrap();
+        let second = tokio::time::timeout(Duration::from_secs(5), stream.try_next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(second.metadata.name.as_deref(), Some("second"));
+
+        let waiter = tokio::spawn(await_condition(
+            cms.clone(),
+            "second",
+            |cm: Option<&ConfigMap>| {
+                cm.and_then(|c| c.data.as_ref())
+                    .is_some_and(|d| d.get("ready").is_some())
+            },
+        ));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let patch = json!({"data": {"ready": "yes"}});
+        cms.patch("second", &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .unwrap();
+        let done = tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(done.unwrap().data.unwrap()["ready"], "yes");
+    });
+}
+
+#[test]
+fn patches_apply_dry_run_and_delete() {
+    let sim = SimBuilder::new(Scenario::empty()).spawn().unwrap();
+    runtime().block_on(async {
+        let client = client_for(&sim, "admin").await;
+        let dss: Api<DaemonSet> = Api::namespaced(client.clone(), "kube-system");
+        let ds: DaemonSet = serde_json::from_value(json!({
+            "apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "speaker"},
+            "spec": {"selector": {"matchLabels": {"app": "speaker"}}, "template": {
+                "metadata": {"labels": {"app": "speaker"}},
+                "spec": {"containers": [{"name": "speaker", "image": "a:1",
+                    "env": [{"name": "A", "value": "1"}], "ports": [{"containerPort": 7946, "name": "memberlist"}]}],
+                    "tolerations": [{"key": "x", "operator": "Exists"}]}}}
+        })).unwrap();
+        dss.create(&PostParams::default(), &ds).await.unwrap();
+
+        // Strategic merge: containers and env merge by name, tolerations are replaced.
+        let smp = json!({"spec": {"template": {"spec": {
+            "containers": [{"name": "speaker", "env": [{"name": "B", "value": "2"}]}],
+            "tolerations": [{"key": "y", "operator": "Exists"}]}}}});
+        let out = dss.patch("speaker", &PatchParams::default(), &Patch::Strategic(&smp)).await.unwrap();
+        let spec = out.spec.unwrap().template.spec.unwrap();
+        let env: Vec<String> = spec.containers[0].env.clone().unwrap().into_iter().map(|e| e.name).collect();
+        assert_eq!(env, ["A", "B"]);
+        assert_eq!(spec.containers[0].image.as_deref(), Some("a:1"));
+        assert_eq!(spec.tolerations.unwrap().len(), 1);
+
+        // `$patch: delete` removes a list item by key.
+        let smp = json!({"spec": {"template": {"spec": {"containers": [{"name": "speaker", "env": [{"name": "A", "$patch": "delete"}]}]}}}});
+        let out = dss.patch("speaker", &PatchParams::default(), &Patch::Strategic(&smp)).await.unwrap();
+        let env = out.spec.unwrap().template.spec.unwrap().containers[0].env.clone().unwrap();
+        assert_eq!(env.len(), 1);
+        assert_eq!(env[0].name, "B");
+
+        let json_patch: json_patch::Patch = serde_json::from_value(json!([
+            {"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": "a:2"}])).unwrap();
+        let out = dss.patch("speaker", &PatchParams::default(), &Patch::Json::<()>(json_patch)).await.unwrap();
+        assert_eq!(out.spec.unwrap().template.spec.unwrap().containers[0].image.as_deref(), Some("a:2"));
+
+        // Server-side apply: ownership, conflicts without force, transfer with force.
+        let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+        let applied = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "owned"}, "data": {"a": "1", "b": "1"}});
+        cms.patch("owned", &PatchParams::apply("lbctl"), &Patch::Apply(&applied)).await.unwrap();
+        let theirs = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "owned"}, "data": {"a": "2"}});
+        let err = cms.patch("owned", &PatchParams::apply("other"), &Patch::Apply(&theirs)).await.unwrap_err();
+        let status = api_status(err);
+        assert_eq!(status.code, 409);
+        assert_eq!(status.details.unwrap().causes[0].reason, "FieldManagerConflict");
+        let out = cms.patch("owned", &PatchParams::apply("other").force(), &Patch::Apply(&theirs)).await.unwrap();
+        assert_eq!(out.data.as_ref().unwrap()["a"], "2");
+        // lbctl stops applying b: it goes, since nobody else owns it.
+        let fewer = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "owned"}, "data": {}});
+        let mut params = PatchParams::apply("lbctl");
+        params.dry_run = true;
+        let before = sim.store().resource_version();
+        let out = cms.patch("owned", &params, &Patch::Apply(&fewer)).await.unwrap();
+        assert_eq!(out.data.unwrap().len(), 1, "b would go");
+        assert_eq!(sim.store().resource_version(), before);
+        assert_eq!(cms.get("owned").await.unwrap().data.unwrap().len(), 2, "dry run stored nothing");
+        let out = cms.patch("owned", &PatchParams::apply("lbctl"), &Patch::Apply(&fewer)).await.unwrap();
+        assert_eq!(out.data.unwrap().len(), 1);
+
+        // Dry run stores nothing, on create and on patch.
+        let dry = PostParams { dry_run: true, ..Default::default() };
+        cms.create(&dry, &configmap("dry", json!({}))).await.unwrap();
+        assert!(cms.get_opt("dry").await.unwrap().is_none());
+
+        // Finalizers hold a delete until they are removed.
+        let held: ConfigMap = serde_json::from_value(json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "held", "finalizers": ["example.com/hold"]}})).unwrap();
+        cms.create(&PostParams::default(), &held).await.unwrap();
+        let pending = cms.delete("held", &DeleteParams::default()).await.unwrap();
+        let pending = pending.left().expect("the object is returned while finalizers remain");
+        assert!(pending.metadata.deletion_timestamp.is_some());
+        let clear = json!({"metadata": {"finalizers": null}});
+        cms.patch("held", &PatchParams::default(), &Patch::Merge(&clear)).await.unwrap();
+        assert!(cms.get_opt("held").await.unwrap().is_none());
+        let gone = cms.delete("owned", &DeleteParams::default()).await.unwrap();
+        assert!(gone.is_right(), "a plain delete answers with a Status");
+    });
+}
+
+#[test]
+fn namespaces_names_and_access_reviews() {
+    let scenario = Scenario::from_yaml(
+        "users:\n  viewer:\n    rules:\n      - { apiGroups: [\"\"], resources: [configmaps], verbs: [get], namespaces: [kube-system] }\n",
+    )
+    .unwrap();
+    let sim = SimBuilder::new(scenario).spawn().unwrap();
+    runtime().block_on(async {
+        let client = client_for(&sim, "admin").await;
+        let missing: Api<ConfigMap> = Api::namespaced(client.clone(), "nope");
+        let status = api_status(missing.create(&PostParams::default(), &configmap("x", json!({}))).await.unwrap_err());
+        assert_eq!((status.code, status.message.as_str()), (404, "namespaces \"nope\" not found"));
+
+        let namespaces: Api<Namespace> = Api::all(client.clone());
+        let ns: Namespace = serde_json::from_value(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "scratch"}})).unwrap();
+        namespaces.create(&PostParams::default(), &ns).await.unwrap();
+        let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "scratch");
+        cms.create(&PostParams::default(), &configmap("x", json!({}))).await.unwrap();
+        let again = api_status(cms.create(&PostParams::default(), &configmap("x", json!({}))).await.unwrap_err());
+        assert_eq!((again.code, again.reason.as_str()), (409, "AlreadyExists"));
+        let generated: ConfigMap = serde_json::from_value(json!({"metadata": {"generateName": "gen-"}})).unwrap();
+        let made = cms.create(&PostParams::default(), &generated).await.unwrap();
+        assert!(made.metadata.name.unwrap().starts_with("gen-"));
+
+        namespaces.delete("scratch", &DeleteParams::default()).await.unwrap();
+        assert!(namespaces.get_opt("scratch").await.unwrap().is_none());
+        assert!(sim.get("v1", "ConfigMap", Some("scratch"), "x").is_none());
+
+        let viewer = client_for(&sim, "viewer").await;
+        let reviews: Api<SelfSubjectAccessReview> = Api::all(viewer);
+        let ask = |verb: &str| -> SelfSubjectAccessReview {
+            serde_json::from_value(json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                "spec": {"resourceAttributes": {"namespace": "kube-system", "verb": verb, "resource": "configmaps", "name": "kube-proxy"}}})).unwrap()
+        };
+        let allowed = reviews.create(&PostParams::default(), &ask("get")).await.unwrap();
+        assert!(allowed.status.unwrap().allowed);
+        let denied = reviews.create(&PostParams::default(), &ask("patch")).await.unwrap();
+        assert!(!denied.status.unwrap().allowed);
+    });
+}
+
+#[test]
+fn crds_status_logs_events_and_discovery() {
+    let sim = SimBuilder::new(Scenario::empty()).spawn().unwrap();
+    runtime().block_on(async {
+        let client = client_for(&sim, "admin").await;
+        let crds: Api<DynamicObject> = Api::all_with(client.clone(), &ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("apiextensions.k8s.io", "v1", "CustomResourceDefinition"), "customresourcedefinitions"));
+        let crd: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "widgets.example.com"},
+            "spec": {"group": "example.com", "scope": "Namespaced",
+                "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+                "versions": [{"name": "v1", "served": true, "storage": true, "subresources": {"status": {}},
+                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
+        })).unwrap();
+        crds.create(&PostParams::default(), &crd).await.unwrap();
+        let discovery = kube::Discovery::new(client.clone()).run_aggregated().await.unwrap();
+        let (widget, _) = discovery.resolve_gvk(&GroupVersionKind::gvk("example.com", "v1", "Widget")).expect("Widget is discovered");
+        assert!(discovery.resolve_gvk(&GroupVersionKind::gvk("apps", "v1", "DaemonSet")).is_some());
+        let widgets: Api<DynamicObject> = Api::namespaced_with(client.clone(), "default", &widget);
+        let w: DynamicObject = serde_json::from_value(json!({"apiVersion": "example.com/v1", "kind": "Widget",
+            "metadata": {"name": "w"}, "spec": {"size": 1}, "status": {"ignored": true}})).unwrap();
+        let created = widgets.create(&PostParams::default(), &w).await.unwrap();
+        assert!(created.data.get("status").is_none(), "status is not set on create");
+        let status = json!({"status": {"phase": "Ready"}});
+        let out = widgets.patch_status("w", &PatchParams::default(), &Patch::Merge(&status)).await.unwrap();
+        assert_eq!(out.data["status"]["phase"], "Ready");
+        assert_eq!(out.metadata.generation, Some(1), "status writes keep the generation");
+        crds.delete("widgets.example.com", &DeleteParams::default()).await.unwrap();
+        assert!(sim.get("example.com/v1", "Widget", Some("default"), "w").is_none());
+        let discovery = kube::Discovery::new(client.clone()).run_aggregated().await.unwrap();
+        assert!(discovery.resolve_gvk(&GroupVersionKind::gvk("example.com", "v1", "Widget")).is_none());
+
+        let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+        let pod: Pod = serde_json::from_value(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "c", "image": "i"}]}})).unwrap();
+        pods.create(&PostParams::default(), &pod).await.unwrap();
+        sim.store().set_pod_log("default", "p", "one\ntwo\nthree\n");
+        assert_eq!(pods.logs("p", &Default::default()).await.unwrap(), "one\ntwo\nthree\n");
+
+        let events: Api<Event> = Api::namespaced(client, "default");
+        for (name, about) in [("e1", "p"), ("e2", "q")] {
+            let ev: Event = serde_json::from_value(json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": name},
+                "involvedObject": {"kind": "Pod", "name": about, "namespace": "default"}, "reason": "Test"})).unwrap();
+            events.create(&PostParams::default(), &ev).await.unwrap();
+        }
+        let about_p = events.list(&ListParams::default().fields("involvedObject.name=p,involvedObject.kind=Pod")).await.unwrap();
+        assert_eq!(about_p.items.len(), 1);
+        assert_eq!(about_p.items[0].metadata.name.as_deref(), Some("e1"));
+    });
+}
+
+#[test]
+fn injected_faults_and_the_request_log() {
+    let sim = SimBuilder::new(Scenario::empty()).spawn().unwrap();
+    runtime().block_on(async {
+        let client = client_for(&sim, "admin").await;
+        let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+        cms.create(&PostParams::default(), &configmap("x", json!({})))
+            .await
+            .unwrap();
+        sim.clear_requests();
+        sim.inject(Fault::status(
+            "GET",
+            "/api/v1/namespaces/default/configmaps/x",
+            500,
+            1,
+        ));
+        let status = api_status(cms.get("x").await.unwrap_err());
+        assert_eq!(
+            (status.code, status.reason.as_str()),
+            (500, "InternalError")
+        );
+        // kube retries a 503 (with Retry-After) by itself: the log shows both answers.
+        sim.inject(Fault::status(
+            "GET",
+            "/api/v1/namespaces/default/configmaps/x",
+            503,
+            1,
+        ));
+        cms.get("x").await.unwrap();
+        let log = sim.requests();
+        let codes: Vec<u16> = log.iter().map(|r| r.status).collect();
+        assert_eq!(codes, [500, 503, 200]);
+        assert_eq!(
+            (log[0].verb.as_str(), log[0].user.as_str()),
+            ("get", "admin")
+        );
+        assert!(!log.iter().any(|r| r.is_write()));
+
+        sim.inject(Fault::close_watch_after(
+            "/api/v1/namespaces/default/configmaps",
+            1,
+            1,
+        ));
+        let params = kube::api::WatchParams::default();
+        let stream = cms.watch(&params, "0").await.unwrap();
+        let events: Vec<_> =
+            tokio::time::timeout(Duration::from_secs(5), stream.collect::<Vec<_>>())
+                .await
+                .unwrap();
+        assert_eq!(events.len(), 1, "the watch closes after one event");
+    });
+}
