@@ -35,6 +35,8 @@ set edit:completion:arg-completer[lbctl] = {|@words|
             cand enable-strictarp 'Switch kube-proxy to IPVS mode with strictARP, restart it and wait (MetalLB L2 needs it)'
             cand completions 'Print a shell completion script'
             cand probe 'Probe pool addresses with ARP (RFC 5227) to find hosts already using them'
+            cand install 'Install MetalLB (built into lbctl) and its address pools, and wait until it serves'
+            cand uninstall 'Remove MetalLB: pools, webhook, workloads, RBAC, CRDs and namespace'
             cand man 'Print the man page (roff) for lbctl or one of its subcommands'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -110,6 +112,53 @@ set edit:completion:arg-completer[lbctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'lbctl;install'= {
+            cand --pool 'Pool addresses: a range a-b, a CIDR or an address; repeat it or separate with commas'
+            cand --pool-name 'Name of the IPAddressPool built from --pool'
+            cand --config 'A file of IPAddressPool and L2Advertisement documents to create'
+            cand --dry-run 'Show instead of doing: YAML on stdout (client, the default) or a server-side dry run'
+            cand --ignore 'Check IDs whose failure only warns (comma-separated, or "all")'
+            cand --timeout 'Deadline for the whole command, waits included'
+            cand --registry 'Registry and path replacing quay.io/metallb in image names (air-gapped mirrors)'
+            cand --image-pull-policy 'Image pull policy of the controller and speaker'
+            cand --speaker-node-selector 'Run speakers only on nodes with this label (repeatable)'
+            cand --speaker-tolerations 'Extra taints speakers tolerate, written like taints: KEY[=VALUE][:EFFECT] (comma-separated)'
+            cand --log-level 'Log level of the controller and speaker'
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)'
+            cand --context 'The kubeconfig context to use (default: the current context)'
+            cand --request-timeout 'How long to wait for a single API request before giving up, e.g. 30s or 1m (0 = no limit)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --color 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)'
+            cand --metallb-namespace 'Namespace MetalLB lives in'
+            cand --skip-preflight 'Do not check the cluster and the pools before writing'
+            cand --force-conflicts 'Take over fields another field manager (kubectl, Helm) set to other values'
+            cand --ignore-exclude-lb 'Let speakers announce from nodes labelled node.kubernetes.io/exclude-from-external-load-balancers'
+            cand -v 'More detail on stderr; repeat for more (-vv shows every API request)'
+            cand --verbose 'More detail on stderr; repeat for more (-vv shows every API request)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'lbctl;uninstall'= {
+            cand --timeout 'Deadline for the whole command, waiting for deletions included'
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)'
+            cand --context 'The kubeconfig context to use (default: the current context)'
+            cand --request-timeout 'How long to wait for a single API request before giving up, e.g. 30s or 1m (0 = no limit)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --color 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)'
+            cand --metallb-namespace 'Namespace MetalLB lives in'
+            cand --keep-crds 'Keep the CRDs, and with them the pools and advertisements'
+            cand --dry-run 'List what would be deleted; delete nothing'
+            cand -v 'More detail on stderr; repeat for more (-vv shows every API request)'
+            cand --verbose 'More detail on stderr; repeat for more (-vv shows every API request)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'lbctl;man'= {
             cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)'
             cand --context 'The kubeconfig context to use (default: the current context)'
@@ -130,6 +179,8 @@ set edit:completion:arg-completer[lbctl] = {|@words|
             cand enable-strictarp 'Switch kube-proxy to IPVS mode with strictARP, restart it and wait (MetalLB L2 needs it)'
             cand completions 'Print a shell completion script'
             cand probe 'Probe pool addresses with ARP (RFC 5227) to find hosts already using them'
+            cand install 'Install MetalLB (built into lbctl) and its address pools, and wait until it serves'
+            cand uninstall 'Remove MetalLB: pools, webhook, workloads, RBAC, CRDs and namespace'
             cand man 'Print the man page (roff) for lbctl or one of its subcommands'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -140,6 +191,10 @@ set edit:completion:arg-completer[lbctl] = {|@words|
         &'lbctl;help;completions'= {
         }
         &'lbctl;help;probe'= {
+        }
+        &'lbctl;help;install'= {
+        }
+        &'lbctl;help;uninstall'= {
         }
         &'lbctl;help;man'= {
         }

@@ -128,9 +128,123 @@ Exit codes: 0 every address is free, 1 an address is in use, in conflict, ours o
     )]
     Probe(ProbeArgs),
 
+    /// Install MetalLB (built into lbctl) and its address pools, and wait until it serves.
+    #[command(
+        long_about = "Installs MetalLB v0.16.1 in L2 mode from the objects built into lbctl: namespace, CRDs, \
+RBAC, controller, speaker and webhook, then the address pools and their L2Advertisements once \
+MetalLB's webhook accepts them. Every write is a server-side apply with field manager lbctl; \
+running it again changes nothing, and a newer lbctl upgrades in place.\n\n\
+Before writing, install checks the cluster (an existing Helm release, the namespace's Pod Security \
+level) and the pools; --skip-preflight skips that, --ignore ID turns a failed check into a warning.\n\n\
+Exit codes: 0 installed, 1 a check failed, 2 bad flags or pool file, 3 could not run (unreachable, \
+permission, timeout, webhook never ready).",
+        after_help = "Examples:\n  lbctl install --pool 192.168.10.240-192.168.10.250\n  lbctl install --config pools.yaml --timeout 10m\n  lbctl install --dry-run > metallb.yaml\n  lbctl install --registry registry.local:5000/metallb --image-pull-policy IfNotPresent"
+    )]
+    Install(InstallArgs),
+
+    /// Remove MetalLB: pools, webhook, workloads, RBAC, CRDs and namespace.
+    #[command(
+        long_about = "Removes what lbctl install wrote, in the order that keeps nothing half-working: pools and \
+advertisements first, then the webhook configuration, the workloads, RBAC, the CRDs and the namespace; \
+then waits until they are gone. Safe to repeat.\n\n\
+Exit codes: 0 removed (or nothing to remove), 2 bad flags, 3 could not run (unreachable, permission, timeout).",
+        after_help = "Examples:\n  lbctl uninstall --dry-run\n  lbctl uninstall --keep-crds"
+    )]
+    Uninstall(UninstallArgs),
+
     /// Print the man page (roff) for lbctl or one of its subcommands.
     #[command(hide = true)]
     Man(ManArgs),
+}
+
+/// `--dry-run` modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DryRun {
+    /// Print every object as YAML on stdout; the cluster is not contacted.
+    Client,
+    /// Send every object as a server-side dry-run apply and report what would change.
+    Server,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// Pool addresses: a range a-b, a CIDR or an address; repeat it or separate with commas.
+    #[arg(long = "pool", value_name = "RANGE", conflicts_with = "config")]
+    pub pools: Vec<String>,
+
+    /// Name of the IPAddressPool built from --pool.
+    #[arg(long, value_name = "NAME", default_value = "default")]
+    pub pool_name: String,
+
+    /// A file of IPAddressPool and L2Advertisement documents to create.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Show instead of doing: YAML on stdout (client, the default) or a server-side dry run.
+    #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "client")]
+    pub dry_run: Option<DryRun>,
+
+    /// Do not check the cluster and the pools before writing.
+    #[arg(long)]
+    pub skip_preflight: bool,
+
+    /// Check IDs whose failure only warns (comma-separated, or "all").
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    pub ignore: Vec<String>,
+
+    /// Deadline for the whole command, waits included.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Take over fields another field manager (kubectl, Helm) set to other values.
+    #[arg(long)]
+    pub force_conflicts: bool,
+
+    #[command(flatten)]
+    pub render: RenderArgs,
+}
+
+/// How the MetalLB objects are rendered.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// Registry and path replacing quay.io/metallb in image names (air-gapped mirrors).
+    #[arg(long, value_name = "REGISTRY/PATH")]
+    pub registry: Option<String>,
+
+    /// Image pull policy of the controller and speaker.
+    #[arg(long, value_enum, value_name = "POLICY")]
+    pub image_pull_policy: Option<crate::metallb::render::PullPolicy>,
+
+    /// Run speakers only on nodes with this label (repeatable).
+    #[arg(long, value_name = "KEY=VALUE", value_parser = crate::metallb::render::parse_node_selector)]
+    pub speaker_node_selector: Vec<(String, String)>,
+
+    /// Extra taints speakers tolerate, written like taints: KEY[=VALUE][:EFFECT] (comma-separated).
+    #[arg(long, value_name = "TAINTS", value_delimiter = ',', value_parser = crate::metallb::render::parse_toleration)]
+    pub speaker_tolerations: Vec<k8s_openapi::api::core::v1::Toleration>,
+
+    /// Log level of the controller and speaker.
+    #[arg(long, value_enum, value_name = "LEVEL", default_value = "info")]
+    pub log_level: crate::metallb::render::LogLevel,
+
+    /// Let speakers announce from nodes labelled node.kubernetes.io/exclude-from-external-load-balancers.
+    #[arg(long)]
+    pub ignore_exclude_lb: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    /// Keep the CRDs, and with them the pools and advertisements.
+    #[arg(long)]
+    pub keep_crds: bool,
+
+    /// List what would be deleted; delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Deadline for the whole command, waiting for deletions included.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Args)]

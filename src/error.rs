@@ -80,6 +80,22 @@ pub enum Error {
         message: String,
     },
 
+    /// Server-side apply found fields of `object` owned by another manager with other values.
+    #[error("{object}: fields are owned by another manager: {message}")]
+    Conflict { object: String, message: String },
+
+    /// MetalLB's webhook never accepted a pool before the deadline; the diagnosis says why.
+    #[error("MetalLB's webhook did not become ready within {}: {summary}", humantime::format_duration(*after))]
+    WebhookNotReady {
+        after: Duration,
+        summary: String,
+        hint: String,
+    },
+
+    /// MetalLB's webhook answered and rejected an object of the plan.
+    #[error("MetalLB rejected {object}: {message}")]
+    Rejected { object: String, message: String },
+
     /// Something lbctl cannot do on this cluster, explained.
     #[error("{message}")]
     Unsupported {
@@ -134,7 +150,7 @@ impl Error {
 
     pub fn exit_code(&self) -> ExitCode {
         match self {
-            Error::Usage { .. } | Error::Pool(_) => ExitCode::Usage,
+            Error::Usage { .. } | Error::Pool(_) | Error::Rejected { .. } => ExitCode::Usage,
             _ => ExitCode::CannotRun,
         }
     }
@@ -175,6 +191,13 @@ impl Error {
                 missing.iter().map(|p| format!("`{}`", p.can_i())).collect::<Vec<_>>().join(", ")
             )),
             Error::Timeout { detail, .. } => detail.clone(),
+            Error::WebhookNotReady { hint, .. } => Some(hint.clone()),
+            Error::Conflict { .. } => Some(
+                "another tool (Helm, kubectl apply) manages this object; re-run with --force-conflicts to take the fields over, or remove the other installation first".into(),
+            ),
+            Error::Rejected { .. } => Some(
+                "fix the pool or advertisement (see the webhook's message); `kubectl -n <namespace> get ipaddresspools` lists pools it may overlap".into(),
+            ),
             Error::Pool(err) => Some(err.hint()),
             Error::RawSocket { .. } => Some(
                 "ARP probing needs CAP_NET_RAW: run as root, or grant it once with `sudo setcap cap_net_raw+ep $(command -v lbctl)`".into(),

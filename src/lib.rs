@@ -14,6 +14,7 @@ pub mod kubeproxy;
 pub mod metallb;
 pub mod net;
 pub mod output;
+pub mod progress;
 pub mod report;
 
 pub use error::{Error, ExitCode, Result};

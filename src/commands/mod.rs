@@ -2,8 +2,10 @@
 
 pub mod completions;
 pub mod enable_strictarp;
+pub mod install;
 pub mod man;
 pub mod probe;
+pub mod uninstall;
 pub mod version;
 
 use crate::cli::{Cli, Command};
@@ -17,6 +19,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::EnableStrictarp(args) => enable_strictarp::run(&global, &args).await,
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => man::run(&args),
+        Command::Install(args) => install::run(&global, &args).await,
+        Command::Uninstall(args) => uninstall::run(&global, &args).await,
         Command::Probe(args) => probe::run(&global, &args).await,
     }
 }

@@ -2,9 +2,11 @@
 //! errors a user can act on.
 
 pub mod access;
+pub mod apply;
 pub mod client;
 pub mod errors;
 pub mod rollout;
+pub mod wait;
 
 pub use client::{ClusterTarget, connect};
 pub use errors::api_error;

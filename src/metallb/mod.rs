@@ -2,8 +2,12 @@
 //! installation rendered from [`render::RenderOptions`].
 
 pub mod crds;
+pub mod existing;
+pub mod health;
+pub mod pools;
 pub mod rbac;
 pub mod render;
+pub mod waits;
 pub mod webhook;
 pub mod workloads;
 

@@ -108,6 +108,50 @@ impl RenderOptions {
     }
 }
 
+/// Parses `--speaker-node-selector key=value`.
+pub fn parse_node_selector(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_string(), value.trim().to_string()))
+        }
+        _ => Err(format!(
+            "{text:?} is not key=value; example: --speaker-node-selector metallb-speaker=true"
+        )),
+    }
+}
+
+/// Parses one `--speaker-tolerations` item, written like a taint: `key[=value][:Effect]`.
+/// Without a value the toleration uses `Exists`; without an effect it tolerates every effect.
+pub fn parse_toleration(text: &str) -> Result<Toleration, String> {
+    let example =
+        "examples: dedicated=lb:NoSchedule, node-role.kubernetes.io/edge:NoExecute, special";
+    let (key_value, effect) = match text.rsplit_once(':') {
+        Some((kv, effect)) => (kv, Some(effect)),
+        None => (text, None),
+    };
+    if let Some(effect) = effect
+        && !["NoSchedule", "PreferNoSchedule", "NoExecute"].contains(&effect)
+    {
+        return Err(format!(
+            "{text:?}: effect {effect:?} is not NoSchedule, PreferNoSchedule or NoExecute; {example}"
+        ));
+    }
+    let (key, value) = match key_value.split_once('=') {
+        Some((k, v)) => (k, Some(v)),
+        None => (key_value, None),
+    };
+    if key.trim().is_empty() {
+        return Err(format!("{text:?} has no taint key; {example}"));
+    }
+    Ok(Toleration {
+        key: Some(key.trim().to_string()),
+        operator: Some(if value.is_some() { "Equal" } else { "Exists" }.to_string()),
+        value: value.map(|v| v.trim().to_string()),
+        effect: effect.map(str::to_string),
+        ..Default::default()
+    })
+}
+
 /// Labels every rendered object carries.
 pub fn common_labels() -> BTreeMap<String, String> {
     BTreeMap::from([
@@ -305,6 +349,57 @@ mod tests {
         let yaml = to_yaml(&render(&opts));
         assert!(!yaml.contains("quay.io"));
         assert_eq!(yaml.matches("mirror.local:5000/mlb/").count(), 2);
+    }
+
+    #[test]
+    fn tolerations_follow_taint_syntax() {
+        let t = parse_toleration("dedicated=lb:NoSchedule").unwrap();
+        assert_eq!(
+            (
+                t.key.as_deref(),
+                t.operator.as_deref(),
+                t.value.as_deref(),
+                t.effect.as_deref()
+            ),
+            (
+                Some("dedicated"),
+                Some("Equal"),
+                Some("lb"),
+                Some("NoSchedule")
+            )
+        );
+        let t = parse_toleration("node-role.kubernetes.io/edge").unwrap();
+        assert_eq!((t.operator.as_deref(), t.effect), (Some("Exists"), None));
+        assert!(
+            parse_toleration("x:Sometimes")
+                .unwrap_err()
+                .contains("NoExecute")
+        );
+        assert!(parse_toleration("=v:NoSchedule").is_err());
+    }
+
+    #[test]
+    fn speaker_options_reach_the_daemonset() {
+        let opts = RenderOptions {
+            speaker_node_selector: [parse_node_selector("lb=yes").unwrap()].into(),
+            speaker_tolerations: vec![parse_toleration("edge:NoExecute").unwrap()],
+            ignore_exclude_lb: true,
+            log_level: LogLevel::Debug,
+            image_pull_policy: Some(PullPolicy::Never),
+            ..Default::default()
+        };
+        let ds = workloads::speaker(&opts);
+        let pod = ds.spec.unwrap().template.spec.unwrap();
+        let selector = pod.node_selector.unwrap();
+        assert_eq!(selector["lb"], "yes");
+        assert_eq!(selector["kubernetes.io/os"], "linux");
+        assert_eq!(pod.tolerations.unwrap().len(), 3);
+        let c = &pod.containers[0];
+        let args = c.args.clone().unwrap();
+        assert!(args.contains(&"--ignore-exclude-lb".to_string()));
+        assert!(args.contains(&"--log-level=debug".to_string()));
+        assert_eq!(c.image_pull_policy.as_deref(), Some("Never"));
+        assert!(parse_node_selector("novalue").is_err());
     }
 
     #[test]

@@ -1,0 +1,484 @@
+//! `lbctl install`: render MetalLB, check the cluster, apply phase by phase with waits driven
+//! by watches, then create the pools once the webhook accepts them.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+use tokio::time::Instant;
+
+use crate::checks::{Policy, run_checks};
+use crate::cli::{DryRun, GlobalArgs, InstallArgs, RenderArgs};
+use crate::kube::apply::{ApplyMode, ObjectRef, apply, delete};
+use crate::kube::{ClusterTarget, connect};
+use crate::metallb::existing::{self, managed_selector};
+use crate::metallb::pools::{self, PoolPlan};
+use crate::metallb::render::{Phase, RenderOptions, Rendered, render, to_yaml};
+use crate::metallb::{VERSION, waits};
+use crate::output::is_json;
+use crate::progress::Progress;
+use crate::report::{Report, Target, human};
+use crate::{Error, ExitCode, Result};
+
+/// Turns the render flags into options, validating what clap cannot.
+pub fn render_options(global: &GlobalArgs, args: &RenderArgs) -> Result<RenderOptions> {
+    let namespace = global.metallb_namespace.clone();
+    let valid = !namespace.is_empty()
+        && namespace.len() <= 63
+        && namespace
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !namespace.starts_with('-')
+        && !namespace.ends_with('-');
+    if !valid {
+        return Err(Error::usage_with_hint(
+            format!("--metallb-namespace {namespace:?} is not a valid namespace name"),
+            "use lower-case letters, digits and '-', at most 63 characters",
+        ));
+    }
+    if let Some(registry) = &args.registry
+        && (registry.contains("://") || registry.trim_end_matches('/').is_empty())
+    {
+        return Err(Error::usage_with_hint(
+            format!("--registry {registry:?} is not a registry path"),
+            "give host[:port]/path without a scheme, e.g. registry.local:5000/metallb",
+        ));
+    }
+    Ok(RenderOptions {
+        namespace,
+        registry: args.registry.clone(),
+        image_pull_policy: args.image_pull_policy,
+        speaker_node_selector: args.speaker_node_selector.iter().cloned().collect(),
+        speaker_tolerations: args.speaker_tolerations.clone(),
+        log_level: args.log_level,
+        ignore_exclude_lb: args.ignore_exclude_lb,
+    })
+}
+
+fn pool_plan(args: &InstallArgs, namespace: &str) -> Result<PoolPlan> {
+    if let Some(path) = &args.config {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io(format!("cannot read --config {}", path.display()), e))?;
+        return pools::from_config(&path.display().to_string(), &text, namespace);
+    }
+    if args.pools.is_empty() {
+        return Ok(PoolPlan::default());
+    }
+    pools::from_flags(&args.pool_name, &args.pools, namespace)
+}
+
+/// What an apply did to one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    Created,
+    Configured,
+    Unchanged,
+    /// Server-side dry run of an object whose namespace or CRD does not exist yet.
+    NotChecked,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ObjectResult {
+    kind: String,
+    namespace: Option<String>,
+    name: String,
+    change: Change,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PhaseResult {
+    name: &'static str,
+    seconds: f64,
+}
+
+/// The `-o json` document.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Outcome {
+    version: &'static str,
+    namespace: String,
+    dry_run: Option<&'static str>,
+    changed: bool,
+    objects: Vec<ObjectResult>,
+    removed: Vec<String>,
+    advertisements_added: Vec<String>,
+    phases: Vec<PhaseResult>,
+    speakers: Option<(i32, i32)>,
+}
+
+/// Applies `objects` concurrently; each result says whether the object changed.
+async fn apply_all(
+    target: &ClusterTarget,
+    objects: &[&Value],
+    before: &BTreeMap<ObjectRef, String>,
+    mode: ApplyMode,
+) -> Result<Vec<ObjectResult>> {
+    let applies = objects.iter().map(|obj| async move {
+        let r = ObjectRef::of(obj);
+        let change = match apply(target, obj, mode).await {
+            Ok(applied) => match before.get(&r) {
+                None if mode.dry_run => Change::Created,
+                None => Change::Created,
+                Some(rv) if applied.metadata.resource_version.as_ref() == Some(rv) => {
+                    Change::Unchanged
+                }
+                Some(_) => Change::Configured,
+            },
+            // A server-side dry run cannot place objects in a namespace or of a kind that the
+            // same run would only create.
+            Err(Error::Api { code: 404, .. }) if mode.dry_run => Change::NotChecked,
+            Err(err) => return Err(err),
+        };
+        Ok(ObjectResult {
+            kind: r.kind,
+            namespace: r.namespace,
+            name: r.name,
+            change,
+        })
+    });
+    futures::future::join_all(applies)
+        .await
+        .into_iter()
+        .collect()
+}
+
+fn counts(results: &[ObjectResult]) -> String {
+    let n = |c: Change| results.iter().filter(|r| r.change == c).count();
+    let mut parts = Vec::new();
+    for (change, word) in [
+        (Change::Created, "created"),
+        (Change::Configured, "configured"),
+        (Change::Unchanged, "unchanged"),
+        (Change::NotChecked, "not checked"),
+    ] {
+        if n(change) > 0 {
+            parts.push(format!("{} {word}", n(change)));
+        }
+    }
+    parts.join(", ")
+}
+
+fn seconds(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0).round() / 1000.0
+}
+
+pub async fn run(global: &GlobalArgs, args: &InstallArgs) -> Result<ExitCode> {
+    let opts = render_options(global, &args.render)?;
+    let plan = pool_plan(args, &opts.namespace)?;
+    let objects = render(&opts);
+    let plan_objects = plan.objects();
+    if args.dry_run == Some(DryRun::Client) {
+        let mut yaml = to_yaml(&objects);
+        for obj in &plan_objects {
+            yaml.push_str("---\n");
+            yaml.push_str(&serde_saphyr::to_string(obj).expect("JSON values serialize to YAML"));
+        }
+        // A closed pipe (`| head`) is the reader's choice, not an error.
+        use std::io::Write;
+        return match std::io::stdout().lock().write_all(yaml.as_bytes()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                Err(Error::io("cannot write to stdout", e))
+            }
+            _ => Ok(ExitCode::Ok),
+        };
+    }
+
+    let json = is_json(global.output);
+    let progress = Progress::new(json);
+    let started = Instant::now();
+    let deadline = started + args.timeout;
+    let target = connect(global).await?;
+    let server_dry_run = args.dry_run == Some(DryRun::Server);
+    progress.say(&format!(
+        "{} MetalLB {VERSION} into namespace {} (context {}){}",
+        if server_dry_run {
+            "Checking an install of"
+        } else {
+            "Installing"
+        },
+        opts.namespace,
+        target.context,
+        if server_dry_run {
+            ", server-side dry run"
+        } else {
+            ""
+        }
+    ));
+
+    if !args.skip_preflight {
+        let code = precheck(&target, &opts, args, json).await?;
+        if code != ExitCode::Ok {
+            return Ok(code);
+        }
+    }
+
+    let mut before =
+        existing::snapshot(&target, &objects, &opts.namespace, &managed_selector()).await?;
+    let plan_rendered: Vec<Rendered> = plan_objects
+        .iter()
+        .map(|o| Rendered {
+            phase: Phase::Workloads,
+            object: o.clone(),
+        })
+        .collect();
+    before.extend(existing::snapshot(&target, &plan_rendered, &opts.namespace, "").await?);
+    let mode = ApplyMode {
+        dry_run: server_dry_run,
+        force: args.force_conflicts,
+    };
+    let mut outcome = Outcome {
+        version: VERSION,
+        namespace: opts.namespace.clone(),
+        dry_run: server_dry_run.then_some("server"),
+        changed: false,
+        objects: Vec::new(),
+        removed: Vec::new(),
+        advertisements_added: plan.added.clone(),
+        phases: Vec::new(),
+        speakers: None,
+    };
+
+    if server_dry_run {
+        let all: Vec<&Value> = objects
+            .iter()
+            .map(|r| &r.object)
+            .chain(&plan_objects)
+            .collect();
+        let t = Instant::now();
+        let results = apply_all(&target, &all, &before, mode).await?;
+        progress.step("server-side dry run", &counts(&results), t.elapsed());
+        for r in results.iter().filter(|r| r.change != Change::Unchanged) {
+            progress.detail(&format!("{:?} {} {}", r.change, r.kind, r.name).to_lowercase());
+        }
+        outcome.changed = results.iter().any(|r| r.change != Change::Unchanged);
+        outcome.objects = results;
+        return finish(json, &progress, outcome, started);
+    }
+
+    // namespace -> CRDs -> RBAC/config -> workloads, each applied concurrently within its phase.
+    let phase_names = [
+        (Phase::Namespace, "namespace"),
+        (Phase::Crds, "CRDs"),
+        (Phase::Config, "RBAC and config"),
+        (Phase::Workloads, "controller and speaker"),
+    ];
+    for (phase, name) in phase_names {
+        let t = Instant::now();
+        let batch: Vec<&Value> = objects
+            .iter()
+            .filter(|r| r.phase == phase)
+            .map(|r| &r.object)
+            .collect();
+        let results = apply_all(&target, &batch, &before, mode).await?;
+        let mut detail = counts(&results);
+        if phase == Phase::Crds {
+            let names: Vec<String> = objects
+                .iter()
+                .filter(|r| r.phase == Phase::Crds)
+                .map(|r| r.name().to_string())
+                .collect();
+            waits::crds_established(&target, &names, deadline, args.timeout).await?;
+            detail.push_str(", established");
+        }
+        progress.step(name, &detail, t.elapsed());
+        outcome.phases.push(PhaseResult {
+            name,
+            seconds: seconds(t.elapsed()),
+        });
+        outcome.objects.extend(results);
+    }
+
+    let t = Instant::now();
+    progress.waiting("rollouts", "controller available, every speaker ready");
+    let rollout = waits::rollouts(&target, &opts.namespace, deadline, args.timeout).await?;
+    outcome.speakers = Some((rollout.speakers_ready, rollout.speakers_desired));
+    progress.step(
+        "rollouts",
+        &format!(
+            "controller available, speakers {}/{} ready",
+            rollout.speakers_ready, rollout.speakers_desired
+        ),
+        t.elapsed(),
+    );
+    outcome.phases.push(PhaseResult {
+        name: "rollouts",
+        seconds: seconds(t.elapsed()),
+    });
+
+    let t = Instant::now();
+    progress.waiting(
+        "webhook",
+        "endpoints ready, then the webhook accepts a dry-run create",
+    );
+    let attempts = waits::webhook(
+        &target,
+        &opts.namespace,
+        &plan_objects,
+        deadline,
+        args.timeout,
+    )
+    .await?;
+    progress.step(
+        "webhook",
+        &format!(
+            "serving (accepted after {attempts} dry-run attempt{})",
+            if attempts == 1 { "" } else { "s" }
+        ),
+        t.elapsed(),
+    );
+    outcome.phases.push(PhaseResult {
+        name: "webhook",
+        seconds: seconds(t.elapsed()),
+    });
+
+    if !plan.is_empty() {
+        let t = Instant::now();
+        let batch: Vec<&Value> = plan_objects.iter().collect();
+        // Pools before the advertisements that name them.
+        let (pool_objs, ad_objs): (Vec<&Value>, Vec<&Value>) = batch
+            .into_iter()
+            .partition(|o| o["kind"] == "IPAddressPool");
+        let mut results = apply_all(&target, &pool_objs, &before, mode).await?;
+        results.extend(apply_all(&target, &ad_objs, &before, mode).await?);
+        progress.step("pools", &counts(&results), t.elapsed());
+        for added in &plan.added {
+            let created = results.iter().any(|r| {
+                r.kind == "L2Advertisement" && &r.name == added && r.change == Change::Created
+            });
+            if created {
+                progress.detail(&format!(
+                    "created L2Advertisement {added}: no advertisement announced pool {added}, so its addresses would never be answered for"
+                ));
+            }
+        }
+        outcome.phases.push(PhaseResult {
+            name: "pools",
+            seconds: seconds(t.elapsed()),
+        });
+        outcome.objects.extend(results);
+    }
+
+    // Objects an earlier lbctl wrote that this version no longer renders (upgrades).
+    let t = Instant::now();
+    let rendered: Vec<ObjectRef> = objects.iter().map(|r| ObjectRef::of(&r.object)).collect();
+    let stale: Vec<&ObjectRef> = before
+        .keys()
+        .filter(|r| !rendered.contains(r))
+        .filter(|r| {
+            !matches!(
+                r.kind.as_str(),
+                "IPAddressPool" | "L2Advertisement" | "Namespace" | "CustomResourceDefinition"
+            )
+        })
+        .collect();
+    for r in &stale {
+        delete(&target, r, false).await?;
+        outcome.removed.push(r.describe());
+    }
+    if !stale.is_empty() {
+        progress.step(
+            "cleanup",
+            &format!(
+                "removed {} object(s) this version no longer has",
+                stale.len()
+            ),
+            t.elapsed(),
+        );
+    }
+
+    outcome.changed = !outcome.removed.is_empty()
+        || outcome
+            .objects
+            .iter()
+            .any(|r| r.change != Change::Unchanged);
+    finish(json, &progress, outcome, started)
+}
+
+fn finish(json: bool, progress: &Progress, outcome: Outcome, started: Instant) -> Result<ExitCode> {
+    let elapsed = started.elapsed();
+    if json {
+        crate::output::print_json(&outcome);
+        return Ok(ExitCode::Ok);
+    }
+    let pools: Vec<&str> = outcome
+        .objects
+        .iter()
+        .filter(|r| r.kind == "IPAddressPool")
+        .map(|r| r.name.as_str())
+        .collect();
+    let speakers = outcome
+        .speakers
+        .map(|(ready, desired)| format!(", {ready}/{desired} speakers ready"))
+        .unwrap_or_default();
+    let pools_text = if pools.is_empty() {
+        " (no pools: create IPAddressPool and L2Advertisement objects, or re-run with --pool)"
+            .to_string()
+    } else {
+        format!(", pools: {}", pools.join(", "))
+    };
+    let verdict = match (outcome.dry_run.is_some(), outcome.changed) {
+        (true, true) => format!(
+            "Server-side dry run passed; an install would change {} object(s).",
+            outcome
+                .objects
+                .iter()
+                .filter(|r| r.change != Change::Unchanged)
+                .count()
+        ),
+        (true, false) => "Server-side dry run passed; an install would change nothing.".to_string(),
+        (false, false) => format!(
+            "Nothing changed: MetalLB {VERSION} is installed as planned{speakers}{pools_text}."
+        ),
+        (false, true) => {
+            format!("MetalLB {VERSION} is installed and serving{speakers}{pools_text}.")
+        }
+    };
+    progress.say(&format!("{verdict} ({:.1}s)", elapsed.as_secs_f64()));
+    Ok(ExitCode::Ok)
+}
+
+/// Runs the install checks; prints the report and returns its exit code when something fails.
+async fn precheck(
+    target: &ClusterTarget,
+    opts: &RenderOptions,
+    args: &InstallArgs,
+    json: bool,
+) -> Result<ExitCode> {
+    let specs = existing::checks();
+    let ids: Vec<&str> = specs.iter().map(|s| s.id).collect();
+    let policy = Policy::new(&args.ignore, Default::default(), &ids)?;
+    let facts = existing::gather(target, &opts.namespace).await?;
+    let mut checks = run_checks(&specs, &facts);
+    policy.apply(&mut checks);
+    let code = policy.exit_code(&checks);
+    if code == ExitCode::Ok {
+        return Ok(code);
+    }
+    let report = Report::new(
+        "install",
+        Some(Target {
+            server: target.server.clone(),
+            context: target.context.clone(),
+            server_version: None,
+        }),
+        checks,
+        code,
+    );
+    if json {
+        println!("{}", report.to_json());
+    } else {
+        let style = human::Style {
+            color: colored::control::SHOULD_COLORIZE.should_colorize(),
+            unicode: human::unicode_from_env(),
+        };
+        print!("{}", human::render(&report, style));
+        println!(
+            "Nothing was written. Fix the failed checks, or pass --ignore ID to go on anyway."
+        );
+    }
+    Ok(code)
+}

@@ -1,0 +1,198 @@
+//! Server-side apply, listing and deleting of objects known only as JSON (rendered manifests),
+//! with errors mapped to what the user can act on.
+
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use serde_json::Value;
+
+use super::ClusterTarget;
+use super::errors::{Request, api_error};
+use crate::{Error, Result};
+
+/// The field manager of every lbctl write.
+pub const FIELD_MANAGER: &str = "lbctl";
+
+/// Identifies an object: what to talk to, and which one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectRef {
+    pub api_version: String,
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl ObjectRef {
+    pub fn of(obj: &Value) -> ObjectRef {
+        let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        ObjectRef {
+            api_version: s(&obj["apiVersion"]),
+            kind: s(&obj["kind"]),
+            namespace: obj["metadata"]["namespace"].as_str().map(str::to_string),
+            name: s(&obj["metadata"]["name"]),
+        }
+    }
+
+    pub fn resource(&self) -> ApiResource {
+        let (group, version) = match self.api_version.split_once('/') {
+            Some((g, v)) => (g, v),
+            None => ("", self.api_version.as_str()),
+        };
+        ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, &self.kind))
+    }
+
+    /// `Kind/name` or `Kind namespace/name`, for messages.
+    pub fn describe(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{} {ns}/{}", self.kind, self.name),
+            None => format!("{}/{}", self.kind, self.name),
+        }
+    }
+
+    fn request<'a>(&'a self, verb: &'a str, plural: &'a str) -> Request<'a> {
+        Request {
+            verb,
+            resource: plural,
+            namespace: self.namespace.as_deref(),
+        }
+    }
+}
+
+/// The dynamic API for a kind, in `namespace` or cluster-wide.
+pub fn dynamic_api(
+    target: &ClusterTarget,
+    resource: &ApiResource,
+    namespace: Option<&str>,
+) -> Api<DynamicObject> {
+    match namespace {
+        Some(ns) => Api::namespaced_with(target.client.clone(), ns, resource),
+        None => Api::all_with(target.client.clone(), resource),
+    }
+}
+
+fn map_err(target: &ClusterTarget, req: Request<'_>, err: kube::Error) -> Error {
+    api_error(err, req, &target.server, &target.context)
+}
+
+/// How to treat a server-side apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ApplyMode {
+    /// Ask the server to validate and admit, but store nothing.
+    pub dry_run: bool,
+    /// Take over fields another manager owns (kubectl's `--force-conflicts`).
+    pub force: bool,
+}
+
+/// Server-side applies `obj` with field manager `lbctl` and returns what the server holds.
+/// A field conflict becomes an error naming the other manager and the fix.
+pub async fn apply(target: &ClusterTarget, obj: &Value, mode: ApplyMode) -> Result<DynamicObject> {
+    let r = ObjectRef::of(obj);
+    let resource = r.resource();
+    let api = dynamic_api(target, &resource, r.namespace.as_deref());
+    let mut params = PatchParams::apply(FIELD_MANAGER);
+    params.force = mode.force;
+    params.dry_run = mode.dry_run;
+    api.patch(&r.name, &params, &Patch::Apply(obj))
+        .await
+        .map_err(|err| match err {
+            kube::Error::Api(status) if status.code == 409 => Error::Conflict {
+                object: r.describe(),
+                message: status.message,
+            },
+            other => map_err(target, r.request("patch", &resource.plural), other),
+        })
+}
+
+/// Creates `obj` with `dryRun=All`: admission webhooks run, nothing is stored. The raw API
+/// error is returned so the caller can read webhook failures.
+pub async fn dry_run_create(
+    target: &ClusterTarget,
+    obj: &Value,
+) -> std::result::Result<(), kube::Error> {
+    let r = ObjectRef::of(obj);
+    let resource = r.resource();
+    let api = dynamic_api(target, &resource, r.namespace.as_deref());
+    let object: DynamicObject =
+        serde_json::from_value(obj.clone()).map_err(kube::Error::SerdeError)?;
+    let params = PostParams {
+        dry_run: true,
+        field_manager: Some(FIELD_MANAGER.into()),
+    };
+    api.create(&params, &object).await.map(|_| ())
+}
+
+/// Lists objects of `resource` carrying `labels` (a label selector), in `namespace` or
+/// cluster-wide. A kind the server does not know (CRDs not installed) lists as empty.
+pub async fn list(
+    target: &ClusterTarget,
+    resource: &ApiResource,
+    namespace: Option<&str>,
+    labels: &str,
+) -> Result<Vec<DynamicObject>> {
+    let api = dynamic_api(target, resource, namespace);
+    match api.list(&ListParams::default().labels(labels)).await {
+        Ok(list) => Ok(list.items),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(Vec::new()),
+        Err(err) => Err(map_err(
+            target,
+            Request {
+                verb: "list",
+                resource: &resource.plural,
+                namespace,
+            },
+            err,
+        )),
+    }
+}
+
+/// Fetches one object; `None` when it (or its kind) does not exist.
+pub async fn get(target: &ClusterTarget, r: &ObjectRef) -> Result<Option<DynamicObject>> {
+    let resource = r.resource();
+    let api = dynamic_api(target, &resource, r.namespace.as_deref());
+    match api.get_opt(&r.name).await {
+        Ok(found) => Ok(found),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(None),
+        Err(err) => Err(map_err(target, r.request("get", &resource.plural), err)),
+    }
+}
+
+/// Deletes one object (foreground: dependents first); an object already gone counts as deleted.
+/// Returns whether a delete was sent for an existing object.
+pub async fn delete(target: &ClusterTarget, r: &ObjectRef, dry_run: bool) -> Result<bool> {
+    let resource = r.resource();
+    let api = dynamic_api(target, &resource, r.namespace.as_deref());
+    let params = DeleteParams {
+        dry_run,
+        ..DeleteParams::foreground()
+    };
+    match api.delete(&r.name, &params).await {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
+        Err(err) => Err(map_err(target, r.request("delete", &resource.plural), err)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn object_refs_resolve_plural_and_scope() {
+        let r = ObjectRef::of(
+            &json!({"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool",
+            "metadata": {"name": "p", "namespace": "metallb-system"}}),
+        );
+        assert_eq!(r.resource().plural, "ipaddresspools");
+        assert_eq!(r.describe(), "IPAddressPool metallb-system/p");
+        let r = ObjectRef::of(
+            &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}),
+        );
+        assert_eq!(
+            (r.resource().group.as_str(), r.resource().plural.as_str()),
+            ("", "namespaces")
+        );
+        let r = ObjectRef::of(&json!({"apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingWebhookConfiguration", "metadata": {"name": "x"}}));
+        assert_eq!(r.resource().plural, "validatingwebhookconfigurations");
+    }
+}

@@ -1,0 +1,320 @@
+//! When MetalLB counts as running (the readiness rule the MetalLB operator uses), and what a
+//! failed webhook call tells about why its webhook does not serve yet.
+
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
+use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use serde::Serialize;
+
+/// The controller Deployment has rolled out and is available.
+pub fn deployment_available(d: &Deployment) -> bool {
+    let generation = d.metadata.generation.unwrap_or(0);
+    let wanted = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+    let Some(status) = &d.status else {
+        return false;
+    };
+    let available = status
+        .conditions
+        .iter()
+        .flatten()
+        .any(|c| c.type_ == "Available" && c.status == "True");
+    status.observed_generation.unwrap_or(0) >= generation
+        && status.updated_replicas.unwrap_or(0) >= wanted
+        && status.available_replicas.unwrap_or(0) >= wanted
+        && available
+}
+
+/// The speaker DaemonSet runs an up-to-date, ready pod on every node it targets (and on one node
+/// at least: a speaker scheduled nowhere announces nothing).
+pub fn daemonset_ready(ds: &DaemonSet) -> bool {
+    let generation = ds.metadata.generation.unwrap_or(0);
+    let Some(s) = &ds.status else { return false };
+    let desired = s.desired_number_scheduled;
+    s.observed_generation.unwrap_or(0) == generation
+        && desired > 0
+        && s.current_number_scheduled == desired
+        && s.number_ready == desired
+        && s.updated_number_scheduled.unwrap_or(0) == desired
+}
+
+/// `ready/desired` for progress lines.
+pub fn daemonset_progress(ds: &DaemonSet) -> (i32, i32) {
+    ds.status
+        .as_ref()
+        .map(|s| (s.number_ready, s.desired_number_scheduled))
+        .unwrap_or((0, 0))
+}
+
+/// Ready endpoints behind the webhook Service, over all its EndpointSlices.
+pub fn ready_endpoints(slices: &[EndpointSlice]) -> usize {
+    slices
+        .iter()
+        .flat_map(|s| s.endpoints.iter())
+        .filter(|e| e.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true))
+        .map(|e| e.addresses.len().max(1))
+        .sum()
+}
+
+/// Why the API server could not call the webhook, from its error message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "message")]
+pub enum WebhookFailure {
+    /// The Service has no ready endpoint: the controller pod is not ready.
+    NoEndpoints,
+    /// A pod is ready but nothing answers on the webhook port, or packets are dropped.
+    Unreachable(String),
+    /// The API server does not trust the webhook's certificate yet.
+    Certificate(String),
+    /// Any other failure to call the webhook.
+    Other(String),
+}
+
+impl WebhookFailure {
+    /// Classifies an API error message; `None` when it is not a failure to call a webhook
+    /// (a webhook that answered and denied the request, for one).
+    pub fn classify(message: &str) -> Option<WebhookFailure> {
+        if !message.contains("failed calling webhook") {
+            return None;
+        }
+        let detail = message
+            .rsplit_once("\": ")
+            .map(|(_, d)| d.to_string())
+            .unwrap_or_else(|| message.to_string());
+        Some(if message.contains("no endpoints available") {
+            WebhookFailure::NoEndpoints
+        } else if message.contains("x509") || message.contains("certificate") {
+            WebhookFailure::Certificate(detail)
+        } else if [
+            "connection refused",
+            "i/o timeout",
+            "deadline exceeded",
+            "no route to host",
+            "connection reset",
+        ]
+        .iter()
+        .any(|p| message.contains(p))
+        {
+            WebhookFailure::Unreachable(detail)
+        } else {
+            WebhookFailure::Other(detail)
+        })
+    }
+}
+
+/// What lbctl observed of a controller pod, for the diagnosis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PodState {
+    pub name: String,
+    pub phase: String,
+    pub ready: bool,
+    /// Why a container is not running (ImagePullBackOff, CrashLoopBackOff, ...), when known.
+    pub waiting_reason: Option<String>,
+    pub restarts: i32,
+}
+
+impl PodState {
+    pub fn of(pod: &Pod) -> PodState {
+        let status = pod.status.clone().unwrap_or_default();
+        let ready = status
+            .conditions
+            .iter()
+            .flatten()
+            .any(|c| c.type_ == "Ready" && c.status == "True");
+        let containers = status.container_statuses.unwrap_or_default();
+        PodState {
+            name: pod.metadata.name.clone().unwrap_or_default(),
+            phase: status.phase.unwrap_or_else(|| "Unknown".into()),
+            ready,
+            waiting_reason: containers
+                .iter()
+                .find_map(|c| c.state.as_ref()?.waiting.as_ref()?.reason.clone()),
+            restarts: containers.iter().map(|c| c.restart_count).sum(),
+        }
+    }
+
+    fn describe(&self) -> String {
+        let mut text = format!(
+            "{} {}{}",
+            self.name,
+            self.phase,
+            if self.ready { ", ready" } else { ", not ready" }
+        );
+        if let Some(reason) = &self.waiting_reason {
+            text.push_str(&format!(", waiting: {reason}"));
+        }
+        if self.restarts > 0 {
+            text.push_str(&format!(", {} restarts", self.restarts));
+        }
+        text
+    }
+}
+
+/// The explanation of a webhook that never became ready: what was seen, and where to look.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnosis {
+    pub summary: String,
+    pub hint: String,
+}
+
+/// Builds the diagnosis from the last failure, the webhook endpoints and the controller pods.
+pub fn diagnose(
+    last: Option<&WebhookFailure>,
+    endpoints: usize,
+    pods: &[PodState],
+    namespace: &str,
+) -> Diagnosis {
+    let pods_text = if pods.is_empty() {
+        "no controller pod exists".to_string()
+    } else {
+        pods.iter()
+            .map(PodState::describe)
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let look = format!(
+        "kubectl -n {namespace} get pods -l component=controller -o wide; kubectl -n {namespace} logs deploy/controller; kubectl -n {namespace} get endpointslices -l kubernetes.io/service-name=metallb-webhook-service"
+    );
+    let (summary, fix) = match last {
+        _ if endpoints == 0 => (
+            format!("the webhook Service has no ready endpoints: the controller is not ready ({pods_text})"),
+            "find out why the controller pod is not ready (image pull, scheduling, crash)".to_string(),
+        ),
+        Some(WebhookFailure::Unreachable(detail)) => (
+            format!("the API server cannot connect to the webhook pod ({detail}); controller: {pods_text}"),
+            "check firewalls and the CNI between the control-plane nodes and the pod network (TCP 9443 to the controller pod)".to_string(),
+        ),
+        Some(WebhookFailure::Certificate(detail)) => (
+            format!("the API server does not trust the webhook certificate yet ({detail})"),
+            format!(
+                "the controller injects the CA into the webhook configuration at start-up; check `kubectl get validatingwebhookconfiguration metallb-webhook-configuration -o jsonpath='{{.webhooks[0].clientConfig.caBundle}}'` and the Secret metallb-webhook-cert in {namespace}"
+            ),
+        ),
+        Some(WebhookFailure::NoEndpoints) => (
+            format!("the API server still saw no webhook endpoints; controller: {pods_text}"),
+            "the endpoints appeared only at the end; re-run the same command".to_string(),
+        ),
+        Some(WebhookFailure::Other(detail)) => (
+            format!("calling the webhook failed: {detail}; controller: {pods_text}"),
+            "read the controller's log".to_string(),
+        ),
+        None => (
+            format!("the webhook endpoints are ready but no pool check could be made; controller: {pods_text}"),
+            "re-run with a longer --timeout".to_string(),
+        ),
+    };
+    Diagnosis {
+        summary,
+        hint: format!("{fix}; look further with: {look}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reference(name: &str) -> Option<serde_json::Value> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/reference/kube-api-v1.36")
+            .join(name);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Some(serde_json::from_str(&text).unwrap()),
+            Err(_) => {
+                eprintln!("skipping: {} is absent", path.display());
+                None
+            }
+        }
+    }
+
+    #[test]
+    fn recorded_errors_are_classified() {
+        if let Some(v) = reference("error-500-webhook-no-endpoints.json") {
+            let msg = v["message"].as_str().unwrap();
+            assert_eq!(
+                WebhookFailure::classify(msg),
+                Some(WebhookFailure::NoEndpoints)
+            );
+        }
+        if let Some(v) = reference("error-500-webhook-connection-refused.json") {
+            let msg = v["message"].as_str().unwrap();
+            assert!(matches!(
+                WebhookFailure::classify(msg),
+                Some(WebhookFailure::Unreachable(d)) if d.contains("connection refused")
+            ));
+        }
+        if let Some(v) = reference("error-403-webhook-denied-wrong-namespace.json") {
+            assert_eq!(
+                WebhookFailure::classify(v["message"].as_str().unwrap()),
+                None
+            );
+        }
+        let x509 = "failed calling webhook \"x\": failed to call webhook: Post \"https://s\": tls: failed to verify certificate: x509: certificate signed by unknown authority";
+        assert!(matches!(
+            WebhookFailure::classify(x509),
+            Some(WebhookFailure::Certificate(_))
+        ));
+    }
+
+    #[test]
+    fn recorded_workloads_count_as_ready() {
+        if let Some(v) = reference("metallb-controller-deployment-available.json") {
+            assert!(deployment_available(&serde_json::from_value(v).unwrap()));
+        }
+        if let Some(v) = reference("metallb-speaker-daemonset-ready.json") {
+            let mut ds: DaemonSet = serde_json::from_value(v).unwrap();
+            assert!(daemonset_ready(&ds));
+            ds.status.as_mut().unwrap().number_ready -= 1;
+            assert!(!daemonset_ready(&ds));
+        }
+        if let Some(v) = reference("metallb-webhook-endpointslices.json") {
+            let slices: Vec<EndpointSlice> = serde_json::from_value(v["items"].clone()).unwrap();
+            assert!(ready_endpoints(&slices) >= 1);
+        }
+    }
+
+    #[test]
+    fn unrolled_deployment_is_not_available() {
+        let mut d = Deployment::default();
+        d.metadata.generation = Some(2);
+        assert!(!deployment_available(&d));
+    }
+
+    #[test]
+    fn diagnosis_names_the_cause_and_commands() {
+        let pods = vec![PodState {
+            name: "controller-1".into(),
+            phase: "Pending".into(),
+            ready: false,
+            waiting_reason: Some("ImagePullBackOff".into()),
+            restarts: 0,
+        }];
+        let d = diagnose(
+            Some(&WebhookFailure::NoEndpoints),
+            0,
+            &pods,
+            "metallb-system",
+        );
+        assert!(
+            d.summary.contains("no ready endpoints") && d.summary.contains("ImagePullBackOff"),
+            "{}",
+            d.summary
+        );
+        assert!(
+            d.hint
+                .contains("kubectl -n metallb-system logs deploy/controller")
+        );
+        let d = diagnose(
+            Some(&WebhookFailure::Unreachable("dial tcp: i/o timeout".into())),
+            1,
+            &pods,
+            "lb",
+        );
+        assert!(d.hint.contains("CNI"), "{}", d.hint);
+        let d = diagnose(
+            Some(&WebhookFailure::Certificate("x509".into())),
+            1,
+            &pods,
+            "lb",
+        );
+        assert!(d.summary.contains("certificate"));
+    }
+}
