@@ -25,11 +25,17 @@ _lbctl() {
             lbctl,help)
                 cmd="lbctl__subcmd__help"
                 ;;
+            lbctl,install)
+                cmd="lbctl__subcmd__install"
+                ;;
             lbctl,man)
                 cmd="lbctl__subcmd__man"
                 ;;
             lbctl,probe)
                 cmd="lbctl__subcmd__probe"
+                ;;
+            lbctl,uninstall)
+                cmd="lbctl__subcmd__uninstall"
                 ;;
             lbctl,version)
                 cmd="lbctl__subcmd__version"
@@ -43,11 +49,17 @@ _lbctl() {
             lbctl__subcmd__help,help)
                 cmd="lbctl__subcmd__help__subcmd__help"
                 ;;
+            lbctl__subcmd__help,install)
+                cmd="lbctl__subcmd__help__subcmd__install"
+                ;;
             lbctl__subcmd__help,man)
                 cmd="lbctl__subcmd__help__subcmd__man"
                 ;;
             lbctl__subcmd__help,probe)
                 cmd="lbctl__subcmd__help__subcmd__probe"
+                ;;
+            lbctl__subcmd__help,uninstall)
+                cmd="lbctl__subcmd__help__subcmd__uninstall"
                 ;;
             lbctl__subcmd__help,version)
                 cmd="lbctl__subcmd__help__subcmd__version"
@@ -59,7 +71,7 @@ _lbctl() {
 
     case "${cmd}" in
         lbctl)
-            opts="-o -v -h -V --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version version enable-strictarp completions probe man help"
+            opts="-o -v -h -V --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version version enable-strictarp completions probe install uninstall man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -193,7 +205,7 @@ _lbctl() {
             return 0
             ;;
         lbctl__subcmd__help)
-            opts="version enable-strictarp completions probe man help"
+            opts="version enable-strictarp completions probe install uninstall man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -248,6 +260,20 @@ _lbctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        lbctl__subcmd__help__subcmd__install)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         lbctl__subcmd__help__subcmd__man)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -276,6 +302,20 @@ _lbctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        lbctl__subcmd__help__subcmd__uninstall)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         lbctl__subcmd__help__subcmd__version)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -283,6 +323,92 @@ _lbctl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lbctl__subcmd__install)
+            opts="-o -v -h -V --pool --pool-name --config --dry-run --skip-preflight --ignore --timeout --force-conflicts --registry --image-pull-policy --speaker-node-selector --speaker-tolerations --log-level --ignore-exclude-lb --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --pool)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pool-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dry-run)
+                    COMPREPLY=($(compgen -W "client server" -- "${cur}"))
+                    return 0
+                    ;;
+                --ignore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --image-pull-policy)
+                    COMPREPLY=($(compgen -W "Always IfNotPresent Never" -- "${cur}"))
+                    return 0
+                    ;;
+                --speaker-node-selector)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --speaker-tolerations)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "all debug info warn error none" -- "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --metallb-namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -355,6 +481,52 @@ _lbctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --metallb-namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lbctl__subcmd__uninstall)
+            opts="-o -v -h -V --keep-crds --dry-run --timeout --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

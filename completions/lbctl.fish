@@ -40,6 +40,8 @@ complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "version" -d 'Print the 
 complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "enable-strictarp" -d 'Switch kube-proxy to IPVS mode with strictARP, restart it and wait (MetalLB L2 needs it)'
 complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "probe" -d 'Probe pool addresses with ARP (RFC 5227) to find hosts already using them'
+complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "install" -d 'Install MetalLB (built into lbctl) and its address pools, and wait until it serves'
+complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "uninstall" -d 'Remove MetalLB: pools, webhook, workloads, RBAC, CRDs and namespace'
 complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "man" -d 'Print the man page (roff) for lbctl or one of its subcommands'
 complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand version" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)' -r -F
@@ -102,6 +104,55 @@ complete -c lbctl -n "__fish_lbctl_using_subcommand probe" -l metallb-namespace 
 complete -c lbctl -n "__fish_lbctl_using_subcommand probe" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand probe" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lbctl -n "__fish_lbctl_using_subcommand probe" -s V -l version -d 'Print version'
+complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l pool -d 'Pool addresses: a range a-b, a CIDR or an address; repeat it or separate with commas' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l pool-name -d 'Name of the IPAddressPool built from --pool' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l config -d 'A file of IPAddressPool and L2Advertisement documents to create' -r -F
+complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l dry-run -d 'Show instead of doing: YAML on stdout (client, the default) or a server-side dry run' -r -f -a "client\t'Print every object as YAML on stdout; the cluster is not contacted'
+server\t'Send every object as a server-side dry-run apply and report what would change'"
+complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l ignore -d 'Check IDs whose failure only warns (comma-separated, or "all")' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l timeout -d 'Deadline for the whole command, waits included' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l registry -d 'Registry and path replacing quay.io/metallb in image names (air-gapped mirrors)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l image-pull-policy -d 'Image pull policy of the controller and speaker' -r -f -a "Always\t''
+IfNotPresent\t''
+Never\t''"
+complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l speaker-node-selector -d 'Run speakers only on nodes with this label (repeatable)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l speaker-tolerations -d 'Extra taints speakers tolerate, written like taints: KEY[=VALUE][:EFFECT] (comma-separated)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l log-level -d 'Log level of the controller and speaker' -r -f -a "all\t''
+debug\t''
+info\t''
+warn\t''
+error\t''
+none\t''"
+complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)' -r -F
+complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l context -d 'The kubeconfig context to use (default: the current context)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l request-timeout -d 'How long to wait for a single API request before giving up, e.g. 30s or 1m (0 = no limit)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand install" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text (default)'
+json\t'One JSON document on stdout with a stable schema'"
+complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l color -d 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l metallb-namespace -d 'Namespace MetalLB lives in' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l skip-preflight -d 'Do not check the cluster and the pools before writing'
+complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l force-conflicts -d 'Take over fields another field manager (kubectl, Helm) set to other values'
+complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l ignore-exclude-lb -d 'Let speakers announce from nodes labelled node.kubernetes.io/exclude-from-external-load-balancers'
+complete -c lbctl -n "__fish_lbctl_using_subcommand install" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand install" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lbctl -n "__fish_lbctl_using_subcommand install" -s V -l version -d 'Print version'
+complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -l timeout -d 'Deadline for the whole command, waiting for deletions included' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)' -r -F
+complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -l context -d 'The kubeconfig context to use (default: the current context)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -l request-timeout -d 'How long to wait for a single API request before giving up, e.g. 30s or 1m (0 = no limit)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text (default)'
+json\t'One JSON document on stdout with a stable schema'"
+complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -l color -d 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -l metallb-namespace -d 'Namespace MetalLB lives in' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -l keep-crds -d 'Keep the CRDs, and with them the pools and advertisements'
+complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -l dry-run -d 'List what would be deleted; delete nothing'
+complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -s V -l version -d 'Print version'
 complete -c lbctl -n "__fish_lbctl_using_subcommand man" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)' -r -F
 complete -c lbctl -n "__fish_lbctl_using_subcommand man" -l context -d 'The kubeconfig context to use (default: the current context)' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand man" -l request-timeout -d 'How long to wait for a single API request before giving up, e.g. 30s or 1m (0 = no limit)' -r
@@ -114,9 +165,11 @@ complete -c lbctl -n "__fish_lbctl_using_subcommand man" -l metallb-namespace -d
 complete -c lbctl -n "__fish_lbctl_using_subcommand man" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lbctl -n "__fish_lbctl_using_subcommand man" -s V -l version -d 'Print version'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions probe man help" -f -a "version" -d 'Print the lbctl version, the embedded MetalLB version and the server version'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions probe man help" -f -a "enable-strictarp" -d 'Switch kube-proxy to IPVS mode with strictARP, restart it and wait (MetalLB L2 needs it)'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions probe man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions probe man help" -f -a "probe" -d 'Probe pool addresses with ARP (RFC 5227) to find hosts already using them'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions probe man help" -f -a "man" -d 'Print the man page (roff) for lbctl or one of its subcommands'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions probe man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions probe install uninstall man help" -f -a "version" -d 'Print the lbctl version, the embedded MetalLB version and the server version'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions probe install uninstall man help" -f -a "enable-strictarp" -d 'Switch kube-proxy to IPVS mode with strictARP, restart it and wait (MetalLB L2 needs it)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions probe install uninstall man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions probe install uninstall man help" -f -a "probe" -d 'Probe pool addresses with ARP (RFC 5227) to find hosts already using them'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions probe install uninstall man help" -f -a "install" -d 'Install MetalLB (built into lbctl) and its address pools, and wait until it serves'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions probe install uninstall man help" -f -a "uninstall" -d 'Remove MetalLB: pools, webhook, workloads, RBAC, CRDs and namespace'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions probe install uninstall man help" -f -a "man" -d 'Print the man page (roff) for lbctl or one of its subcommands'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions probe install uninstall man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

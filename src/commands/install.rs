@@ -294,16 +294,24 @@ pub async fn run(global: &GlobalArgs, args: &InstallArgs) -> Result<ExitCode> {
 
     let t = Instant::now();
     progress.waiting("rollouts", "controller available, every speaker ready");
-    let rollout = waits::rollouts(&target, &opts.namespace, deadline, args.timeout).await?;
-    outcome.speakers = Some((rollout.speakers_ready, rollout.speakers_desired));
+    let rollout = waits::rollouts(&target, &opts.namespace, deadline, |name, status| {
+        progress.detail(&format!("{name}: {}", status.describe()))
+    })
+    .await?;
+    outcome.speakers = Some((rollout.speaker.ready, rollout.speaker.desired));
     progress.step(
         "rollouts",
         &format!(
             "controller available, speakers {}/{} ready",
-            rollout.speakers_ready, rollout.speakers_desired
+            rollout.speaker.ready, rollout.speaker.desired
         ),
         t.elapsed(),
     );
+    if rollout.speaker.desired == 0 {
+        progress.detail(
+            "warning: no node runs a speaker (check --speaker-node-selector and node taints); nothing will be announced",
+        );
+    }
     outcome.phases.push(PhaseResult {
         name: "rollouts",
         seconds: seconds(t.elapsed()),

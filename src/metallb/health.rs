@@ -2,7 +2,6 @@
 //! failed webhook call tells about why its webhook does not serve yet.
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
-use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use serde::Serialize;
 
@@ -35,14 +34,6 @@ pub fn daemonset_ready(ds: &DaemonSet) -> bool {
         && s.current_number_scheduled == desired
         && s.number_ready == desired
         && s.updated_number_scheduled.unwrap_or(0) == desired
-}
-
-/// `ready/desired` for progress lines.
-pub fn daemonset_progress(ds: &DaemonSet) -> (i32, i32) {
-    ds.status
-        .as_ref()
-        .map(|s| (s.number_ready, s.desired_number_scheduled))
-        .unwrap_or((0, 0))
 }
 
 /// Ready endpoints behind the webhook Service, over all its EndpointSlices.
@@ -101,54 +92,6 @@ impl WebhookFailure {
     }
 }
 
-/// What lbctl observed of a controller pod, for the diagnosis.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PodState {
-    pub name: String,
-    pub phase: String,
-    pub ready: bool,
-    /// Why a container is not running (ImagePullBackOff, CrashLoopBackOff, ...), when known.
-    pub waiting_reason: Option<String>,
-    pub restarts: i32,
-}
-
-impl PodState {
-    pub fn of(pod: &Pod) -> PodState {
-        let status = pod.status.clone().unwrap_or_default();
-        let ready = status
-            .conditions
-            .iter()
-            .flatten()
-            .any(|c| c.type_ == "Ready" && c.status == "True");
-        let containers = status.container_statuses.unwrap_or_default();
-        PodState {
-            name: pod.metadata.name.clone().unwrap_or_default(),
-            phase: status.phase.unwrap_or_else(|| "Unknown".into()),
-            ready,
-            waiting_reason: containers
-                .iter()
-                .find_map(|c| c.state.as_ref()?.waiting.as_ref()?.reason.clone()),
-            restarts: containers.iter().map(|c| c.restart_count).sum(),
-        }
-    }
-
-    fn describe(&self) -> String {
-        let mut text = format!(
-            "{} {}{}",
-            self.name,
-            self.phase,
-            if self.ready { ", ready" } else { ", not ready" }
-        );
-        if let Some(reason) = &self.waiting_reason {
-            text.push_str(&format!(", waiting: {reason}"));
-        }
-        if self.restarts > 0 {
-            text.push_str(&format!(", {} restarts", self.restarts));
-        }
-        text
-    }
-}
-
 /// The explanation of a webhook that never became ready: what was seen, and where to look.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnosis {
@@ -156,20 +99,18 @@ pub struct Diagnosis {
     pub hint: String,
 }
 
-/// Builds the diagnosis from the last failure, the webhook endpoints and the controller pods.
+/// Builds the diagnosis from the last failure, the webhook endpoints and the problems of the
+/// controller pods (one line per pod that is not ready, see `kube::rollout::pod_problem`).
 pub fn diagnose(
     last: Option<&WebhookFailure>,
     endpoints: usize,
-    pods: &[PodState],
+    pod_problems: &[String],
     namespace: &str,
 ) -> Diagnosis {
-    let pods_text = if pods.is_empty() {
-        "no controller pod exists".to_string()
+    let pods_text = if pod_problems.is_empty() {
+        "no unready controller pod found".to_string()
     } else {
-        pods.iter()
-            .map(PodState::describe)
-            .collect::<Vec<_>>()
-            .join("; ")
+        pod_problems.join("; ")
     };
     let look = format!(
         "kubectl -n {namespace} get pods -l component=controller -o wide; kubectl -n {namespace} logs deploy/controller; kubectl -n {namespace} get endpointslices -l kubernetes.io/service-name=metallb-webhook-service"
@@ -280,13 +221,7 @@ mod tests {
 
     #[test]
     fn diagnosis_names_the_cause_and_commands() {
-        let pods = vec![PodState {
-            name: "controller-1".into(),
-            phase: "Pending".into(),
-            ready: false,
-            waiting_reason: Some("ImagePullBackOff".into()),
-            restarts: 0,
-        }];
+        let pods = vec!["pod controller-1 on w1: ImagePullBackOff".to_string()];
         let d = diagnose(
             Some(&WebhookFailure::NoEndpoints),
             0,

@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
-use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ListParams};
@@ -14,9 +13,10 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::crds::WEBHOOK_SERVICE;
-use super::health::{self, PodState, WebhookFailure};
+use super::health::{self, WebhookFailure};
 use crate::kube::ClusterTarget;
 use crate::kube::apply::{ObjectRef, dry_run_create};
+use crate::kube::rollout::{self, RolloutStatus};
 use crate::kube::wait::{until, until_set};
 use crate::{Error, Result};
 
@@ -52,96 +52,69 @@ pub async fn crds_established(
 }
 
 /// The workloads' state once they rolled out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rollout {
-    pub speakers_ready: i32,
-    pub speakers_desired: i32,
+    pub controller: RolloutStatus,
+    pub speaker: RolloutStatus,
 }
 
-async fn controller_pods(target: &ClusterTarget, namespace: &str) -> Vec<PodState> {
-    let pods: Api<Pod> = Api::namespaced(target.client.clone(), namespace);
-    pods.list(&ListParams::default().labels("app=metallb,component=controller"))
-        .await
-        .map(|l| l.items.iter().map(PodState::of).collect())
-        .unwrap_or_default()
-}
-
-/// Waits for the controller Deployment to be available and every speaker to be ready.
+/// Waits (watch-driven, `kube::rollout`) for the controller and every speaker to roll out.
+/// `progress` sees each status change of either workload.
 pub async fn rollouts(
     target: &ClusterTarget,
     namespace: &str,
     deadline: Instant,
-    timeout: Duration,
+    progress: impl Fn(&str, &RolloutStatus),
 ) -> Result<Rollout> {
-    let deployments: Api<Deployment> = Api::namespaced(target.client.clone(), namespace);
-    let daemonsets: Api<DaemonSet> = Api::namespaced(target.client.clone(), namespace);
+    let left = deadline.saturating_duration_since(Instant::now());
     let (controller, speaker) = tokio::join!(
-        until(
-            target,
-            deployments.clone(),
+        rollout::wait::<Deployment>(target, namespace, "controller", left, |s| progress(
             "controller",
-            deadline,
-            |d: Option<&Deployment>| { d.is_some_and(health::deployment_available) }
-        ),
-        until(
-            target,
-            daemonsets.clone(),
-            "speaker",
-            deadline,
-            |d: Option<&DaemonSet>| { d.is_some_and(health::daemonset_ready) }
-        ),
-    );
-    let (controller, speaker) = (controller?, speaker?);
-    let ds = daemonsets.get_opt("speaker").await.ok().flatten();
-    let (speakers_ready, speakers_desired) = ds
-        .as_ref()
-        .map(health::daemonset_progress)
-        .unwrap_or((0, 0));
-    if controller && speaker {
-        return Ok(Rollout {
-            speakers_ready,
-            speakers_desired,
-        });
-    }
-    let mut waiting = Vec::new();
-    if !controller {
-        let pods = controller_pods(target, namespace).await;
-        let states: Vec<String> = pods
-            .iter()
-            .map(|p| {
-                format!(
-                    "{} {}{}",
-                    p.name,
-                    p.phase,
-                    p.waiting_reason
-                        .as_deref()
-                        .map(|r| format!(" ({r})"))
-                        .unwrap_or_default()
-                )
-            })
-            .collect();
-        waiting.push(format!(
-            "controller not available (pods: {})",
-            if states.is_empty() {
-                "none".into()
-            } else {
-                states.join(", ")
-            }
-        ));
-    }
-    if !speaker {
-        waiting.push(format!(
-            "speakers {speakers_ready}/{speakers_desired} ready"
-        ));
-    }
-    Err(Error::Timeout {
-        what: format!("MetalLB to roll out: {}", waiting.join("; ")),
-        after: timeout,
-        detail: Some(format!(
-            "kubectl -n {namespace} get pods -o wide; kubectl -n {namespace} describe deploy/controller ds/speaker"
+            s
         )),
+        rollout::wait::<DaemonSet>(target, namespace, "speaker", left, |s| progress(
+            "speaker", s
+        )),
+    );
+    let with_pods = |err: Error, selector: &'static str| async move {
+        match err {
+            Error::Timeout {
+                what,
+                after,
+                detail,
+            } => {
+                let problems = rollout::pod_problems(target, namespace, selector, 5).await;
+                let mut text = detail.unwrap_or_default();
+                if !problems.is_empty() {
+                    text.push_str(&format!("; {}", problems.join("; ")));
+                }
+                text.push_str(&format!(
+                    "; look further: kubectl -n {namespace} get pods -l {selector} -o wide; kubectl -n {namespace} describe pods -l {selector}"
+                ));
+                Error::Timeout {
+                    what,
+                    after,
+                    detail: Some(text),
+                }
+            }
+            other => other,
+        }
+    };
+    let controller = match controller {
+        Ok(s) => s,
+        Err(e) => return Err(with_pods(e, CONTROLLER_PODS).await),
+    };
+    let speaker = match speaker {
+        Ok(s) => s,
+        Err(e) => return Err(with_pods(e, "app=metallb,component=speaker").await),
+    };
+    Ok(Rollout {
+        controller,
+        speaker,
     })
 }
+
+const CONTROLLER_PODS: &str = "app=metallb,component=controller";
 
 /// A pool that only exists to ask the webhook something when the plan has no pool of its own;
 /// created with `dryRun=All`, so it is never stored. TEST-NET-1 keeps it clear of real pools.
@@ -221,8 +194,8 @@ pub async fn webhook(
         .await
         .map(|l| health::ready_endpoints(&l.items))
         .unwrap_or(0);
-    let pods = controller_pods(target, namespace).await;
-    let d = health::diagnose(last.as_ref(), endpoints, &pods, namespace);
+    let problems = rollout::pod_problems(target, namespace, CONTROLLER_PODS, 5).await;
+    let d = health::diagnose(last.as_ref(), endpoints, &problems, namespace);
     Err(Error::WebhookNotReady {
         after: timeout,
         summary: d.summary,
