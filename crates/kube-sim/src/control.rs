@@ -223,8 +223,13 @@ impl Controllers {
     /// Runs every controller until the store stops changing (at most a few rounds, so a
     /// controller that always writes cannot hang the caller).
     /// Returns the earliest simulated time a controller asked to be woken at.
-    pub fn settle(&self, store: &Store) -> Option<jiff::Timestamp> {
+    /// The background loop passes `when_paused = false`, so a pass that was scheduled before a
+    /// pause does not run after it; `advance` passes `true`.
+    pub fn settle(&self, store: &Store, when_paused: bool) -> Option<jiff::Timestamp> {
         let mut list = self.list.lock().unwrap_or_else(|e| e.into_inner());
+        if self.is_paused() && !when_paused {
+            return None;
+        }
         for _ in 0..8 {
             let before = store.resource_version();
             for controller in list.iter_mut() {
@@ -240,7 +245,7 @@ impl Controllers {
 
     /// Settles the freshly loaded scenario, then tells every controller it has started.
     pub fn boot(&self, store: &Store) {
-        self.settle(store);
+        self.settle(store, true);
         let mut list = self.list.lock().unwrap_or_else(|e| e.into_inner());
         for controller in list.iter_mut() {
             controller.started();

@@ -288,7 +288,7 @@ async fn controller_loop(store: Store, controllers: Arc<Controllers>) {
             continue;
         }
         let (s, c) = (store.clone(), controllers.clone());
-        let wakeup = tokio::task::spawn_blocking(move || c.settle(&s))
+        let wakeup = tokio::task::spawn_blocking(move || c.settle(&s, false))
             .await
             .ok()
             .flatten();
@@ -315,7 +315,7 @@ pub(crate) fn resume(store: &Store, controllers: &Controllers) {
 
 pub(crate) fn advance(store: &Store, controllers: &Controllers, by: Duration) {
     store.shared().clock.advance(by);
-    controllers.settle(store);
+    controllers.settle(store, true);
 }
 
 impl SimHandle {
