@@ -135,7 +135,9 @@ impl SimBuilder {
             .map_err(|e| SimError::Scenario(e.to_string()))?;
         let settings = cluster::ClusterSettings::from_settings(&settings)
             .map_err(|e| SimError::Scenario(format!("settings: {e}")))?;
-        Ok(self.controller(Box::new(wiring::ClusterController::new(settings))))
+        let controller = wiring::ClusterController::new(settings.clone());
+        let webhook = wiring::metallb_webhook(settings.metallb, controller.webhook_since());
+        Ok(self.controller(Box::new(controller)).admission(webhook))
     }
 
     pub fn spawn(self) -> Result<SimHandle, SimError> {

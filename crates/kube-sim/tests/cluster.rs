@@ -1,0 +1,356 @@
+//! The simulated cluster seen through kube::Client: workload rollouts, EndpointSlices and the
+//! MetalLB stand-in (webhook phases, IP allocation, events, ServiceL2Status).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::DaemonSet;
+use k8s_openapi::api::core::v1::{Event, Pod, Secret, Service};
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use kube::runtime::wait::await_condition;
+use kube_sim::Scenario;
+use serde_json::{Value, json};
+
+async fn client_for(sim: &kube_sim::SimHandle) -> kube::Client {
+    let kubeconfig = kube::config::Kubeconfig::from_yaml(&sim.kubeconfig_yaml("admin")).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .unwrap();
+    kube::Client::try_from(config).unwrap()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/clusters")
+        .join(name)
+}
+
+fn metallb(kind: &str) -> ApiResource {
+    let plural = match kind {
+        "IPAddressPool" => "ipaddresspools",
+        "L2Advertisement" => "l2advertisements",
+        "ServiceL2Status" => "servicel2statuses",
+        _ => "configurationstates",
+    };
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("metallb.io", "v1beta1", kind),
+        plural,
+    )
+}
+
+/// A namespaced MetalLB CRD with an open schema and a status subresource.
+fn crd(kind: &str) -> Value {
+    let plural = metallb(kind).plural;
+    json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": format!("{plural}.metallb.io")},
+        "spec": {"group": "metallb.io", "scope": "Namespaced",
+                 "names": {"kind": kind, "listKind": format!("{kind}List"), "plural": plural, "singular": kind.to_lowercase()},
+                 "versions": [{"name": "v1beta1", "served": true, "storage": true, "subresources": {"status": {}},
+                               "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}})
+}
+
+fn pool(name: &str, namespace: &str, addresses: &[&str]) -> DynamicObject {
+    serde_json::from_value(
+        json!({"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool",
+        "metadata": {"name": name, "namespace": namespace}, "spec": {"addresses": addresses}}),
+    )
+    .unwrap()
+}
+
+fn lb_service(name: &str) -> Service {
+    serde_json::from_value(json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": "default"},
+        "spec": {"type": "LoadBalancer", "selector": {"app": name}, "ports": [{"port": 80, "targetPort": 8080}]}}))
+    .unwrap()
+}
+
+/// The MetalLB objects an install creates, trimmed to what the cluster simulation reads.
+fn metallb_install() -> Vec<Value> {
+    let ns = "metallb-system";
+    let labels = |c: &str| json!({"app": "metallb", "component": c});
+    vec![
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "metallb-webhook-cert", "namespace": ns}}),
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "metallb-webhook-service", "namespace": ns},
+            "spec": {"selector": {"component": "controller"}, "ports": [{"port": 443, "targetPort": 9443}]}}),
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "controller", "namespace": ns, "labels": labels("controller")},
+            "spec": {"replicas": 1, "selector": {"matchLabels": labels("controller")},
+                     "template": {"metadata": {"labels": labels("controller")},
+                                  "spec": {"containers": [{"name": "controller", "image": "quay.io/metallb/controller:v0.16.1",
+                                                           "ports": [{"name": "webhook-server", "containerPort": 9443}]}]}}}}),
+        json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "speaker", "namespace": ns, "labels": labels("speaker")},
+            "spec": {"selector": {"matchLabels": labels("speaker")},
+                     "template": {"metadata": {"labels": labels("speaker")},
+                                  "spec": {"hostNetwork": true, "containers": [{"name": "speaker", "image": "quay.io/metallb/speaker:v0.16.1"}],
+                                           "tolerations": [{"key": "node-role.kubernetes.io/control-plane", "operator": "Exists", "effect": "NoSchedule"}]}}}}),
+        json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+            "metadata": {"name": "metallb-webhook-configuration"},
+            "webhooks": [{"name": "ipaddresspoolvalidationwebhook.metallb.io", "failurePolicy": "Fail", "sideEffects": "None", "admissionReviewVersions": ["v1"],
+                "clientConfig": {"service": {"name": "metallb-webhook-service", "namespace": ns, "path": "/validate-metallb-io-v1beta1-ipaddresspool"}},
+                "rules": [{"apiGroups": ["metallb.io"], "apiVersions": ["v1beta1"], "operations": ["CREATE", "UPDATE"], "resources": ["ipaddresspools"]}]}]}),
+    ]
+}
+
+fn api_error(err: kube::Error) -> (u16, String) {
+    match err {
+        kube::Error::Api(status) => (status.code, status.message),
+        other => panic!("expected an API error, got {other:?}"),
+    }
+}
+
+#[test]
+fn rollout_restart_of_kube_proxy_replaces_every_pod_and_reports_real_status() {
+    let sim = kube_sim::spawn(Scenario::from_file(&fixture("kubeadm-ipvs.yaml")).unwrap()).unwrap();
+    runtime().block_on(async {
+        let client = client_for(&sim).await;
+        let dss: Api<DaemonSet> = Api::namespaced(client.clone(), "kube-system");
+        let pods: Api<Pod> = Api::namespaced(client.clone(), "kube-system");
+        let before = dss.get("kube-proxy").await.unwrap();
+        let status = serde_json::to_value(before.status.as_ref().unwrap()).unwrap();
+        assert_eq!(
+            status,
+            json!({"currentNumberScheduled": 3, "desiredNumberScheduled": 3, "numberAvailable": 3, "numberMisscheduled": 0,
+                   "numberReady": 3, "observedGeneration": 1, "updatedNumberScheduled": 3})
+        );
+        let selector = ListParams::default().labels("k8s-app=kube-proxy");
+        let old: Vec<Pod> = pods.list(&selector).await.unwrap().items;
+        assert_eq!(old.len(), 3);
+        for pod in &old {
+            let started = pod.status.as_ref().unwrap().start_time.as_ref().unwrap();
+            assert_eq!(started.0.to_string(), "2026-11-20T08:05:00Z", "scenario pods run since bootTime");
+        }
+
+        let restart = json!({"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "2026-11-25T10:00:00Z"}}}}});
+        dss.patch("kube-proxy", &PatchParams::default(), &Patch::Strategic(&restart)).await.unwrap();
+        let done = await_condition(dss.clone(), "kube-proxy", |ds: Option<&DaemonSet>| {
+            ds.and_then(|d| Some((d.metadata.generation?, d.status.as_ref()?)))
+                .is_some_and(|(generation, s)| {
+                    s.observed_generation == Some(generation)
+                        && s.updated_number_scheduled == Some(s.desired_number_scheduled)
+                        && s.number_available == Some(s.desired_number_scheduled)
+                })
+        });
+        tokio::time::timeout(Duration::from_secs(20), done).await.expect("rollout completes").unwrap();
+
+        let new: Vec<Pod> = pods.list(&selector).await.unwrap().items;
+        assert_eq!(new.len(), 3);
+        for pod in &new {
+            assert!(!old.iter().any(|o| o.metadata.name == pod.metadata.name), "every pod was replaced");
+            let status = pod.status.as_ref().unwrap();
+            assert!(status.start_time.as_ref().unwrap().0.to_string() > "2026-11-20T08:05:00Z".to_string());
+            let running = status.container_statuses.as_ref().unwrap()[0].state.as_ref().unwrap().running.as_ref().unwrap();
+            assert!(running.started_at.is_some());
+            assert_eq!(status.pod_ip, status.host_ip, "hostNetwork pods use the node address");
+        }
+    });
+}
+
+#[test]
+fn metallb_webhook_goes_from_no_endpoints_to_accepting_pools() {
+    let scenario = Scenario::from_yaml(
+        "settings: { podReadyDelay: 400ms, metallb: { webhookSettle: 600ms } }\nobjects: []\n",
+    )
+    .unwrap();
+    let sim = kube_sim::spawn(scenario).unwrap();
+    for node in ["cp1", "w1", "w2"] {
+        sim.apply_object(json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": node, "labels": {"kubernetes.io/os": "linux"}},
+            "status": {"addresses": [{"type": "InternalIP", "address": format!("192.168.77.{}", 10 + node.len())}],
+                       "conditions": [{"type": "Ready", "status": "True"}]}}));
+    }
+    runtime().block_on(async {
+        let client = client_for(&sim).await;
+        for kind in ["IPAddressPool", "L2Advertisement", "ServiceL2Status", "ConfigurationState"] {
+            sim.apply_object(crd(kind));
+        }
+        for obj in metallb_install() {
+            sim.apply_object(obj);
+        }
+        let pools: Api<DynamicObject> = Api::namespaced_with(client.clone(), "metallb-system", &metallb("IPAddressPool"));
+        let dry = PostParams { dry_run: true, ..Default::default() };
+        let candidate = pool("lan", "metallb-system", &["192.168.77.240-192.168.77.250"]);
+
+        let (code, message) = api_error(pools.create(&dry, &candidate).await.unwrap_err());
+        assert_eq!(code, 500);
+        assert!(message.ends_with("no endpoints available for service \"metallb-webhook-service\""), "{message}");
+
+        // The controller pod turns ready: connection refused until the webhook listens.
+        let mut phases = vec!["no endpoints".to_string()];
+        let accepted = tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                match pools.create(&dry, &candidate).await {
+                    Ok(obj) => break obj,
+                    Err(err) => {
+                        let (code, message) = api_error(err);
+                        assert_eq!(code, 500, "{message}");
+                        let phase = if message.contains("connection refused") { "connection refused" } else { "no endpoints" };
+                        if phases.last().map(String::as_str) != Some(phase) {
+                            phases.push(phase.to_string());
+                        }
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await
+        .expect("the webhook starts serving");
+        assert_eq!(phases, ["no endpoints", "connection refused"]);
+        assert_eq!(accepted.metadata.name.as_deref(), Some("lan"));
+        assert!(pools.get_opt("lan").await.unwrap().is_none(), "dry run stores nothing");
+
+        let secrets: Api<Secret> = Api::namespaced(client.clone(), "metallb-system");
+        let cert = secrets.get("metallb-webhook-cert").await.unwrap();
+        assert!(cert.data.unwrap().contains_key("ca.crt"));
+        assert!(secrets.get("memberlist").await.unwrap().data.unwrap().contains_key("secretkey"));
+
+        let wrong: Api<DynamicObject> = Api::namespaced_with(client.clone(), "default", &metallb("IPAddressPool"));
+        let (code, message) = api_error(wrong.create(&PostParams::default(), &pool("lan", "default", &["10.1.0.0/24"])).await.unwrap_err());
+        assert_eq!(code, 403);
+        assert_eq!(
+            message,
+            "admission webhook \"ipaddresspoolvalidationwebhook.metallb.io\" denied the request: resource must be created in metallb-system namespace"
+        );
+        pools.create(&PostParams::default(), &candidate).await.expect("a real create passes");
+    });
+}
+
+#[test]
+fn load_balancer_services_get_addresses_events_and_l2_status_until_the_pool_runs_out() {
+    let scenario =
+        Scenario::from_yaml("settings: { podReadyDelay: 100ms }\nobjects: []\n").unwrap();
+    let sim = kube_sim::spawn(scenario).unwrap();
+    for (node, cp) in [("cp1", true), ("w1", false), ("w2", false)] {
+        let mut labels = json!({"kubernetes.io/os": "linux"});
+        if cp {
+            labels["node.kubernetes.io/exclude-from-external-load-balancers"] = json!("");
+        }
+        sim.apply_object(json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": node, "labels": labels},
+            "status": {"addresses": [{"type": "InternalIP", "address": format!("192.168.77.{}", 10 + node.len())}]}}));
+    }
+    for kind in [
+        "IPAddressPool",
+        "L2Advertisement",
+        "ServiceL2Status",
+        "ConfigurationState",
+    ] {
+        sim.apply_object(crd(kind));
+    }
+    for obj in metallb_install() {
+        sim.apply_object(obj);
+    }
+    sim.apply_object(
+        serde_json::to_value(pool("one", "metallb-system", &["192.168.77.240/32"])).unwrap(),
+    );
+    sim.apply_object(json!({"apiVersion": "metallb.io/v1beta1", "kind": "L2Advertisement", "metadata": {"name": "one", "namespace": "metallb-system"}, "spec": {"ipAddressPools": ["one"]}}));
+    runtime().block_on(async {
+        let client = client_for(&sim).await;
+        let services: Api<Service> = Api::namespaced(client.clone(), "default");
+        services
+            .create(&PostParams::default(), &lb_service("web"))
+            .await
+            .unwrap();
+        let assigned = await_condition(services.clone(), "web", |s: Option<&Service>| {
+            s.and_then(|s| s.status.as_ref()?.load_balancer.as_ref()?.ingress.as_ref())
+                .is_some_and(|i| !i.is_empty())
+        });
+        let web = tokio::time::timeout(Duration::from_secs(20), assigned)
+            .await
+            .expect("an address is assigned")
+            .unwrap()
+            .unwrap();
+        let ingress = &web.status.unwrap().load_balancer.unwrap().ingress.unwrap()[0];
+        assert_eq!(ingress.ip.as_deref(), Some("192.168.77.240"));
+        // The annotation comes with a separate write right after the status.
+        let web = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                let web = services.get("web").await.unwrap();
+                if web
+                    .metadata
+                    .annotations
+                    .as_ref()
+                    .is_some_and(|a| a.contains_key("metallb.io/ip-allocated-from-pool"))
+                {
+                    break web;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            web.metadata.annotations.unwrap()["metallb.io/ip-allocated-from-pool"],
+            "one"
+        );
+
+        services
+            .create(&PostParams::default(), &lb_service("extra"))
+            .await
+            .unwrap();
+        let events: Api<Event> = Api::namespaced(client.clone(), "default");
+        let wanted = [
+            (
+                "web",
+                "IPAllocated",
+                "Assigned IP [\"192.168.77.240\"]".to_string(),
+            ),
+            (
+                "extra",
+                "AllocationFailed",
+                "Failed to allocate IP for \"default/extra\": no available IPs".to_string(),
+            ),
+        ];
+        for (svc, reason, message) in wanted {
+            let fields = ListParams::default().fields(&format!("involvedObject.name={svc}"));
+            let found = tokio::time::timeout(Duration::from_secs(10), async {
+                loop {
+                    let list = events.list(&fields).await.unwrap().items;
+                    if let Some(e) = list
+                        .into_iter()
+                        .find(|e| e.reason.as_deref() == Some(reason))
+                    {
+                        break e;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            })
+            .await
+            .unwrap_or_else(|_| panic!("{reason} event for {svc}"));
+            assert_eq!(found.message.as_deref(), Some(message.as_str()));
+            assert_eq!(
+                found.source.unwrap().component.as_deref(),
+                Some("metallb-controller")
+            );
+        }
+
+        let statuses: Api<DynamicObject> = Api::namespaced_with(
+            client.clone(),
+            "metallb-system",
+            &metallb("ServiceL2Status"),
+        );
+        let l2 = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                let items = statuses.list(&ListParams::default()).await.unwrap().items;
+                if let Some(first) = items.into_iter().next() {
+                    break first;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await
+        .expect("a ServiceL2Status is written");
+        let status = &l2.data["status"];
+        assert_eq!(status["serviceName"], "web");
+        assert!(status["node"] == "w1" || status["node"] == "w2", "{status}");
+        let pools: Api<DynamicObject> =
+            Api::namespaced_with(client, "metallb-system", &metallb("IPAddressPool"));
+        let one = pools.get("one").await.unwrap();
+        assert_eq!(one.data["status"]["assignedIPv4"], 1);
+        assert_eq!(one.data["status"]["availableIPv4"], 0);
+    });
+}
