@@ -144,7 +144,7 @@ fn rollout_restart_of_kube_proxy_replaces_every_pod_and_reports_real_status() {
         for pod in &new {
             assert!(!old.iter().any(|o| o.metadata.name == pod.metadata.name), "every pod was replaced");
             let status = pod.status.as_ref().unwrap();
-            assert!(status.start_time.as_ref().unwrap().0.to_string() > "2026-11-20T08:05:00Z".to_string());
+            assert!(status.start_time.as_ref().unwrap().0.to_string().as_str() > "2026-11-20T08:05:00Z");
             let running = status.container_statuses.as_ref().unwrap()[0].state.as_ref().unwrap().running.as_ref().unwrap();
             assert!(running.started_at.is_some());
             assert_eq!(status.pod_ip, status.host_ip, "hostNetwork pods use the node address");
