@@ -1,6 +1,7 @@
 //! Checks: the shared model (IDs, statuses, `--ignore`, `--fail-on`, exit codes), `--wait`,
 //! and the pure rule sets of each command.
 
+pub mod doctor;
 pub mod model;
 pub mod preflight;
 pub mod wait;

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod cluster;
+pub mod metallb;
 
 use crate::net::node::NodeNetFacts;
 use crate::net::pool::Pool;

@@ -27,7 +27,7 @@ const PSA_LABELS: [&str; 3] = [
 ];
 
 /// `quay.io/metallb/controller:v0.14.9` -> `v0.14.9`.
-fn tag_of(image: &str) -> Option<&str> {
+pub(crate) fn tag_of(image: &str) -> Option<&str> {
     let name = image.rsplit('/').next()?;
     name.split_once(':')
         .map(|(_, tag)| tag.split('@').next().unwrap_or(tag))

@@ -1,9 +1,9 @@
 //! The preflight check set: is this cluster, this node and this pool ready for MetalLB L2?
 //! Every rule is a pure function of [`PreflightFacts`]; the catalog is in docs/checks.md.
 
-mod cluster;
-mod kube_proxy;
-mod metallb;
+pub(crate) mod cluster;
+pub(crate) mod kube_proxy;
+pub(crate) mod metallb;
 mod node;
 mod pool;
 

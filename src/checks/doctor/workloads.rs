@@ -1,0 +1,456 @@
+//! LB404-LB406: the controller Deployment is available, the speaker DaemonSet is rolled out (the
+//! MetalLB operator's readiness rule), and every node that can announce runs a ready speaker.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
+use k8s_openapi::api::core::v1::{Node, Pod, PodSpec, Taint, Toleration};
+
+use super::metallb_facts;
+use crate::checks::Outcome;
+use crate::checks::preflight::cluster::EXCLUDE_LABEL;
+use crate::checks::preflight::{list, read};
+use crate::facts::metallb::DoctorFacts;
+
+pub(crate) fn named<'a, T: kube::Resource>(items: &'a [T], name: &str) -> Option<&'a T> {
+    items
+        .iter()
+        .find(|i| i.meta().name.as_deref() == Some(name))
+}
+
+pub(crate) fn pod_ready(pod: &Pod) -> bool {
+    pod.metadata.deletion_timestamp.is_none()
+        && pod
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+pub(crate) fn node_ready(node: &Node) -> bool {
+    node.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+pub(crate) fn component_pods<'a>(pods: &'a [Pod], component: &str) -> Vec<&'a Pod> {
+    pods.iter()
+        .filter(|p| {
+            p.metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get("component"))
+                .is_some_and(|c| c == component)
+        })
+        .collect()
+}
+
+/// Why a pod is not ready, from its container states: `ImagePullBackOff`, `CrashLoopBackOff`.
+fn pod_problem(pod: &Pod) -> String {
+    let name = pod.metadata.name.as_deref().unwrap_or("?");
+    let status = pod.status.clone().unwrap_or_default();
+    let waiting = status
+        .container_statuses
+        .iter()
+        .flatten()
+        .find_map(|c| c.state.as_ref()?.waiting.as_ref()?.reason.clone());
+    match waiting {
+        Some(reason) => format!("pod {name} {reason}"),
+        None => format!(
+            "pod {name} {}, not ready",
+            status.phase.as_deref().unwrap_or("Unknown")
+        ),
+    }
+}
+
+fn deployment_problem(d: &Deployment) -> Option<String> {
+    let generation = d.metadata.generation.unwrap_or(0);
+    let wanted = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+    let s = d.status.clone().unwrap_or_default();
+    let available_condition = s
+        .conditions
+        .iter()
+        .flatten()
+        .any(|c| c.type_ == "Available" && c.status == "True");
+    let observed = s.observed_generation.unwrap_or(0);
+    if observed < generation {
+        return Some(format!(
+            "the Deployment controller has not seen generation {generation} yet (observed {observed})"
+        ));
+    }
+    let available = s.available_replicas.unwrap_or(0);
+    let updated = s.updated_replicas.unwrap_or(0);
+    if available < wanted || updated < wanted || !available_condition {
+        return Some(format!(
+            "{available}/{wanted} replicas available, {updated} updated"
+        ));
+    }
+    None
+}
+
+pub fn controller(f: &DoctorFacts) -> Outcome {
+    let m = metallb_facts!(f);
+    let ns = &f.metallb_namespace;
+    let Some(d) = named(read!(m.deployments), "controller") else {
+        return Outcome::fail(
+            format!("no Deployment controller in namespace {ns}"),
+            "lbctl install",
+        );
+    };
+    let Some(problem) = deployment_problem(d) else {
+        return Outcome::pass("Deployment controller is available");
+    };
+    let pods: Vec<String> = match &m.pods {
+        Ok(pods) => component_pods(pods, "controller")
+            .into_iter()
+            .filter(|p| !pod_ready(p))
+            .map(pod_problem)
+            .collect(),
+        Err(_) => vec![],
+    };
+    let detail = if pods.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", list(&pods, 2))
+    };
+    Outcome::fail(
+        format!("Deployment controller is not available: {problem}{detail}"),
+        format!(
+            "kubectl -n {ns} describe deployment controller; kubectl -n {ns} logs deployment/controller"
+        ),
+    )
+}
+
+fn daemonset_problem(ds: &DaemonSet) -> Option<String> {
+    let generation = ds.metadata.generation.unwrap_or(0);
+    let Some(s) = &ds.status else {
+        return Some("the DaemonSet has no status yet".into());
+    };
+    let observed = s.observed_generation.unwrap_or(0);
+    if observed != generation {
+        return Some(format!(
+            "the DaemonSet controller has not seen generation {generation} yet (observed {observed})"
+        ));
+    }
+    let desired = s.desired_number_scheduled;
+    let updated = s.updated_number_scheduled.unwrap_or(0);
+    if desired == 0 {
+        return Some("it is scheduled on no node".into());
+    }
+    if s.current_number_scheduled != desired || s.number_ready != desired || updated != desired {
+        return Some(format!(
+            "desired {desired}, current {}, ready {}, updated {updated}",
+            s.current_number_scheduled, s.number_ready
+        ));
+    }
+    None
+}
+
+pub fn speaker(f: &DoctorFacts) -> Outcome {
+    let m = metallb_facts!(f);
+    let ns = &f.metallb_namespace;
+    let Some(ds) = named(read!(m.daemonsets), "speaker") else {
+        return Outcome::fail(
+            format!("no DaemonSet speaker in namespace {ns}"),
+            "lbctl install",
+        );
+    };
+    match daemonset_problem(ds) {
+        None => Outcome::pass(format!(
+            "DaemonSet speaker is rolled out: {} of {} ready and up to date",
+            ds.status.as_ref().map_or(0, |s| s.number_ready),
+            ds.status.as_ref().map_or(0, |s| s.desired_number_scheduled)
+        )),
+        Some(problem) => Outcome::fail(
+            format!("DaemonSet speaker is not rolled out: {problem}"),
+            format!(
+                "kubectl -n {ns} rollout status daemonset/speaker; kubectl -n {ns} get pods -l component=speaker -o wide"
+            ),
+        ),
+    }
+}
+
+/// Whether `toleration` lets a pod onto a node with `taint` (the scheduler's rule).
+fn tolerates(toleration: &Toleration, taint: &Taint) -> bool {
+    let effect_ok = toleration
+        .effect
+        .as_deref()
+        .is_none_or(|e| e.is_empty() || e == taint.effect);
+    let key_ok = match toleration.key.as_deref() {
+        None | Some("") => toleration.operator.as_deref() == Some("Exists"),
+        Some(key) => key == taint.key,
+    };
+    let value_ok = toleration.operator.as_deref() == Some("Exists")
+        || toleration.value.as_deref().unwrap_or("") == taint.value.as_deref().unwrap_or("");
+    effect_ok && key_ok && value_ok
+}
+
+/// Why the speaker cannot run or announce on `node`, if it cannot.
+fn cannot_announce(node: &Node, template: &PodSpec) -> Option<String> {
+    let labels = node.metadata.labels.clone().unwrap_or_default();
+    if !node_ready(node) {
+        return Some("NotReady".into());
+    }
+    let selector: BTreeMap<String, String> = template.node_selector.clone().unwrap_or_default();
+    if let Some((k, v)) = selector.iter().find(|(k, v)| labels.get(*k) != Some(*v)) {
+        return Some(format!(
+            "not selected by the speaker's nodeSelector {k}={v}"
+        ));
+    }
+    let tolerations = template.tolerations.clone().unwrap_or_default();
+    let taints = node
+        .spec
+        .as_ref()
+        .and_then(|s| s.taints.clone())
+        .unwrap_or_default();
+    if let Some(t) = taints.iter().find(|t| {
+        matches!(t.effect.as_str(), "NoSchedule" | "NoExecute")
+            && !tolerations.iter().any(|tol| tolerates(tol, t))
+    }) {
+        let value = t
+            .value
+            .as_deref()
+            .map(|v| format!("={v}"))
+            .unwrap_or_default();
+        return Some(format!("taint {}{value}:{} not tolerated", t.key, t.effect));
+    }
+    if labels.contains_key(EXCLUDE_LABEL) {
+        return Some(format!("labelled {EXCLUDE_LABEL}"));
+    }
+    None
+}
+
+pub fn speaker_per_node(f: &DoctorFacts) -> Outcome {
+    let m = metallb_facts!(f);
+    let ns = &f.metallb_namespace;
+    let nodes = read!(m.nodes);
+    let pods = read!(m.pods);
+    let Some(ds) = named(read!(m.daemonsets), "speaker") else {
+        return Outcome::skip("skipped: no speaker DaemonSet");
+    };
+    let template = ds
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.spec.clone())
+        .unwrap_or_default();
+    let speakers = component_pods(pods, "speaker");
+    let mut able = 0;
+    let mut excluded = Vec::new();
+    let mut missing = Vec::new();
+    for node in nodes {
+        let name = node.metadata.name.clone().unwrap_or_default();
+        if let Some(why) = cannot_announce(node, &template) {
+            excluded.push(format!("{name} ({why})"));
+            continue;
+        }
+        able += 1;
+        let on_node: Vec<&&Pod> = speakers
+            .iter()
+            .filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(&name))
+            .collect();
+        if on_node.iter().any(|p| pod_ready(p)) {
+            continue;
+        }
+        missing.push(match on_node.first() {
+            None => format!("{name} (no speaker pod)"),
+            Some(p) => format!("{name} ({})", pod_problem(p)),
+        });
+    }
+    let others = if excluded.is_empty() {
+        String::new()
+    } else {
+        format!("; not announcing: {}", list(&excluded, 3))
+    };
+    if able == 0 {
+        return Outcome::fail(
+            format!("no node can announce{others}"),
+            "let a node announce: kubectl label node NODE node.kubernetes.io/exclude-from-external-load-balancers-, or repair the nodes",
+        );
+    }
+    if !missing.is_empty() {
+        return Outcome::fail(
+            format!(
+                "no ready speaker on {} of {able} nodes that can announce: {}{others}",
+                missing.len(),
+                list(&missing, 3)
+            ),
+            format!(
+                "kubectl -n {ns} get pods -l component=speaker -o wide; kubectl -n {ns} describe daemonset speaker"
+            ),
+        );
+    }
+    Outcome::pass(format!(
+        "a ready speaker on each of the {able} nodes that can announce{others}"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{controller, node, obj, pod, speaker, with};
+    use super::*;
+    use crate::checks::Status;
+    use serde_json::json;
+
+    #[test]
+    fn controller_table() {
+        assert_eq!(super::controller(&with(|_| {})).status, Status::Pass);
+        let o = super::controller(&with(|m| m.deployments = Ok(vec![])));
+        assert_eq!(o.status, Status::Fail);
+        assert_eq!(o.hint.as_deref(), Some("lbctl install"));
+
+        let o = super::controller(&with(|m| {
+            let mut d = controller();
+            d["status"]["availableReplicas"] = json!(0);
+            d["status"]["conditions"][0]["status"] = json!("False");
+            m.deployments = Ok(vec![obj(d)]);
+            let mut p = pod("controller-7d4b9c-x2x4z", "controller", "w1", false);
+            p["status"]["containerStatuses"] = json!([{"name": "controller", "ready": false,
+                "restartCount": 0, "image": "i", "imageID": "",
+                "state": {"waiting": {"reason": "ImagePullBackOff"}}}]);
+            m.pods = Ok(vec![obj(p)]);
+        }));
+        assert_eq!(o.status, Status::Fail);
+        assert_eq!(
+            o.message,
+            "Deployment controller is not available: 0/1 replicas available, 1 updated (pod controller-7d4b9c-x2x4z ImagePullBackOff)"
+        );
+        assert!(o.hint.unwrap().contains("logs deployment/controller"));
+
+        let o = super::controller(&with(|m| {
+            let mut d = controller();
+            d["metadata"]["generation"] = json!(2);
+            m.deployments = Ok(vec![obj(d)]);
+        }));
+        assert!(o.message.contains("has not seen generation 2"), "{o:?}");
+    }
+
+    #[test]
+    fn speaker_table() {
+        let o = super::speaker(&with(|_| {}));
+        assert_eq!(o.status, Status::Pass);
+        assert_eq!(
+            o.message,
+            "DaemonSet speaker is rolled out: 3 of 3 ready and up to date"
+        );
+        let cases = [
+            ("observedGeneration", json!(1), "has not seen generation 2"),
+            (
+                "numberReady",
+                json!(2),
+                "desired 3, current 3, ready 2, updated 3",
+            ),
+            ("updatedNumberScheduled", json!(1), "updated 1"),
+            ("desiredNumberScheduled", json!(0), "scheduled on no node"),
+        ];
+        for (field, value, text) in cases {
+            let o = super::speaker(&with(|m| {
+                let mut ds = speaker();
+                ds["status"][field] = value;
+                m.daemonsets = Ok(vec![obj(ds)]);
+            }));
+            assert_eq!(o.status, Status::Fail, "{field}");
+            assert!(o.message.contains(text), "{field}: {}", o.message);
+        }
+        assert_eq!(
+            super::speaker(&with(|m| m.daemonsets = Ok(vec![]))).status,
+            Status::Fail
+        );
+    }
+
+    #[test]
+    fn speaker_per_node_table() {
+        let o = speaker_per_node(&with(|_| {}));
+        assert_eq!(o.status, Status::Pass);
+        assert_eq!(
+            o.message,
+            "a ready speaker on each of the 2 nodes that can announce; not announcing: cp (labelled node.kubernetes.io/exclude-from-external-load-balancers)"
+        );
+
+        // The speaker of w2 is gone.
+        let o = speaker_per_node(&with(|m| {
+            m.pods
+                .as_mut()
+                .unwrap()
+                .retain(|p| p.metadata.name.as_deref() != Some("speaker-ccccc"))
+        }));
+        assert_eq!(o.status, Status::Fail);
+        assert!(
+            o.message.starts_with(
+                "no ready speaker on 1 of 2 nodes that can announce: w2 (no speaker pod)"
+            ),
+            "{o:?}"
+        );
+        assert!(
+            o.hint
+                .unwrap()
+                .contains("get pods -l component=speaker -o wide")
+        );
+
+        // Not ready, tainted, NotReady and unselected nodes.
+        let o = speaker_per_node(&with(|m| {
+            let mut gpu = node("gpu1", "192.168.1.20", false);
+            gpu["spec"]["taints"] =
+                json!([{"key": "gpu", "value": "true", "effect": "NoSchedule"}]);
+            let mut down = node("down", "192.168.1.21", false);
+            down["status"]["conditions"][0]["status"] = json!("False");
+            let mut win = node("win", "192.168.1.22", false);
+            win["metadata"]["labels"]["kubernetes.io/os"] = json!("windows");
+            let nodes = m.nodes.as_mut().unwrap();
+            nodes.extend([obj(gpu), obj(down), obj(win)]);
+            m.pods
+                .as_mut()
+                .unwrap()
+                .push(obj(pod("speaker-ddddd", "speaker", "w2", false)));
+            m.pods
+                .as_mut()
+                .unwrap()
+                .retain(|p| p.metadata.name.as_deref() != Some("speaker-ccccc"));
+        }));
+        assert_eq!(o.status, Status::Fail);
+        assert!(
+            o.message
+                .contains("w2 (pod speaker-ddddd Running, not ready)"),
+            "{o:?}"
+        );
+        assert!(
+            o.message
+                .contains("gpu1 (taint gpu=true:NoSchedule not tolerated)"),
+            "{o:?}"
+        );
+        assert!(o.message.contains("and 1 more"), "{o:?}");
+
+        // Only the control-plane node: nobody can announce.
+        let o = speaker_per_node(&with(|m| {
+            m.nodes.as_mut().unwrap().truncate(1);
+        }));
+        assert_eq!(o.status, Status::Fail);
+        assert!(o.message.starts_with("no node can announce"));
+    }
+
+    #[test]
+    fn tolerations_follow_the_scheduler() {
+        let taint: Taint = obj(json!({"key": "k", "value": "v", "effect": "NoSchedule"}));
+        let cases = [
+            (json!({"operator": "Exists"}), true),
+            (json!({"key": "k", "operator": "Exists"}), true),
+            (json!({"key": "k", "operator": "Equal", "value": "v"}), true),
+            (
+                json!({"key": "k", "value": "v", "effect": "NoSchedule"}),
+                true,
+            ),
+            (
+                json!({"key": "k", "operator": "Equal", "value": "w"}),
+                false,
+            ),
+            (
+                json!({"key": "k", "operator": "Exists", "effect": "NoExecute"}),
+                false,
+            ),
+            (json!({"key": "other", "operator": "Exists"}), false),
+        ];
+        for (tol, want) in cases {
+            assert_eq!(tolerates(&obj(tol.clone()), &taint), want, "{tol}");
+        }
+    }
+}
