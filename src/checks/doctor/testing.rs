@@ -293,7 +293,7 @@ pub fn healthy_arp() -> ArpProbe {
 fn kube_proxy() -> KubeProxy {
     let ts = |t: &str| t.parse().unwrap();
     KubeProxy::Found(Box::new(KubeProxyFound {
-        daemonset: "kube-system/kube-proxy".into(),
+        daemonset: Some("kube-system/kube-proxy".into()),
         config: ProxyConfig::ConfigMap {
             namespace: "kube-system".into(),
             name: "kube-proxy".into(),
