@@ -16,11 +16,13 @@ impl Progress {
     }
 
     fn emit(&self, line: &str) {
-        if self.to_stderr {
-            eprintln!("{line}");
+        use std::io::Write;
+        // A closed pipe (`| head`) must not turn into a panic; the work goes on regardless.
+        let _ = if self.to_stderr {
+            writeln!(std::io::stderr(), "{line}")
         } else {
-            println!("{line}");
-        }
+            writeln!(std::io::stdout(), "{line}")
+        };
     }
 
     /// A plain sentence (headline, verdict).

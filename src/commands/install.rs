@@ -252,7 +252,16 @@ pub async fn run(global: &GlobalArgs, args: &InstallArgs) -> Result<ExitCode> {
         let results = apply_all(&target, &all, &before, mode).await?;
         progress.step("server-side dry run", &counts(&results), t.elapsed());
         for r in results.iter().filter(|r| r.change != Change::Unchanged) {
-            progress.detail(&format!("{:?} {} {}", r.change, r.kind, r.name).to_lowercase());
+            let what = match r.change {
+                Change::NotChecked => "not checked (its namespace or CRD does not exist yet):",
+                Change::Created => "would create",
+                _ => "would configure",
+            };
+            let name = match &r.namespace {
+                Some(ns) => format!("{} {ns}/{}", r.kind, r.name),
+                None => format!("{}/{}", r.kind, r.name),
+            };
+            progress.detail(&format!("{what} {name}"));
         }
         outcome.changed = results.iter().any(|r| r.change != Change::Unchanged);
         outcome.objects = results;

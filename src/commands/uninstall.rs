@@ -98,7 +98,7 @@ pub async fn run(global: &GlobalArgs, args: &UninstallArgs) -> Result<ExitCode> 
     }
 
     progress.say(&format!(
-        "{} MetalLB (lbctl {VERSION} objects) from namespace {ns} (context {}){}",
+        "{} MetalLB {VERSION} installed by lbctl in namespace {ns} (context {}){}",
         if args.dry_run {
             "Would remove"
         } else {

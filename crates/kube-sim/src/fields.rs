@@ -47,7 +47,9 @@ pub fn list_keys(field: &str, items: &[Value]) -> Option<Vec<&'static str>> {
         | "ephemeralContainers"
         | "env"
         | "volumes"
-        | "imagePullSecrets" => vec!["name"],
+        | "imagePullSecrets"
+        // admissionregistration's webhook lists are maps keyed by name.
+        | "webhooks" => vec!["name"],
         "volumeMounts" | "volumeDevices" => vec!["mountPath"],
         "ports" if has("containerPort") => vec!["containerPort", "protocol"],
         "ports" if has("port") => vec!["port", "protocol"],

@@ -98,7 +98,8 @@ fn merge_key(field: &str, items: &[Value]) -> Option<&'static str> {
         | "ephemeralContainers"
         | "env"
         | "volumes"
-        | "imagePullSecrets" => "name",
+        | "imagePullSecrets"
+        | "webhooks" => "name",
         "volumeMounts" | "volumeDevices" => "mountPath",
         "ports" if has("containerPort") => "containerPort",
         "ports" => "port",
