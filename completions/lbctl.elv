@@ -34,6 +34,7 @@ set edit:completion:arg-completer[lbctl] = {|@words|
             cand version 'Print the lbctl version, the embedded MetalLB version and the server version'
             cand enable-strictarp 'Switch kube-proxy to IPVS mode with strictARP, restart it and wait (MetalLB L2 needs it)'
             cand completions 'Print a shell completion script'
+            cand preflight 'Check whether this cluster, this node and a pool are ready for MetalLB L2 (read-only)'
             cand probe 'Probe pool addresses with ARP (RFC 5227) to find hosts already using them'
             cand install 'Install MetalLB (built into lbctl) and its address pools, and wait until it serves'
             cand uninstall 'Remove MetalLB: pools, webhook, workloads, RBAC, CRDs and namespace'
@@ -85,6 +86,35 @@ set edit:completion:arg-completer[lbctl] = {|@words|
             cand --output 'Output format'
             cand --color 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)'
             cand --metallb-namespace 'Namespace MetalLB lives in'
+            cand -v 'More detail on stderr; repeat for more (-vv shows every API request)'
+            cand --verbose 'More detail on stderr; repeat for more (-vv shows every API request)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'lbctl;preflight'= {
+            cand --pool 'A pool to check, as an IPAddressPool accepts it (CIDRs, ranges a-b, addresses, comma-separated); repeatable'
+            cand --config 'A YAML file with IPAddressPool documents to check (as you would apply them)'
+            cand --for 'Check every permission this command needs and list the missing ones (a failure)'
+            cand --ignore 'Check IDs whose failures become warnings (case-insensitive, comma-separated, repeatable; `all`)'
+            cand --fail-on 'Which results make the exit code 1'
+            cand --wait 'Re-run the checks that can still pass (pods starting, rollouts) until this deadline, e.g. 5m'
+            cand --junit 'Also write the results as JUnit XML to FILE'
+            cand -i 'Interface to probe on (default: the one the route to each address uses)'
+            cand --interface 'Interface to probe on (default: the one the route to each address uses)'
+            cand --rate 'ARP probes per second'
+            cand --attempts 'Probes per address before it counts as free'
+            cand --proc-root 'Read node facts from this proc tree instead of /proc (tests)'
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)'
+            cand --context 'The kubeconfig context to use (default: the current context)'
+            cand --request-timeout 'How long to wait for a single API request before giving up, e.g. 30s or 1m (0 = no limit)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --color 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)'
+            cand --metallb-namespace 'Namespace MetalLB lives in'
+            cand --local 'Do not contact the cluster: run only the node and pool checks'
+            cand --no-probe 'Do not send ARP probes for the pool addresses'
             cand -v 'More detail on stderr; repeat for more (-vv shows every API request)'
             cand --verbose 'More detail on stderr; repeat for more (-vv shows every API request)'
             cand -h 'Print help (see more with ''--help'')'
@@ -178,6 +208,7 @@ set edit:completion:arg-completer[lbctl] = {|@words|
             cand version 'Print the lbctl version, the embedded MetalLB version and the server version'
             cand enable-strictarp 'Switch kube-proxy to IPVS mode with strictARP, restart it and wait (MetalLB L2 needs it)'
             cand completions 'Print a shell completion script'
+            cand preflight 'Check whether this cluster, this node and a pool are ready for MetalLB L2 (read-only)'
             cand probe 'Probe pool addresses with ARP (RFC 5227) to find hosts already using them'
             cand install 'Install MetalLB (built into lbctl) and its address pools, and wait until it serves'
             cand uninstall 'Remove MetalLB: pools, webhook, workloads, RBAC, CRDs and namespace'
@@ -189,6 +220,8 @@ set edit:completion:arg-completer[lbctl] = {|@words|
         &'lbctl;help;enable-strictarp'= {
         }
         &'lbctl;help;completions'= {
+        }
+        &'lbctl;help;preflight'= {
         }
         &'lbctl;help;probe'= {
         }

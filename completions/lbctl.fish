@@ -39,6 +39,7 @@ complete -c lbctl -n "__fish_lbctl_needs_command" -s V -l version -d 'Print vers
 complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "version" -d 'Print the lbctl version, the embedded MetalLB version and the server version'
 complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "enable-strictarp" -d 'Switch kube-proxy to IPVS mode with strictARP, restart it and wait (MetalLB L2 needs it)'
 complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "preflight" -d 'Check whether this cluster, this node and a pool are ready for MetalLB L2 (read-only)'
 complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "probe" -d 'Probe pool addresses with ARP (RFC 5227) to find hosts already using them'
 complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "install" -d 'Install MetalLB (built into lbctl) and its address pools, and wait until it serves'
 complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "uninstall" -d 'Remove MetalLB: pools, webhook, workloads, RBAC, CRDs and namespace'
@@ -88,6 +89,32 @@ complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -l metallb-name
 complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l pool -d 'A pool to check, as an IPAddressPool accepts it (CIDRs, ranges a-b, addresses, comma-separated); repeatable' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l config -d 'A YAML file with IPAddressPool documents to check (as you would apply them)' -r -F
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l for -d 'Check every permission this command needs and list the missing ones (a failure)' -r -f -a "install\t'`lbctl install`'"
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l ignore -d 'Check IDs whose failures become warnings (case-insensitive, comma-separated, repeatable; `all`)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l fail-on -d 'Which results make the exit code 1' -r -f -a "warning\t'Warnings also give exit code 1'
+fail\t'Only failures give exit code 1 (default)'"
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l wait -d 'Re-run the checks that can still pass (pods starting, rollouts) until this deadline, e.g. 5m' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l junit -d 'Also write the results as JUnit XML to FILE' -r -F
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -s i -l interface -d 'Interface to probe on (default: the one the route to each address uses)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l rate -d 'ARP probes per second' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l attempts -d 'Probes per address before it counts as free' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l proc-root -d 'Read node facts from this proc tree instead of /proc (tests)' -r -F
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)' -r -F
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l context -d 'The kubeconfig context to use (default: the current context)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l request-timeout -d 'How long to wait for a single API request before giving up, e.g. 30s or 1m (0 = no limit)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text (default)'
+json\t'One JSON document on stdout with a stable schema'"
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l color -d 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l metallb-namespace -d 'Namespace MetalLB lives in' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l local -d 'Do not contact the cluster: run only the node and pool checks'
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l no-probe -d 'Do not send ARP probes for the pool addresses'
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -s V -l version -d 'Print version'
 complete -c lbctl -n "__fish_lbctl_using_subcommand probe" -s i -l interface -d 'Send the probes on this interface instead of the one `ip route get` picks' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand probe" -l rate -d 'Packets per second over all addresses (lower it if switches rate-limit ARP)' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand probe" -l attempts -d 'Probes per address; an address stops being probed as soon as someone answers' -r
@@ -165,11 +192,12 @@ complete -c lbctl -n "__fish_lbctl_using_subcommand man" -l metallb-namespace -d
 complete -c lbctl -n "__fish_lbctl_using_subcommand man" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lbctl -n "__fish_lbctl_using_subcommand man" -s V -l version -d 'Print version'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions probe install uninstall man help" -f -a "version" -d 'Print the lbctl version, the embedded MetalLB version and the server version'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions probe install uninstall man help" -f -a "enable-strictarp" -d 'Switch kube-proxy to IPVS mode with strictARP, restart it and wait (MetalLB L2 needs it)'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions probe install uninstall man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions probe install uninstall man help" -f -a "probe" -d 'Probe pool addresses with ARP (RFC 5227) to find hosts already using them'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions probe install uninstall man help" -f -a "install" -d 'Install MetalLB (built into lbctl) and its address pools, and wait until it serves'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions probe install uninstall man help" -f -a "uninstall" -d 'Remove MetalLB: pools, webhook, workloads, RBAC, CRDs and namespace'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions probe install uninstall man help" -f -a "man" -d 'Print the man page (roff) for lbctl or one of its subcommands'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions probe install uninstall man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install uninstall man help" -f -a "version" -d 'Print the lbctl version, the embedded MetalLB version and the server version'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install uninstall man help" -f -a "enable-strictarp" -d 'Switch kube-proxy to IPVS mode with strictARP, restart it and wait (MetalLB L2 needs it)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install uninstall man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install uninstall man help" -f -a "preflight" -d 'Check whether this cluster, this node and a pool are ready for MetalLB L2 (read-only)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install uninstall man help" -f -a "probe" -d 'Probe pool addresses with ARP (RFC 5227) to find hosts already using them'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install uninstall man help" -f -a "install" -d 'Install MetalLB (built into lbctl) and its address pools, and wait until it serves'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install uninstall man help" -f -a "uninstall" -d 'Remove MetalLB: pools, webhook, workloads, RBAC, CRDs and namespace'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install uninstall man help" -f -a "man" -d 'Print the man page (roff) for lbctl or one of its subcommands'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install uninstall man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -113,6 +113,21 @@ lbctl enable-strictarp -o json --dry-run      # the plan as a JSON document"
     )]
     Completions(CompletionsArgs),
 
+    /// Check whether this cluster, this node and a pool are ready for MetalLB L2 (read-only).
+    #[command(
+        long_about = "Checks, without changing anything, whether MetalLB in L2 mode will work: the cluster \
+(version, permissions, kube-proxy mode and strictARP, cloud provider, other load-balancer implementations, \
+an existing MetalLB, Pod Security of its namespace, nodes that can announce), this host (ARP sysctls, \
+IPVS modules, rp_filter, proxy_arp, ip_forward, port 7946) and the pools (syntax, overlaps, on-link, \
+ARP probes). Every result has a check ID documented in docs/checks.md.\n\n\
+Without a reachable cluster, or with --local, the cluster checks are skipped and the node and pool \
+checks still run.\n\n\
+Exit codes: 0 all checks passed (warnings allowed unless --fail-on warning), 1 a check failed, \
+2 bad flags, pool or config file, 3 a check could not run (unreachable, permission) and none failed.",
+        after_help = "Examples:\n  lbctl preflight --pool 192.168.10.240-192.168.10.250\n  lbctl preflight --config pools.yaml --junit preflight.xml\n  lbctl preflight --local --pool 192.168.10.240/28\n  lbctl preflight --for install --ignore LB113 -o json\n  lbctl preflight --wait 5m   # e.g. while kube-proxy rolls out"
+    )]
+    Preflight(PreflightArgs),
+
     /// Probe pool addresses with ARP (RFC 5227) to find hosts already using them.
     #[command(
         long_about = "Sends RFC 5227 ARP probes (sender IP 0.0.0.0, so no neighbour cache changes) for every \
@@ -252,6 +267,68 @@ pub struct VersionArgs {
     /// Print only the client version; do not contact the cluster.
     #[arg(long)]
     pub client: bool,
+}
+
+/// A later command whose permissions `preflight --for` lists in full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ForCommand {
+    /// `lbctl install`.
+    Install,
+}
+
+#[derive(Debug, Args)]
+pub struct PreflightArgs {
+    /// A pool to check, as an IPAddressPool accepts it (CIDRs, ranges a-b, addresses, comma-separated); repeatable.
+    #[arg(long = "pool", value_name = "RANGE")]
+    pub pools: Vec<String>,
+
+    /// A YAML file with IPAddressPool documents to check (as you would apply them).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Do not contact the cluster: run only the node and pool checks.
+    #[arg(long)]
+    pub local: bool,
+
+    /// Check every permission this command needs and list the missing ones (a failure).
+    #[arg(long = "for", value_enum, value_name = "COMMAND")]
+    pub for_command: Option<ForCommand>,
+
+    /// Check IDs whose failures become warnings (case-insensitive, comma-separated, repeatable; `all`).
+    #[arg(long, value_name = "IDS")]
+    pub ignore: Vec<String>,
+
+    /// Which results make the exit code 1.
+    #[arg(long, value_enum, default_value_t = crate::checks::FailOn::Fail, value_name = "LEVEL")]
+    pub fail_on: crate::checks::FailOn,
+
+    /// Re-run the checks that can still pass (pods starting, rollouts) until this deadline, e.g. 5m.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub wait: Option<Duration>,
+
+    /// Also write the results as JUnit XML to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+
+    /// Do not send ARP probes for the pool addresses.
+    #[arg(long)]
+    pub no_probe: bool,
+
+    /// Interface to probe on (default: the one the route to each address uses).
+    #[arg(short = 'i', long, value_name = "IF")]
+    pub interface: Option<String>,
+
+    /// ARP probes per second.
+    #[arg(long, value_name = "N", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub rate: u32,
+
+    /// Probes per address before it counts as free.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub attempts: u32,
+
+    /// Read node facts from this proc tree instead of /proc (tests).
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub proc_root: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@ pub mod completions;
 pub mod enable_strictarp;
 pub mod install;
 pub mod man;
+pub mod preflight;
 pub mod probe;
 pub mod uninstall;
 pub mod version;
@@ -21,6 +22,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Man(args) => man::run(&args),
         Command::Install(args) => install::run(&global, &args).await,
         Command::Uninstall(args) => uninstall::run(&global, &args).await,
+        Command::Preflight(args) => preflight::run(&global, &args).await,
         Command::Probe(args) => probe::run(&global, &args).await,
     }
 }

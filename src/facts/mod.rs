@@ -3,7 +3,11 @@
 
 pub mod access;
 pub mod cluster;
+pub mod gather;
 pub mod metallb;
+pub mod node;
+pub mod pools;
+pub mod probe;
 
 use crate::net::node::NodeNetFacts;
 use crate::net::pool::Pool;
@@ -46,6 +50,7 @@ pub struct PreflightFacts {
     pub cluster: ClusterState,
     pub node: NodeState,
     pub pools: Vec<PoolInput>,
+    pub probe: probe::ProbeState,
 }
 
 /// The host lbctl runs on.

@@ -1,6 +1,7 @@
 //! The preflight check set: is this cluster, this node and this pool ready for MetalLB L2?
 //! Every rule is a pure function of [`PreflightFacts`]; the catalog is in docs/checks.md.
 
+mod arp;
 pub(crate) mod cluster;
 pub(crate) mod kube_proxy;
 pub(crate) mod metallb;
@@ -101,6 +102,7 @@ pub fn specs() -> Vec<CheckSpec<PreflightFacts>> {
         spec("LB306", "pool avoids existing pools", "pool", POOL_CLUSTER, false, pool::existing_pools),
         spec("LB307", "pool addresses not assigned to services", "pool", POOL_CLUSTER, false, pool::assigned_ips),
         spec("LB308", "pool on a connected network", "pool", &["LB301", "LB200"], false, node::on_link),
+        spec("LB309", "pool addresses unanswered (ARP probe)", "pool", &["LB301", "LB200"], false, arp::probes),
     ]
 }
 
@@ -125,6 +127,9 @@ pub(crate) mod testing {
                 reason: "not read in this test".into(),
             },
             pools: vec![],
+            probe: crate::facts::probe::ProbeState::NotRun {
+                reason: "not probed in this test".into(),
+            },
         }
     }
 
@@ -184,6 +189,9 @@ mod tests {
                 reason: "not read".into(),
             },
             pools: vec![],
+            probe: crate::facts::probe::ProbeState::NotRun {
+                reason: "not probed in this test".into(),
+            },
         };
         let checks = run_checks(&specs(), &facts);
         let lb111 = checks.iter().find(|c| c.id == "LB111").unwrap();
@@ -216,6 +224,9 @@ mod tests {
                 reason: "not read".into(),
             },
             pools: vec![],
+            probe: crate::facts::probe::ProbeState::NotRun {
+                reason: "not probed in this test".into(),
+            },
         };
         let checks = run_checks(&specs(), &facts);
         assert_eq!(checks[0].status, Status::Error);

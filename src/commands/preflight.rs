@@ -1,0 +1,162 @@
+//! `lbctl preflight`: gather cluster, node and pool facts, run the preflight checks (again
+//! while `--wait` lasts), then render the report and return the exit code of the checks.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use crate::checks::wait::{self, PlainProgress, Progress, SpinnerProgress};
+use crate::checks::{Check, Policy, preflight, run_checks};
+use crate::cli::{ForCommand, GlobalArgs, PreflightArgs};
+use crate::facts::probe::{self, ProbeState};
+use crate::facts::{ClusterState, NodeState, PoolInput, PreflightFacts, gather, node, pools};
+use crate::net::roots::HostRoots;
+use crate::output::is_json;
+use crate::report::{Report, Target, human, junit};
+use crate::{Error, ExitCode, Result};
+
+pub async fn run(global: &GlobalArgs, args: &PreflightArgs) -> Result<ExitCode> {
+    // Bad input stops here, before anything is contacted (exit 2).
+    let policy = Policy::new(&args.ignore, args.fail_on, &preflight::ids())?;
+    let pools = pool_inputs(args)?;
+    let roots = match &args.proc_root {
+        Some(dir) => HostRoots {
+            proc: dir.clone(),
+            ..HostRoots::default()
+        },
+        None => HostRoots::default(),
+    };
+    let target = if args.local {
+        None
+    } else {
+        Some(crate::kube::connect(global).await)
+    };
+
+    let specs = preflight::specs();
+    let target_info: std::cell::RefCell<Option<Target>> = std::cell::RefCell::new(None);
+    let (specs_ref, policy_ref, info_ref) = (&specs, &policy, &target_info);
+    let mut progress = progress();
+    let checks = wait::run_until(args.wait, wait::RETRY_INTERVAL, progress.as_mut(), || {
+        let facts = gather(global, args, &target, &roots, pools.clone());
+        async move {
+            let facts = facts.await;
+            *info_ref.borrow_mut() = target_of(&facts.cluster);
+            let mut checks: Vec<Check> = run_checks(specs_ref, &facts);
+            policy_ref.apply(&mut checks);
+            checks
+        }
+    })
+    .await;
+
+    let code = policy.exit_code(&checks);
+    let report = Report::new("preflight", target_info.into_inner(), checks, code);
+    if let Some(path) = &args.junit {
+        write_junit(path, &report)?;
+    }
+    if is_json(global.output) {
+        println!("{}", report.to_json());
+    } else {
+        let style = human::Style {
+            color: colored::control::SHOULD_COLORIZE.should_colorize(),
+            unicode: human::unicode_from_env(),
+        };
+        print!("{}", human::render(&report, style));
+    }
+    Ok(code)
+}
+
+/// Progress while waiting goes to stderr: a spinner on a terminal, lines otherwise.
+fn progress() -> Box<dyn Progress> {
+    let err = std::io::stderr();
+    if err.is_terminal() {
+        Box::new(SpinnerProgress::new(err))
+    } else {
+        Box::new(PlainProgress { out: err })
+    }
+}
+
+fn pool_inputs(args: &PreflightArgs) -> Result<Vec<PoolInput>> {
+    let mut inputs = pools::from_flags(&args.pools)?;
+    if let Some(path) = &args.config {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::usage_with_hint(
+                format!("cannot read --config {}: {e}", path.display()),
+                "pass a YAML file with IPAddressPool documents",
+            )
+        })?;
+        inputs.extend(pools::from_config(&text, &path.display().to_string())?);
+    }
+    Ok(inputs)
+}
+
+async fn gather(
+    global: &GlobalArgs,
+    args: &PreflightArgs,
+    target: &Option<Result<crate::kube::ClusterTarget>>,
+    roots: &HostRoots,
+    pools: Vec<PoolInput>,
+) -> PreflightFacts {
+    let options = gather::Options {
+        metallb_namespace: global.metallb_namespace.clone(),
+        service_cidrs: !pools.is_empty(),
+    };
+    let cluster = async {
+        match target {
+            None => ClusterState::NotUsed {
+                reason: "--local: the cluster is not contacted".into(),
+            },
+            Some(Err(Error::KubeconfigMissing { .. })) => ClusterState::NotUsed {
+                reason: "no kubeconfig found (--kubeconfig, KUBECONFIG, ~/.kube/config): only node and pool checks run".into(),
+            },
+            Some(Err(e)) => ClusterState::Unreachable {
+                server: None,
+                message: e.to_string(),
+                hint: e.hint().unwrap_or_default(),
+            },
+            Some(Ok(t)) => gather::cluster(t, &options).await,
+        }
+    };
+    let node = node::local(roots);
+    let probe = async {
+        match (&node, args.no_probe) {
+            (_, true) => ProbeState::NotRun {
+                reason: "--no-probe".into(),
+            },
+            (NodeState::NotRead { reason }, _) => ProbeState::NotRun {
+                reason: reason.clone(),
+            },
+            (NodeState::Local { facts, .. }, false) => {
+                let settings = probe::Settings {
+                    interface: args.interface.clone(),
+                    rate: args.rate,
+                    attempts: args.attempts,
+                };
+                probe::run(&pools, facts, roots, &settings).await
+            }
+        }
+    };
+    let (cluster, probe) = tokio::join!(cluster, probe);
+    PreflightFacts {
+        metallb_namespace: global.metallb_namespace.clone(),
+        for_install: args.for_command == Some(ForCommand::Install),
+        cluster,
+        node,
+        pools,
+        probe,
+    }
+}
+
+fn target_of(cluster: &ClusterState) -> Option<Target> {
+    match cluster {
+        ClusterState::Reached(c) => Some(Target {
+            server: c.server.clone(),
+            context: c.context.clone(),
+            server_version: c.version.as_ref().ok().map(|v| v.git_version.clone()),
+        }),
+        _ => None,
+    }
+}
+
+fn write_junit(path: &Path, report: &Report) -> Result<()> {
+    std::fs::write(path, junit::render(report))
+        .map_err(|e| Error::io(format!("cannot write --junit {}", path.display()), e))
+}
