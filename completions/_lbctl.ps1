@@ -40,6 +40,7 @@ Register-ArgumentCompleter -Native -CommandName 'lbctl' -ScriptBlock {
             [CompletionResult]::new('preflight', 'preflight', [CompletionResultType]::ParameterValue, 'Check whether this cluster, this node and a pool are ready for MetalLB L2 (read-only)')
             [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Probe pool addresses with ARP (RFC 5227) to find hosts already using them')
             [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install MetalLB (built into lbctl) and its address pools, and wait until it serves')
+            [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check that MetalLB is healthy and that its addresses are really announced (read-only)')
             [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Remove MetalLB: pools, webhook, workloads, RBAC, CRDs and namespace')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) for lbctl or one of its subcommands')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -181,6 +182,33 @@ Register-ArgumentCompleter -Native -CommandName 'lbctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'lbctl;doctor' {
+            [CompletionResult]::new('--ignore', '--ignore', [CompletionResultType]::ParameterName, 'Check IDs whose failures become warnings (case-insensitive, comma-separated, repeatable; `all`)')
+            [CompletionResult]::new('--fail-on', '--fail-on', [CompletionResultType]::ParameterName, 'Which results make the exit code 1')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Re-run the checks that can still pass (rollouts, webhook, pending services) until this deadline, e.g. 2m')
+            [CompletionResult]::new('--junit', '--junit', [CompletionResultType]::ParameterName, 'Also write the results as JUnit XML to FILE')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Interface to probe on (default: the one the route to each address uses)')
+            [CompletionResult]::new('--interface', '--interface', [CompletionResultType]::ParameterName, 'Interface to probe on (default: the one the route to each address uses)')
+            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'ARP probes per second')
+            [CompletionResult]::new('--attempts', '--attempts', [CompletionResultType]::ParameterName, 'Probes per address before it counts as unanswered')
+            [CompletionResult]::new('--proc-root', '--proc-root', [CompletionResultType]::ParameterName, 'Read host facts from this proc tree instead of /proc (tests)')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use (default: the current context)')
+            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'How long to wait for a single API request before giving up, e.g. 30s or 1m (0 = no limit)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)')
+            [CompletionResult]::new('--metallb-namespace', '--metallb-namespace', [CompletionResultType]::ParameterName, 'Namespace MetalLB lives in')
+            [CompletionResult]::new('--probe', '--probe', [CompletionResultType]::ParameterName, 'ARP-probe the assigned addresses; an error when this host cannot (default: probe when CAP_NET_RAW is held)')
+            [CompletionResult]::new('--no-probe', '--no-probe', [CompletionResultType]::ParameterName, 'Do not send ARP probes')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr; repeat for more (-vv shows every API request)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr; repeat for more (-vv shows every API request)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'lbctl;uninstall' {
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Deadline for the whole command, waiting for deletions included')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)')
@@ -223,6 +251,7 @@ Register-ArgumentCompleter -Native -CommandName 'lbctl' -ScriptBlock {
             [CompletionResult]::new('preflight', 'preflight', [CompletionResultType]::ParameterValue, 'Check whether this cluster, this node and a pool are ready for MetalLB L2 (read-only)')
             [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Probe pool addresses with ARP (RFC 5227) to find hosts already using them')
             [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install MetalLB (built into lbctl) and its address pools, and wait until it serves')
+            [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check that MetalLB is healthy and that its addresses are really announced (read-only)')
             [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Remove MetalLB: pools, webhook, workloads, RBAC, CRDs and namespace')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) for lbctl or one of its subcommands')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -244,6 +273,9 @@ Register-ArgumentCompleter -Native -CommandName 'lbctl' -ScriptBlock {
             break
         }
         'lbctl;help;install' {
+            break
+        }
+        'lbctl;help;doctor' {
             break
         }
         'lbctl;help;uninstall' {

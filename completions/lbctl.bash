@@ -19,6 +19,9 @@ _lbctl() {
             lbctl,completions)
                 cmd="lbctl__subcmd__completions"
                 ;;
+            lbctl,doctor)
+                cmd="lbctl__subcmd__doctor"
+                ;;
             lbctl,enable-strictarp)
                 cmd="lbctl__subcmd__enable__subcmd__strictarp"
                 ;;
@@ -45,6 +48,9 @@ _lbctl() {
                 ;;
             lbctl__subcmd__help,completions)
                 cmd="lbctl__subcmd__help__subcmd__completions"
+                ;;
+            lbctl__subcmd__help,doctor)
+                cmd="lbctl__subcmd__help__subcmd__doctor"
                 ;;
             lbctl__subcmd__help,enable-strictarp)
                 cmd="lbctl__subcmd__help__subcmd__enable__subcmd__strictarp"
@@ -77,7 +83,7 @@ _lbctl() {
 
     case "${cmd}" in
         lbctl)
-            opts="-o -v -h -V --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version version enable-strictarp completions preflight probe install uninstall man help"
+            opts="-o -v -h -V --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version version enable-strictarp completions preflight probe install doctor uninstall man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -125,6 +131,84 @@ _lbctl() {
                 return 0
             fi
             case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --metallb-namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lbctl__subcmd__doctor)
+            opts="-i -o -v -h -V --ignore --fail-on --wait --junit --probe --no-probe --interface --rate --attempts --proc-root --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --ignore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --fail-on)
+                    COMPREPLY=($(compgen -W "warning fail" -- "${cur}"))
+                    return 0
+                    ;;
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --junit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interface)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --attempts)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proc-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --kubeconfig)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -211,7 +295,7 @@ _lbctl() {
             return 0
             ;;
         lbctl__subcmd__help)
-            opts="version enable-strictarp completions preflight probe install uninstall man help"
+            opts="version enable-strictarp completions preflight probe install doctor uninstall man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -225,6 +309,20 @@ _lbctl() {
             return 0
             ;;
         lbctl__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lbctl__subcmd__help__subcmd__doctor)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -37,6 +37,7 @@ set edit:completion:arg-completer[lbctl] = {|@words|
             cand preflight 'Check whether this cluster, this node and a pool are ready for MetalLB L2 (read-only)'
             cand probe 'Probe pool addresses with ARP (RFC 5227) to find hosts already using them'
             cand install 'Install MetalLB (built into lbctl) and its address pools, and wait until it serves'
+            cand doctor 'Check that MetalLB is healthy and that its addresses are really announced (read-only)'
             cand uninstall 'Remove MetalLB: pools, webhook, workloads, RBAC, CRDs and namespace'
             cand man 'Print the man page (roff) for lbctl or one of its subcommands'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -171,6 +172,32 @@ set edit:completion:arg-completer[lbctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'lbctl;doctor'= {
+            cand --ignore 'Check IDs whose failures become warnings (case-insensitive, comma-separated, repeatable; `all`)'
+            cand --fail-on 'Which results make the exit code 1'
+            cand --wait 'Re-run the checks that can still pass (rollouts, webhook, pending services) until this deadline, e.g. 2m'
+            cand --junit 'Also write the results as JUnit XML to FILE'
+            cand -i 'Interface to probe on (default: the one the route to each address uses)'
+            cand --interface 'Interface to probe on (default: the one the route to each address uses)'
+            cand --rate 'ARP probes per second'
+            cand --attempts 'Probes per address before it counts as unanswered'
+            cand --proc-root 'Read host facts from this proc tree instead of /proc (tests)'
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)'
+            cand --context 'The kubeconfig context to use (default: the current context)'
+            cand --request-timeout 'How long to wait for a single API request before giving up, e.g. 30s or 1m (0 = no limit)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --color 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)'
+            cand --metallb-namespace 'Namespace MetalLB lives in'
+            cand --probe 'ARP-probe the assigned addresses; an error when this host cannot (default: probe when CAP_NET_RAW is held)'
+            cand --no-probe 'Do not send ARP probes'
+            cand -v 'More detail on stderr; repeat for more (-vv shows every API request)'
+            cand --verbose 'More detail on stderr; repeat for more (-vv shows every API request)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'lbctl;uninstall'= {
             cand --timeout 'Deadline for the whole command, waiting for deletions included'
             cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)'
@@ -211,6 +238,7 @@ set edit:completion:arg-completer[lbctl] = {|@words|
             cand preflight 'Check whether this cluster, this node and a pool are ready for MetalLB L2 (read-only)'
             cand probe 'Probe pool addresses with ARP (RFC 5227) to find hosts already using them'
             cand install 'Install MetalLB (built into lbctl) and its address pools, and wait until it serves'
+            cand doctor 'Check that MetalLB is healthy and that its addresses are really announced (read-only)'
             cand uninstall 'Remove MetalLB: pools, webhook, workloads, RBAC, CRDs and namespace'
             cand man 'Print the man page (roff) for lbctl or one of its subcommands'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -226,6 +254,8 @@ set edit:completion:arg-completer[lbctl] = {|@words|
         &'lbctl;help;probe'= {
         }
         &'lbctl;help;install'= {
+        }
+        &'lbctl;help;doctor'= {
         }
         &'lbctl;help;uninstall'= {
         }

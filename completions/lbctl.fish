@@ -42,6 +42,7 @@ complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "completions" -d 'Print 
 complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "preflight" -d 'Check whether this cluster, this node and a pool are ready for MetalLB L2 (read-only)'
 complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "probe" -d 'Probe pool addresses with ARP (RFC 5227) to find hosts already using them'
 complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "install" -d 'Install MetalLB (built into lbctl) and its address pools, and wait until it serves'
+complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "doctor" -d 'Check that MetalLB is healthy and that its addresses are really announced (read-only)'
 complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "uninstall" -d 'Remove MetalLB: pools, webhook, workloads, RBAC, CRDs and namespace'
 complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "man" -d 'Print the man page (roff) for lbctl or one of its subcommands'
 complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -165,6 +166,29 @@ complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l ignore-exclude-l
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -s V -l version -d 'Print version'
+complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l ignore -d 'Check IDs whose failures become warnings (case-insensitive, comma-separated, repeatable; `all`)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l fail-on -d 'Which results make the exit code 1' -r -f -a "warning\t'Warnings also give exit code 1'
+fail\t'Only failures give exit code 1 (default)'"
+complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l wait -d 'Re-run the checks that can still pass (rollouts, webhook, pending services) until this deadline, e.g. 2m' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l junit -d 'Also write the results as JUnit XML to FILE' -r -F
+complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -s i -l interface -d 'Interface to probe on (default: the one the route to each address uses)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l rate -d 'ARP probes per second' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l attempts -d 'Probes per address before it counts as unanswered' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l proc-root -d 'Read host facts from this proc tree instead of /proc (tests)' -r -F
+complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)' -r -F
+complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l context -d 'The kubeconfig context to use (default: the current context)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l request-timeout -d 'How long to wait for a single API request before giving up, e.g. 30s or 1m (0 = no limit)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text (default)'
+json\t'One JSON document on stdout with a stable schema'"
+complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l color -d 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l metallb-namespace -d 'Namespace MetalLB lives in' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l probe -d 'ARP-probe the assigned addresses; an error when this host cannot (default: probe when CAP_NET_RAW is held)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l no-probe -d 'Do not send ARP probes'
+complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -s V -l version -d 'Print version'
 complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -l timeout -d 'Deadline for the whole command, waiting for deletions included' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)' -r -F
 complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -l context -d 'The kubeconfig context to use (default: the current context)' -r
@@ -192,12 +216,13 @@ complete -c lbctl -n "__fish_lbctl_using_subcommand man" -l metallb-namespace -d
 complete -c lbctl -n "__fish_lbctl_using_subcommand man" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lbctl -n "__fish_lbctl_using_subcommand man" -s V -l version -d 'Print version'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install uninstall man help" -f -a "version" -d 'Print the lbctl version, the embedded MetalLB version and the server version'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install uninstall man help" -f -a "enable-strictarp" -d 'Switch kube-proxy to IPVS mode with strictARP, restart it and wait (MetalLB L2 needs it)'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install uninstall man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install uninstall man help" -f -a "preflight" -d 'Check whether this cluster, this node and a pool are ready for MetalLB L2 (read-only)'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install uninstall man help" -f -a "probe" -d 'Probe pool addresses with ARP (RFC 5227) to find hosts already using them'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install uninstall man help" -f -a "install" -d 'Install MetalLB (built into lbctl) and its address pools, and wait until it serves'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install uninstall man help" -f -a "uninstall" -d 'Remove MetalLB: pools, webhook, workloads, RBAC, CRDs and namespace'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install uninstall man help" -f -a "man" -d 'Print the man page (roff) for lbctl or one of its subcommands'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install uninstall man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install doctor uninstall man help" -f -a "version" -d 'Print the lbctl version, the embedded MetalLB version and the server version'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install doctor uninstall man help" -f -a "enable-strictarp" -d 'Switch kube-proxy to IPVS mode with strictARP, restart it and wait (MetalLB L2 needs it)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install doctor uninstall man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install doctor uninstall man help" -f -a "preflight" -d 'Check whether this cluster, this node and a pool are ready for MetalLB L2 (read-only)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install doctor uninstall man help" -f -a "probe" -d 'Probe pool addresses with ARP (RFC 5227) to find hosts already using them'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install doctor uninstall man help" -f -a "install" -d 'Install MetalLB (built into lbctl) and its address pools, and wait until it serves'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install doctor uninstall man help" -f -a "doctor" -d 'Check that MetalLB is healthy and that its addresses are really announced (read-only)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install doctor uninstall man help" -f -a "uninstall" -d 'Remove MetalLB: pools, webhook, workloads, RBAC, CRDs and namespace'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install doctor uninstall man help" -f -a "man" -d 'Print the man page (roff) for lbctl or one of its subcommands'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install doctor uninstall man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -157,6 +157,25 @@ permission, timeout, webhook never ready).",
     )]
     Install(InstallArgs),
 
+    /// Check that MetalLB is healthy and that its addresses are really announced (read-only).
+    #[command(
+        long_about = "Checks an installed MetalLB the way its troubleshooting guide asks you to by hand: \
+namespace, CRDs and version; controller and speaker rollouts and a speaker on every node that can \
+announce; the webhook (endpoints, caBundle against its certificate, a server-side dry-run pool); \
+the memberlist Secret and every component's ConfigurationState; pools outside MetalLB's namespace, \
+without an L2Advertisement, exhausted or overlapping; LoadBalancer services that are pending (with \
+MetalLB's reason), assigned but not announced, or announced from a node without a local endpoint; \
+kube-proxy's mode, strictARP and restart. With CAP_NET_RAW (or --probe) it also sends ARP probes \
+for every assigned address on this host's segments: exactly one MAC must answer, and it should be \
+the announcing node's.\n\n\
+The API requests are a fixed set of lists, whatever the number of nodes and services. Every \
+result has a check ID documented in docs/checks.md.\n\n\
+Exit codes: 0 all checks passed (warnings allowed unless --fail-on warning), 1 a check failed, \
+2 bad flags, 3 a check could not run (unreachable, permission) and none failed.",
+        after_help = "Examples:\n  lbctl doctor\n  lbctl install --pool 192.168.10.240/28 && lbctl doctor --wait 2m --junit doctor.xml\n  lbctl doctor --no-probe -o json | jq '.checks[] | select(.status != \"pass\")'\n  lbctl doctor --ignore LB414 --fail-on warning"
+    )]
+    Doctor(DoctorArgs),
+
     /// Remove MetalLB: pools, webhook, workloads, RBAC, CRDs and namespace.
     #[command(
         long_about = "Removes what lbctl install wrote, in the order that keeps nothing half-working: pools and \
@@ -327,6 +346,49 @@ pub struct PreflightArgs {
     pub attempts: u32,
 
     /// Read node facts from this proc tree instead of /proc (tests).
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub proc_root: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Check IDs whose failures become warnings (case-insensitive, comma-separated, repeatable; `all`).
+    #[arg(long, value_name = "IDS")]
+    pub ignore: Vec<String>,
+
+    /// Which results make the exit code 1.
+    #[arg(long, value_enum, default_value_t = crate::checks::FailOn::Fail, value_name = "LEVEL")]
+    pub fail_on: crate::checks::FailOn,
+
+    /// Re-run the checks that can still pass (rollouts, webhook, pending services) until this deadline, e.g. 2m.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub wait: Option<Duration>,
+
+    /// Also write the results as JUnit XML to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+
+    /// ARP-probe the assigned addresses; an error when this host cannot (default: probe when CAP_NET_RAW is held).
+    #[arg(long, conflicts_with = "no_probe")]
+    pub probe: bool,
+
+    /// Do not send ARP probes.
+    #[arg(long)]
+    pub no_probe: bool,
+
+    /// Interface to probe on (default: the one the route to each address uses).
+    #[arg(short = 'i', long, value_name = "IF")]
+    pub interface: Option<String>,
+
+    /// ARP probes per second.
+    #[arg(long, value_name = "N", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub rate: u32,
+
+    /// Probes per address before it counts as unanswered.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub attempts: u32,
+
+    /// Read host facts from this proc tree instead of /proc (tests).
     #[arg(long, value_name = "DIR", hide = true)]
     pub proc_root: Option<PathBuf>,
 }

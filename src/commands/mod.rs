@@ -1,6 +1,7 @@
 //! One file per subcommand. Each gathers facts, calls the pure rules, then renders or applies.
 
 pub mod completions;
+pub mod doctor;
 pub mod enable_strictarp;
 pub mod install;
 pub mod man;
@@ -20,6 +21,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::EnableStrictarp(args) => enable_strictarp::run(&global, &args).await,
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => man::run(&args),
+        Command::Doctor(args) => doctor::run(&global, &args).await,
         Command::Install(args) => install::run(&global, &args).await,
         Command::Uninstall(args) => uninstall::run(&global, &args).await,
         Command::Preflight(args) => preflight::run(&global, &args).await,

@@ -65,7 +65,7 @@ pub async fn run(global: &GlobalArgs, args: &PreflightArgs) -> Result<ExitCode> 
 }
 
 /// Progress while waiting goes to stderr: a spinner on a terminal, lines otherwise.
-fn progress() -> Box<dyn Progress> {
+pub(crate) fn progress() -> Box<dyn Progress> {
     let err = std::io::stderr();
     if err.is_terminal() {
         Box::new(SpinnerProgress::new(err))
@@ -145,7 +145,7 @@ async fn gather(
     }
 }
 
-fn target_of(cluster: &ClusterState) -> Option<Target> {
+pub(crate) fn target_of(cluster: &ClusterState) -> Option<Target> {
     match cluster {
         ClusterState::Reached(c) => Some(Target {
             server: c.server.clone(),
@@ -156,7 +156,7 @@ fn target_of(cluster: &ClusterState) -> Option<Target> {
     }
 }
 
-fn write_junit(path: &Path, report: &Report) -> Result<()> {
+pub(crate) fn write_junit(path: &Path, report: &Report) -> Result<()> {
     std::fs::write(path, junit::render(report))
         .map_err(|e| Error::io(format!("cannot write --junit {}", path.display()), e))
 }

@@ -30,7 +30,12 @@ pub struct Options {
 }
 
 /// Maps a failed request to the source error a check reports.
-fn source_error(err: kube::Error, verb: &str, resource: &str, ns: Option<&str>) -> SourceError {
+pub(crate) fn source_error(
+    err: kube::Error,
+    verb: &str,
+    resource: &str,
+    ns: Option<&str>,
+) -> SourceError {
     match &err {
         kube::Error::Api(status) if status.code == 403 => {
             SourceError::forbidden(verb, resource, ns)
@@ -49,7 +54,7 @@ fn is_not_found(err: &kube::Error) -> bool {
     matches!(err, kube::Error::Api(s) if s.code == 404)
 }
 
-async fn list<K>(
+pub(crate) async fn list<K>(
     api: Api<K>,
     params: ListParams,
     resource: &str,
@@ -62,6 +67,47 @@ where
         .await
         .map(|l| l.items)
         .map_err(|e| source_error(e, "list", resource, ns))
+}
+
+/// The server version from `/version`, or the state saying why the cluster is unusable when that
+/// first answer shows it (connection refused, credentials rejected).
+pub(crate) fn reach(
+    target: &ClusterTarget,
+    version: std::result::Result<k8s_openapi::apimachinery::pkg::version::Info, kube::Error>,
+) -> std::result::Result<Source<ServerVersion>, ClusterState> {
+    match version {
+        Ok(info) => Ok(
+            ServerVersion::parse(&info.git_version).ok_or(SourceError::Failed {
+                what: "/version".into(),
+                reason: format!("unrecognised gitVersion {:?}", info.git_version),
+            }),
+        ),
+        Err(err) => {
+            let mapped = crate::kube::api_error(
+                err,
+                crate::kube::errors::Request {
+                    verb: "get",
+                    resource: "/version",
+                    namespace: None,
+                },
+                &target.server,
+                &target.context,
+            );
+            match mapped {
+                crate::Error::Unreachable { .. } | crate::Error::Unauthorized { .. } => {
+                    Err(ClusterState::Unreachable {
+                        server: Some(target.server.clone()),
+                        hint: mapped.hint().unwrap_or_default(),
+                        message: mapped.to_string(),
+                    })
+                }
+                other => Ok(Err(SourceError::Failed {
+                    what: "/version".into(),
+                    reason: other.to_string(),
+                })),
+            }
+        }
+    }
 }
 
 /// Reads the cluster. Only a failure of the very first call that shows the server unusable
@@ -137,36 +183,9 @@ pub async fn cluster(target: &ClusterTarget, opts: &Options) -> ClusterState {
         rules_review(&client, mns),
     );
 
-    let version = match version {
-        Ok(info) => ServerVersion::parse(&info.git_version).ok_or(SourceError::Failed {
-            what: "/version".into(),
-            reason: format!("unrecognised gitVersion {:?}", info.git_version),
-        }),
-        Err(err) => {
-            let mapped = crate::kube::api_error(
-                err,
-                crate::kube::errors::Request {
-                    verb: "get",
-                    resource: "/version",
-                    namespace: None,
-                },
-                &target.server,
-                &target.context,
-            );
-            match mapped {
-                crate::Error::Unreachable { .. } | crate::Error::Unauthorized { .. } => {
-                    return ClusterState::Unreachable {
-                        server: Some(target.server.clone()),
-                        hint: mapped.hint().unwrap_or_default(),
-                        message: mapped.to_string(),
-                    };
-                }
-                other => Err(SourceError::Failed {
-                    what: "/version".into(),
-                    reason: other.to_string(),
-                }),
-            }
-        }
+    let version = match reach(target, version) {
+        Ok(v) => v,
+        Err(unreachable) => return unreachable,
     };
 
     let node_infos = nodes
@@ -363,7 +382,7 @@ async fn list_metallb(
         .map_err(|e| source_error(e, "list", &format!("{plural}.metallb.io"), Some(ns)))
 }
 
-async fn kube_proxy(
+pub(crate) async fn kube_proxy(
     client: &kube::Client,
     ds: Option<&DaemonSet>,
     nodes: &Source<Vec<Node>>,

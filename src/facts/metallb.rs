@@ -4,6 +4,10 @@
 //! `checks::doctor` stay pure and a 403 on one list only turns the checks that need it into
 //! `error`.
 
+mod gather;
+
+pub use gather::gather;
+
 use std::net::IpAddr;
 
 use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
@@ -80,6 +84,11 @@ pub enum ArpFacts {
     /// Not probed; the reason is the skip message (`--no-probe`, no CAP_NET_RAW, ...).
     NotProbed {
         reason: String,
+    },
+    /// Probing was required (`--probe`) but impossible, or it failed.
+    Failed {
+        message: String,
+        hint: String,
     },
     Probed(ArpProbe),
 }

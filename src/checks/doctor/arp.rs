@@ -70,6 +70,7 @@ pub fn targets(m: &MetalLbFacts) -> Vec<Target> {
 fn probe_of(f: &DoctorFacts) -> Result<&ArpProbe, Outcome> {
     match &f.arp {
         ArpFacts::NotProbed { reason } => Err(Outcome::skip(reason.clone())),
+        ArpFacts::Failed { message, hint } => Err(Outcome::error(message.clone(), hint.clone())),
         ArpFacts::Probed(p) => Ok(p),
     }
 }

@@ -3,7 +3,7 @@
 //! (LB4xx MetalLB, LB5xx services). The cluster and kube-proxy checks are preflight's own rules,
 //! run again over the same facts.
 
-mod arp;
+pub mod arp;
 mod config;
 mod install;
 mod pools;

@@ -1,14 +1,12 @@
 //! LB412-LB415: the pools MetalLB really uses: objects outside its namespace (ignored), pools no
 //! L2Advertisement covers (assigned but never announced), exhausted pools, overlapping pools.
 
-use std::collections::BTreeMap;
-
 use super::metallb_facts;
 use super::services::{load_balancers, pending_services};
 use crate::checks::Outcome;
 use crate::checks::preflight::{list, read};
 use crate::facts::metallb::DoctorFacts;
-use crate::metallb::crds::{IPAddressPool, L2Advertisement, LabelSelector};
+use crate::metallb::pools::covers;
 use crate::net::pool::Pool;
 
 /// Share of a pool's addresses in use from which it counts as nearly exhausted.
@@ -58,38 +56,6 @@ pub fn foreign_namespaces(f: &DoctorFacts) -> Outcome {
     )
 }
 
-/// Whether a label selector selects `labels` (matchLabels and matchExpressions, all must hold).
-pub(crate) fn selects(selector: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
-    let labels_ok = selector
-        .match_labels
-        .iter()
-        .flatten()
-        .all(|(k, v)| labels.get(k) == Some(v));
-    let expressions_ok = selector.match_expressions.iter().flatten().all(|r| {
-        let values = r.values.as_deref().unwrap_or(&[]);
-        let value = labels.get(&r.key);
-        match r.operator.as_str() {
-            "In" => value.is_some_and(|v| values.contains(v)),
-            "NotIn" => value.is_none_or(|v| !values.contains(v)),
-            "Exists" => value.is_some(),
-            "DoesNotExist" => value.is_none(),
-            _ => false,
-        }
-    });
-    labels_ok && expressions_ok
-}
-
-/// Whether the advertisement announces the pool: by name, by selector, or (neither given) all.
-pub(crate) fn covers(ad: &L2Advertisement, pool: &IPAddressPool) -> bool {
-    let names = ad.spec.ip_address_pools.as_deref().unwrap_or(&[]);
-    let selectors = ad.spec.ip_address_pool_selectors.as_deref().unwrap_or(&[]);
-    if names.is_empty() && selectors.is_empty() {
-        return true;
-    }
-    let labels = pool.metadata.labels.clone().unwrap_or_default();
-    names.iter().any(|n| n == name_of(pool)) || selectors.iter().any(|s| selects(s, &labels))
-}
-
 pub fn advertised(f: &DoctorFacts) -> Outcome {
     let m = metallb_facts!(f);
     let ns = &f.metallb_namespace;
@@ -103,7 +69,7 @@ pub fn advertised(f: &DoctorFacts) -> Outcome {
     }
     let uncovered: Vec<&str> = pools
         .iter()
-        .filter(|p| !ads.iter().any(|a| covers(a, p)))
+        .filter(|p| !ads.iter().any(|a| covers(&a.spec, p)))
         .map(|p| name_of(*p))
         .collect();
     let Some(first) = uncovered.first() else {

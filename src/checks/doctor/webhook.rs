@@ -10,6 +10,7 @@ use crate::checks::Outcome;
 use crate::checks::preflight::{list, read};
 use crate::facts::metallb::{DoctorFacts, DryRun};
 use crate::metallb::crds::WEBHOOK_SERVICE;
+use crate::metallb::health::WebhookFailure;
 use crate::metallb::webhook::{CERT_SECRET, CONFIGURATION_NAME};
 
 /// The Secret key holding the CA certificate the controller generated.
@@ -148,40 +149,6 @@ pub fn ca_bundle(f: &DoctorFacts) -> Outcome {
     ))
 }
 
-/// Why the API server could not call the webhook, from the message of the refused dry run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Refusal {
-    NoEndpoints,
-    Unreachable,
-    Certificate,
-    /// The webhook answered and denied the test pool: it works.
-    Denied,
-    Other,
-}
-
-fn classify(message: &str) -> Refusal {
-    if message.contains("denied the request") {
-        Refusal::Denied
-    } else if message.contains("no endpoints available") {
-        Refusal::NoEndpoints
-    } else if message.contains("x509") || message.contains("certificate") {
-        Refusal::Certificate
-    } else if [
-        "connection refused",
-        "i/o timeout",
-        "deadline exceeded",
-        "no route to host",
-        "connection reset",
-    ]
-    .iter()
-    .any(|p| message.contains(p))
-    {
-        Refusal::Unreachable
-    } else {
-        Refusal::Other
-    }
-}
-
 pub fn dry_run(f: &DoctorFacts) -> Outcome {
     let m = metallb_facts!(f);
     let ns = &f.metallb_namespace;
@@ -194,29 +161,29 @@ pub fn dry_run(f: &DoctorFacts) -> Outcome {
         DryRun::Rejected { code, message } => (code, message),
     };
     let pods = format!("kubectl -n {ns} get pods -l component=controller");
-    let (why, hint) = match classify(message) {
-        Refusal::Denied => {
-            return Outcome::pass(format!(
-                "the webhook answered a dry-run create of an IPAddressPool (and denied the test pool: {message})"
-            ));
-        }
-        Refusal::NoEndpoints => (
+    if message.contains("denied the request") {
+        return Outcome::pass(format!(
+            "the webhook answered a dry-run create of an IPAddressPool (and denied the test pool: {message})"
+        ));
+    }
+    let (why, hint) = match WebhookFailure::classify(message) {
+        Some(WebhookFailure::NoEndpoints) => (
             "no endpoints: the controller pod is not ready",
             format!("{pods} (or run doctor with --wait 2m)"),
         ),
-        Refusal::Unreachable => (
+        Some(WebhookFailure::Unreachable(_)) => (
             "the webhook does not answer (connection refused or timed out)",
             format!(
                 "{pods}; check that a NetworkPolicy or firewall lets the API server reach port 9443"
             ),
         ),
-        Refusal::Certificate => (
+        Some(WebhookFailure::Certificate(_)) => (
             "the API server does not trust the webhook's certificate",
             format!(
                 "compare caBundle with Secret {CERT_SECRET} (LB408); kubectl -n {ns} rollout restart deployment/controller"
             ),
         ),
-        Refusal::Other => (
+        Some(WebhookFailure::Other(_)) | None => (
             "the API server could not use the webhook",
             format!("kubectl -n {ns} logs deployment/controller"),
         ),

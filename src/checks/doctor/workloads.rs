@@ -11,6 +11,7 @@ use crate::checks::Outcome;
 use crate::checks::preflight::cluster::EXCLUDE_LABEL;
 use crate::checks::preflight::{list, read};
 use crate::facts::metallb::DoctorFacts;
+use crate::kube::rollout::pod_problem as pod_problem_of;
 
 pub(crate) fn named<'a, T: kube::Resource>(items: &'a [T], name: &str) -> Option<&'a T> {
     items
@@ -46,22 +47,14 @@ pub(crate) fn component_pods<'a>(pods: &'a [Pod], component: &str) -> Vec<&'a Po
         .collect()
 }
 
-/// Why a pod is not ready, from its container states: `ImagePullBackOff`, `CrashLoopBackOff`.
+/// Why a pod is not ready (kube::rollout's wording).
 fn pod_problem(pod: &Pod) -> String {
-    let name = pod.metadata.name.as_deref().unwrap_or("?");
-    let status = pod.status.clone().unwrap_or_default();
-    let waiting = status
-        .container_statuses
-        .iter()
-        .flatten()
-        .find_map(|c| c.state.as_ref()?.waiting.as_ref()?.reason.clone());
-    match waiting {
-        Some(reason) => format!("pod {name} {reason}"),
-        None => format!(
-            "pod {name} {}, not ready",
-            status.phase.as_deref().unwrap_or("Unknown")
-        ),
-    }
+    pod_problem_of(pod).unwrap_or_else(|| {
+        format!(
+            "pod {} terminating",
+            pod.metadata.name.as_deref().unwrap_or("?")
+        )
+    })
 }
 
 fn deployment_problem(d: &Deployment) -> Option<String> {
@@ -313,7 +306,7 @@ mod tests {
         assert_eq!(o.status, Status::Fail);
         assert_eq!(
             o.message,
-            "Deployment controller is not available: 0/1 replicas available, 1 updated (pod controller-7d4b9c-x2x4z ImagePullBackOff)"
+            "Deployment controller is not available: 0/1 replicas available, 1 updated (pod controller-7d4b9c-x2x4z on w1: ImagePullBackOff)"
         );
         assert!(o.hint.unwrap().contains("logs deployment/controller"));
 
@@ -410,7 +403,7 @@ mod tests {
         assert_eq!(o.status, Status::Fail);
         assert!(
             o.message
-                .contains("w2 (pod speaker-ddddd Running, not ready)"),
+                .contains("w2 (pod speaker-ddddd on w2: Running, not ready)"),
             "{o:?}"
         );
         assert!(

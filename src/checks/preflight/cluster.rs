@@ -70,13 +70,7 @@ fn source_errors(c: &ClusterFacts) -> Vec<&crate::facts::cluster::SourceError> {
     ]
     .into_iter()
     .flatten()
-    .fold(Vec::new(), |mut seen, e| {
-        // kube-proxy's source repeats the DaemonSet list's error.
-        if !seen.contains(&e) {
-            seen.push(e);
-        }
-        seen
-    })
+    .collect()
 }
 
 pub fn read_access(f: &PreflightFacts) -> Outcome {

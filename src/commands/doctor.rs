@@ -1,0 +1,165 @@
+//! `lbctl doctor`: gather MetalLB's state (a fixed set of list requests) and, when this host can,
+//! ARP-probe the assigned addresses; run the doctor checks (again while `--wait` lasts), then
+//! render the report and return the exit code of the checks.
+
+use std::net::IpAddr;
+
+use super::preflight::{progress, target_of, write_junit};
+use crate::checks::doctor::{self, arp::targets};
+use crate::checks::wait;
+use crate::checks::{Check, Policy, run_checks};
+use crate::cli::{DoctorArgs, GlobalArgs};
+use crate::facts::metallb::{ArpFacts, ArpProbe, DoctorFacts, MetalLbFacts};
+use crate::facts::probe::{self, ProbeState};
+use crate::facts::{NodeState, PoolInput, PreflightFacts, node};
+use crate::kube::ClusterTarget;
+use crate::net::pool::Pool;
+use crate::net::roots::HostRoots;
+use crate::output::is_json;
+use crate::report::{Report, human};
+use crate::{ExitCode, Result};
+
+pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> Result<ExitCode> {
+    // Bad input stops here, before anything is contacted (exit 2).
+    let policy = Policy::new(&args.ignore, args.fail_on, &doctor::ids())?;
+    let roots = match &args.proc_root {
+        Some(dir) => HostRoots {
+            proc: dir.clone(),
+            ..HostRoots::default()
+        },
+        None => HostRoots::default(),
+    };
+    // Without a usable kubeconfig there is nothing to diagnose (exit 3 with the hint).
+    let target = crate::kube::connect(global).await?;
+
+    let specs = doctor::specs();
+    let target_info = std::cell::RefCell::new(None);
+    let (specs_ref, policy_ref, info_ref, target_ref, roots_ref) =
+        (&specs, &policy, &target_info, &target, &roots);
+    let mut progress = progress();
+    let checks = wait::run_until(
+        args.wait,
+        wait::RETRY_INTERVAL,
+        progress.as_mut(),
+        || async move {
+            let facts = gather(global, args, target_ref, roots_ref).await;
+            *info_ref.borrow_mut() = target_of(&facts.preflight.cluster);
+            let mut checks: Vec<Check> = run_checks(specs_ref, &facts);
+            policy_ref.apply(&mut checks);
+            checks
+        },
+    )
+    .await;
+
+    let code = policy.exit_code(&checks);
+    let report = Report::new("doctor", target_info.into_inner(), checks, code);
+    if let Some(path) = &args.junit {
+        write_junit(path, &report)?;
+    }
+    if is_json(global.output) {
+        println!("{}", report.to_json());
+    } else {
+        let style = human::Style {
+            color: colored::control::SHOULD_COLORIZE.should_colorize(),
+            unicode: human::unicode_from_env(),
+        };
+        print!("{}", human::render(&report, style));
+    }
+    Ok(code)
+}
+
+async fn gather(
+    global: &GlobalArgs,
+    args: &DoctorArgs,
+    target: &ClusterTarget,
+    roots: &HostRoots,
+) -> DoctorFacts {
+    let ns = global.metallb_namespace.clone();
+    let (cluster, metallb) = crate::facts::metallb::gather(target, &ns).await;
+    let arp = match &metallb {
+        None => ArpFacts::NotProbed {
+            reason: "skipped: no cluster".into(),
+        },
+        Some(m) => probe_addresses(args, m, roots).await,
+    };
+    DoctorFacts {
+        metallb_namespace: ns.clone(),
+        preflight: PreflightFacts {
+            metallb_namespace: ns,
+            for_install: false,
+            cluster,
+            node: NodeState::NotRead {
+                reason: "doctor does not judge this host".into(),
+            },
+            pools: vec![],
+            probe: ProbeState::NotRun {
+                reason: "doctor probes assigned addresses instead".into(),
+            },
+        },
+        metallb,
+        arp,
+    }
+}
+
+/// ARP-probes every assigned IPv4 address and the InternalIPs of their announcing nodes, with
+/// preflight's prober (which never probes this host's own addresses).
+async fn probe_addresses(args: &DoctorArgs, m: &MetalLbFacts, roots: &HostRoots) -> ArpFacts {
+    if args.no_probe {
+        return ArpFacts::NotProbed {
+            reason: "--no-probe".into(),
+        };
+    }
+    let targets = targets(m);
+    if targets.is_empty() {
+        return ArpFacts::NotProbed {
+            reason: "no IPv4 LoadBalancer address is assigned; nothing to probe".into(),
+        };
+    }
+    let unable = |reason: String| {
+        if args.probe {
+            ArpFacts::Failed {
+                message: format!("--probe: {reason}"),
+                hint: "run lbctl doctor as root on a node of the cluster's L2 segment, or drop --probe".into(),
+            }
+        } else {
+            ArpFacts::NotProbed { reason }
+        }
+    };
+    let facts = match node::local(roots) {
+        NodeState::NotRead { reason } => return unable(reason),
+        NodeState::Local { facts, .. } => facts,
+    };
+    let vips: Vec<IpAddr> = targets.iter().map(|t| IpAddr::V4(t.address)).collect();
+    let mut all: Vec<String> = vips.iter().map(ToString::to_string).collect();
+    all.extend(
+        targets
+            .iter()
+            .filter_map(|t| t.node_ip)
+            .map(|ip| ip.to_string()),
+    );
+    let pool = match Pool::from_addresses(&all) {
+        Ok(pool) => pool,
+        Err(e) => return unable(format!("assigned addresses do not parse: {e}")),
+    };
+    let input = PoolInput {
+        name: "assigned addresses".into(),
+        origin: "LoadBalancer services".into(),
+        namespace: None,
+        pool,
+    };
+    let settings = probe::Settings {
+        interface: args.interface.clone(),
+        rate: args.rate,
+        attempts: args.attempts,
+    };
+    match probe::run(&[input], &facts, roots, &settings).await {
+        ProbeState::NotRun { reason } => unable(reason),
+        ProbeState::Failed { message, hint } => ArpFacts::Failed { message, hint },
+        ProbeState::Done { verdicts } => {
+            let (addresses, nodes) = verdicts
+                .into_iter()
+                .partition(|v| vips.contains(&v.address));
+            ArpFacts::Probed(ArpProbe { addresses, nodes })
+        }
+    }
+}
