@@ -70,7 +70,13 @@ fn source_errors(c: &ClusterFacts) -> Vec<&crate::facts::cluster::SourceError> {
     ]
     .into_iter()
     .flatten()
-    .collect()
+    .fold(Vec::new(), |mut seen, e| {
+        // kube-proxy's source repeats the DaemonSet list's error.
+        if !seen.contains(&e) {
+            seen.push(e);
+        }
+        seen
+    })
 }
 
 pub fn read_access(f: &PreflightFacts) -> Outcome {

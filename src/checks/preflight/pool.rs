@@ -204,6 +204,11 @@ pub fn service_cidrs(f: &PreflightFacts) -> Outcome {
             "the API serves no ServiceCIDR objects (before Kubernetes 1.33): the service CIDR is unknown",
         );
     };
+    if texts.is_empty() {
+        return Outcome::skip(
+            "the cluster has no ServiceCIDR objects: the service CIDR is unknown",
+        );
+    }
     let cidrs = nets(texts.iter().cloned());
     judge(
         f,
