@@ -39,14 +39,22 @@ impl ArpSocket {
             .mac
             .filter(|m| *m != MacAddr::zero())
             .ok_or_else(|| Error::usage(format!("interface {name} has no MAC address")))?;
-        let config = Config {
-            promiscuous: false,
-            read_timeout: Some(READ_TIMEOUT),
-            ..Config::default()
-        };
         let raw_error = |reason: String| Error::RawSocket {
             interface: name.to_string(),
             reason,
+        };
+        let permission = |err: std::io::Error| {
+            if err.kind() == ErrorKind::PermissionDenied {
+                raw_error("permission denied (CAP_NET_RAW is missing)".into())
+            } else {
+                raw_error(err.to_string())
+            }
+        };
+        let config = Config {
+            promiscuous: false,
+            read_timeout: Some(READ_TIMEOUT),
+            socket_fd: Some(arp_only_socket().map_err(permission)?),
+            ..Config::default()
         };
         match datalink::channel(&interface, config) {
             Ok(Channel::Ethernet(tx, rx)) => Ok(ArpSocket {
@@ -55,10 +63,7 @@ impl ArpSocket {
                 rx: Some(rx),
             }),
             Ok(_) => Err(raw_error("not an Ethernet channel".into())),
-            Err(err) if err.kind() == ErrorKind::PermissionDenied => Err(raw_error(
-                "permission denied (CAP_NET_RAW is missing)".into(),
-            )),
-            Err(err) => Err(raw_error(err.to_string())),
+            Err(err) => Err(permission(err)),
         }
     }
 
@@ -75,17 +80,21 @@ impl ArpSocket {
     }
 
     /// Starts a thread that forwards every ARP frame with its arrival time until `stop` is set.
+    /// Our own frames (an ETH_P_ALL socket sees what we send) are dropped here already, so the
+    /// prober is not woken for each of its own probes.
     pub fn spawn_receiver(
         &mut self,
         frames: Sender<(Instant, ArpFrame)>,
         stop: Arc<AtomicBool>,
     ) -> Option<JoinHandle<()>> {
         let mut rx = self.rx.take()?;
+        let ours = self.mac;
         Some(std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 match rx.next() {
                     Ok(bytes) => {
                         if let Some(frame) = ArpFrame::parse(bytes)
+                            && frame.sender_mac != ours
                             && frames.send((Instant::now(), frame)).is_err()
                         {
                             return;
@@ -97,4 +106,76 @@ impl ArpSocket {
             }
         }))
     }
+}
+
+/// A packet socket that only hands ARP frames to user space and, where the kernel supports it
+/// (4.20+), not the frames we send ourselves: probing a /20 then costs a wake-up per reply
+/// instead of one per frame on the wire. pnet binds it to the interface.
+fn arp_only_socket() -> std::io::Result<i32> {
+    let protocol = i32::from((libc::ETH_P_ALL as u16).to_be());
+    // SAFETY: plain socket(2) call; the result is checked.
+    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, protocol) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // Classic BPF: load the ethertype (offset 12); ARP -> accept the whole frame, else drop.
+    let mut program = [
+        libc::sock_filter {
+            code: 0x28,
+            jt: 0,
+            jf: 0,
+            k: 12,
+        },
+        libc::sock_filter {
+            code: 0x15,
+            jt: 0,
+            jf: 1,
+            k: 0x0806,
+        },
+        libc::sock_filter {
+            code: 0x06,
+            jt: 0,
+            jf: 0,
+            k: 0xffff,
+        },
+        libc::sock_filter {
+            code: 0x06,
+            jt: 0,
+            jf: 0,
+            k: 0,
+        },
+    ];
+    let filter = libc::sock_fprog {
+        len: program.len() as u16,
+        filter: program.as_mut_ptr(),
+    };
+    // SAFETY: fd is ours, the option values point at live data of the stated size.
+    let attached = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            (&filter as *const libc::sock_fprog).cast(),
+            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+        )
+    };
+    if attached != 0 {
+        let err = std::io::Error::last_os_error();
+        // SAFETY: closing the descriptor we opened above.
+        unsafe { libc::close(fd) };
+        return Err(err);
+    }
+    let one: libc::c_int = 1;
+    // Older kernels lack the option; their own frames are then dropped in user space instead.
+    // SAFETY: as above.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_PACKET,
+            libc::PACKET_IGNORE_OUTGOING,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    Ok(fd)
 }
