@@ -326,3 +326,37 @@ fn an_unreachable_cluster_is_exit_3_and_node_checks_still_run() {
     assert_eq!(status_of(&json, "LB101"), "error");
     assert_eq!(status_of(&json, "LB205"), "pass");
 }
+
+#[test]
+fn metallb_installed_by_lbctl_is_recognised_and_its_pool_checked() {
+    let env = Env::from_fixture("kubeadm-nftables");
+    let install = Command::cargo_bin("lbctl")
+        .unwrap()
+        .env_remove("KUBECONFIG")
+        .arg("--kubeconfig")
+        .arg(env.kubeconfig("admin"))
+        .args([
+            "install",
+            "--pool",
+            "192.168.77.240-192.168.77.245",
+            "--timeout",
+            "60s",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        install.status.success(),
+        "install failed: {}",
+        String::from_utf8_lossy(&install.stderr)
+    );
+    // A second pool overlapping the installed one, and the installed pool itself.
+    let run = env.run("admin", &["--pool", "192.168.77.244-192.168.77.250"]);
+    assert_eq!(run.code, 1, "{}", run.human);
+    let json: serde_json::Value = serde_json::from_str(&run.json).unwrap();
+    assert_eq!(status_of(&json, "LB120"), "pass", "{}", run.human);
+    assert_eq!(status_of(&json, "LB121"), "pass");
+    assert_eq!(status_of(&json, "LB122"), "pass");
+    assert_eq!(status_of(&json, "LB306"), "fail");
+    assert!(run.human.contains("managed by lbctl"), "{}", run.human);
+    snapshot("metallb_installed", &run);
+}

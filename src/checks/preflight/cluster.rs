@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::{cluster_facts, list, read};
 use crate::checks::Outcome;
-use crate::facts::cluster::{ClusterFacts, NodeInfo, Workload};
+use crate::facts::cluster::{Access, ClusterFacts, NodeInfo, Workload};
 use crate::facts::{ClusterState, PreflightFacts};
 
 /// Oldest Kubernetes minor lbctl supports with MetalLB v0.16.1 (Pod Security labels, SSA).
@@ -127,17 +127,25 @@ pub fn next_step_access(f: &PreflightFacts) -> Outcome {
             e.hint(),
         );
     }
+    // `--for install` lists every permission checked, not only the missing ones.
+    let everything = if f.for_install {
+        let all: Vec<String> = c.access.iter().map(Access::describe).collect();
+        format!(" (checked: {})", all.join(", "))
+    } else {
+        String::new()
+    };
     if missing.is_empty() {
         return Outcome::pass(format!(
-            "allowed: all {} permissions {} needs",
+            "allowed: all {} permissions {} needs{everything}",
             c.access.len(),
             commands.join(" and ")
         ));
     }
     let shown = if f.for_install { usize::MAX } else { 3 };
     let message = format!(
-        "missing {} permissions: {}",
+        "missing {} of {} permissions: {}{everything}",
         missing.len(),
+        c.access.len(),
         list(&missing, shown)
     );
     let hint = "ask a cluster admin for these permissions (or to run the command); check one with `kubectl auth can-i VERB RESOURCE -n NAMESPACE`";
@@ -397,7 +405,7 @@ mod tests {
     use super::super::testing::{cluster, facts};
     use super::*;
     use crate::checks::Status;
-    use crate::facts::cluster::{Access, L2Advertisement, ServiceInfo, SourceError};
+    use crate::facts::cluster::{L2Advertisement, ServiceInfo, SourceError};
 
     fn node(name: &str) -> NodeInfo {
         NodeInfo {
@@ -490,7 +498,14 @@ mod tests {
         assert!(o.hint.unwrap().contains("--for install"));
         let mut f = facts(c.clone());
         f.for_install = true;
-        assert_eq!(next_step_access(&f).status, Status::Fail);
+        let o = next_step_access(&f);
+        assert_eq!(o.status, Status::Fail);
+        assert!(
+            o.message
+                .ends_with("(checked: create namespaces, create secrets)"),
+            "{}",
+            o.message
+        );
         c.access.push(access(
             "roles",
             Err(SourceError::forbidden(
