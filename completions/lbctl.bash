@@ -449,7 +449,7 @@ _lbctl() {
             return 0
             ;;
         lbctl__subcmd__install)
-            opts="-o -v -h -V --pool --pool-name --config --dry-run --skip-preflight --ignore --timeout --force-conflicts --registry --image-pull-policy --speaker-node-selector --speaker-tolerations --log-level --ignore-exclude-lb --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
+            opts="-o -v -h -V --pool --pool-name --config --dry-run --skip-preflight --no-probe --ignore --timeout --force-conflicts --registry --image-pull-policy --speaker-node-selector --speaker-tolerations --log-level --ignore-exclude-lb --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

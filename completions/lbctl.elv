@@ -163,6 +163,7 @@ set edit:completion:arg-completer[lbctl] = {|@words|
             cand --color 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)'
             cand --metallb-namespace 'Namespace MetalLB lives in'
             cand --skip-preflight 'Do not check the cluster and the pools before writing'
+            cand --no-probe 'Do not ARP-probe the pool addresses (probes run only on a cluster node with CAP_NET_RAW)'
             cand --force-conflicts 'Take over fields another field manager (kubectl, Helm) set to other values'
             cand --ignore-exclude-lb 'Let speakers announce from nodes labelled node.kubernetes.io/exclude-from-external-load-balancers'
             cand -v 'More detail on stderr; repeat for more (-vv shows every API request)'

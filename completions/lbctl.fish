@@ -161,6 +161,7 @@ always\t''
 never\t''"
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l metallb-namespace -d 'Namespace MetalLB lives in' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l skip-preflight -d 'Do not check the cluster and the pools before writing'
+complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l no-probe -d 'Do not ARP-probe the pool addresses (probes run only on a cluster node with CAP_NET_RAW)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l force-conflicts -d 'Take over fields another field manager (kubectl, Helm) set to other values'
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l ignore-exclude-lb -d 'Let speakers announce from nodes labelled node.kubernetes.io/exclude-from-external-load-balancers'
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'

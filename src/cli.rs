@@ -222,6 +222,10 @@ pub struct InstallArgs {
     #[arg(long)]
     pub skip_preflight: bool,
 
+    /// Do not ARP-probe the pool addresses (probes run only on a cluster node with CAP_NET_RAW).
+    #[arg(long)]
+    pub no_probe: bool,
+
     /// Check IDs whose failure only warns (comma-separated, or "all").
     #[arg(long, value_name = "IDS", value_delimiter = ',')]
     pub ignore: Vec<String>,

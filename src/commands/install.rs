@@ -8,14 +8,20 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::checks::{Policy, run_checks};
+use kube::ResourceExt;
+
+use crate::checks::{CheckSpec, Policy, Status, Summary, preflight, run_checks};
 use crate::cli::{DryRun, GlobalArgs, InstallArgs, RenderArgs};
+use crate::facts::probe::{self, ProbeState};
+use crate::facts::{NodeState, PoolInput, PreflightFacts, gather, node};
 use crate::kube::apply::{ApplyMode, ObjectRef, apply, delete};
 use crate::kube::{ClusterTarget, connect};
 use crate::metallb::existing::{self, managed_selector};
 use crate::metallb::pools::{self, PoolPlan};
 use crate::metallb::render::{Phase, RenderOptions, Rendered, render, to_yaml};
 use crate::metallb::{VERSION, waits};
+use crate::net::pool::Pool;
+use crate::net::roots::HostRoots;
 use crate::output::is_json;
 use crate::progress::Progress;
 use crate::report::{Report, Target, human};
@@ -169,6 +175,8 @@ fn seconds(d: Duration) -> f64 {
 pub async fn run(global: &GlobalArgs, args: &InstallArgs) -> Result<ExitCode> {
     let opts = render_options(global, &args.render)?;
     let plan = pool_plan(args, &opts.namespace)?;
+    let ids: Vec<&str> = install_checks().iter().map(|s| s.id).collect();
+    let policy = Policy::new(&args.ignore, Default::default(), &ids)?;
     let objects = render(&opts);
     let plan_objects = plan.objects();
     if args.dry_run == Some(DryRun::Client) {
@@ -210,7 +218,7 @@ pub async fn run(global: &GlobalArgs, args: &InstallArgs) -> Result<ExitCode> {
     ));
 
     if !args.skip_preflight {
-        let code = precheck(&target, &opts, args, json).await?;
+        let code = precheck(&target, &opts, &plan, args, &policy, &progress, json).await?;
         if code != ExitCode::Ok {
             return Ok(code);
         }
@@ -458,21 +466,100 @@ fn finish(json: bool, progress: &Progress, outcome: Outcome, started: Instant) -
     Ok(ExitCode::Ok)
 }
 
+/// Preflight's checks that decide whether an install can succeed: cluster, existing MetalLB,
+/// namespace and pools (kube-proxy and node tuning are preflight's and doctor's business).
+fn install_checks() -> Vec<CheckSpec<PreflightFacts>> {
+    preflight::specs()
+        .into_iter()
+        .filter(|s| matches!(s.area, "cluster" | "metallb" | "pool") || s.id == "LB200")
+        .collect()
+}
+
+fn pool_inputs(plan: &PoolPlan, origin: &str) -> Vec<PoolInput> {
+    plan.pools
+        .iter()
+        .filter_map(|p| {
+            Some(PoolInput {
+                name: p.name_any(),
+                origin: origin.to_string(),
+                namespace: p.metadata.namespace.clone(),
+                pool: Pool::from_addresses(&p.spec.addresses).ok()?,
+            })
+        })
+        .collect()
+}
+
 /// Runs the install checks; prints the report and returns its exit code when something fails.
 async fn precheck(
     target: &ClusterTarget,
     opts: &RenderOptions,
+    plan: &PoolPlan,
     args: &InstallArgs,
+    policy: &Policy,
+    progress: &Progress,
     json: bool,
 ) -> Result<ExitCode> {
-    let specs = existing::checks();
-    let ids: Vec<&str> = specs.iter().map(|s| s.id).collect();
-    let policy = Policy::new(&args.ignore, Default::default(), &ids)?;
-    let facts = existing::gather(target, &opts.namespace).await?;
+    let t = Instant::now();
+    let specs = install_checks();
+    let pools = pool_inputs(
+        plan,
+        if args.config.is_some() {
+            "--config"
+        } else {
+            "--pool"
+        },
+    );
+    let roots = HostRoots::default();
+    let options = gather::Options {
+        metallb_namespace: opts.namespace.clone(),
+        service_cidrs: !pools.is_empty(),
+    };
+    let mut facts = PreflightFacts {
+        metallb_namespace: opts.namespace.clone(),
+        for_install: true,
+        cluster: gather::cluster(target, &options).await,
+        node: node::local(&roots),
+        pools,
+        probe: ProbeState::NotRun {
+            reason: if args.no_probe {
+                "--no-probe".into()
+            } else {
+                "lbctl does not run on a node of this cluster".into()
+            },
+        },
+    };
     let mut checks = run_checks(&specs, &facts);
+    // ARP probes only from a node of the cluster (LB200 passed): from anywhere else they would
+    // ask the wrong network.
+    let on_node = checks
+        .iter()
+        .any(|c| c.id == "LB200" && c.status == Status::Pass);
+    if on_node && !args.no_probe {
+        if let NodeState::Local { facts: node, .. } = &facts.node {
+            let settings = probe::Settings {
+                interface: None,
+                rate: 500,
+                attempts: 3,
+            };
+            facts.probe = probe::run(&facts.pools, node, &roots, &settings).await;
+        }
+        checks = run_checks(&specs, &facts);
+    }
     policy.apply(&mut checks);
     let code = policy.exit_code(&checks);
     if code == ExitCode::Ok {
+        let summary = Summary::of(&checks);
+        progress.step(
+            "preflight",
+            &format!(
+                "{} passed, {} warnings, {} skipped",
+                summary.pass, summary.warn, summary.skip
+            ),
+            t.elapsed(),
+        );
+        for c in checks.iter().filter(|c| c.status == Status::Warn) {
+            progress.detail(&format!("warning {} {}: {}", c.id, c.title, c.message));
+        }
         return Ok(code);
     }
     let report = Report::new(

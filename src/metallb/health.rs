@@ -108,7 +108,7 @@ pub fn diagnose(
     namespace: &str,
 ) -> Diagnosis {
     let pods_text = if pod_problems.is_empty() {
-        "no unready controller pod found".to_string()
+        "its pods are ready".to_string()
     } else {
         pod_problems.join("; ")
     };

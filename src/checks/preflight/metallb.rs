@@ -82,10 +82,24 @@ pub fn existing(f: &PreflightFacts) -> Outcome {
         list(&names, 2)
     );
     if manager == "Helm" {
-        return Outcome::warn(
-            message,
-            "keep managing it with helm (helm upgrade), or helm uninstall it before lbctl install",
-        );
+        let hint =
+            "keep managing it with helm (helm upgrade), or helm uninstall it before lbctl install";
+        // Two tools managing one MetalLB undo each other's changes: install stops here.
+        if f.for_install {
+            let release = first
+                .labels
+                .get("app.kubernetes.io/instance")
+                .map(String::as_str)
+                .unwrap_or("<release>");
+            let ns = &first.namespace;
+            return Outcome::fail(
+                format!("{message}; lbctl install would fight Helm over these objects"),
+                format!(
+                    "either keep Helm (`helm upgrade {release} metallb/metallb -n {ns}`, pools with kubectl apply), or remove it (`helm uninstall {release} -n {ns}`) and re-run lbctl install; --ignore LB120 takes the objects over"
+                ),
+            );
+        }
+        return Outcome::warn(message, hint);
     }
     if version != crate::metallb::VERSION {
         return Outcome::warn(
@@ -247,6 +261,18 @@ mod tests {
             assert_eq!(o.status, want, "{text}: {o:?}");
             assert!(o.message.contains(text), "{text}: {}", o.message);
         }
+        // For install, Helm stops it with both ways out.
+        let mut c = cluster();
+        c.deployments = Ok(metallb("metallb-system", v, Some("Helm")));
+        let mut f = facts(c);
+        f.for_install = true;
+        let o = existing(&f);
+        assert_eq!(o.status, Status::Fail, "{o:?}");
+        let hint = o.hint.unwrap();
+        assert!(
+            hint.contains("helm upgrade") && hint.contains("helm uninstall"),
+            "{hint}"
+        );
         let mut c = cluster();
         c.daemonsets = Err(SourceError::forbidden("list", "daemonsets.apps", None));
         assert_eq!(existing(&facts(c)).status, Status::Error);
