@@ -76,7 +76,7 @@ pub use control::{
     AdmissionHook, AdmissionRequest, Controller, Fault, FaultAction, LoggedRequest, Operation,
 };
 pub use error::SimError;
-pub use scenario::{Rule, Scenario, Settings, User};
+pub use scenario::{GenerateSpec, Rule, Scenario, Settings, User};
 pub use selectors::{FieldSelector, LabelSelector};
 pub use status::Status;
 pub use store::{EventType, Store, Subscription, WatchEvent};

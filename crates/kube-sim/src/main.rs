@@ -13,8 +13,17 @@ use std::process::ExitCode;
 )]
 struct Args {
     /// Scenario YAML (objects, settings, users).
-    #[arg(long)]
-    scenario: PathBuf,
+    #[arg(long, required_unless_present = "nodes")]
+    scenario: Option<PathBuf>,
+    /// Instead of a scenario: generate a cluster of this many nodes (benchmarks).
+    #[arg(long, conflicts_with = "scenario")]
+    nodes: Option<usize>,
+    /// With --nodes: this many LoadBalancer Services.
+    #[arg(long, default_value_t = 0, requires = "nodes")]
+    services: usize,
+    /// With --nodes: install MetalLB with a pool for every Service.
+    #[arg(long, requires = "nodes")]
+    metallb: bool,
     /// Where to write a kubeconfig for the server.
     #[arg(long)]
     kubeconfig_out: PathBuf,
@@ -28,7 +37,16 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let scenario = match kube_sim::Scenario::from_file(&args.scenario) {
+    let loaded = match (&args.scenario, args.nodes) {
+        (Some(path), _) => kube_sim::Scenario::from_file(path),
+        (None, Some(nodes)) => Ok(kube_sim::Scenario::generated(
+            nodes,
+            args.services,
+            args.metallb,
+        )),
+        (None, None) => unreachable!("clap requires --scenario or --nodes"),
+    };
+    let scenario = match loaded {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");

@@ -23,6 +23,21 @@ pub struct Scenario {
     /// Objects created in order (namespaces are created before everything else).
     #[serde(default)]
     pub objects: Vec<Value>,
+    /// `generate: { nodes: 1000, services: 5000, metallb: true }` appends a large generated
+    /// cluster to `objects` (see [`crate::cluster::generator`]).
+    #[serde(default)]
+    pub generate: Option<GenerateSpec>,
+}
+
+/// The `generate:` key of a scenario.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GenerateSpec {
+    pub nodes: usize,
+    #[serde(default)]
+    pub services: usize,
+    #[serde(default)]
+    pub metallb: bool,
 }
 
 fn default_version() -> String {
@@ -81,6 +96,15 @@ impl Settings {
     }
 }
 
+fn generated_objects(spec: GenerateSpec) -> Vec<Value> {
+    crate::cluster::generator::Generate {
+        nodes: spec.nodes,
+        services: spec.services,
+        metallb: spec.metallb,
+    }
+    .objects()
+}
+
 impl Scenario {
     pub fn from_file(path: &Path) -> Result<Scenario, SimError> {
         let text = std::fs::read_to_string(path).map_err(|source| SimError::ReadScenario {
@@ -91,10 +115,27 @@ impl Scenario {
     }
 
     pub fn from_yaml(text: &str) -> Result<Scenario, SimError> {
-        let scenario: Scenario =
+        let mut scenario: Scenario =
             serde_saphyr::from_str(text).map_err(|e| SimError::Scenario(e.to_string()))?;
+        if let Some(g) = scenario.generate {
+            scenario.objects.extend(generated_objects(g));
+        }
         scenario.validate()?;
         Ok(scenario)
+    }
+
+    /// A generated cluster of `nodes` nodes and `services` LoadBalancer Services, with MetalLB
+    /// installed (and a pool for every Service) when `metallb` is set. For benchmarks.
+    pub fn generated(nodes: usize, services: usize, metallb: bool) -> Scenario {
+        let spec = GenerateSpec {
+            nodes,
+            services,
+            metallb,
+        };
+        Scenario {
+            objects: generated_objects(spec),
+            ..Scenario::empty()
+        }
     }
 
     /// An empty cluster: the default namespaces only.
@@ -104,6 +145,7 @@ impl Scenario {
             settings: Settings::default(),
             users: BTreeMap::new(),
             objects: Vec::new(),
+            generate: None,
         }
     }
 

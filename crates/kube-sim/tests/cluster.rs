@@ -354,3 +354,49 @@ fn load_balancer_services_get_addresses_events_and_l2_status_until_the_pool_runs
         assert_eq!(one.data["status"]["availableIPv4"], 0);
     });
 }
+
+#[test]
+fn generated_clusters_boot_with_every_service_served() {
+    let sim = kube_sim::spawn(Scenario::generated(12, 150, true)).unwrap();
+    let store = sim.store();
+    assert_eq!(store.list("v1", "Node", None).len(), 12);
+    let services: Vec<Value> = store
+        .list("v1", "Service", None)
+        .into_iter()
+        .filter(|s| s["spec"]["type"] == "LoadBalancer")
+        .collect();
+    assert_eq!(services.len(), 150);
+    assert!(
+        services
+            .iter()
+            .all(|s| s.pointer("/status/loadBalancer/ingress/0/ip").is_some())
+    );
+    let proxy = sim
+        .get("apps/v1", "DaemonSet", Some("kube-system"), "kube-proxy")
+        .unwrap();
+    assert_eq!(proxy["status"]["numberReady"], 12);
+    let announced = store.list(
+        "metallb.io/v1beta1",
+        "ServiceL2Status",
+        Some("metallb-system"),
+    );
+    assert_eq!(announced.len(), 150);
+    let control_plane = ["node-0000", "node-0001", "node-0002"];
+    assert!(
+        announced
+            .iter()
+            .all(|s| !control_plane.contains(&s["status"]["node"].as_str().unwrap())),
+        "excluded control-plane nodes never announce"
+    );
+    drop(sim);
+
+    let yaml = Scenario::from_yaml("generate: { nodes: 5, services: 3 }\n").unwrap();
+    let sim = kube_sim::spawn(yaml).unwrap();
+    let pending = sim
+        .store()
+        .list("v1", "Service", None)
+        .into_iter()
+        .filter(|s| s["spec"]["type"] == "LoadBalancer")
+        .count();
+    assert_eq!(pending, 3, "services without MetalLB stay pending");
+}

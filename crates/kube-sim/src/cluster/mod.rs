@@ -6,6 +6,7 @@
 pub mod daemonset;
 pub mod deployment;
 pub mod endpoints;
+pub mod generator;
 pub mod meta;
 pub mod metallb;
 pub mod pods;

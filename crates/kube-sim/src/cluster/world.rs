@@ -28,20 +28,36 @@ pub const WATCHED: &[(&str, &str)] = &[
     ("metallb.io/v1beta1", "ConfigurationState"),
 ];
 
-/// Objects by kind. Kinds are unique among [`WATCHED`], so the group is not part of the key.
+/// Objects by kind, indexed by namespace and name (large clusters make every controller look
+/// things up thousands of times per pass). Kinds are unique among [`WATCHED`], so the group is
+/// not part of the key.
 #[derive(Debug, Default, Clone)]
 pub struct World {
     by_kind: HashMap<String, Vec<Value>>,
+    /// (kind, namespace) -> positions in `by_kind[kind]`.
+    by_namespace: HashMap<(String, String), Vec<usize>>,
+    /// (kind, namespace, name) -> position in `by_kind[kind]`.
+    by_name: HashMap<(String, String, String), usize>,
 }
 
 impl World {
     pub fn new(objects: impl IntoIterator<Item = Value>) -> World {
-        let mut by_kind: HashMap<String, Vec<Value>> = HashMap::new();
+        let mut world = World::default();
         for obj in objects {
             let kind = meta::str_at(&obj, &["kind"]).to_string();
-            by_kind.entry(kind).or_default().push(obj);
+            let ns = meta::namespace(&obj).to_string();
+            let name = meta::name(&obj).to_string();
+            let list = world.by_kind.entry(kind.clone()).or_default();
+            let at = list.len();
+            list.push(obj);
+            world
+                .by_namespace
+                .entry((kind.clone(), ns.clone()))
+                .or_default()
+                .push(at);
+            world.by_name.insert((kind, ns, name), at);
         }
-        World { by_kind }
+        world
     }
 
     pub fn list(&self, kind: &str) -> &[Value] {
@@ -52,20 +68,25 @@ impl World {
     }
 
     pub fn get(&self, kind: &str, namespace: &str, name: &str) -> Option<&Value> {
-        self.list(kind)
-            .iter()
-            .find(|o| meta::name(o) == name && meta::namespace(o) == namespace)
+        let at = self
+            .by_name
+            .get(&(kind.to_string(), namespace.to_string(), name.to_string()))?;
+        self.list(kind).get(*at)
     }
 
     /// Objects of `kind` in `namespace`.
-    pub fn in_namespace<'a, 'n>(
+    pub fn in_namespace<'a>(
         &'a self,
         kind: &str,
-        namespace: &'n str,
-    ) -> impl Iterator<Item = &'a Value> + use<'a, 'n> {
-        self.list(kind)
+        namespace: &str,
+    ) -> impl Iterator<Item = &'a Value> + use<'a> {
+        let list = self.list(kind);
+        self.by_namespace
+            .get(&(kind.to_string(), namespace.to_string()))
+            .map(Vec::as_slice)
+            .unwrap_or_default()
             .iter()
-            .filter(move |o| meta::namespace(o) == namespace)
+            .filter_map(move |at| list.get(*at))
     }
 }
 

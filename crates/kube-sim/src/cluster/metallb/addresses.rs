@@ -176,12 +176,12 @@ impl PoolRanges {
         (v4, v6)
     }
 
-    /// The first address of the given family not in `used`.
-    pub fn first_free(&self, v6: bool, used: &dyn Fn(u128) -> bool) -> Option<u128> {
+    /// The first address of the given family, at or after `from`, not in `used`.
+    pub fn first_free(&self, v6: bool, from: u128, used: &dyn Fn(u128) -> bool) -> Option<u128> {
         self.cidrs
             .iter()
-            .filter(|c| c.v6 == v6)
-            .flat_map(|c| c.first()..=c.last())
+            .filter(|c| c.v6 == v6 && c.last() >= from)
+            .flat_map(|c| c.first().max(from)..=c.last())
             .find(|ip| !(used(*ip) || self.avoid_buggy_ips && buggy(v6, *ip)))
     }
 }
@@ -299,9 +299,9 @@ mod tests {
         };
         assert_eq!(p.capacity(), (2, 0), ".255 and .0 are skipped");
         let (_, first) = from_ip("192.168.1.254".parse().unwrap());
-        assert_eq!(p.first_free(false, &|_| false), Some(first));
+        assert_eq!(p.first_free(false, 0, &|_| false), Some(first));
         assert_eq!(
-            to_ip(false, p.first_free(false, &|ip| ip == first).unwrap()).to_string(),
+            to_ip(false, p.first_free(false, 0, &|ip| ip == first).unwrap()).to_string(),
             "192.168.2.1"
         );
         let q = PoolRanges {

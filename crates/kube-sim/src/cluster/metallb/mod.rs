@@ -444,9 +444,11 @@ fn allocate<'a>(
         // With no pools MetalLB clears nothing it did not assign and records no event.
         return out;
     }
+    // Addresses below a pool's cursor were all taken when this pass looked: skip them.
+    let mut cursors: HashMap<(String, bool), u128> = HashMap::new();
     for svc in pending {
         let v6 = meta::str_at(svc, &["spec", "clusterIP"]).contains(':');
-        let result = choose(svc, v6, pools, &auto_assign, &used);
+        let result = choose(svc, v6, pools, &auto_assign, &used, &mut cursors);
         match result {
             Ok((ip, pool)) => {
                 used.insert((v6, ip));
@@ -508,7 +510,14 @@ fn choose(
     pools: &[PoolRanges],
     auto_assign: &dyn Fn(&str) -> bool,
     used: &HashSet<(bool, u128)>,
+    cursors: &mut HashMap<(String, bool), u128>,
 ) -> Result<(u128, String), String> {
+    let mut next_free = |pool: &PoolRanges| {
+        let cursor = cursors.entry((pool.name.clone(), v6)).or_insert(0);
+        let found = pool.first_free(v6, *cursor, &|ip| used.contains(&(v6, ip)))?;
+        *cursor = found;
+        Some(found)
+    };
     let wanted_pool = meta::annotation(svc, ADDRESS_POOL);
     let requested = match (
         meta::annotation(svc, LB_IPS),
@@ -554,18 +563,14 @@ fn choose(
             .iter()
             .find(|p| p.name == w)
             .ok_or_else(|| format!("unknown pool \"{w}\""))?;
-        return pool
-            .first_free(v6, &|ip| used.contains(&(v6, ip)))
+        return next_free(pool)
             .map(|ip| (ip, pool.name.clone()))
             .ok_or_else(|| format!("no available IPs in pool \"{w}\""));
     }
     pools
         .iter()
         .filter(|p| auto_assign(&p.name))
-        .find_map(|p| {
-            p.first_free(v6, &|ip| used.contains(&(v6, ip)))
-                .map(|ip| (ip, p.name.clone()))
-        })
+        .find_map(|p| next_free(p).map(|ip| (ip, p.name.clone())))
         .ok_or_else(|| "no available IPs".to_string())
 }
 
@@ -709,6 +714,16 @@ fn announce(
     actions: &mut Vec<Action>,
 ) {
     let mut wanted: HashSet<(String, String)> = HashSet::new();
+    // Candidate nodes depend on the advertisement only (Local policy aside): compute them once.
+    let mut candidates: HashMap<&str, Vec<&str>> = HashMap::new();
+    let mut existing_by_service: HashMap<(&str, &str), Vec<&Value>> = HashMap::new();
+    for s in world.in_namespace("ServiceL2Status", ns) {
+        let svc = (
+            meta::label(s, L2_SERVICE_NS).unwrap_or(""),
+            meta::label(s, L2_SERVICE).unwrap_or(""),
+        );
+        existing_by_service.entry(svc).or_default().push(s);
+    }
     for alloc in allocations {
         let Some(pool) = pool_objects.iter().find(|p| meta::name(p) == alloc.pool) else {
             continue;
@@ -717,17 +732,17 @@ fn announce(
             continue;
         };
         let svc = alloc.service;
-        let mut nodes = eligible_nodes(world, speakers, adv);
+        let mut nodes = candidates
+            .entry(meta::name(adv))
+            .or_insert_with(|| eligible_nodes(world, speakers, adv))
+            .clone();
         if meta::str_at(svc, &["spec", "externalTrafficPolicy"]) == "Local" {
             let with_endpoints = local_endpoint_nodes(world, svc);
             nodes.retain(|n| with_endpoints.contains(n));
         }
         // MetalLB orders candidates by a hash of node and address; every speaker agrees.
         let ip_text = to_ip(alloc.v6, alloc.ip).to_string();
-        let Some(node) = nodes
-            .into_iter()
-            .min_by_key(|n| meta::template_hash(&json!(format!("{n}#{ip_text}"))))
-        else {
+        let Some(node) = nodes.into_iter().min_by_key(|n| rendezvous(n, &ip_text)) else {
             continue;
         };
         wanted.insert((key(svc), node.to_string()));
@@ -740,15 +755,13 @@ fn announce(
             status["interfaces"] =
                 Value::Array(ifaces.iter().map(|i| json!({"name": i})).collect());
         }
-        let existing = world.in_namespace("ServiceL2Status", ns).find(|s| {
-            meta::label(s, L2_SERVICE) == Some(meta::name(svc))
-                && meta::label(s, L2_SERVICE_NS) == Some(meta::namespace(svc))
-                && meta::label(s, L2_NODE) == Some(node)
-        });
+        let existing = existing_by_service
+            .get(&(meta::namespace(svc), meta::name(svc)))
+            .and_then(|list| list.iter().find(|s| meta::label(s, L2_NODE) == Some(node)));
         match existing {
             Some(s) if s.get("status") == Some(&status) => {}
             Some(s) => {
-                let mut updated = s.clone();
+                let mut updated = (*s).clone();
                 updated["status"] = status;
                 actions.push(Action::UpdateStatus(updated));
             }
@@ -787,6 +800,16 @@ fn announce(
             actions.push(Action::delete_of(s));
         }
     }
+}
+
+/// FNV-1a of `node#ip`: the per-address node order every speaker computes alike.
+fn rendezvous(node: &str, ip: &str) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in node.bytes().chain(std::iter::once(b'#')).chain(ip.bytes()) {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
 }
 
 fn local_endpoint_nodes<'a>(world: &'a World, svc: &Value) -> HashSet<&'a str> {
