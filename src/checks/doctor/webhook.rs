@@ -87,14 +87,9 @@ pub fn ca_bundle(f: &DoctorFacts) -> Outcome {
         .and_then(|s| s.data.as_ref())
         .and_then(|d| d.get(CA_KEY))
         .filter(|ca| !ca.0.is_empty());
-    let Some(ca) = ca else {
-        return Outcome::fail(
-            format!(
-                "Secret {CERT_SECRET} in {ns} holds no {CA_KEY}: the controller has not generated the webhook certificate"
-            ),
-            restart,
-        );
-    };
+    let no_ca = format!(
+        "Secret {CERT_SECRET} in {ns} holds no {CA_KEY}: the controller has not generated the webhook certificate"
+    );
     // Every place the API server reads the CA from: each webhook, and bgppeers' conversion.
     let mut bundles: Vec<(String, Option<&ByteString>)> = config
         .webhooks
@@ -117,15 +112,15 @@ pub fn ca_bundle(f: &DoctorFacts) -> Outcome {
         .filter(|(_, b)| b.is_none_or(|b| b.0.is_empty()))
         .map(|(n, _)| n.clone())
         .collect();
-    let differs: Vec<String> = bundles
-        .iter()
-        .filter(|(_, b)| b.is_some_and(|b| !b.0.is_empty() && b != ca))
-        .map(|(n, _)| n.clone())
-        .collect();
     if !missing.is_empty() {
+        let secret = if ca.is_none() {
+            format!("; {no_ca}")
+        } else {
+            String::new()
+        };
         return Outcome::fail(
             format!(
-                "caBundle missing in {} of {} webhook configurations ({}): the API server cannot verify the webhook and rejects MetalLB objects (x509)",
+                "caBundle missing in {} of {} webhook configurations ({}): the API server cannot verify the webhook and rejects MetalLB objects (x509){secret}",
                 missing.len(),
                 bundles.len(),
                 list(&missing, 2)
@@ -133,6 +128,14 @@ pub fn ca_bundle(f: &DoctorFacts) -> Outcome {
             restart,
         );
     }
+    let Some(ca) = ca else {
+        return Outcome::fail(no_ca, restart);
+    };
+    let differs: Vec<String> = bundles
+        .iter()
+        .filter(|(_, b)| b.is_some_and(|b| b != ca))
+        .map(|(n, _)| n.clone())
+        .collect();
     if !differs.is_empty() {
         return Outcome::fail(
             format!(
