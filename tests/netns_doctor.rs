@@ -1,0 +1,199 @@
+//! The ARP part of `lbctl doctor` with real packets, inside network namespaces this test creates:
+//! the healthy MetalLB scenario with its nodes and pool moved onto a private bridge, the nodes
+//! as namespaces with their InternalIPs, and the service address held by one node (pass) or by
+//! two (split brain). Nothing is sent on the machine's own interfaces.
+//!
+//! lbctl must run inside the prober's namespace and reach kube-sim on loopback, so the test
+//! re-runs itself there (`ip netns exec`): the inner run starts kube-sim in that namespace,
+//! waits for MetalLB to announce the service, places the address, and runs `lbctl doctor
+//! --probe`. Skips (with a message) when not root or `ip` is missing.
+
+mod netns_support;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use kube_sim::Scenario;
+use netns_support::Lab;
+use serde_json::{Value, json};
+
+const LBCTL: &str = env!("CARGO_BIN_EXE_lbctl");
+const VIP: &str = "10.66.0.50";
+/// Set in the inner run: `<prober ns>,<w1 ns>,<w2 ns>,<holders>` (holders: `announcer` or `both`).
+const INNER: &str = "LBCTL_NETNS_DOCTOR_INNER";
+
+/// The healthy scenario with node addresses and the pool on 10.66.0.0/24.
+fn scenario() -> Scenario {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/clusters/metallb-healthy.yaml");
+    let mut s = Scenario::from_file(&path).expect("fixture loads");
+    for obj in &mut s.objects {
+        match (obj["kind"].as_str(), obj["metadata"]["name"].as_str()) {
+            (Some("Node"), Some(name)) => {
+                let last = match name {
+                    "cp1" => 10,
+                    "w1" => 11,
+                    _ => 12,
+                };
+                obj["status"]["addresses"] = json!([
+                    {"type": "InternalIP", "address": format!("10.66.0.{last}")},
+                    {"type": "Hostname", "address": name}
+                ]);
+            }
+            (Some("IPAddressPool"), _) => obj["spec"]["addresses"] = json!([format!("{VIP}/32")]),
+            _ => {}
+        }
+    }
+    s
+}
+
+/// Runs in the prober's namespace: kube-sim, address placement, doctor. Prints doctor's JSON.
+fn inner(spec: &str) {
+    let parts: Vec<&str> = spec.split(',').collect();
+    let (w1, w2, holders) = (parts[1], parts[2], parts[3]);
+    let sim = kube_sim::spawn(scenario()).expect("kube-sim starts");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let announcer = loop {
+        let statuses = sim.store().list(
+            "metallb.io/v1beta1",
+            "ServiceL2Status",
+            Some("metallb-system"),
+        );
+        if let Some(node) = statuses
+            .iter()
+            .find_map(|s| s["status"]["node"].as_str().map(str::to_string))
+        {
+            break node;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "MetalLB never announced the service"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let (node_ns, other_ns) = if announcer == "w1" {
+        (w1, w2)
+    } else {
+        (w2, w1)
+    };
+    let mut holders_ns = vec![node_ns];
+    if holders == "both" {
+        holders_ns.push(other_ns);
+    }
+    for ns in holders_ns {
+        netns_support::run(
+            "ip",
+            &["-n", ns, "addr", "add", &format!("{VIP}/24"), "dev", "eth0"],
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    sim.write_kubeconfig(&kubeconfig, "admin").unwrap();
+    let out = Command::new(LBCTL)
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .args(["doctor", "--probe", "--rate", "50", "-o", "json"])
+        .output()
+        .unwrap();
+    println!("ANNOUNCER={announcer}");
+    println!("EXIT={}", out.status.code().unwrap_or(-1));
+    println!(
+        "REPORT={}",
+        String::from_utf8_lossy(&out.stdout).replace('\n', " ")
+    );
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Builds the lab, re-runs this test inside the prober's namespace, and returns doctor's exit
+/// code, its report, the announcing node and the lab (kept alive for MAC lookups).
+fn doctor_in_lab(holders: &str) -> Option<(i32, Value, String, Lab, String, String)> {
+    let mut lab = Lab::new("doctor");
+    let prober = lab.host_with("prober", &["10.66.0.1/24"]);
+    let w1 = lab.host_with("w1", &["10.66.0.11/24"]);
+    let w2 = lab.host_with("w2", &["10.66.0.12/24"]);
+    let exe = std::env::current_exe().unwrap();
+    let test = std::thread::current()
+        .name()
+        .unwrap_or_default()
+        .to_string();
+    let out = Command::new("ip")
+        .args(["netns", "exec", &prober])
+        .arg(exe)
+        .args(["--exact", &test, "--nocapture", "--test-threads", "1"])
+        .env(INNER, format!("{prober},{w1},{w2},{holders}"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let field = |key: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.split_once(key).map(|(_, value)| value))
+            .unwrap_or_else(|| {
+                panic!(
+                    "inner run printed no {key}: {stdout}\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            })
+            .to_string()
+    };
+    let code: i32 = field("EXIT=").parse().unwrap();
+    let report: Value = serde_json::from_str(&field("REPORT=")).expect("doctor printed JSON");
+    let announcer = field("ANNOUNCER=");
+    Some((code, report, announcer, lab, w1, w2))
+}
+
+fn check<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap()
+}
+
+#[test]
+fn one_host_answering_passes() {
+    if let Ok(spec) = std::env::var(INNER) {
+        return inner(&spec);
+    }
+    require_lab!();
+    let (code, report, announcer, lab, w1, w2) = doctor_in_lab("announcer").unwrap();
+    let lb510 = check(&report, "LB510");
+    assert_eq!(lb510["status"], "pass", "{lb510:#}");
+    assert_eq!(
+        lb510["message"],
+        "exactly one MAC answers for each of 1 addresses"
+    );
+    let lb511 = check(&report, "LB511");
+    assert_eq!(lb511["status"], "pass", "{lb511:#} (announcer {announcer})");
+    assert_eq!(code, 0, "{report:#}");
+    let _ = (lab, w1, w2);
+}
+
+#[test]
+fn two_hosts_answering_is_split_brain() {
+    if let Ok(spec) = std::env::var(INNER) {
+        return inner(&spec);
+    }
+    require_lab!();
+    let (code, report, _, lab, w1, w2) = doctor_in_lab("both").unwrap();
+    assert_eq!(code, 1, "{report:#}");
+    let lb510 = check(&report, "LB510");
+    assert_eq!(lb510["status"], "fail", "{lb510:#}");
+    let message = lb510["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("split brain: 10.66.0.50 (default/web) answered by"),
+        "{message}"
+    );
+    // Both MACs are named.
+    for mac in [lab.mac(&w1, "eth0"), lab.mac(&w2, "eth0")] {
+        assert!(message.contains(&mac), "{message} lacks {mac}");
+    }
+    assert!(
+        lb510["hint"]
+            .as_str()
+            .unwrap()
+            .contains("lbctl enable-strictarp")
+    );
+}
