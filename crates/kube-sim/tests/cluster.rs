@@ -10,6 +10,7 @@ use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::runtime::wait::await_condition;
 use kube_sim::Scenario;
+use kube_sim::cluster::generator;
 use serde_json::{Value, json};
 
 async fn client_for(sim: &kube_sim::SimHandle) -> kube::Client {
@@ -46,15 +47,8 @@ fn metallb(kind: &str) -> ApiResource {
     )
 }
 
-/// A namespaced MetalLB CRD with an open schema and a status subresource.
 fn crd(kind: &str) -> Value {
-    let plural = metallb(kind).plural;
-    json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-        "metadata": {"name": format!("{plural}.metallb.io")},
-        "spec": {"group": "metallb.io", "scope": "Namespaced",
-                 "names": {"kind": kind, "listKind": format!("{kind}List"), "plural": plural, "singular": kind.to_lowercase()},
-                 "versions": [{"name": "v1beta1", "served": true, "storage": true, "subresources": {"status": {}},
-                               "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}})
+    generator::metallb_crd(kind, &metallb(kind).plural)
 }
 
 fn pool(name: &str, namespace: &str, addresses: &[&str]) -> DynamicObject {
@@ -71,31 +65,8 @@ fn lb_service(name: &str) -> Service {
     .unwrap()
 }
 
-/// The MetalLB objects an install creates, trimmed to what the cluster simulation reads.
 fn metallb_install() -> Vec<Value> {
-    let ns = "metallb-system";
-    let labels = |c: &str| json!({"app": "metallb", "component": c});
-    vec![
-        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
-        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "metallb-webhook-cert", "namespace": ns}}),
-        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "metallb-webhook-service", "namespace": ns},
-            "spec": {"selector": {"component": "controller"}, "ports": [{"port": 443, "targetPort": 9443}]}}),
-        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "controller", "namespace": ns, "labels": labels("controller")},
-            "spec": {"replicas": 1, "selector": {"matchLabels": labels("controller")},
-                     "template": {"metadata": {"labels": labels("controller")},
-                                  "spec": {"containers": [{"name": "controller", "image": "quay.io/metallb/controller:v0.16.1",
-                                                           "ports": [{"name": "webhook-server", "containerPort": 9443}]}]}}}}),
-        json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "speaker", "namespace": ns, "labels": labels("speaker")},
-            "spec": {"selector": {"matchLabels": labels("speaker")},
-                     "template": {"metadata": {"labels": labels("speaker")},
-                                  "spec": {"hostNetwork": true, "containers": [{"name": "speaker", "image": "quay.io/metallb/speaker:v0.16.1"}],
-                                           "tolerations": [{"key": "node-role.kubernetes.io/control-plane", "operator": "Exists", "effect": "NoSchedule"}]}}}}),
-        json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
-            "metadata": {"name": "metallb-webhook-configuration"},
-            "webhooks": [{"name": "ipaddresspoolvalidationwebhook.metallb.io", "failurePolicy": "Fail", "sideEffects": "None", "admissionReviewVersions": ["v1"],
-                "clientConfig": {"service": {"name": "metallb-webhook-service", "namespace": ns, "path": "/validate-metallb-io-v1beta1-ipaddresspool"}},
-                "rules": [{"apiGroups": ["metallb.io"], "apiVersions": ["v1beta1"], "operations": ["CREATE", "UPDATE"], "resources": ["ipaddresspools"]}]}]}),
-    ]
+    generator::metallb_install()
 }
 
 fn api_error(err: kube::Error) -> (u16, String) {

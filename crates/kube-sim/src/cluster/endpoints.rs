@@ -164,20 +164,30 @@ fn new_slice(svc: &Value, endpoints: Value, ports: Value, now: Timestamp) -> Val
     })
 }
 
-/// Whether a Service has at least one ready endpoint (what the API server needs to reach a
-/// webhook behind it); returns the first ready address.
-pub fn ready_address<'a>(world: &'a World, namespace: &str, service: &str) -> Option<&'a str> {
+/// The ready endpoints of a Service, over all its EndpointSlices.
+pub fn ready_endpoints<'a>(
+    world: &'a World,
+    namespace: &str,
+    service: &str,
+) -> impl Iterator<Item = &'a Value> + use<'a> {
+    let service = service.to_string();
     world
         .in_namespace("EndpointSlice", namespace)
-        .filter(|s| meta::label(s, SERVICE_NAME) == Some(service))
+        .filter(move |s| meta::label(s, SERVICE_NAME) == Some(service.as_str()))
         .flat_map(|s| {
             s.get("endpoints")
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
         })
-        .find(|e| e.pointer("/conditions/ready").and_then(Value::as_bool) == Some(true))
-        .and_then(|e| e.pointer("/addresses/0"))
+        .filter(|e| e.pointer("/conditions/ready").and_then(Value::as_bool) == Some(true))
+}
+
+/// Whether a Service has at least one ready endpoint (what the API server needs to reach a
+/// webhook behind it); returns the first ready address.
+pub fn ready_address<'a>(world: &'a World, namespace: &str, service: &str) -> Option<&'a str> {
+    ready_endpoints(world, namespace, service)
+        .find_map(|e| e.pointer("/addresses/0"))
         .and_then(Value::as_str)
 }
 

@@ -90,26 +90,31 @@ fn service(ns: &str, i: usize) -> Value {
                  "ports": [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": "http"}]}})
 }
 
-/// MetalLB's objects as the simulation reads them (the full install with schemas is what
-/// `lbctl install` renders; benchmarks care about the object counts), a pool from
-/// 10.10.200.0 up with room for every Service, and an L2Advertisement.
-fn metallb(services: usize) -> Vec<Value> {
+/// A namespaced `metallb.io` CRD with an open schema and a status subresource.
+pub fn metallb_crd(kind: &str, plural: &str) -> Value {
+    json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": format!("{plural}.metallb.io")},
+        "spec": {"group": "metallb.io", "scope": "Namespaced",
+                 "names": {"kind": kind, "listKind": format!("{kind}List"), "plural": plural, "singular": kind.to_lowercase()},
+                 "versions": [{"name": "v1beta1", "served": true, "storage": true, "subresources": {"status": {}},
+                               "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}})
+}
+
+/// MetalLB's objects as the simulation reads them: namespace, the CRDs the stand-in uses (open
+/// schemas; bgppeers with its conversion webhook), webhook Secret, Service and configuration,
+/// controller and speaker. The full install with schemas is what `lbctl install` renders; tests
+/// and benchmarks that only need MetalLB's behaviour use this.
+pub fn metallb_install() -> Vec<Value> {
     let labels = |c: &str| json!({"app": "metallb", "component": c});
-    let crd = |kind: &str, plural: &str| {
-        json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": format!("{plural}.metallb.io")},
-            "spec": {"group": "metallb.io", "scope": "Namespaced",
-                     "names": {"kind": kind, "listKind": format!("{kind}List"), "plural": plural, "singular": kind.to_lowercase()},
-                     "versions": [{"name": "v1beta1", "served": true, "storage": true, "subresources": {"status": {}},
-                                   "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}})
-    };
-    let last = 200 * 256 + services + 16;
-    let pool_end = format!("10.10.{}.{}", (last / 256).min(255), last % 256);
+    let mut bgppeers = metallb_crd("BGPPeer", "bgppeers");
+    bgppeers["spec"]["conversion"] = json!({"strategy": "Webhook", "webhook": {"conversionReviewVersions": ["v1"],
+        "clientConfig": {"caBundle": "", "service": {"name": "metallb-webhook-service", "namespace": NS, "path": "/convert"}}}});
     vec![
         json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS, "labels": {"pod-security.kubernetes.io/enforce": "privileged"}}}),
-        crd("IPAddressPool", "ipaddresspools"),
-        crd("L2Advertisement", "l2advertisements"),
-        crd("ServiceL2Status", "servicel2statuses"),
-        crd("ConfigurationState", "configurationstates"),
+        metallb_crd("IPAddressPool", "ipaddresspools"),
+        metallb_crd("L2Advertisement", "l2advertisements"),
+        metallb_crd("ServiceL2Status", "servicel2statuses"),
+        metallb_crd("ConfigurationState", "configurationstates"),
+        bgppeers,
         json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "metallb-webhook-cert", "namespace": NS}}),
         json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "metallb-webhook-service", "namespace": NS},
             "spec": {"selector": {"component": "controller"}, "ports": [{"port": 443, "targetPort": 9443}]}}),
@@ -128,10 +133,20 @@ fn metallb(services: usize) -> Vec<Value> {
             "webhooks": [{"name": "ipaddresspoolvalidationwebhook.metallb.io", "failurePolicy": "Fail", "sideEffects": "None", "admissionReviewVersions": ["v1"],
                 "clientConfig": {"service": {"name": "metallb-webhook-service", "namespace": NS, "path": "/validate-metallb-io-v1beta1-ipaddresspool"}},
                 "rules": [{"apiGroups": ["metallb.io"], "apiVersions": ["v1beta1"], "operations": ["CREATE", "UPDATE"], "resources": ["ipaddresspools"]}]}]}),
-        json!({"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool", "metadata": {"name": "lan", "namespace": NS},
-            "spec": {"addresses": [format!("10.10.200.0-{pool_end}")]}}),
-        json!({"apiVersion": "metallb.io/v1beta1", "kind": "L2Advertisement", "metadata": {"name": "lan", "namespace": NS}, "spec": {"ipAddressPools": ["lan"]}}),
     ]
+}
+
+/// [`metallb_install`] plus a pool from 10.10.200.0 up with room for every Service, and an
+/// L2Advertisement for it.
+fn metallb(services: usize) -> Vec<Value> {
+    let last = 200 * 256 + services + 16;
+    let pool_end = format!("10.10.{}.{}", (last / 256).min(255), last % 256);
+    let mut out = metallb_install();
+    out.push(json!({"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool", "metadata": {"name": "lan", "namespace": NS},
+        "spec": {"addresses": [format!("10.10.200.0-{pool_end}")]}}));
+    out.push(json!({"apiVersion": "metallb.io/v1beta1", "kind": "L2Advertisement", "metadata": {"name": "lan", "namespace": NS},
+        "spec": {"ipAddressPools": ["lan"]}}));
+    out
 }
 
 #[cfg(test)]

@@ -201,34 +201,9 @@ impl MemStore {
     }
 }
 
-/// A trimmed MetalLB installation: controller, speaker, webhook Service/Secret/configuration,
-/// the bgppeers conversion webhook.
+/// A trimmed MetalLB installation (the generator's).
 pub fn metallb_install() -> Vec<Value> {
-    let ns = "metallb-system";
-    let labels = |c: &str| json!({"app": "metallb", "component": c});
-    vec![
-        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "controller", "namespace": ns},
-            "spec": {"replicas": 1, "selector": {"matchLabels": labels("controller")},
-                     "template": {"metadata": {"labels": labels("controller")},
-                                  "spec": {"containers": [{"name": "controller", "image": "quay.io/metallb/controller:v0.16.1",
-                                                           "ports": [{"name": "webhook-server", "containerPort": 9443}]}]}}}}),
-        json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "speaker", "namespace": ns},
-            "spec": {"selector": {"matchLabels": labels("speaker")},
-                     "template": {"metadata": {"labels": labels("speaker")},
-                                  "spec": {"hostNetwork": true, "containers": [{"name": "speaker", "image": "quay.io/metallb/speaker:v0.16.1", "args": ["--port=7472"]}],
-                                           "tolerations": [{"key": "node-role.kubernetes.io/control-plane", "operator": "Exists", "effect": "NoSchedule"}]}}}}),
-        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "metallb-webhook-service", "namespace": ns},
-            "spec": {"selector": {"component": "controller"}, "ports": [{"port": 443, "targetPort": 9443}]}}),
-        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "metallb-webhook-cert", "namespace": ns}}),
-        json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
-            "metadata": {"name": "metallb-webhook-configuration"},
-            "webhooks": [{"name": "ipaddresspoolvalidationwebhook.metallb.io", "failurePolicy": "Fail",
-                "clientConfig": {"service": {"name": "metallb-webhook-service", "namespace": ns, "path": "/validate-metallb-io-v1beta1-ipaddresspool"}},
-                "rules": [{"apiGroups": ["metallb.io"], "apiVersions": ["v1beta1"], "operations": ["CREATE", "UPDATE"], "resources": ["ipaddresspools"]}]}]}),
-        json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "bgppeers.metallb.io"},
-            "spec": {"group": "metallb.io", "conversion": {"strategy": "Webhook", "webhook": {"conversionReviewVersions": ["v1"],
-                "clientConfig": {"caBundle": "", "service": {"name": "metallb-webhook-service", "namespace": ns, "path": "/convert"}}}}}}),
-    ]
+    super::generator::metallb_install()
 }
 
 pub fn ip_pool(name: &str, ns: &str, addresses: &[&str]) -> Value {

@@ -200,15 +200,7 @@ fn track_webhook_endpoints(
     memory: &Memory,
     booting: bool,
 ) {
-    let services: Vec<&str> = world
-        .list("ValidatingWebhookConfiguration")
-        .iter()
-        .flat_map(|c| {
-            c.get("webhooks")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-        })
+    let services: Vec<&str> = webhook::all_webhooks(world)
         .filter(|w| meta::str_at(w, &["clientConfig", "service", "namespace"]) == ns)
         .map(|w| meta::str_at(w, &["clientConfig", "service", "name"]))
         .collect();
@@ -813,16 +805,7 @@ fn rendezvous(node: &str, ip: &str) -> u64 {
 }
 
 fn local_endpoint_nodes<'a>(world: &'a World, svc: &Value) -> HashSet<&'a str> {
-    world
-        .in_namespace("EndpointSlice", meta::namespace(svc))
-        .filter(|s| meta::label(s, "kubernetes.io/service-name") == Some(meta::name(svc)))
-        .flat_map(|s| {
-            s.get("endpoints")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-        })
-        .filter(|e| e.pointer("/conditions/ready").and_then(Value::as_bool) == Some(true))
+    super::endpoints::ready_endpoints(world, meta::namespace(svc), meta::name(svc))
         .filter_map(|e| e.get("nodeName").and_then(Value::as_str))
         .collect()
 }

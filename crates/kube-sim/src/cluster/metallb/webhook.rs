@@ -40,8 +40,8 @@ fn list_contains(rule: &Value, key: &str, want: &str) -> bool {
         .is_some_and(|vs| vs.iter().any(|v| v == want || v == "*"))
 }
 
-/// The webhooks (from every ValidatingWebhookConfiguration) whose rules match the call.
-fn matching<'a>(world: &'a World, call: &Call) -> Vec<&'a Value> {
+/// Every webhook of every ValidatingWebhookConfiguration.
+pub fn all_webhooks(world: &World) -> impl Iterator<Item = &Value> {
     world
         .list("ValidatingWebhookConfiguration")
         .iter()
@@ -51,6 +51,11 @@ fn matching<'a>(world: &'a World, call: &Call) -> Vec<&'a Value> {
                 .into_iter()
                 .flatten()
         })
+}
+
+/// The webhooks whose rules match the call.
+fn matching<'a>(world: &'a World, call: &Call) -> Vec<&'a Value> {
+    all_webhooks(world)
         .filter(|w| {
             w.get("rules")
                 .and_then(Value::as_array)
