@@ -360,3 +360,51 @@ fn metallb_installed_by_lbctl_is_recognised_and_its_pool_checked() {
     assert!(run.human.contains("managed by lbctl"), "{}", run.human);
     snapshot("metallb_installed", &run);
 }
+
+#[test]
+fn a_config_change_without_restart_is_not_active_and_wait_gives_up_at_the_deadline() {
+    let env = Env::from_fixture("kubeadm-ipvs");
+    let mut cm = env
+        .sim
+        .get("v1", "ConfigMap", Some("kube-system"), "kube-proxy")
+        .expect("kube-proxy ConfigMap");
+    let text = cm["data"]["config.conf"]
+        .as_str()
+        .unwrap()
+        .replace("strictARP: false", "strictARP: true");
+    cm["data"]["config.conf"] = serde_json::Value::String(text);
+    env.sim.apply_object(cm);
+
+    let out = env
+        .lbctl("admin", &["-o", "json", "--wait", "3s"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{json:#}");
+    assert_eq!(status_of(&json, "LB111"), "pass");
+    let lb112 = json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "LB112")
+        .unwrap();
+    assert_eq!(lb112["status"], "fail", "{lb112:#}");
+    let message = lb112["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("config changed but not active: 3 of 3"),
+        "{message}"
+    );
+    assert!(
+        message.ends_with("(still fail when --wait 3s ran out)"),
+        "{message}"
+    );
+    assert!(
+        lb112["hint"]
+            .as_str()
+            .unwrap()
+            .contains("rollout restart daemonset/kube-proxy")
+    );
+    // Not a terminal: plain progress lines on stderr, never on stdout.
+    assert!(stderr.contains("waiting for LB112"), "{stderr}");
+}
