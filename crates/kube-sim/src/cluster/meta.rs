@@ -85,6 +85,41 @@ pub fn object_at<'a>(obj: &'a mut Value, path: &[&str]) -> &'a mut Map<String, V
     cur.as_object_mut().expect("just made an object")
 }
 
+/// A core/v1 Event about `obj`, as client-go's event recorder writes it.
+pub fn event(
+    obj: &Value,
+    kind: &str,
+    reason: &str,
+    message: &str,
+    component: &str,
+    now: Timestamp,
+) -> Value {
+    let at = rfc3339(now);
+    json!({
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": format!("{}.{}", name(obj), random_hex(16)), "namespace": namespace(obj)},
+        "involvedObject": {
+            "apiVersion": obj["apiVersion"],
+            "kind": obj["kind"],
+            "name": name(obj),
+            "namespace": namespace(obj),
+            "resourceVersion": str_at(obj, &["metadata", "resourceVersion"]),
+            "uid": uid(obj),
+        },
+        "reason": reason,
+        "message": message,
+        "source": {"component": component},
+        "firstTimestamp": at,
+        "lastTimestamp": at,
+        "count": 1,
+        "type": kind,
+        "eventTime": null,
+        "reportingComponent": component,
+        "reportingInstance": "",
+    })
+}
+
 /// Sets `obj[key] = n` unless n is 0 (Go's `omitempty` on integer status fields).
 pub fn insert_nonzero(obj: &mut Value, key: &str, n: i64) {
     if n != 0 {

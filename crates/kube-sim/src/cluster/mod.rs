@@ -290,6 +290,12 @@ mod tests {
         store.settle(&mut cluster, now(), 20);
         let pod = store.pods("controller-")[0];
         assert_eq!(pod["status"]["conditions"][0]["reason"], "Unschedulable");
+        let events = events(&store);
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert!(
+            events[0].starts_with("FailedScheduling: 0/3 nodes are available"),
+            "{events:?}"
+        );
         assert!(
             pod["status"]["conditions"][0]["message"]
                 .as_str()

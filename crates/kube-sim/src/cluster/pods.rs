@@ -106,6 +106,14 @@ pub fn schedule(world: &World, now: Timestamp) -> Vec<Action> {
                     }],
                 });
                 actions.push(Action::UpdateStatus(updated));
+                actions.push(Action::Create(meta::event(
+                    pod,
+                    "Warning",
+                    "FailedScheduling",
+                    &message,
+                    "default-scheduler",
+                    now,
+                )));
             }
         }
     }

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
-use super::meta::{self, rfc3339};
+use super::meta;
 use super::pods;
 use super::settings::ClusterSettings;
 use super::world::{Action, World};
@@ -584,30 +584,9 @@ fn record_event(
     {
         return;
     }
-    let at = rfc3339(now);
-    actions.push(Action::Create(json!({
-        "apiVersion": "v1",
-        "kind": "Event",
-        "metadata": {"name": format!("{}.{}", meta::name(svc), meta::random_hex(16)), "namespace": meta::namespace(svc)},
-        "involvedObject": {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "name": meta::name(svc),
-            "namespace": meta::namespace(svc),
-            "resourceVersion": meta::str_at(svc, &["metadata", "resourceVersion"]),
-            "uid": meta::uid(svc),
-        },
-        "reason": reason,
-        "message": message,
-        "source": {"component": component},
-        "firstTimestamp": at,
-        "lastTimestamp": at,
-        "count": 1,
-        "type": kind,
-        "eventTime": null,
-        "reportingComponent": component,
-        "reportingInstance": "",
-    })));
+    actions.push(Action::Create(meta::event(
+        svc, kind, reason, message, component, now,
+    )));
 }
 
 fn pool_status(
