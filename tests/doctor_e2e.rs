@@ -423,3 +423,47 @@ fn a_forbidden_dry_run_is_an_error_naming_the_permission() {
     );
     assert_eq!(run.json["summary"]["error"], 1);
 }
+
+#[test]
+fn install_then_doctor_wait_is_the_ci_gate() {
+    let env = Env::new(scenario("kubeadm-nftables"));
+    let install = |args: &[&str]| {
+        let mut cmd = Command::cargo_bin("lbctl").unwrap();
+        cmd.arg("--kubeconfig")
+            .arg(env.kubeconfig("admin"))
+            .args([
+                "install",
+                "--no-probe",
+                "--pool",
+                "192.168.77.240-192.168.77.250",
+            ])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = install(&["--timeout", "60s"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    env.sim.apply_object(json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]}
+    }));
+    // Right after install, doctor waits for the service's address and announcement.
+    let out = env.lbctl("admin", &["--wait", "2m"]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("all 1 assigned services are announced by a node"),
+        "{text}"
+    );
+}

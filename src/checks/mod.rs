@@ -7,3 +7,21 @@ pub mod preflight;
 pub mod wait;
 
 pub use model::{Check, CheckSpec, FailOn, Outcome, Policy, Status, Summary, run_checks};
+
+/// Test helper for every check set: IDs unique, dependencies listed earlier, an anchor for each
+/// ID in docs/checks.md.
+#[cfg(test)]
+pub(crate) fn assert_catalog<F>(specs: &[CheckSpec<F>]) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/checks.md");
+    let docs = std::fs::read_to_string(path).unwrap();
+    let mut seen: Vec<&str> = Vec::new();
+    for s in specs {
+        assert!(!seen.contains(&s.id), "duplicate {}", s.id);
+        for dep in s.depends_on {
+            assert!(seen.contains(dep), "{} depends on later {dep}", s.id);
+        }
+        let anchor = format!("<a id=\"{}\"></a>", s.id.to_ascii_lowercase());
+        assert!(docs.contains(&anchor), "docs/checks.md lacks {anchor}");
+        seen.push(s.id);
+    }
+}

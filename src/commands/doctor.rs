@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use super::preflight::{progress, target_of, write_junit};
+use super::preflight::{emit, progress, target_of};
 use crate::checks::doctor::{self, arp::targets};
 use crate::checks::wait;
 use crate::checks::{Check, Policy, run_checks};
@@ -15,8 +15,7 @@ use crate::facts::{NodeState, PoolInput, PreflightFacts, node};
 use crate::kube::ClusterTarget;
 use crate::net::pool::Pool;
 use crate::net::roots::HostRoots;
-use crate::output::is_json;
-use crate::report::{Report, human};
+use crate::report::Report;
 use crate::{ExitCode, Result};
 
 pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> Result<ExitCode> {
@@ -53,18 +52,7 @@ pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> Result<ExitCode> {
 
     let code = policy.exit_code(&checks);
     let report = Report::new("doctor", target_info.into_inner(), checks, code);
-    if let Some(path) = &args.junit {
-        write_junit(path, &report)?;
-    }
-    if is_json(global.output) {
-        println!("{}", report.to_json());
-    } else {
-        let style = human::Style {
-            color: colored::control::SHOULD_COLORIZE.should_colorize(),
-            unicode: human::unicode_from_env(),
-        };
-        print!("{}", human::render(&report, style));
-    }
+    emit(global, &report, args.junit.as_deref())?;
     Ok(code)
 }
 

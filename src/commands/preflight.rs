@@ -49,8 +49,14 @@ pub async fn run(global: &GlobalArgs, args: &PreflightArgs) -> Result<ExitCode> 
 
     let code = policy.exit_code(&checks);
     let report = Report::new("preflight", target_info.into_inner(), checks, code);
-    if let Some(path) = &args.junit {
-        write_junit(path, &report)?;
+    emit(global, &report, args.junit.as_deref())?;
+    Ok(code)
+}
+
+/// Writes `--junit FILE` when asked, then prints the report in the chosen format.
+pub(crate) fn emit(global: &GlobalArgs, report: &Report, junit: Option<&Path>) -> Result<()> {
+    if let Some(path) = junit {
+        write_junit(path, report)?;
     }
     if is_json(global.output) {
         println!("{}", report.to_json());
@@ -59,9 +65,9 @@ pub async fn run(global: &GlobalArgs, args: &PreflightArgs) -> Result<ExitCode> 
             color: colored::control::SHOULD_COLORIZE.should_colorize(),
             unicode: human::unicode_from_env(),
         };
-        print!("{}", human::render(&report, style));
+        print!("{}", human::render(report, style));
     }
-    Ok(code)
+    Ok(())
 }
 
 /// Progress while waiting goes to stderr: a spinner on a terminal, lines otherwise.
@@ -156,7 +162,7 @@ pub(crate) fn target_of(cluster: &ClusterState) -> Option<Target> {
     }
 }
 
-pub(crate) fn write_junit(path: &Path, report: &Report) -> Result<()> {
+fn write_junit(path: &Path, report: &Report) -> Result<()> {
     std::fs::write(path, junit::render(report))
         .map_err(|e| Error::io(format!("cannot write --junit {}", path.display()), e))
 }

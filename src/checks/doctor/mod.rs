@@ -263,25 +263,8 @@ mod tests {
     use crate::checks::{Status, run_checks};
 
     #[test]
-    fn ids_are_unique_and_dependencies_come_first() {
-        let mut seen: Vec<&str> = Vec::new();
-        for s in specs() {
-            assert!(!seen.contains(&s.id), "duplicate {}", s.id);
-            for dep in s.depends_on {
-                assert!(seen.contains(dep), "{} depends on later {dep}", s.id);
-            }
-            seen.push(s.id);
-        }
-    }
-
-    #[test]
-    fn every_check_is_documented() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/checks.md");
-        let docs = std::fs::read_to_string(path).unwrap();
-        for id in ids() {
-            let anchor = format!("<a id=\"{}\"></a>", id.to_ascii_lowercase());
-            assert!(docs.contains(&anchor), "docs/checks.md lacks {anchor}");
-        }
+    fn ids_are_unique_ordered_and_documented() {
+        crate::checks::assert_catalog(&specs());
     }
 
     #[test]
