@@ -2,6 +2,30 @@
 //! snapshot of objects ([`World`]) to the writes they would make ([`Action`]). The server applies
 //! the actions through its store (so they bump resourceVersions and emit watch events) and calls
 //! [`Cluster::reconcile`] again until nothing is left to do.
+//!
+//! What runs: DaemonSets (one pod per eligible node, rolling updates within maxUnavailable /
+//! maxSurge), Deployments with ReplicaSets (rolling or Recreate), a scheduler (nodeSelector,
+//! required node affinity, taints, cordons; `FailedScheduling` when nothing fits), kubelets
+//! (Pending/ContainerCreating, then Running and Ready after `podReadyDelay`), EndpointSlices, and
+//! a MetalLB stand-in once MetalLB's controller Deployment exists ([`metallb`]). Objects present
+//! when a scenario loads come up at once, started at `bootTime`.
+//!
+//! Scenario `settings` this module reads ([`ClusterSettings`]):
+//!
+//! ```yaml
+//! settings:
+//!   controllers: true                  # false: nothing moves
+//!   podReadyDelay: 200ms               # Pending -> Running/Ready
+//!   bootTime: "2026-11-20T08:05:00Z"   # start time of the scenario's pods (or bootAge: 1h)
+//!   podsNeverReady: [metallb-system/controller, metallb-system/speaker@w2]
+//!   metallb:
+//!     webhookSettle: 300ms             # connection refused this long after endpoints appear
+//!     webhookServing: true             # false: connection refused forever
+//!     caBundleInjected: true           # false: no certificates, TLS errors once listening
+//!     configInvalid: "..."             # ConfigurationStates Invalid with this errorSummary
+//! ```
+//!
+//! Large clusters for benchmarks: [`generator`] (`generate:` in a scenario, `kube-sim --nodes`).
 
 pub mod daemonset;
 pub mod deployment;
