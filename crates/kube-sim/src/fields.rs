@@ -416,3 +416,47 @@ pub fn record_update(
     }
     set_entries(new, &entries);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_v1_round_trips_and_marks_members() {
+        let obj = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "x", "labels": {"a": "1"}, "finalizers": ["f"]},
+            "data": {"k": "v"},
+            "spec": {"containers": [{"name": "c", "env": [{"name": "E", "value": "1"}]}]}});
+        let update = FieldSet::of_object(&obj, Mode::Update, false);
+        let text = update.to_json();
+        assert_eq!(text["f:metadata"]["f:labels"], json!({".": {}, "f:a": {}}));
+        assert_eq!(
+            text["f:metadata"]["f:finalizers"],
+            json!({".": {}, "v:\"f\"": {}})
+        );
+        assert_eq!(
+            text["f:spec"]["f:containers"]["k:{\"name\":\"c\"}"]["f:env"]["k:{\"name\":\"E\"}"],
+            json!({".": {}, "f:name": {}, "f:value": {}})
+        );
+        assert_eq!(FieldSet::from_json(&text), update);
+        let apply = FieldSet::of_object(&obj, Mode::Apply, false).to_json();
+        assert_eq!(apply["f:data"], json!({"f:k": {}}));
+    }
+
+    #[test]
+    fn updates_take_ownership_of_what_they_change() {
+        let old = json!({"metadata": {"name": "x"}, "data": {"a": "1", "b": "1"}});
+        let mut first = old.clone();
+        record_update(None, &mut first, "one", "v1", "t", None);
+        let mut second = first.clone();
+        second["data"]["b"] = json!("2");
+        record_update(Some(&first), &mut second, "two", "v1", "t", None);
+        let entries = entries_of(&second);
+        assert_eq!(entries.len(), 2);
+        assert_eq!(
+            entries[0].fields.to_json()["f:data"],
+            json!({".": {}, "f:a": {}})
+        );
+        assert_eq!(entries[1].fields.to_json()["f:data"], json!({"f:b": {}}));
+    }
+}

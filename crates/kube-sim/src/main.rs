@@ -2,6 +2,7 @@
 //! API server for demos and benchmarks until Ctrl-C.
 
 use clap::Parser;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -69,12 +70,16 @@ fn main() -> ExitCode {
         eprintln!("error: cannot write {}: {e}", args.kubeconfig_out.display());
         return ExitCode::from(2);
     }
-    println!(
+    // Whoever started us may stop reading stdout; that must not stop the server.
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(
+        stdout,
         "kube-sim serving on {} (started in {:?})",
         sim.url(),
         started.elapsed()
     );
-    println!("kubeconfig: {}", args.kubeconfig_out.display());
+    let _ = writeln!(stdout, "kubeconfig: {}", args.kubeconfig_out.display());
+    let _ = stdout.flush();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -260,3 +260,119 @@ fn merge_list(current: &[Value], patch: &[Value], field: &str) -> Value {
     }
     Value::Array(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn smp(original: Value, patch: Value) -> Value {
+        apply_patch(PatchKind::Strategic, &original, &patch).unwrap()
+    }
+
+    #[test]
+    fn lists_merge_by_key_and_directives_apply() {
+        let original = json!({"spec": {
+            "containers": [{"name": "a", "image": "a:1", "env": [{"name": "X", "value": "1"}],
+                            "ports": [{"containerPort": 80, "name": "http"}],
+                            "volumeMounts": [{"mountPath": "/a", "name": "v"}]}],
+            "volumes": [{"name": "v", "emptyDir": {}}],
+            "tolerations": [{"key": "t1"}],
+            "finalizers": ["a"]}});
+        let out = smp(
+            original.clone(),
+            json!({"spec": {
+            "containers": [{"name": "a", "env": [{"name": "Y", "value": "2"}], "ports": [{"containerPort": 80, "protocol": "TCP"}],
+                            "volumeMounts": [{"mountPath": "/b", "name": "w"}]},
+                           {"name": "b", "image": "b:1"}],
+            "volumes": [{"name": "w", "configMap": {"name": "cm"}}],
+            "tolerations": [{"key": "t2"}],
+            "finalizers": ["b"]}}),
+        );
+        let spec = &out["spec"];
+        assert_eq!(spec["containers"].as_array().unwrap().len(), 2);
+        assert_eq!(spec["containers"][0]["image"], "a:1");
+        assert_eq!(
+            spec["containers"][0]["env"],
+            json!([{"name": "X", "value": "1"}, {"name": "Y", "value": "2"}])
+        );
+        assert_eq!(
+            spec["containers"][0]["ports"],
+            json!([{"containerPort": 80, "name": "http", "protocol": "TCP"}])
+        );
+        assert_eq!(
+            spec["containers"][0]["volumeMounts"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(spec["volumes"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            spec["tolerations"],
+            json!([{"key": "t2"}]),
+            "no merge key: replaced"
+        );
+        assert_eq!(spec["finalizers"], json!(["a", "b"]));
+
+        let out = smp(
+            original.clone(),
+            json!({"spec": {"containers": [{"name": "a", "$patch": "delete"}]}}),
+        );
+        assert_eq!(out["spec"]["containers"], json!([]));
+        let out = smp(
+            original.clone(),
+            json!({"spec": {"volumes": [{"name": "z"}, {"$patch": "replace"}]}}),
+        );
+        assert_eq!(out["spec"]["volumes"], json!([{"name": "z"}]));
+        let out = smp(
+            original.clone(),
+            json!({"spec": {"$deleteFromPrimitiveList/finalizers": ["a"]}}),
+        );
+        assert_eq!(out["spec"]["finalizers"], json!([]));
+        let out = smp(
+            json!({"s": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}}}),
+            json!({"s": {"$retainKeys": ["type"], "type": "Recreate"}}),
+        );
+        assert_eq!(out["s"], json!({"type": "Recreate"}));
+        let out = smp(
+            json!({"m": {"a": 1, "b": 2}}),
+            json!({"m": {"$patch": "replace", "c": 3}}),
+        );
+        assert_eq!(out["m"], json!({"c": 3}));
+        let out = smp(json!({"m": {"a": 1, "b": 2}}), json!({"m": {"a": null}}));
+        assert_eq!(out["m"], json!({"b": 2}));
+        let out = smp(
+            json!({"env": [{"name": "A"}, {"name": "B"}]}),
+            json!({"$setElementOrder/env": [{"name": "B"}, {"name": "A"}], "env": [{"name": "A", "value": "1"}]}),
+        );
+        assert_eq!(
+            out["env"],
+            json!([{"name": "B"}, {"name": "A", "value": "1"}])
+        );
+    }
+
+    #[test]
+    fn content_types_choose_the_patch() {
+        assert_eq!(
+            PatchKind::from_content_type("application/json-patch+json", false).unwrap(),
+            PatchKind::Json
+        );
+        assert_eq!(
+            PatchKind::from_content_type("application/apply-patch+yaml", true).unwrap(),
+            PatchKind::Apply
+        );
+        assert_eq!(
+            PatchKind::from_content_type("application/strategic-merge-patch+json", true)
+                .unwrap_err()
+                .code,
+            415
+        );
+        assert_eq!(
+            PatchKind::from_content_type("text/plain", false)
+                .unwrap_err()
+                .code,
+            415
+        );
+    }
+}

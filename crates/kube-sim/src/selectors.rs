@@ -216,3 +216,56 @@ impl FieldSelector {
             .map(|(_, _, v)| v.as_str())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn label_selectors_follow_kubernetes_semantics() {
+        let web = json!({"metadata": {"labels": {"tier": "web", "env": "prod"}}});
+        let bare = json!({"metadata": {}});
+        let check = |s: &str, obj: &Value| LabelSelector::parse(s).unwrap().matches(obj);
+        assert!(check("tier=web,env==prod", &web));
+        assert!(check("tier!=db", &web) && check("tier!=db", &bare));
+        assert!(check("tier in (web, db)", &web) && !check("tier in (web)", &bare));
+        assert!(check("tier notin (db)", &bare) && !check("tier notin (web)", &web));
+        assert!(check("tier", &web) && !check("tier", &bare));
+        assert!(check("!tier", &bare) && !check("!tier", &web));
+        assert!(check("", &bare));
+        assert_eq!(LabelSelector::parse("a in b").unwrap_err().code, 400);
+        assert_eq!(LabelSelector::parse("a b=c").unwrap_err().code, 400);
+    }
+
+    #[test]
+    fn field_selectors_know_their_fields() {
+        let pod =
+            json!({"metadata": {"name": "p", "namespace": "n"}, "spec": {"nodeName": "node-1"}});
+        let select = FieldSelector::parse("spec.nodeName=node-1,metadata.name!=q", "Pod").unwrap();
+        assert!(select.matches(&pod));
+        assert!(
+            !FieldSelector::parse("spec.nodeName=node-2", "Pod")
+                .unwrap()
+                .matches(&pod)
+        );
+        assert_eq!(
+            FieldSelector::parse("spec.nodeName=x", "ConfigMap")
+                .unwrap_err()
+                .code,
+            400
+        );
+        let event =
+            json!({"involvedObject": {"kind": "Service", "name": "s"}, "regarding": {"name": "s"}});
+        assert!(
+            FieldSelector::parse("involvedObject.kind=Service,involvedObject.name=s", "Event")
+                .unwrap()
+                .matches(&event)
+        );
+        assert!(
+            FieldSelector::parse("regarding.name=s", "Event")
+                .unwrap()
+                .matches(&event)
+        );
+    }
+}
