@@ -36,12 +36,7 @@ fn main() {
     let scenario = kube_sim::Scenario::generated(nodes, services, metallb);
 
     let started = Instant::now();
-    let sim = if std::env::var("NO_CLUSTER").is_ok() {
-        kube_sim::SimBuilder::new(scenario).spawn()
-    } else {
-        kube_sim::spawn(scenario)
-    }
-    .expect("kube-sim starts");
+    let sim = kube_sim::spawn(scenario).expect("kube-sim starts");
     let startup = started.elapsed();
     println!("start-up ({nodes} nodes, {services} services): {startup:?}");
 
