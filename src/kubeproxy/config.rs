@@ -76,6 +76,7 @@ pub struct ProxySettings {
     /// The effective mode (`""` and missing mean iptables).
     pub mode: ProxyMode,
     /// `ipvs.strictARP`; `None` when missing (kube-proxy then uses false).
+    #[serde(rename = "strictARP")]
     pub strict_arp: Option<bool>,
 }
 

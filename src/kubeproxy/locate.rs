@@ -77,6 +77,7 @@ pub struct FlagsOnly {
     /// `--proxy-mode` when it could be read.
     pub proxy_mode: Option<String>,
     /// `--ipvs-strict-arp` when it could be read.
+    #[serde(rename = "strictARP")]
     pub strict_arp: Option<bool>,
     /// Where the flags were read (`DaemonSet kube-system/kube-proxy`, a node annotation), or
     /// `None` when they are not visible through the API.

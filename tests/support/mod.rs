@@ -1,0 +1,239 @@
+//! The end-to-end harness every CLI test shares: start kube-sim from a scenario in
+//! `tests/fixtures/clusters/`, write a kubeconfig into a temporary directory, run the real
+//! `lbctl` binary with it, and read kube-sim's request log ("no write happened").
+//!
+//! Real clusters: when `LBCTL_E2E_KUBECONFIG` names a kubeconfig, [`Cluster::start`] uses that
+//! cluster instead of kube-sim. Only tests that need nothing but a generic kubeadm-like cluster
+//! should use [`Cluster::start`]; tests that inject faults, read the request log or need a
+//! particular layout use [`Cluster::sim_only`], which prints that it skips on a real cluster.
+//!
+//! ```ignore
+//! mod support;
+//! let cluster = support::Sim::scenario("kubeadm-iptables").start();
+//! cluster.lbctl().args(["enable-strictarp", "--check"]).assert().code(1);
+//! assert!(cluster.writes().is_empty());
+//! ```
+
+// Each test binary uses a different part of the harness.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use kube_sim::{AdmissionHook, LoggedRequest, Rule, Scenario, SimBuilder, SimHandle, User};
+use serde_json::Value;
+
+/// Environment variable naming a real cluster's kubeconfig for the tests that can use one.
+pub const REAL_CLUSTER_ENV: &str = "LBCTL_E2E_KUBECONFIG";
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Path of a scenario file: `tests/fixtures/clusters/<name>.yaml`.
+pub fn scenario_path(name: &str) -> PathBuf {
+    root()
+        .join("tests/fixtures/clusters")
+        .join(format!("{name}.yaml"))
+}
+
+/// A kube-sim server to start: a scenario plus test-specific users, settings and hooks.
+pub struct Sim {
+    scenario: Scenario,
+    hooks: Vec<AdmissionHook>,
+}
+
+impl Sim {
+    /// Loads `tests/fixtures/clusters/<name>.yaml`.
+    pub fn scenario(name: &str) -> Sim {
+        let path = scenario_path(name);
+        let scenario = Scenario::from_file(&path)
+            .unwrap_or_else(|e| panic!("scenario {}: {e}", path.display()));
+        Sim {
+            scenario,
+            hooks: Vec::new(),
+        }
+    }
+
+    /// A scenario written inline.
+    pub fn yaml(text: &str) -> Sim {
+        Sim {
+            scenario: Scenario::from_yaml(text).unwrap_or_else(|e| panic!("scenario: {e}")),
+            hooks: Vec::new(),
+        }
+    }
+
+    /// Adds a user with RBAC-like rules, written as a YAML list of rules, e.g.
+    /// `- { apiGroups: [""], resources: [configmaps], verbs: [get] }`.
+    pub fn user(mut self, name: &str, rules_yaml: &str) -> Sim {
+        let rules: Vec<Rule> = serde_saphyr::from_str(rules_yaml)
+            .unwrap_or_else(|e| panic!("rules of user {name}: {e}"));
+        self.scenario
+            .users
+            .insert(name.to_string(), User { token: None, rules });
+        self
+    }
+
+    /// Sets a scenario setting (`podsNeverReady`, `podReadyDelay`, ...).
+    pub fn setting(mut self, key: &str, value: Value) -> Sim {
+        self.scenario.settings.0.insert(key.to_string(), value);
+        self
+    }
+
+    /// Adds an admission hook (sees every API write before it is stored).
+    pub fn admission(mut self, hook: AdmissionHook) -> Sim {
+        self.hooks.push(hook);
+        self
+    }
+
+    /// Starts kube-sim with the simulated cluster behaviour.
+    pub fn start(self) -> Cluster {
+        let mut builder = SimBuilder::new(self.scenario);
+        for hook in self.hooks {
+            builder = builder.admission(hook);
+        }
+        let handle = builder
+            .with_cluster()
+            .and_then(SimBuilder::spawn)
+            .unwrap_or_else(|e| panic!("starting kube-sim: {e}"));
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let kubeconfig = dir.path().join("kubeconfig");
+        handle
+            .write_kubeconfig(&kubeconfig, "admin")
+            .expect("writing the kubeconfig");
+        Cluster {
+            sim: Some(handle),
+            dir,
+            kubeconfig,
+        }
+    }
+}
+
+/// A cluster a test runs lbctl against: kube-sim, or a real one from `LBCTL_E2E_KUBECONFIG`.
+pub struct Cluster {
+    sim: Option<SimHandle>,
+    dir: tempfile::TempDir,
+    kubeconfig: PathBuf,
+}
+
+impl Cluster {
+    /// The real cluster when `LBCTL_E2E_KUBECONFIG` is set, else kube-sim from `sim`.
+    pub fn start(sim: Sim) -> Cluster {
+        match std::env::var_os(REAL_CLUSTER_ENV).filter(|v| !v.is_empty()) {
+            Some(path) => {
+                eprintln!(
+                    "using the real cluster of {REAL_CLUSTER_ENV}={}",
+                    Path::new(&path).display()
+                );
+                Cluster {
+                    sim: None,
+                    dir: tempfile::tempdir().expect("temporary directory"),
+                    kubeconfig: PathBuf::from(path),
+                }
+            }
+            None => sim.start(),
+        }
+    }
+
+    /// kube-sim only: `None` (with a printed reason) when the tests target a real cluster.
+    pub fn sim_only(test: &str, sim: Sim) -> Option<Cluster> {
+        if std::env::var_os(REAL_CLUSTER_ENV).is_some_and(|v| !v.is_empty()) {
+            eprintln!(
+                "skipping {test}: it needs kube-sim (fault injection, request log or a specific layout), and {REAL_CLUSTER_ENV} selects a real cluster"
+            );
+            return None;
+        }
+        Some(sim.start())
+    }
+
+    pub fn is_sim(&self) -> bool {
+        self.sim.is_some()
+    }
+
+    /// The kube-sim server (panics on a real cluster: use it only in sim-only tests).
+    pub fn sim(&self) -> &SimHandle {
+        self.sim
+            .as_ref()
+            .expect("this assertion needs kube-sim; use Cluster::sim_only")
+    }
+
+    pub fn kubeconfig(&self) -> &Path {
+        &self.kubeconfig
+    }
+
+    /// `lbctl` as the admin user, isolated from the caller's environment.
+    pub fn lbctl(&self) -> assert_cmd::Command {
+        command(&self.kubeconfig, self.dir.path())
+    }
+
+    /// `lbctl` as another user of the scenario (kube-sim only).
+    pub fn lbctl_as(&self, user: &str) -> assert_cmd::Command {
+        let path = self.dir.path().join(format!("kubeconfig-{user}"));
+        self.sim()
+            .write_kubeconfig(&path, user)
+            .expect("writing the kubeconfig");
+        command(&path, self.dir.path())
+    }
+
+    /// Every request kube-sim served so far.
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.sim().requests()
+    }
+
+    /// Requests that could have changed the cluster (access reviews do not).
+    pub fn writes(&self) -> Vec<LoggedRequest> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.is_write() && !r.path.contains("accessreviews"))
+            .collect()
+    }
+
+    pub fn clear_requests(&self) {
+        self.sim().clear_requests();
+    }
+
+    /// An object as kube-sim stores it.
+    pub fn object(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<Value> {
+        self.sim().get(api_version, kind, namespace, name)
+    }
+
+    /// Polls `check` until it is true or `timeout` passes; returns whether it became true.
+    pub fn eventually(&self, timeout: Duration, mut check: impl FnMut(&Cluster) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if check(self) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn command(kubeconfig: &Path, home: &Path) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_lbctl"));
+    cmd.env_remove("KUBECONFIG")
+        .env("HOME", home)
+        .env("NO_COLOR", "1")
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .timeout(Duration::from_secs(120));
+    cmd
+}
+
+/// stdout and stderr of a finished command, for readable assertion messages.
+pub fn output_text(output: &std::process::Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
