@@ -386,3 +386,64 @@ fn nftables_needs_an_explicit_mode() {
     );
     assert_eq!(cluster.writes(), vec![]);
 }
+
+#[test]
+fn no_restart_then_next_run_restarts_and_says_why() {
+    let Some(cluster) = Cluster::sim_only(
+        "no_restart_then_next_run_restarts_and_says_why",
+        Sim::scenario("kubeadm-iptables"),
+    ) else {
+        return;
+    };
+    let (code, out, _) = run(cluster.lbctl().args(["enable-strictarp", "--no-restart"]));
+    assert_eq!(code, 0, "{out}");
+    let ds = cluster
+        .object("apps/v1", "DaemonSet", Some("kube-system"), "kube-proxy")
+        .unwrap();
+    assert!(
+        ds["spec"]["template"]["metadata"]["annotations"]
+            .get("kubectl.kubernetes.io/restartedAt")
+            .is_none()
+    );
+    let (code, out, err) =
+        run(cluster
+            .lbctl()
+            .args(["enable-strictarp", "-o", "json", "--timeout", "60s"]));
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["outcome"], "restarted");
+    assert_eq!(doc["written"], false);
+    assert!(
+        doc["restartReason"]
+            .as_str()
+            .unwrap()
+            .contains("started before the configuration last changed")
+    );
+    assert_eq!(doc["rollout"]["updated"], doc["rollout"]["desired"]);
+    // Now every pod runs the current configuration: nothing more to do.
+    let (code, out, _) = run(cluster.lbctl().args(["enable-strictarp", "--check"]));
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn unparsable_config_is_refused_with_exit_2() {
+    let Some(cluster) = Cluster::sim_only(
+        "unparsable_config_is_refused_with_exit_2",
+        Sim::scenario("kubeadm-iptables"),
+    ) else {
+        return;
+    };
+    let mut cm = kube_proxy_config(&cluster);
+    cm["data"]["config.conf"] = json!(
+        "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nipvs: [\n"
+    );
+    cluster.sim().apply_object(cm);
+    cluster.clear_requests();
+    let (code, _, err) = run(cluster.lbctl().args(["enable-strictarp"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("not valid YAML") && err.contains("hint:"),
+        "{err}"
+    );
+    assert_eq!(cluster.writes(), vec![]);
+}

@@ -690,7 +690,7 @@ async fn restart_and_wait(
                 detail.push_str(&format!("\n  {p}"));
             }
             detail.push_str(&format!(
-                "\nthe configuration change is written; inspect with `kubectl -n {NAMESPACE} get pods -l {selector}` and `kubectl -n {NAMESPACE} rollout status daemonset {DAEMONSET}`; undo with `lbctl enable-strictarp --revert`"
+                "\n  the configuration change is written; inspect with `kubectl -n {NAMESPACE} get pods -l {selector}` and `kubectl -n {NAMESPACE} rollout status daemonset {DAEMONSET}`; undo with `lbctl enable-strictarp --revert`"
             ));
             Err(Error::Timeout {
                 what,

@@ -274,9 +274,15 @@ pub fn pod_problem(pod: &Pod) -> Option<String> {
     let phase = status
         .and_then(|s| s.phase.clone())
         .unwrap_or_else(|| "Pending".into());
+    let not_ready = status
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
+        .and_then(|c| c.message.clone())
+        .map(|m| format!("{phase}, not ready ({m})"))
+        .unwrap_or_else(|| format!("{phase}, not ready"));
     Some(format!(
         "pod {name} on {node}: {}",
-        waiting.unwrap_or_else(|| format!("{phase}, not ready"))
+        waiting.unwrap_or(not_ready)
     ))
 }
 
