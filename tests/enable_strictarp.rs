@@ -16,7 +16,8 @@ use support::{Cluster, Sim, output_text};
 
 fn kube_proxy_config(cluster: &Cluster) -> Value {
     cluster
-        .object("v1", "ConfigMap", Some("kube-system"), "kube-proxy")
+        .sim()
+        .get("v1", "ConfigMap", Some("kube-system"), "kube-proxy")
         .expect("ConfigMap kube-system/kube-proxy")
 }
 
@@ -71,7 +72,8 @@ fn kubeadm_apply_then_nothing_to_do() {
             previous
         );
         let ds = cluster
-            .object("apps/v1", "DaemonSet", Some("kube-system"), "kube-proxy")
+            .sim()
+            .get("apps/v1", "DaemonSet", Some("kube-system"), "kube-proxy")
             .unwrap();
         assert!(
             ds["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"]
@@ -137,7 +139,8 @@ fn eks_layout_inserts_strict_arp() {
         return;
     };
     let before = cluster
-        .object("v1", "ConfigMap", Some("kube-system"), "kube-proxy-config")
+        .sim()
+        .get("v1", "ConfigMap", Some("kube-system"), "kube-proxy-config")
         .unwrap();
     let old = config_text(&before, "config");
     assert!(!old.contains("strictARP"));
@@ -150,7 +153,8 @@ fn eks_layout_inserts_strict_arp() {
         "{out}"
     );
     let after = cluster
-        .object("v1", "ConfigMap", Some("kube-system"), "kube-proxy-config")
+        .sim()
+        .get("v1", "ConfigMap", Some("kube-system"), "kube-proxy-config")
         .unwrap();
     let new = config_text(&after, "config");
     assert!(new.contains("strictARP: true"), "{new}");
@@ -398,7 +402,8 @@ fn no_restart_then_next_run_restarts_and_says_why() {
     let (code, out, _) = run(cluster.lbctl().args(["enable-strictarp", "--no-restart"]));
     assert_eq!(code, 0, "{out}");
     let ds = cluster
-        .object("apps/v1", "DaemonSet", Some("kube-system"), "kube-proxy")
+        .sim()
+        .get("apps/v1", "DaemonSet", Some("kube-system"), "kube-proxy")
         .unwrap();
     assert!(
         ds["spec"]["template"]["metadata"]["annotations"]

@@ -193,17 +193,6 @@ impl Cluster {
         self.sim().clear_requests();
     }
 
-    /// An object as kube-sim stores it.
-    pub fn object(
-        &self,
-        api_version: &str,
-        kind: &str,
-        namespace: Option<&str>,
-        name: &str,
-    ) -> Option<Value> {
-        self.sim().get(api_version, kind, namespace, name)
-    }
-
     /// Polls `check` until it is true or `timeout` passes; returns whether it became true.
     pub fn eventually(&self, timeout: Duration, mut check: impl FnMut(&Cluster) -> bool) -> bool {
         let deadline = Instant::now() + timeout;
