@@ -278,7 +278,7 @@ pub fn pod_problem(pod: &Pod) -> Option<String> {
         .and_then(|s| s.conditions.as_ref())
         .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
         .and_then(|c| c.message.clone())
-        .map(|m| format!("{phase}, not ready ({m})"))
+        .map(|m| format!("{phase}, not ready: {m}"))
         .unwrap_or_else(|| format!("{phase}, not ready"));
     Some(format!(
         "pod {name} on {node}: {}",
