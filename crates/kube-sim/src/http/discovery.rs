@@ -158,28 +158,14 @@ pub(crate) fn group(server: &Server, group: &str) -> Reply {
             entry["apiVersion"] = json!("v1");
             json_reply(200, &entry)
         }
-        None => super::status_reply(
-            &crate::status::Status::new(
-                404,
-                Some("NotFound"),
-                "the server could not find the requested resource",
-            )
-            .with_details(json!({})),
-        ),
+        None => super::no_such_resource(),
     }
 }
 
 pub(crate) fn group_version(server: &Server, group: &str, version: &str) -> Reply {
     let types = resources_in(server, group, version);
     if types.is_empty() {
-        return super::status_reply(
-            &crate::status::Status::new(
-                404,
-                Some("NotFound"),
-                "the server could not find the requested resource",
-            )
-            .with_details(json!({})),
-        );
+        return super::no_such_resource();
     }
     let mut resources = Vec::new();
     for rt in &types {

@@ -138,6 +138,18 @@ pub(crate) fn status_reply(status: &Status) -> Reply {
     reply
 }
 
+/// The 404 for a path that names no resource (unknown group, version or kind).
+pub(crate) fn no_such_resource() -> Reply {
+    status_reply(
+        &Status::new(
+            404,
+            Some("NotFound"),
+            "the server could not find the requested resource",
+        )
+        .with_details(serde_json::json!({})),
+    )
+}
+
 pub(crate) fn text_reply(code: u16, text: String) -> Reply {
     base(code)
         .header("content-type", "text/plain")

@@ -3,8 +3,7 @@
 //! that `fieldValidation` is handled server-side (otherwise it wants full schemas to validate
 //! client-side). kube-sim keeps no schemas, so `components.schemas` stays empty.
 
-use super::{Reply, Server, json_reply, status_reply};
-use crate::status::Status;
+use super::{Reply, Server, json_reply};
 use serde_json::{Map, Value, json};
 
 fn gv_path(group: &str, version: &str) -> String {
@@ -52,7 +51,7 @@ pub(crate) fn group_version(server: &Server, segments: &[&str]) -> Reply {
     let (group, version) = match segments {
         ["api", version] => ("", *version),
         ["apis", group, version] => (*group, *version),
-        _ => return not_found(),
+        _ => return super::no_such_resource(),
     };
     let registry = server.store.registry();
     let types: Vec<_> = registry
@@ -61,7 +60,7 @@ pub(crate) fn group_version(server: &Server, segments: &[&str]) -> Reply {
         .filter(|rt| rt.group == group && rt.serves_version(version) && !rt.virtual_only)
         .collect();
     if types.is_empty() {
-        return not_found();
+        return super::no_such_resource();
     }
     let prefix = format!("/{}", gv_path(group, version));
     let mut paths = Map::new();
@@ -96,16 +95,5 @@ pub(crate) fn group_version(server: &Server, segments: &[&str]) -> Reply {
             "paths": paths,
             "components": {"schemas": {}},
         }),
-    )
-}
-
-fn not_found() -> Reply {
-    status_reply(
-        &Status::new(
-            404,
-            Some("NotFound"),
-            "the server could not find the requested resource",
-        )
-        .with_details(json!({})),
     )
 }

@@ -4,7 +4,6 @@ use super::{Ctx, Reply, Server, auth, discovery, openapi, read, status_reply, wr
 use crate::resources::ResourceType;
 use crate::status::Status;
 use hyper::Method;
-use serde_json::json;
 use std::sync::Arc;
 
 /// A resource request: `/api/v1/namespaces/ns/pods/name/log`.
@@ -34,17 +33,6 @@ impl Target {
     pub fn name(&self) -> &str {
         self.name.as_deref().unwrap_or_default()
     }
-}
-
-fn not_found() -> Reply {
-    status_reply(
-        &Status::new(
-            404,
-            Some("NotFound"),
-            "the server could not find the requested resource",
-        )
-        .with_details(json!({})),
-    )
 }
 
 enum Parsed {
@@ -148,7 +136,7 @@ pub(crate) async fn dispatch(server: &Arc<Server>, ctx: &mut Ctx) -> Reply {
     ctx.verb = verb_of(ctx);
     let target = match parse(server, ctx) {
         Parsed::Discovery(reply) => return reply,
-        Parsed::NotFound => return not_found(),
+        Parsed::NotFound => return super::no_such_resource(),
         Parsed::Resource(t) => t,
     };
     if let Err(status) = auth::authorize(ctx, &target) {

@@ -104,8 +104,26 @@ fn reset_status(target: &Target, obj: &mut Value) {
     }
 }
 
-fn created_reply(target: &Target, obj: &Value) -> Reply {
-    json_reply(201, &present(target, obj))
+/// The last steps of every create: admission, then the store (which may still refuse).
+fn admit_and_create(
+    server: &Server,
+    ctx: &Ctx,
+    target: &Target,
+    name: &str,
+    obj: Value,
+) -> Result<Reply, Status> {
+    server.admit(&admission(
+        ctx,
+        target,
+        Operation::Create,
+        name,
+        Some(&obj),
+        None,
+    ))?;
+    let created = server
+        .store
+        .create_typed(&target.rt, obj, ctx.dry_run(), None)?;
+    Ok(json_reply(201, &present(target, &created)))
 }
 
 pub(crate) fn create(server: &Server, ctx: &Ctx, target: &Target) -> Result<Reply, Status> {
@@ -159,18 +177,7 @@ pub(crate) fn create(server: &Server, ctx: &Ctx, target: &Target) -> Result<Repl
         .as_str()
         .unwrap_or_default()
         .to_string();
-    server.admit(&admission(
-        ctx,
-        target,
-        Operation::Create,
-        &name,
-        Some(&obj),
-        None,
-    ))?;
-    let created = server
-        .store
-        .create_typed(&target.rt, obj, ctx.dry_run(), None)?;
-    Ok(created_reply(target, &created))
+    admit_and_create(server, ctx, target, &name, obj)
 }
 
 fn review(server: &Server, ctx: &Ctx, target: &Target, body: Value) -> Result<Reply, Status> {
@@ -408,18 +415,7 @@ fn apply_create(
     )?;
     reset_status(target, &mut obj);
     meta::validate(&target.rt.group, &target.rt.kind, &obj)?;
-    server.admit(&admission(
-        ctx,
-        target,
-        Operation::Create,
-        &name,
-        Some(&obj),
-        None,
-    ))?;
-    let created = server
-        .store
-        .create_typed(&target.rt, obj, ctx.dry_run(), None)?;
-    Ok(created_reply(target, &created))
+    admit_and_create(server, ctx, target, &name, obj)
 }
 
 /// Delete options from the body (DeleteOptions) or the query.
