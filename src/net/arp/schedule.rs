@@ -66,6 +66,8 @@ pub struct Schedule {
     /// (due time, candidate) of every address that still needs a probe.
     due: BinaryHeap<Reverse<(Duration, usize)>>,
     sent: Vec<u32>,
+    /// When each candidate's latest probe went out.
+    last_sent: Vec<Duration>,
     settled: Vec<bool>,
     /// The earliest time the rate limit allows the next packet.
     next_slot: Duration,
@@ -81,6 +83,7 @@ impl Schedule {
                 .map(|i| Reverse((Duration::ZERO, i)))
                 .collect(),
             sent: vec![0; candidates],
+            last_sent: vec![Duration::ZERO; candidates],
             settled: vec![false; candidates],
             next_slot: Duration::ZERO,
             listen_until: Duration::ZERO,
@@ -117,6 +120,7 @@ impl Schedule {
         let interval = self.config.interval();
         self.next_slot = slot.max(now.saturating_sub(interval * 2)) + interval;
         self.sent[index] += 1;
+        self.last_sent[index] = now;
         self.packets += 1;
         if self.sent[index] < self.config.attempts {
             let gap = self.random_gap();
@@ -127,10 +131,15 @@ impl Schedule {
         Step::Send(index)
     }
 
-    /// The address is proven in use: no more probes for it.
+    /// The address is proven in use: no more probes for it. Replies of other owners to the
+    /// probe already sent may still be on their way, so keep listening for that probe's whole
+    /// reply window: a split brain is only seen when every MAC that answers is collected.
     pub fn settle(&mut self, index: usize) {
         if let Some(flag) = self.settled.get_mut(index) {
             *flag = true;
+            self.listen_until = self
+                .listen_until
+                .max(self.last_sent[index] + self.config.reply_wait);
         }
     }
 
@@ -225,6 +234,17 @@ mod tests {
             let count = sends.iter().filter(|s| s.1 == i).count();
             assert_eq!(count, if i % 2 == 0 { 1 } else { 3 }, "candidate {i}");
         }
+    }
+
+    #[test]
+    fn a_settled_address_keeps_its_reply_window_open_for_other_owners() {
+        // Every candidate answers its first probe: without the window the run would end at
+        // once and a second owner's slightly later reply (a split brain) would be missed.
+        let config = ScheduleConfig::new(1000, 3, Duration::from_secs(60));
+        let (sends, end) = simulate(4, config, &|_| Some(1));
+        assert_eq!(sends.len(), 4);
+        let last = sends.last().unwrap().0;
+        assert_eq!(end, last + PROBE_MIN);
     }
 
     #[test]
