@@ -113,6 +113,9 @@ struct Outcome {
     removed: Vec<String>,
     advertisements_added: Vec<String>,
     phases: Vec<PhaseResult>,
+    /// Reading lbctl's objects plus applying MetalLB (namespace, CRDs until Established, RBAC,
+    /// config, workloads): what `kubectl apply --server-side -f` of the same YAML does.
+    apply_seconds: f64,
     speakers: Option<(i32, i32)>,
 }
 
@@ -224,6 +227,7 @@ pub async fn run(global: &GlobalArgs, args: &InstallArgs) -> Result<ExitCode> {
         }
     }
 
+    let apply_started = Instant::now();
     let mut before =
         existing::snapshot(&target, &objects, &opts.namespace, &managed_selector()).await?;
     let plan_rendered: Vec<Rendered> = plan_objects
@@ -247,6 +251,7 @@ pub async fn run(global: &GlobalArgs, args: &InstallArgs) -> Result<ExitCode> {
         removed: Vec::new(),
         advertisements_added: plan.added.clone(),
         phases: Vec::new(),
+        apply_seconds: 0.0,
         speakers: None,
     };
 
@@ -308,6 +313,8 @@ pub async fn run(global: &GlobalArgs, args: &InstallArgs) -> Result<ExitCode> {
         });
         outcome.objects.extend(results);
     }
+
+    outcome.apply_seconds = seconds(apply_started.elapsed());
 
     let t = Instant::now();
     progress.waiting("rollouts", "controller available, every speaker ready");
