@@ -1,0 +1,547 @@
+//! `lbctl install` and `lbctl uninstall` end to end: the real binary against kube-sim's
+//! kubeadm-like cluster, whose MetalLB stand-in fails webhook calls until the controller serves.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::{Cluster, Sim, output_text};
+
+const POOL: &str = "192.168.77.240-192.168.77.250";
+const NS: &str = "metallb-system";
+
+fn kubeadm() -> Sim {
+    Sim::scenario("kubeadm-ipvs")
+}
+
+/// The kubeadm cluster with extra objects (YAML list items indented by two spaces) appended.
+fn kubeadm_with(extra: &str) -> Sim {
+    let base = std::fs::read_to_string(support::scenario_path("kubeadm-ipvs")).unwrap();
+    Sim::yaml(&format!("{}\n{extra}", base.trim_end()))
+}
+
+const NAMESPACE: &str =
+    "  - { apiVersion: v1, kind: Namespace, metadata: { name: metallb-system } }\n";
+
+/// The ipaddresspools CRD.
+fn crd(cluster: &Cluster) -> Option<Value> {
+    get(
+        cluster,
+        "apiextensions.k8s.io/v1",
+        "CustomResourceDefinition",
+        None,
+        "ipaddresspools.metallb.io",
+    )
+}
+
+fn metallb_setting(sim: Sim, settings: Value) -> Sim {
+    sim.setting("metallb", settings)
+}
+
+fn install(cluster: &Cluster, extra: &[&str]) -> (Option<i32>, String, String) {
+    let mut cmd = cluster.lbctl();
+    // Never ARP-probe from the test machine (probes only run on a cluster node anyway).
+    cmd.args(["install", "--no-probe"]);
+    if !extra.contains(&"--timeout") {
+        cmd.args(["--timeout", "60s"]);
+    }
+    let out = cmd.args(extra).output().unwrap();
+    let (stdout, stderr) = output_text(&out);
+    (out.status.code(), stdout, stderr)
+}
+
+/// Writes to the cluster (access and rules reviews write nothing).
+fn writes(cluster: &Cluster) -> Vec<kube_sim::LoggedRequest> {
+    cluster
+        .writes()
+        .into_iter()
+        .filter(|w| !w.path.contains("/selfsubject"))
+        .collect()
+}
+
+fn get(
+    cluster: &Cluster,
+    api_version: &str,
+    kind: &str,
+    ns: Option<&str>,
+    name: &str,
+) -> Option<Value> {
+    cluster.sim().get(api_version, kind, ns, name)
+}
+
+/// The pool `default` install creates from `--pool`.
+fn pool(cluster: &Cluster) -> Option<Value> {
+    get(
+        cluster,
+        "metallb.io/v1beta1",
+        "IPAddressPool",
+        Some(NS),
+        "default",
+    )
+}
+
+/// Asserts that `text` contains every part, showing the whole text otherwise.
+fn assert_contains(text: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(text.contains(part), "{part:?} missing in:\n{text}");
+    }
+}
+
+/// resourceVersions of everything install writes, to prove a second run changed nothing.
+fn versions(cluster: &Cluster) -> Vec<(String, Value)> {
+    let objects = [
+        ("v1", "Namespace", None, NS),
+        (
+            "apiextensions.k8s.io/v1",
+            "CustomResourceDefinition",
+            None,
+            "ipaddresspools.metallb.io",
+        ),
+        (
+            "apiextensions.k8s.io/v1",
+            "CustomResourceDefinition",
+            None,
+            "bgppeers.metallb.io",
+        ),
+        (
+            "rbac.authorization.k8s.io/v1",
+            "ClusterRole",
+            None,
+            "metallb-system:controller",
+        ),
+        ("v1", "Secret", Some(NS), "metallb-webhook-cert"),
+        ("apps/v1", "Deployment", Some(NS), "controller"),
+        ("apps/v1", "DaemonSet", Some(NS), "speaker"),
+        (
+            "admissionregistration.k8s.io/v1",
+            "ValidatingWebhookConfiguration",
+            None,
+            "metallb-webhook-configuration",
+        ),
+        ("metallb.io/v1beta1", "IPAddressPool", Some(NS), "default"),
+        ("metallb.io/v1beta1", "L2Advertisement", Some(NS), "default"),
+    ];
+    objects
+        .iter()
+        .map(|(v, k, ns, name)| {
+            let obj = get(cluster, v, k, *ns, name).unwrap_or_else(|| panic!("{k} {name} missing"));
+            (
+                format!("{k}/{name}"),
+                obj["metadata"]["resourceVersion"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn fresh_install_creates_metallb_and_the_pool_with_server_side_apply() {
+    let Some(cluster) = Cluster::sim_only("fresh install", kubeadm()) else {
+        return;
+    };
+    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    for phase in [
+        "namespace",
+        "CRDs",
+        "RBAC and config",
+        "controller and speaker",
+        "rollouts",
+        "webhook",
+        "pools",
+    ] {
+        assert!(
+            stdout.contains(&format!("✓ {phase}")),
+            "phase {phase} missing:\n{stdout}"
+        );
+    }
+    assert_contains(
+        &stdout,
+        &[
+            "created L2Advertisement default",
+            "is installed and serving, 3/3 speakers ready",
+        ],
+    );
+
+    let pool = pool(&cluster).unwrap();
+    assert_eq!(pool["spec"]["addresses"], json!([POOL]));
+    assert_eq!(
+        pool["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "lbctl"
+    );
+    let ad = get(
+        &cluster,
+        "metallb.io/v1beta1",
+        "L2Advertisement",
+        Some(NS),
+        "default",
+    )
+    .unwrap();
+    assert_eq!(ad["spec"]["ipAddressPools"], json!(["default"]));
+    let controller = get(&cluster, "apps/v1", "Deployment", Some(NS), "controller").unwrap();
+    assert_eq!(
+        controller["metadata"]["labels"]["app.kubernetes.io/version"],
+        "v0.16.1"
+    );
+
+    // Every write is a server-side apply by lbctl (never a replace that would drop the
+    // caBundle the controller injected), except deletes and dry-run creates.
+    let writes = writes(&cluster);
+    assert!(!writes.is_empty());
+    for w in &writes {
+        assert_eq!(w.method, "PATCH", "{} {}?{}", w.method, w.path, w.query);
+        assert!(
+            w.query.contains("fieldManager=lbctl"),
+            "{}?{}",
+            w.path,
+            w.query
+        );
+    }
+    let vwc = get(
+        &cluster,
+        "admissionregistration.k8s.io/v1",
+        "ValidatingWebhookConfiguration",
+        None,
+        "metallb-webhook-configuration",
+    )
+    .unwrap();
+    assert!(
+        vwc["webhooks"][0]["clientConfig"]["caBundle"].is_string(),
+        "caBundle kept"
+    );
+}
+
+#[test]
+fn second_run_changes_nothing_and_says_so() {
+    let Some(cluster) = Cluster::sim_only("second run", kubeadm()) else {
+        return;
+    };
+    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    // The controller writes the pool's status once it counted the addresses; wait for that so
+    // only lbctl could change anything below.
+    let counted = cluster.eventually(std::time::Duration::from_secs(10), |c| {
+        pool(c).is_some_and(|p| p["status"]["availableIPv4"].is_number())
+    });
+    assert!(counted, "the stand-in never counted the pool");
+    let before = versions(&cluster);
+    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert_contains(
+        &stdout,
+        &["Nothing changed: MetalLB v0.16.1 is installed as planned"],
+    );
+    assert!(
+        !stdout.contains("created") && !stdout.contains("configured"),
+        "{stdout}"
+    );
+    assert_eq!(
+        versions(&cluster),
+        before,
+        "an object changed on the second run"
+    );
+
+    // -o json: one document on stdout, the same verdict.
+    let out = cluster
+        .lbctl()
+        .args(["-o", "json", "install", "--pool", POOL])
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    assert_eq!(doc["changed"], false);
+    assert_eq!(doc["objects"].as_array().unwrap().len(), 28);
+}
+
+#[test]
+fn webhook_that_becomes_ready_late_is_waited_for() {
+    let sim = metallb_setting(kubeadm(), json!({"webhookSettle": "2s"}));
+    let Some(cluster) = Cluster::sim_only("late webhook", sim) else {
+        return;
+    };
+    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let refused: Vec<_> = cluster
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r.query.contains("dryRun=All") && r.path.ends_with("/ipaddresspools") && r.status == 500
+        })
+        .collect();
+    assert!(
+        !refused.is_empty(),
+        "the webhook was never refused: the test proves nothing"
+    );
+    assert!(!stdout.contains("after 1 dry-run attempt)"), "{stdout}");
+    assert!(pool(&cluster).is_some());
+}
+
+#[test]
+fn webhook_never_serving_exits_3_with_a_network_diagnosis() {
+    let sim = metallb_setting(kubeadm(), json!({"webhookServing": false}));
+    let Some(cluster) = Cluster::sim_only("webhook never serving", sim) else {
+        return;
+    };
+    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL, "--timeout", "4s"]);
+    assert_eq!(code, Some(3), "{stdout}\n{stderr}");
+    assert_contains(
+        &stderr,
+        &[
+            "MetalLB's webhook did not become ready within 4s",
+            "cannot connect to the webhook pod",
+            "firewalls and the CNI",
+            "kubectl -n metallb-system logs deploy/controller",
+        ],
+    );
+    assert!(pool(&cluster).is_none());
+}
+
+#[test]
+fn certificate_never_injected_is_diagnosed_as_x509() {
+    let sim = metallb_setting(kubeadm(), json!({"caBundleInjected": false}));
+    let Some(cluster) = Cluster::sim_only("no CA bundle", sim) else {
+        return;
+    };
+    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL, "--timeout", "4s"]);
+    assert_eq!(code, Some(3), "{stdout}\n{stderr}");
+    assert_contains(
+        &stderr,
+        &["does not trust the webhook certificate", "caBundle"],
+    );
+}
+
+#[test]
+fn controller_never_ready_names_its_pods() {
+    let sim = kubeadm().setting("podsNeverReady", json!(["metallb-system/controller"]));
+    let Some(cluster) = Cluster::sim_only("controller never ready", sim) else {
+        return;
+    };
+    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL, "--timeout", "3s"]);
+    assert_eq!(code, Some(3), "{stdout}\n{stderr}");
+    assert_contains(
+        &stderr,
+        &[
+            "Deployment metallb-system/controller",
+            "pod controller-",
+            "kubectl -n metallb-system get pods -l app=metallb,component=controller",
+        ],
+    );
+}
+
+#[test]
+fn the_users_file_stops_before_any_request() {
+    let Some(cluster) = Cluster::sim_only("user file", kubeadm()) else {
+        return;
+    };
+    let fixture = support::root().join("tests/fixtures/install/wrong-namespace.yaml");
+    let out = cluster
+        .lbctl()
+        .args(["install", "--config"])
+        .arg(&fixture)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = output_text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert_contains(&stderr, &["namespace \"system\""]);
+    assert!(writes(&cluster).is_empty());
+    assert!(
+        cluster.requests().is_empty(),
+        "the input is judged before the cluster is contacted"
+    );
+}
+
+#[test]
+fn dry_run_yaml_is_accepted_by_kubectl_server_side_dry_run() {
+    // A server-side dry run cannot place objects in a namespace that does not exist yet (the
+    // same holds for a real API server), so the namespace is there already.
+    let sim = kubeadm_with(NAMESPACE);
+    let Some(cluster) = Cluster::sim_only("dry-run yaml", sim) else {
+        return;
+    };
+    if std::process::Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipping: kubectl is not installed");
+        return;
+    }
+    let out = cluster
+        .lbctl()
+        .args(["install", "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let file = cluster.kubeconfig().with_file_name("metallb.yaml");
+    std::fs::write(&file, &out.stdout).unwrap();
+    let applied = std::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(cluster.kubeconfig())
+        .args(["apply", "--server-side", "--dry-run=server", "-f"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = output_text(&applied);
+    assert_eq!(applied.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert_contains(
+        &stdout,
+        &["deployment.apps/controller serverside-applied (server dry run)"],
+    );
+    assert!(writes(&cluster).is_empty(), "a dry run wrote something");
+}
+
+#[test]
+fn server_dry_run_writes_nothing() {
+    let Some(cluster) = Cluster::sim_only("server dry run", kubeadm()) else {
+        return;
+    };
+    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL, "--dry-run=server"]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert_contains(&stdout, &["would create Namespace/metallb-system"]);
+    assert!(writes(&cluster).is_empty());
+    assert!(get(&cluster, "v1", "Namespace", None, NS).is_none());
+}
+
+#[test]
+fn uninstall_removes_everything_and_install_works_again() {
+    let Some(cluster) = Cluster::sim_only("uninstall and reinstall", kubeadm()) else {
+        return;
+    };
+    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+
+    cluster.clear_requests();
+    let out = cluster
+        .lbctl()
+        .args(["uninstall", "--dry-run"])
+        .output()
+        .unwrap();
+    let (stdout, _) = output_text(&out);
+    assert_eq!(out.status.code(), Some(0));
+    assert_contains(
+        &stdout,
+        &[
+            "IPAddressPool metallb-system/default",
+            "CustomResourceDefinition/ipaddresspools.metallb.io",
+        ],
+    );
+    assert!(writes(&cluster).is_empty());
+
+    let out = cluster
+        .lbctl()
+        .args(["uninstall", "--timeout", "30s"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = output_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert_contains(&stdout, &["MetalLB is removed"]);
+    // Pools go first, the namespace last.
+    let deletes: Vec<String> = cluster
+        .writes()
+        .into_iter()
+        .filter(|w| w.method == "DELETE")
+        .map(|w| w.path)
+        .collect();
+    assert!(
+        deletes.first().unwrap().contains("/ipaddresspools/")
+            || deletes.first().unwrap().contains("/l2advertisements/"),
+        "{deletes:?}"
+    );
+    assert!(
+        deletes
+            .last()
+            .unwrap()
+            .ends_with("/namespaces/metallb-system"),
+        "{deletes:?}"
+    );
+    assert!(get(&cluster, "apps/v1", "Deployment", Some(NS), "controller").is_none());
+    assert!(crd(&cluster).is_none());
+
+    let out = cluster.lbctl().args(["uninstall"]).output().unwrap();
+    let (stdout, _) = output_text(&out);
+    assert_eq!(out.status.code(), Some(0), "uninstall is safe to repeat");
+    assert_contains(&stdout, &["nothing to remove"]);
+
+    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(pool(&cluster).is_some());
+}
+
+#[test]
+fn uninstall_keep_crds_keeps_the_pools() {
+    let Some(cluster) = Cluster::sim_only("keep crds", kubeadm()) else {
+        return;
+    };
+    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let out = cluster
+        .lbctl()
+        .args(["uninstall", "--keep-crds"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = output_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert_contains(&stdout, &["Kept (--keep-crds)"]);
+    assert!(pool(&cluster).is_some());
+    assert!(crd(&cluster).is_some());
+    assert!(get(&cluster, "apps/v1", "DaemonSet", Some(NS), "speaker").is_none());
+}
+
+#[test]
+fn restricted_namespace_is_reported_before_any_write() {
+    let sim = kubeadm_with(
+        "  - { apiVersion: v1, kind: Namespace, metadata: { name: metallb-system, labels: { pod-security.kubernetes.io/enforce: restricted } } }\n",
+    );
+    let Some(cluster) = Cluster::sim_only("restricted namespace", sim) else {
+        return;
+    };
+    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL]);
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    assert_contains(
+        &stdout,
+        &[
+            "LB122",
+            "enforces Pod Security level restricted",
+            "is rejected",
+            "Nothing was written",
+        ],
+    );
+    assert!(writes(&cluster).is_empty(), "{:?}", writes(&cluster));
+}
+
+#[test]
+fn helm_managed_metallb_stops_with_the_choices() {
+    let helm_controller = "  - apiVersion: apps/v1\n    kind: Deployment\n    metadata:\n      name: metallb-controller\n      namespace: metallb-system\n      labels: { app.kubernetes.io/name: metallb, app.kubernetes.io/component: controller, app.kubernetes.io/managed-by: Helm, app.kubernetes.io/instance: lb }\n      annotations: { meta.helm.sh/release-name: lb, meta.helm.sh/release-namespace: metallb-system }\n    spec:\n      replicas: 1\n      selector: { matchLabels: { app.kubernetes.io/name: metallb } }\n      template:\n        metadata: { labels: { app.kubernetes.io/name: metallb } }\n        spec: { containers: [ { name: controller, image: quay.io/metallb/controller:v0.15.2 } ] }\n";
+    let sim = kubeadm_with(&format!(
+        "  - {{ apiVersion: v1, kind: Namespace, metadata: {{ name: metallb-system }} }}\n{helm_controller}"
+    ));
+    let Some(cluster) = Cluster::sim_only("helm", sim) else {
+        return;
+    };
+    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL]);
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    assert_contains(
+        &stdout,
+        &[
+            "LB120",
+            "would fight Helm",
+            "helm uninstall lb -n metallb-system",
+        ],
+    );
+    assert!(writes(&cluster).is_empty());
+}
+
+#[test]
+fn objects_a_newer_version_dropped_are_removed() {
+    // An object an older lbctl wrote that v0.16.1 no longer has.
+    let stale = "  - apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: metallb-old-config\n      namespace: metallb-system\n      labels: { app.kubernetes.io/managed-by: lbctl, app.kubernetes.io/part-of: metallb, app.kubernetes.io/version: v0.15.0 }\n    data: { x: y }\n";
+    let sim = kubeadm_with(&format!(
+        "  - {{ apiVersion: v1, kind: Namespace, metadata: {{ name: metallb-system }} }}\n{stale}"
+    ));
+    let Some(cluster) = Cluster::sim_only("upgrade cleanup", sim) else {
+        return;
+    };
+    let (code, stdout, stderr) = install(&cluster, &[]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert_contains(&stdout, &["removed 1 object(s) this version no longer has"]);
+    assert!(get(&cluster, "v1", "ConfigMap", Some(NS), "metallb-old-config").is_none());
+    assert!(get(&cluster, "v1", "ConfigMap", Some(NS), "metallb-excludel2").is_some());
+}
