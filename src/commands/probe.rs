@@ -1,8 +1,7 @@
 //! `lbctl probe`: which pool addresses does some host on the LAN already claim?
 //! Gather (interfaces, routes) -> plan (what to probe where, pure) -> probe -> render.
 
-use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::time::Duration;
 
 use colored::Colorize;
@@ -10,9 +9,8 @@ use serde::Serialize;
 
 use crate::cli::{GlobalArgs, ProbeArgs};
 use crate::net::arp::classify::{Flag, Status, Verdict};
-use crate::net::arp::schedule::ScheduleConfig;
+use crate::net::arp::plan::{ProbeSettings, execute, plan};
 use crate::net::interfaces::{self, Interface};
-use crate::net::node::{AddressPath, path_to};
 use crate::net::pool::{EdgeKind, Pool, compress, to_u128};
 use crate::net::roots::HostRoots;
 use crate::net::routes::RouteTable;
@@ -32,38 +30,14 @@ pub async fn run(global: &GlobalArgs, args: &ProbeArgs) -> Result<ExitCode> {
         None => None,
     };
     let plan = plan(&addresses, &interfaces, &routes, forced);
-
-    let probe_count: usize = plan.targets.values().map(Vec::len).sum();
-    let (rate, attempts) = (args.rate, args.attempts);
-    let probe_config = move |deadline| ScheduleConfig::new(rate, attempts, deadline);
-    let timeout = args.timeout.unwrap_or_else(|| {
-        probe_config(Duration::ZERO).expected_duration(probe_count) * 2 + Duration::from_secs(5)
-    });
-    let targets = plan.targets.clone();
-    let runs = tokio::task::spawn_blocking(move || {
-        let started = std::time::Instant::now();
-        let mut runs = Vec::new();
-        for (interface, candidates) in &targets {
-            let left = timeout.saturating_sub(started.elapsed());
-            runs.push(crate::net::arp::probe(
-                interface,
-                candidates,
-                probe_config(left),
-            )?);
-        }
-        Ok::<_, Error>(runs)
-    })
-    .await
-    .map_err(|e| Error::io("the probing thread failed", std::io::Error::other(e)))??;
-
-    let mut verdicts = plan.decided;
-    let mut packets_sent = 0;
-    let mut elapsed = Duration::ZERO;
-    for run in runs {
-        verdicts.extend(run.verdicts);
-        packets_sent += run.packets_sent;
-        elapsed += run.elapsed;
-    }
+    let settings = ProbeSettings {
+        rate: args.rate,
+        attempts: args.attempts,
+        timeout: args.timeout,
+    };
+    let outcome = execute(plan, settings).await?;
+    let (verdicts, packets_sent, elapsed) =
+        (outcome.verdicts, outcome.packets_sent, outcome.elapsed);
     let report = ProbeReport::new(&pools, args, verdicts, packets_sent, elapsed);
     if is_json(global.output) {
         print_json(&report);
@@ -82,8 +56,7 @@ fn parse_pools(texts: &[String]) -> Result<Vec<Pool>> {
 
 /// Every distinct address of all pools, in order; refuses sizes that cannot be probed.
 fn pool_addresses(pools: &[Pool]) -> Result<Vec<IpAddr>> {
-    let joined: Vec<String> = pools.iter().map(ToString::to_string).collect();
-    let all = Pool::parse(&joined.join(","))?;
+    let all = Pool::union(pools)?;
     let size = all.size();
     if size.exact().is_none_or(|n| n > MAX_ADDRESSES) {
         return Err(Error::usage_with_hint(
@@ -109,80 +82,6 @@ fn probe_interface<'a>(interfaces: &'a [Interface], name: &str) -> Result<&'a In
         Some(reason) => Err(Error::usage(format!("cannot probe on {name}: {reason}"))),
         None => Ok(interface),
     }
-}
-
-/// What to do with each address: some are decided without a packet, the rest are grouped by
-/// the interface their probes leave from.
-#[derive(Debug, Default)]
-pub struct Plan {
-    pub decided: Vec<Verdict>,
-    pub targets: BTreeMap<String, Vec<Ipv4Addr>>,
-}
-
-pub fn plan(
-    addresses: &[IpAddr],
-    interfaces: &[Interface],
-    routes: &RouteTable,
-    forced: Option<&Interface>,
-) -> Plan {
-    let mut plan = Plan::default();
-    for &address in addresses {
-        let IpAddr::V4(v4) = address else {
-            plan.decided.push(Verdict::unprobed(
-                address,
-                Status::Skipped,
-                "IPv6: ARP is IPv4 only (lbctl does not probe with NDP)",
-            ));
-            continue;
-        };
-        let path = path_to(interfaces, routes, address);
-        let not_on_link = |reason: String| Verdict::unprobed(address, Status::NotOnLink, reason);
-        let via = match path {
-            AddressPath::Local { interface } => {
-                let mut verdict = Verdict::unprobed(
-                    address,
-                    Status::Ours,
-                    format!("configured on this host ({interface})"),
-                );
-                verdict.interface = Some(interface);
-                plan.decided.push(verdict);
-                continue;
-            }
-            AddressPath::ViaGateway { interface, gateway } => {
-                plan.decided.push(not_on_link(format!(
-                    "routed via gateway {gateway} on {interface}: L2 mode cannot announce it from this segment"
-                )));
-                continue;
-            }
-            AddressPath::NoRoute if forced.is_none() => {
-                plan.decided.push(not_on_link(
-                    "no route to it from this host; pass --interface to probe anyway".into(),
-                ));
-                continue;
-            }
-            AddressPath::NoRoute => None,
-            AddressPath::OnLink { interface } => Some(interface),
-        };
-        let interface = match (forced, via) {
-            (Some(forced), _) => forced.name.clone(),
-            (None, Some(name)) => {
-                let skip = interfaces
-                    .iter()
-                    .find(|i| i.name == name)
-                    .and_then(Interface::probe_skip_reason);
-                if let Some(reason) = skip {
-                    plan.decided.push(not_on_link(format!(
-                        "its route leads to {name}, which cannot carry ARP ({reason})"
-                    )));
-                    continue;
-                }
-                name
-            }
-            (None, None) => continue,
-        };
-        plan.targets.entry(interface).or_default().push(v4);
-    }
-    plan
 }
 
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
@@ -392,89 +291,9 @@ pub fn render_human(report: &ProbeReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::net::routes::Route;
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
-    }
-
-    fn host() -> (Vec<Interface>, RouteTable) {
-        let iface = |name: &str, flags: u32, addr: &str| Interface {
-            name: name.into(),
-            index: 2,
-            mac: Some("52:54:00:00:00:01".into()),
-            flags,
-            addresses: vec![addr.parse().unwrap()],
-        };
-        let route = |dest: &str, gateway: Option<&str>, interface: &str| Route {
-            destination: dest.parse().unwrap(),
-            gateway: gateway.map(ip),
-            interface: interface.into(),
-            metric: 0,
-            reject: false,
-        };
-        (
-            vec![
-                iface("eth0", 0x1043, "192.168.10.5/24"),
-                iface("eth9", 0x10c3, "10.9.0.1/24"),
-            ],
-            RouteTable {
-                routes: vec![
-                    route("192.168.10.0/24", None, "eth0"),
-                    route("10.9.0.0/24", None, "eth9"),
-                    route("10.20.0.0/16", Some("192.168.10.1"), "eth0"),
-                ],
-            },
-        )
-    }
-
-    #[test]
-    fn plans_probes_only_for_on_link_addresses() {
-        let (interfaces, routes) = host();
-        let addrs = [
-            "192.168.10.5",
-            "192.168.10.6",
-            "10.20.0.1",
-            "10.9.0.7",
-            "172.16.0.1",
-            "fd00::1",
-        ]
-        .map(ip);
-        let plan = plan(&addrs, &interfaces, &routes, None);
-        assert_eq!(plan.targets.len(), 1);
-        assert_eq!(plan.targets["eth0"], vec![Ipv4Addr::new(192, 168, 10, 6)]);
-        let decided: Vec<(String, Status)> = plan
-            .decided
-            .iter()
-            .map(|v| (v.address.to_string(), v.status))
-            .collect();
-        assert_eq!(
-            decided,
-            [
-                ("192.168.10.5".to_string(), Status::Ours),
-                ("10.20.0.1".to_string(), Status::NotOnLink),
-                ("10.9.0.7".to_string(), Status::NotOnLink),
-                ("172.16.0.1".to_string(), Status::NotOnLink),
-                ("fd00::1".to_string(), Status::Skipped),
-            ]
-        );
-        assert!(
-            plan.decided[1]
-                .reason
-                .as_deref()
-                .unwrap()
-                .contains("via gateway 192.168.10.1")
-        );
-        assert!(plan.decided[2].reason.as_deref().unwrap().contains("NOARP"));
-    }
-
-    #[test]
-    fn a_forced_interface_takes_unrouted_addresses_but_not_routed_ones() {
-        let (interfaces, routes) = host();
-        let addrs = ["172.16.0.1", "10.20.0.1"].map(ip);
-        let plan = plan(&addrs, &interfaces, &routes, Some(&interfaces[0]));
-        assert_eq!(plan.targets["eth0"], vec![Ipv4Addr::new(172, 16, 0, 1)]);
-        assert_eq!(plan.decided[0].status, Status::NotOnLink);
     }
 
     #[test]

@@ -2,11 +2,10 @@
 //! when the process may open raw sockets; otherwise the check says why it did not run.
 
 use std::net::IpAddr;
-use std::time::Duration;
 
 use super::PoolInput;
 use crate::net::arp::classify::Verdict;
-use crate::net::arp::schedule::ScheduleConfig;
+use crate::net::arp::plan::{ProbeSettings, execute, plan};
 use crate::net::node::NodeNetFacts;
 use crate::net::pool::Pool;
 use crate::net::roots::HostRoots;
@@ -62,8 +61,8 @@ pub async fn run(
             reason: "ARP probing needs CAP_NET_RAW: run as root (or setcap cap_net_raw+ep on lbctl) on a node".into(),
         };
     }
-    let joined: Vec<String> = pools.iter().map(|p| p.pool.to_string()).collect();
-    let Ok(all) = Pool::parse(&joined.join(",")) else {
+    let pools: Vec<Pool> = pools.iter().map(|p| p.pool.clone()).collect();
+    let Ok(all) = Pool::union(&pools) else {
         return ProbeState::NotRun {
             reason: "the pools could not be merged".into(),
         };
@@ -89,39 +88,21 @@ pub async fn run(
         },
         None => None,
     };
-    let plan =
-        crate::commands::probe::plan(&addresses, &node.interfaces, &node.routes, forced.as_ref());
-    let count: usize = plan.targets.values().map(Vec::len).sum();
-    let (rate, attempts) = (settings.rate, settings.attempts);
-    let config = move |deadline| ScheduleConfig::new(rate, attempts, deadline);
-    let timeout = config(Duration::ZERO).expected_duration(count) * 2 + Duration::from_secs(5);
-    let targets = plan.targets.clone();
-    let runs = tokio::task::spawn_blocking(move || {
-        let started = std::time::Instant::now();
-        targets
-            .iter()
-            .map(|(interface, candidates)| {
-                let left = timeout.saturating_sub(started.elapsed());
-                crate::net::arp::probe(interface, candidates, config(left))
-            })
-            .collect::<Result<Vec<_>, _>>()
-    })
-    .await;
-    match runs {
-        Ok(Ok(runs)) => {
-            let mut verdicts = plan.decided;
-            verdicts.extend(runs.into_iter().flat_map(|r| r.verdicts));
-            ProbeState::Done { verdicts }
-        }
-        Ok(Err(e)) => ProbeState::Failed {
+    let plan = plan(&addresses, &node.interfaces, &node.routes, forced.as_ref());
+    let probe_settings = ProbeSettings {
+        rate: settings.rate,
+        attempts: settings.attempts,
+        timeout: None,
+    };
+    match execute(plan, probe_settings).await {
+        Ok(outcome) => ProbeState::Done {
+            verdicts: outcome.verdicts,
+        },
+        Err(e) => ProbeState::Failed {
             hint: e
                 .hint()
                 .unwrap_or_else(|| "run lbctl probe for details".into()),
             message: format!("ARP probing failed: {e}"),
-        },
-        Err(e) => ProbeState::Failed {
-            message: format!("the probing thread failed: {e}"),
-            hint: "run lbctl probe for details".into(),
         },
     }
 }

@@ -363,6 +363,16 @@ impl Pool {
         Pool::from_entries(entries)
     }
 
+    /// All addresses of several pools as one pool (overlaps counted once).
+    pub fn union(pools: &[Pool]) -> Result<Pool, PoolError> {
+        Pool::from_entries(
+            pools
+                .iter()
+                .flat_map(|p| p.entries.iter().copied())
+                .collect(),
+        )
+    }
+
     fn from_entries(entries: Vec<PoolEntry>) -> Result<Pool, PoolError> {
         if entries.is_empty() {
             return Err(PoolError::Empty);

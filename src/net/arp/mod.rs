@@ -3,6 +3,7 @@
 
 pub mod classify;
 pub mod packet;
+pub mod plan;
 pub mod schedule;
 pub mod socket;
 
