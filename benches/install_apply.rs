@@ -79,7 +79,8 @@ fn lbctl_install(pod_ready_delay: &str) -> (f64, f64, BTreeMap<String, usize>) {
     let mut counts = BTreeMap::new();
     for r in sim.requests() {
         let dry = r.query.contains("dryRun=All");
-        let watch = r.query.contains("watch=true") || r.query.contains("watch=1");
+        let watch =
+            r.verb == "watch" || r.query.contains("watch=true") || r.query.contains("watch=1");
         let key = match (r.verb.as_str(), watch, dry) {
             (_, true, _) => "watch".to_string(),
             (v, _, true) => format!("{v} (dry run)"),
