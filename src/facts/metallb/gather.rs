@@ -224,6 +224,8 @@ pub async fn gather(target: &ClusterTarget, ns: &str) -> (ClusterState, Option<B
         Ok(_) => Ok(kube_proxy(&client, proxy_ds, &nodes, &daemonsets, &cilium, proxy_pods).await),
     };
 
+    // Only what the preflight rules doctor re-runs read (LB101, LB110-LB112): the target, the
+    // version and kube-proxy. doctor judges nodes, services and MetalLB from its own lists.
     let mut cluster = ClusterFacts::empty("v0.0.0");
     cluster.server = target.server.clone();
     cluster.context = target.context.clone();
