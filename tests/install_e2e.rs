@@ -239,6 +239,19 @@ fn second_run_changes_nothing_and_says_so() {
         "an object changed on the second run"
     );
 
+    // A server-side dry run of the installed state: every object exists and is accepted.
+    cluster.clear_requests();
+    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL, "--dry-run=server"]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert_contains(
+        &stdout,
+        &[
+            "28 existing accepted",
+            "the API server accepts every object",
+        ],
+    );
+    assert!(writes(&cluster).is_empty());
+
     // -o json: one document on stdout, the same verdict.
     let out = cluster
         .lbctl()

@@ -83,6 +83,9 @@ pub enum Change {
     Unchanged,
     /// Server-side dry run of an object whose namespace or CRD does not exist yet.
     NotChecked,
+    /// Server-side dry run of an existing object: the server accepted the apply. A dry run
+    /// stores nothing, so its resourceVersion cannot tell whether the object would change.
+    Accepted,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -130,8 +133,8 @@ async fn apply_all(
         let r = ObjectRef::of(obj);
         let change = match apply(target, obj, mode).await {
             Ok(applied) => match before.get(&r) {
-                None if mode.dry_run => Change::Created,
                 None => Change::Created,
+                Some(_) if mode.dry_run => Change::Accepted,
                 Some(rv) if applied.metadata.resource_version.as_ref() == Some(rv) => {
                     Change::Unchanged
                 }
@@ -163,6 +166,7 @@ fn counts(results: &[ObjectResult]) -> String {
         (Change::Configured, "configured"),
         (Change::Unchanged, "unchanged"),
         (Change::NotChecked, "not checked"),
+        (Change::Accepted, "existing accepted"),
     ] {
         if n(change) > 0 {
             parts.push(format!("{} {word}", n(change)));
@@ -264,7 +268,10 @@ pub async fn run(global: &GlobalArgs, args: &InstallArgs) -> Result<ExitCode> {
         let t = Instant::now();
         let results = apply_all(&target, &all, &before, mode).await?;
         progress.step("server-side dry run", &counts(&results), t.elapsed());
-        for r in results.iter().filter(|r| r.change != Change::Unchanged) {
+        for r in results
+            .iter()
+            .filter(|r| !matches!(r.change, Change::Unchanged | Change::Accepted))
+        {
             let what = match r.change {
                 Change::NotChecked => "not checked (its namespace or CRD does not exist yet):",
                 Change::Created => "would create",
@@ -276,7 +283,9 @@ pub async fn run(global: &GlobalArgs, args: &InstallArgs) -> Result<ExitCode> {
             };
             progress.detail(&format!("{what} {name}"));
         }
-        outcome.changed = results.iter().any(|r| r.change != Change::Unchanged);
+        outcome.changed = results
+            .iter()
+            .any(|r| matches!(r.change, Change::Created | Change::Configured));
         outcome.objects = results;
         return finish(json, &progress, outcome, started);
     }
@@ -454,14 +463,15 @@ fn finish(json: bool, progress: &Progress, outcome: Outcome, started: Instant) -
     };
     let verdict = match (outcome.dry_run.is_some(), outcome.changed) {
         (true, true) => format!(
-            "Server-side dry run passed; an install would change {} object(s).",
+            "Server-side dry run passed; an install would create {} object(s).",
             outcome
                 .objects
                 .iter()
-                .filter(|r| r.change != Change::Unchanged)
+                .filter(|r| r.change == Change::Created)
                 .count()
         ),
-        (true, false) => "Server-side dry run passed; an install would change nothing.".to_string(),
+        (true, false) => "Server-side dry run passed: the API server accepts every object (existing ones are not compared)."
+            .to_string(),
         (false, false) => format!(
             "Nothing changed: MetalLB {VERSION} is installed as planned{speakers}{pools_text}."
         ),
