@@ -5,6 +5,7 @@ use lbctl::cli::Cli;
 use lbctl::{ExitCode, commands};
 
 fn main() {
+    restore_sigpipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
@@ -45,4 +46,14 @@ fn main() {
         }
     };
     std::process::exit(code.code());
+}
+
+/// Rust ignores SIGPIPE, so printing into a closed pipe (`lbctl ... | head`) would panic.
+/// A command-line tool should end quietly instead, as cat and kubectl do.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
