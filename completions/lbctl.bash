@@ -167,7 +167,7 @@ _lbctl() {
             return 0
             ;;
         lbctl__subcmd__doctor)
-            opts="-i -o -v -h -V --ignore --fail-on --wait --junit --probe --no-probe --interface --rate --attempts --proc-root --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
+            opts="-i -o -v -h -V --ignore --fail-on --junit --wait --probe --no-probe --interface --rate --attempts --proc-root --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -181,11 +181,11 @@ _lbctl() {
                     COMPREPLY=($(compgen -W "warning fail" -- "${cur}"))
                     return 0
                     ;;
-                --wait)
+                --junit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --junit)
+                --wait)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -577,7 +577,7 @@ _lbctl() {
             return 0
             ;;
         lbctl__subcmd__preflight)
-            opts="-i -o -v -h -V --pool --config --local --for --ignore --fail-on --wait --junit --no-probe --interface --rate --attempts --proc-root --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
+            opts="-i -o -v -h -V --pool --config --local --for --ignore --fail-on --junit --wait --no-probe --interface --rate --attempts --proc-root --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -603,11 +603,11 @@ _lbctl() {
                     COMPREPLY=($(compgen -W "warning fail" -- "${cur}"))
                     return 0
                     ;;
-                --wait)
+                --junit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --junit)
+                --wait)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

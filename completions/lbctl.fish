@@ -96,11 +96,11 @@ complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l for -d 'Check 
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l ignore -d 'Check IDs whose failures become warnings (case-insensitive, comma-separated, repeatable; `all`)' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l fail-on -d 'Which results make the exit code 1' -r -f -a "warning\t'Warnings also give exit code 1'
 fail\t'Only failures give exit code 1 (default)'"
-complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l wait -d 'Re-run the checks that can still pass (pods starting, rollouts) until this deadline, e.g. 5m' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l junit -d 'Also write the results as JUnit XML to FILE' -r -F
-complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -s i -l interface -d 'Interface to probe on (default: the one the route to each address uses)' -r
-complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l rate -d 'ARP probes per second' -r
-complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l attempts -d 'Probes per address before it counts as free' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l wait -d 'Re-run the checks that can still pass (pods starting, rollouts) until this deadline, e.g. 5m' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -s i -l interface -d 'Send the probes on this interface instead of the one `ip route get` picks' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l rate -d 'Packets per second over all addresses (lower it if switches rate-limit ARP)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l attempts -d 'Probes per address; an address stops being probed as soon as someone answers' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l proc-root -d 'Read node facts from this proc tree instead of /proc (tests)' -r -F
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)' -r -F
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l context -d 'The kubeconfig context to use (default: the current context)' -r
@@ -170,11 +170,11 @@ complete -c lbctl -n "__fish_lbctl_using_subcommand install" -s V -l version -d 
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l ignore -d 'Check IDs whose failures become warnings (case-insensitive, comma-separated, repeatable; `all`)' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l fail-on -d 'Which results make the exit code 1' -r -f -a "warning\t'Warnings also give exit code 1'
 fail\t'Only failures give exit code 1 (default)'"
-complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l wait -d 'Re-run the checks that can still pass (rollouts, webhook, pending services) until this deadline, e.g. 2m' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l junit -d 'Also write the results as JUnit XML to FILE' -r -F
-complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -s i -l interface -d 'Interface to probe on (default: the one the route to each address uses)' -r
-complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l rate -d 'ARP probes per second' -r
-complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l attempts -d 'Probes per address before it counts as unanswered' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l wait -d 'Re-run the checks that can still pass (rollouts, webhook, pending services) until this deadline, e.g. 2m' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -s i -l interface -d 'Send the probes on this interface instead of the one `ip route get` picks' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l rate -d 'Packets per second over all addresses (lower it if switches rate-limit ARP)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l attempts -d 'Probes per address; an address stops being probed as soon as someone answers' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l proc-root -d 'Read host facts from this proc tree instead of /proc (tests)' -r -F
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)' -r -F
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l context -d 'The kubeconfig context to use (default: the current context)' -r

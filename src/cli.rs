@@ -299,6 +299,40 @@ pub enum ForCommand {
     Install,
 }
 
+/// How checks turn into the exit code and reports; shared by preflight and doctor.
+#[derive(Debug, Args)]
+pub struct CheckRunArgs {
+    /// Check IDs whose failures become warnings (case-insensitive, comma-separated, repeatable; `all`).
+    #[arg(long, value_name = "IDS")]
+    pub ignore: Vec<String>,
+
+    /// Which results make the exit code 1.
+    #[arg(long, value_enum, default_value_t = crate::checks::FailOn::Fail, value_name = "LEVEL")]
+    pub fail_on: crate::checks::FailOn,
+
+    /// Also write the results as JUnit XML to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+}
+
+/// ARP probe pacing; shared by probe, preflight and doctor.
+#[derive(Debug, Args)]
+pub struct ProbeTuning {
+    /// Send the probes on this interface instead of the one `ip route get` picks.
+    #[arg(short = 'i', long, value_name = "IF")]
+    pub interface: Option<String>,
+
+    /// Packets per second over all addresses (lower it if switches rate-limit ARP).
+    #[arg(long, value_name = "N", default_value_t = 500,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub rate: u32,
+
+    /// Probes per address; an address stops being probed as soon as someone answers.
+    #[arg(long, value_name = "N", default_value_t = 3,
+          value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub attempts: u32,
+}
+
 #[derive(Debug, Args)]
 pub struct PreflightArgs {
     /// A pool to check, as an IPAddressPool accepts it (CIDRs, ranges a-b, addresses, comma-separated); repeatable.
@@ -317,37 +351,19 @@ pub struct PreflightArgs {
     #[arg(long = "for", value_enum, value_name = "COMMAND")]
     pub for_command: Option<ForCommand>,
 
-    /// Check IDs whose failures become warnings (case-insensitive, comma-separated, repeatable; `all`).
-    #[arg(long, value_name = "IDS")]
-    pub ignore: Vec<String>,
-
-    /// Which results make the exit code 1.
-    #[arg(long, value_enum, default_value_t = crate::checks::FailOn::Fail, value_name = "LEVEL")]
-    pub fail_on: crate::checks::FailOn,
+    #[command(flatten)]
+    pub checks: CheckRunArgs,
 
     /// Re-run the checks that can still pass (pods starting, rollouts) until this deadline, e.g. 5m.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub wait: Option<Duration>,
 
-    /// Also write the results as JUnit XML to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub junit: Option<PathBuf>,
-
     /// Do not send ARP probes for the pool addresses.
     #[arg(long)]
     pub no_probe: bool,
 
-    /// Interface to probe on (default: the one the route to each address uses).
-    #[arg(short = 'i', long, value_name = "IF")]
-    pub interface: Option<String>,
-
-    /// ARP probes per second.
-    #[arg(long, value_name = "N", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    pub rate: u32,
-
-    /// Probes per address before it counts as free.
-    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
-    pub attempts: u32,
+    #[command(flatten)]
+    pub probing: ProbeTuning,
 
     /// Read node facts from this proc tree instead of /proc (tests).
     #[arg(long, value_name = "DIR", hide = true)]
@@ -356,21 +372,12 @@ pub struct PreflightArgs {
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
-    /// Check IDs whose failures become warnings (case-insensitive, comma-separated, repeatable; `all`).
-    #[arg(long, value_name = "IDS")]
-    pub ignore: Vec<String>,
-
-    /// Which results make the exit code 1.
-    #[arg(long, value_enum, default_value_t = crate::checks::FailOn::Fail, value_name = "LEVEL")]
-    pub fail_on: crate::checks::FailOn,
+    #[command(flatten)]
+    pub checks: CheckRunArgs,
 
     /// Re-run the checks that can still pass (rollouts, webhook, pending services) until this deadline, e.g. 2m.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub wait: Option<Duration>,
-
-    /// Also write the results as JUnit XML to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub junit: Option<PathBuf>,
 
     /// ARP-probe the assigned addresses; an error when this host cannot (default: probe when CAP_NET_RAW is held).
     #[arg(long, conflicts_with = "no_probe")]
@@ -380,17 +387,8 @@ pub struct DoctorArgs {
     #[arg(long)]
     pub no_probe: bool,
 
-    /// Interface to probe on (default: the one the route to each address uses).
-    #[arg(short = 'i', long, value_name = "IF")]
-    pub interface: Option<String>,
-
-    /// ARP probes per second.
-    #[arg(long, value_name = "N", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    pub rate: u32,
-
-    /// Probes per address before it counts as unanswered.
-    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
-    pub attempts: u32,
+    #[command(flatten)]
+    pub probing: ProbeTuning,
 
     /// Read host facts from this proc tree instead of /proc (tests).
     #[arg(long, value_name = "DIR", hide = true)]
@@ -403,19 +401,8 @@ pub struct ProbeArgs {
     #[arg(required = true, value_name = "POOL")]
     pub pools: Vec<String>,
 
-    /// Send the probes on this interface instead of the one `ip route get` picks.
-    #[arg(short = 'i', long, value_name = "IF")]
-    pub interface: Option<String>,
-
-    /// Packets per second over all addresses (lower it if switches rate-limit ARP).
-    #[arg(long, value_name = "N", default_value_t = 500,
-          value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    pub rate: u32,
-
-    /// Probes per address; an address stops being probed as soon as someone answers.
-    #[arg(long, value_name = "N", default_value_t = 3,
-          value_parser = clap::value_parser!(u32).range(1..=10))]
-    pub attempts: u32,
+    #[command(flatten)]
+    pub probing: ProbeTuning,
 
     /// Give up after this long, e.g. 30s (default: twice the time the probes need, plus 5s).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]

@@ -20,7 +20,7 @@ use crate::{ExitCode, Result};
 
 pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> Result<ExitCode> {
     // Bad input stops here, before anything is contacted (exit 2).
-    let policy = Policy::new(&args.ignore, args.fail_on, &doctor::ids())?;
+    let policy = Policy::new(&args.checks.ignore, args.checks.fail_on, &doctor::ids())?;
     let roots = match &args.proc_root {
         Some(dir) => HostRoots {
             proc: dir.clone(),
@@ -52,7 +52,7 @@ pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> Result<ExitCode> {
 
     let code = policy.exit_code(&checks);
     let report = Report::new("doctor", target_info.into_inner(), checks, code);
-    emit(global, &report, args.junit.as_deref())?;
+    emit(global, &report, args.checks.junit.as_deref())?;
     Ok(code)
 }
 
@@ -136,9 +136,9 @@ async fn probe_addresses(args: &DoctorArgs, m: &MetalLbFacts, roots: &HostRoots)
         pool,
     };
     let settings = probe::Settings {
-        interface: args.interface.clone(),
-        rate: args.rate,
-        attempts: args.attempts,
+        interface: args.probing.interface.clone(),
+        rate: args.probing.rate,
+        attempts: args.probing.attempts,
     };
     match probe::run(&[input], &facts, roots, &settings).await {
         ProbeState::NotRun { reason } => unable(reason),

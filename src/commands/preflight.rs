@@ -16,7 +16,7 @@ use crate::{Error, ExitCode, Result};
 
 pub async fn run(global: &GlobalArgs, args: &PreflightArgs) -> Result<ExitCode> {
     // Bad input stops here, before anything is contacted (exit 2).
-    let policy = Policy::new(&args.ignore, args.fail_on, &preflight::ids())?;
+    let policy = Policy::new(&args.checks.ignore, args.checks.fail_on, &preflight::ids())?;
     let pools = pool_inputs(args)?;
     let roots = match &args.proc_root {
         Some(dir) => HostRoots {
@@ -49,7 +49,7 @@ pub async fn run(global: &GlobalArgs, args: &PreflightArgs) -> Result<ExitCode> 
 
     let code = policy.exit_code(&checks);
     let report = Report::new("preflight", target_info.into_inner(), checks, code);
-    emit(global, &report, args.junit.as_deref())?;
+    emit(global, &report, args.checks.junit.as_deref())?;
     Ok(code)
 }
 
@@ -132,9 +132,9 @@ async fn gather(
             },
             (NodeState::Local { facts, .. }, false) => {
                 let settings = probe::Settings {
-                    interface: args.interface.clone(),
-                    rate: args.rate,
-                    attempts: args.attempts,
+                    interface: args.probing.interface.clone(),
+                    rate: args.probing.rate,
+                    attempts: args.probing.attempts,
                 };
                 probe::run(&pools, facts, roots, &settings).await
             }

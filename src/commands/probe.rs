@@ -25,14 +25,14 @@ pub async fn run(global: &GlobalArgs, args: &ProbeArgs) -> Result<ExitCode> {
     let addresses = pool_addresses(&pools)?;
     let interfaces = interfaces::list();
     let routes = RouteTable::read(&HostRoots::default());
-    let forced = match &args.interface {
+    let forced = match &args.probing.interface {
         Some(name) => Some(probe_interface(&interfaces, name)?),
         None => None,
     };
     let plan = plan(&addresses, &interfaces, &routes, forced);
     let settings = ProbeSettings {
-        rate: args.rate,
-        attempts: args.attempts,
+        rate: args.probing.rate,
+        attempts: args.probing.attempts,
         timeout: args.timeout,
     };
     let outcome = execute(plan, settings).await?;
@@ -161,8 +161,8 @@ impl ProbeReport {
         ProbeReport {
             pools: pools.iter().map(ToString::to_string).collect(),
             interfaces,
-            rate: args.rate,
-            attempts: args.attempts,
+            rate: args.probing.rate,
+            attempts: args.probing.attempts,
             packets_sent,
             elapsed_ms: elapsed.as_millis() as u64,
             summary: Summary::of(&verdicts),
@@ -321,9 +321,11 @@ mod tests {
     fn args() -> ProbeArgs {
         ProbeArgs {
             pools: vec![],
-            interface: None,
-            rate: 500,
-            attempts: 3,
+            probing: crate::cli::ProbeTuning {
+                interface: None,
+                rate: 500,
+                attempts: 3,
+            },
             timeout: None,
         }
     }
