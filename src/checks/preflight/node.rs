@@ -135,6 +135,24 @@ fn per_interface(f: &PreflightFacts, n: &NodeNetFacts) -> Vec<(String, ArpConf)>
         .collect()
 }
 
+/// The LAN-facing interfaces whose effective settings match `pred`; a skip when there are none
+/// to look at.
+fn interfaces_where(
+    f: &PreflightFacts,
+    n: &NodeNetFacts,
+    pred: impl Fn(&ArpConf) -> bool,
+) -> Result<Vec<String>, Outcome> {
+    let confs = per_interface(f, n);
+    if confs.is_empty() {
+        return Err(Outcome::skip("no LAN-facing interface found"));
+    }
+    Ok(confs
+        .into_iter()
+        .filter(|(_, c)| pred(c))
+        .map(|(i, _)| i)
+        .collect())
+}
+
 pub fn arp_sysctls(f: &PreflightFacts) -> Outcome {
     let (_, n) = node!(f);
     let confs = per_interface(f, n);
@@ -240,15 +258,10 @@ pub fn ipvs_modules(f: &PreflightFacts) -> Outcome {
 
 pub fn rp_filter(f: &PreflightFacts) -> Outcome {
     let (_, n) = node!(f);
-    let confs = per_interface(f, n);
-    if confs.is_empty() {
-        return Outcome::skip("no LAN-facing interface found");
-    }
-    let strict: Vec<String> = confs
-        .iter()
-        .filter(|(_, c)| c.rp_filter == Some(1))
-        .map(|(i, _)| i.clone())
-        .collect();
+    let strict = match interfaces_where(f, n, |c| c.rp_filter == Some(1)) {
+        Ok(names) => names,
+        Err(skip) => return skip,
+    };
     if strict.is_empty() {
         return Outcome::pass("no strict reverse-path filtering on the LAN-facing interfaces");
     }
@@ -266,15 +279,10 @@ pub fn rp_filter(f: &PreflightFacts) -> Outcome {
 
 pub fn proxy_arp(f: &PreflightFacts) -> Outcome {
     let (_, n) = node!(f);
-    let confs = per_interface(f, n);
-    if confs.is_empty() {
-        return Outcome::skip("no LAN-facing interface found");
-    }
-    let on: Vec<String> = confs
-        .iter()
-        .filter(|(_, c)| c.proxy_arp == Some(1))
-        .map(|(i, _)| i.clone())
-        .collect();
+    let on = match interfaces_where(f, n, |c| c.proxy_arp == Some(1)) {
+        Ok(names) => names,
+        Err(skip) => return skip,
+    };
     if on.is_empty() {
         return Outcome::pass("proxy_arp is off on the LAN-facing interfaces");
     }
