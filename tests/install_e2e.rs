@@ -49,15 +49,6 @@ fn install(cluster: &Cluster, extra: &[&str]) -> (Option<i32>, String, String) {
     (out.status.code(), stdout, stderr)
 }
 
-/// Writes to the cluster (access and rules reviews write nothing).
-fn writes(cluster: &Cluster) -> Vec<kube_sim::LoggedRequest> {
-    cluster
-        .writes()
-        .into_iter()
-        .filter(|w| !w.path.contains("/selfsubject"))
-        .collect()
-}
-
 fn get(
     cluster: &Cluster,
     api_version: &str,
@@ -184,7 +175,7 @@ fn fresh_install_creates_metallb_and_the_pool_with_server_side_apply() {
 
     // Every write is a server-side apply by lbctl (never a replace that would drop the
     // caBundle the controller injected), except deletes and dry-run creates.
-    let writes = writes(&cluster);
+    let writes = cluster.writes();
     assert!(!writes.is_empty());
     for w in &writes {
         assert_eq!(w.method, "PATCH", "{} {}?{}", w.method, w.path, w.query);
@@ -250,7 +241,7 @@ fn second_run_changes_nothing_and_says_so() {
             "the API server accepts every object",
         ],
     );
-    assert!(writes(&cluster).is_empty());
+    assert!(cluster.writes().is_empty());
 
     // -o json: one document on stdout, the same verdict.
     let out = cluster
@@ -353,7 +344,7 @@ fn the_users_file_stops_before_any_request() {
     let (stdout, stderr) = output_text(&out);
     assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
     assert_contains(&stderr, &["namespace \"system\""]);
-    assert!(writes(&cluster).is_empty());
+    assert!(cluster.writes().is_empty());
     assert!(
         cluster.requests().is_empty(),
         "the input is judged before the cluster is contacted"
@@ -398,7 +389,7 @@ fn dry_run_yaml_is_accepted_by_kubectl_server_side_dry_run() {
         &stdout,
         &["deployment.apps/controller serverside-applied (server dry run)"],
     );
-    assert!(writes(&cluster).is_empty(), "a dry run wrote something");
+    assert!(cluster.writes().is_empty(), "a dry run wrote something");
 }
 
 #[test]
@@ -409,7 +400,7 @@ fn server_dry_run_writes_nothing() {
     let (code, stdout, stderr) = install(&cluster, &["--pool", POOL, "--dry-run=server"]);
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     assert_contains(&stdout, &["would create Namespace/metallb-system"]);
-    assert!(writes(&cluster).is_empty());
+    assert!(cluster.writes().is_empty());
     assert!(get(&cluster, "v1", "Namespace", None, NS).is_none());
 }
 
@@ -436,7 +427,7 @@ fn uninstall_removes_everything_and_install_works_again() {
             "CustomResourceDefinition/ipaddresspools.metallb.io",
         ],
     );
-    assert!(writes(&cluster).is_empty());
+    assert!(cluster.writes().is_empty());
 
     let out = cluster
         .lbctl()
@@ -517,7 +508,7 @@ fn restricted_namespace_is_reported_before_any_write() {
             "Nothing was written",
         ],
     );
-    assert!(writes(&cluster).is_empty(), "{:?}", writes(&cluster));
+    assert!(cluster.writes().is_empty(), "{:?}", cluster.writes());
 }
 
 #[test]
@@ -539,7 +530,7 @@ fn helm_managed_metallb_stops_with_the_choices() {
             "helm uninstall lb -n metallb-system",
         ],
     );
-    assert!(writes(&cluster).is_empty());
+    assert!(cluster.writes().is_empty());
 }
 
 #[test]

@@ -181,11 +181,11 @@ impl Cluster {
         self.sim().requests()
     }
 
-    /// Requests that could have changed the cluster (access reviews do not).
+    /// Requests that could have changed the cluster.
     pub fn writes(&self) -> Vec<LoggedRequest> {
         self.requests()
             .into_iter()
-            .filter(|r| r.is_write() && !r.path.contains("accessreviews"))
+            .filter(LoggedRequest::is_write)
             .collect()
     }
 

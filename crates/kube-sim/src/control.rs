@@ -136,12 +136,14 @@ pub struct LoggedRequest {
 }
 
 impl LoggedRequest {
-    /// Whether the request could have changed something.
+    /// Whether the request could have changed something. Dry runs and reviews (access, rules,
+    /// token: `create` verbs on virtual resources that are never stored) change nothing.
     pub fn is_write(&self) -> bool {
         matches!(
             self.verb.as_str(),
             "create" | "update" | "patch" | "delete" | "deletecollection"
         ) && !self.query.split('&').any(|kv| kv == "dryRun=All")
+            && !self.path.ends_with("reviews")
     }
 }
 
@@ -249,6 +251,35 @@ impl Controllers {
         let mut list = self.list.lock().unwrap_or_else(|e| e.into_inner());
         for controller in list.iter_mut() {
             controller.started();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LoggedRequest;
+
+    fn req(verb: &str, path: &str, query: &str) -> LoggedRequest {
+        LoggedRequest {
+            method: "POST".into(),
+            path: path.into(),
+            query: query.into(),
+            status: 201,
+            user: "admin".into(),
+            verb: verb.into(),
+        }
+    }
+
+    #[test]
+    fn only_stored_changes_count_as_writes() {
+        let cm = "/api/v1/namespaces/kube-system/configmaps";
+        assert!(req("create", cm, "").is_write());
+        assert!(req("patch", &format!("{cm}/kube-proxy"), "fieldManager=lbctl").is_write());
+        assert!(!req("create", cm, "dryRun=All").is_write());
+        assert!(!req("get", cm, "").is_write());
+        for review in ["selfsubjectaccessreviews", "selfsubjectrulesreviews"] {
+            let path = format!("/apis/authorization.k8s.io/v1/{review}");
+            assert!(!req("create", &path, "").is_write(), "{path}");
         }
     }
 }
