@@ -95,7 +95,7 @@ fn routes_from_the_fixture_decide_on_link() {
 fn facts_round_trip_through_json() {
     let roots = fixture("ipvs-strictarp-node");
     let facts = lbctl::net::node::NodeNetFacts {
-        sysctls: ArpSysctls::read(&roots).ok(),
+        sysctls: ArpSysctls::read(&roots),
         ipvs: IpvsSupport::read(&roots),
         interfaces: vec![],
         routes: RouteTable::read(&roots),

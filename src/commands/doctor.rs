@@ -22,10 +22,7 @@ pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> Result<ExitCode> {
     // Bad input stops here, before anything is contacted (exit 2).
     let policy = Policy::new(&args.checks.ignore, args.checks.fail_on, &doctor::ids())?;
     let roots = match &args.proc_root {
-        Some(dir) => HostRoots {
-            proc: dir.clone(),
-            ..HostRoots::default()
-        },
+        Some(dir) => HostRoots::with_proc(dir),
         None => HostRoots::default(),
     };
     // Without a usable kubeconfig there is nothing to diagnose (exit 3 with the hint).

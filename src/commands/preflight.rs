@@ -19,10 +19,7 @@ pub async fn run(global: &GlobalArgs, args: &PreflightArgs) -> Result<ExitCode> 
     let policy = Policy::new(&args.checks.ignore, args.checks.fail_on, &preflight::ids())?;
     let pools = pool_inputs(args)?;
     let roots = match &args.proc_root {
-        Some(dir) => HostRoots {
-            proc: dir.clone(),
-            ..HostRoots::default()
-        },
+        Some(dir) => HostRoots::with_proc(dir),
         None => HostRoots::default(),
     };
     let target = if args.local {

@@ -2,8 +2,13 @@
 
 use std::net::IpAddr;
 
+use std::net::{Ipv4Addr, Ipv6Addr};
+
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
+
+use super::roots::NodeFiles;
+use super::routes::{self, Route};
 
 /// `IFF_LOOPBACK` and `IFF_NOARP` from `<linux/if.h>`.
 const IFF_UP: u32 = 0x1;
@@ -133,9 +138,174 @@ pub fn list() -> Vec<Interface> {
         .collect()
 }
 
+/// The interfaces as files show them, for a node read through a [`NodeFiles`] dump:
+/// name, index, MAC and flags from `/sys/class/net/<name>/`, IPv6 addresses from
+/// `/proc/net/if_inet6`, IPv4 addresses from the local entries of `/proc/net/fib_trie`.
+///
+/// fib_trie does not name the interface of an IPv4 address, so each is given to the interface
+/// whose connected route (`/proc/net/route`, no gateway) covers it, loopback addresses to the
+/// loopback interface, and addresses without a connected route (kube-proxy puts Service IPs on
+/// kube-ipvs0 as /32 without one) to kube-ipvs0 when it exists; others are left out.
+/// `flags` are the administrative flags sysfs shows (IFF_RUNNING and IFF_LOWER_UP are not
+/// among them), which is all the checks look at (UP, LOOPBACK, NOARP).
+pub fn read(files: &impl NodeFiles) -> Vec<Interface> {
+    let Some(names) = files.list("/sys/class/net") else {
+        return Vec::new();
+    };
+    let attr = |name: &str, key: &str| {
+        files
+            .read(&format!("/sys/class/net/{name}/{key}"))
+            .map(|t| t.trim().to_string())
+    };
+    let mut interfaces: Vec<Interface> = names
+        .iter()
+        .filter_map(|name| {
+            // `bonding_masters` and other plain files have no ifindex.
+            let index = attr(name, "ifindex")?.parse().ok()?;
+            let flags = attr(name, "flags")
+                .and_then(|f| u32::from_str_radix(f.trim_start_matches("0x"), 16).ok())
+                .unwrap_or(0);
+            Some(Interface {
+                name: name.clone(),
+                index,
+                mac: attr(name, "address").filter(|m| !m.is_empty()),
+                flags,
+                addresses: Vec::new(),
+            })
+        })
+        .collect();
+    interfaces.sort_by_key(|i| i.index);
+
+    let connected: Vec<Route> = files
+        .read("/proc/net/route")
+        .map(|t| routes::parse_ipv4(&t))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| r.gateway.is_none() && !r.reject)
+        .collect();
+    let locals = files
+        .read("/proc/net/fib_trie")
+        .map(|t| parse_fib_trie_locals(&t))
+        .unwrap_or_default();
+    for addr in locals {
+        if let Some((name, prefix)) = owner_of(addr, &interfaces, &connected)
+            && let Some(i) = interfaces.iter_mut().find(|i| i.name == name)
+            && let Ok(net) = IpNet::new(IpAddr::V4(addr), prefix)
+        {
+            i.addresses.push(net);
+        }
+    }
+    for (name, net) in files
+        .read("/proc/net/if_inet6")
+        .map(|t| parse_if_inet6(&t))
+        .unwrap_or_default()
+    {
+        if let Some(i) = interfaces.iter_mut().find(|i| i.name == name) {
+            i.addresses.push(net);
+        }
+    }
+    interfaces
+}
+
+/// The interface and prefix length an IPv4 address of this node belongs to (see [`read`]).
+fn owner_of(addr: Ipv4Addr, interfaces: &[Interface], connected: &[Route]) -> Option<(String, u8)> {
+    if addr.is_loopback() {
+        let lo = interfaces.iter().find(|i| i.is_loopback())?;
+        return Some((lo.name.clone(), 8));
+    }
+    let ip = IpAddr::V4(addr);
+    if let Some(route) = connected
+        .iter()
+        .filter(|r| r.destination.contains(&ip))
+        .max_by_key(|r| r.destination.prefix_len())
+    {
+        return Some((route.interface.clone(), route.destination.prefix_len()));
+    }
+    interfaces
+        .iter()
+        .find(|i| i.name == "kube-ipvs0")
+        .map(|i| (i.name.clone(), 32))
+}
+
+/// The node's own IPv4 addresses: leaves of `/proc/net/fib_trie` marked `/32 host LOCAL`,
+/// in order of first appearance (the file shows the local and main tables).
+pub fn parse_fib_trie_locals(text: &str) -> Vec<Ipv4Addr> {
+    let mut leaf: Option<Ipv4Addr> = None;
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let t = line.trim();
+        if let Some(rest) = t.strip_prefix("|-- ") {
+            leaf = rest.trim().parse().ok();
+        } else if t.starts_with("/32 host LOCAL")
+            && let Some(a) = leaf
+            && !out.contains(&a)
+        {
+            out.push(a);
+        }
+    }
+    out
+}
+
+/// `/proc/net/if_inet6`: address (32 hex digits), index, prefix length (hex), scope, flags, name.
+pub fn parse_if_inet6(text: &str) -> Vec<(String, IpNet)> {
+    text.lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() < 6 {
+                return None;
+            }
+            let addr = Ipv6Addr::from(u128::from_str_radix(f[0], 16).ok()?);
+            let prefix = u8::from_str_radix(f[2], 16).ok()?;
+            Some((f[5].to_string(), IpNet::new(IpAddr::V6(addr), prefix).ok()?))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const FIB_TRIE: &str = "Main:
+  +-- 0.0.0.0/0 3 0 5
+     |-- 0.0.0.0
+        /0 universe UNICAST
+     +-- 127.0.0.0/8 2 0 2
+        +-- 127.0.0.0/31 1 0 0
+           |-- 127.0.0.0
+              /8 host LOCAL
+           |-- 127.0.0.1
+              /32 host LOCAL
+        |-- 127.255.255.255
+           /32 link BROADCAST
+     +-- 192.168.10.0/24 2 0 2
+        |-- 192.168.10.5
+           /32 host LOCAL
+Local:
+  +-- 0.0.0.0/0 3 0 5
+           |-- 127.0.0.1
+              /32 host LOCAL
+";
+
+    #[test]
+    fn fib_trie_local_addresses_once_each() {
+        assert_eq!(
+            parse_fib_trie_locals(FIB_TRIE),
+            vec![Ipv4Addr::new(127, 0, 0, 1), Ipv4Addr::new(192, 168, 10, 5)]
+        );
+    }
+
+    #[test]
+    fn if_inet6_lines() {
+        let text = "00000000000000000000000000000001 01 80 10 80       lo\nfe80000000000000505400fffe123456 02 40 20 80     eth0\nshort line\n";
+        let got = parse_if_inet6(text);
+        assert_eq!(
+            got,
+            vec![
+                ("lo".into(), "::1/128".parse().unwrap()),
+                ("eth0".into(), "fe80::5054:ff:fe12:3456/64".parse().unwrap())
+            ]
+        );
+    }
 
     fn iface(name: &str, flags: u32, mac: Option<&str>) -> Interface {
         Interface {

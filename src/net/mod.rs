@@ -2,6 +2,7 @@
 //! ARP prober. Parsing and judging are pure; reading /proc and raw sockets stay at the edges.
 
 pub mod arp;
+pub mod dump;
 pub mod interfaces;
 pub mod modules;
 pub mod node;

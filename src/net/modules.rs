@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::roots::{HostRoots, read_optional};
+use super::roots::NodeFiles;
 
 /// What kube-proxy's IPVS mode needs from the kernel.
 pub const IPVS_MODULES: [&str; 5] = ["ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_sh", "nf_conntrack"];
@@ -30,14 +30,15 @@ pub struct IpvsSupport {
 }
 
 impl IpvsSupport {
-    pub fn read(roots: &HostRoots) -> IpvsSupport {
-        let kernel_release = read_optional(&roots.proc_path("sys/kernel/osrelease"))
+    pub fn read(files: &impl NodeFiles) -> IpvsSupport {
+        let kernel_release = files
+            .read("/proc/sys/kernel/osrelease")
             .map(|t| t.trim().to_string())
             .filter(|t| !t.is_empty());
-        let loaded_text = read_optional(&roots.proc_path("modules"));
-        let builtin_text = kernel_release.as_ref().and_then(|release| {
-            read_optional(&roots.lib_modules.join(release).join("modules.builtin"))
-        });
+        let loaded_text = files.read("/proc/modules");
+        let builtin_text = kernel_release
+            .as_ref()
+            .and_then(|release| files.read(&format!("/lib/modules/{release}/modules.builtin")));
         let loaded = loaded_text
             .as_deref()
             .map(parse_proc_modules)
@@ -50,7 +51,7 @@ impl IpvsSupport {
             kernel_release,
             module_lists_readable: loaded_text.is_some() || builtin_text.is_some(),
             modules: judge(&loaded, &builtin),
-            ip_vs_proc_present: roots.proc_path("net/ip_vs").exists(),
+            ip_vs_proc_present: files.exists("/proc/net/ip_vs"),
         }
     }
 

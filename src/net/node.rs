@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::interfaces::{self, Interface};
 use super::modules::IpvsSupport;
 use super::ports::{MEMBERLIST_PORT, PortUse};
-use super::roots::HostRoots;
+use super::roots::{HostRoots, NodeFiles};
 use super::routes::{RouteDecision, RouteTable};
 use super::sysctl::ArpSysctls;
 
@@ -46,11 +46,20 @@ impl NodeNetFacts {
     /// Reads the node this process runs on (interfaces from the current network namespace).
     pub fn gather(roots: &HostRoots) -> NodeNetFacts {
         NodeNetFacts {
-            sysctls: ArpSysctls::read(roots).ok(),
-            ipvs: IpvsSupport::read(roots),
             interfaces: interfaces::list(),
-            routes: RouteTable::read(roots),
-            memberlist: PortUse::read(roots, MEMBERLIST_PORT),
+            ..NodeNetFacts::from_files(roots)
+        }
+    }
+
+    /// Reads a node from its files only (a node-check pod's dump, or a fixture tree): the
+    /// same readers, with the interfaces from sysfs and /proc instead of the kernel's API.
+    pub fn from_files(files: &impl NodeFiles) -> NodeNetFacts {
+        NodeNetFacts {
+            sysctls: ArpSysctls::read(files),
+            ipvs: IpvsSupport::read(files),
+            interfaces: interfaces::read(files),
+            routes: RouteTable::read(files),
+            memberlist: PortUse::read(files, MEMBERLIST_PORT),
         }
     }
 

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::roots::{HostRoots, read_optional};
+use super::roots::NodeFiles;
 
 /// The port MetalLB's speakers use for memberlist, TCP and UDP.
 pub const MEMBERLIST_PORT: u16 = 7946;
@@ -20,8 +20,8 @@ pub struct PortUse {
 }
 
 impl PortUse {
-    pub fn read(roots: &HostRoots, port: u16) -> PortUse {
-        let table = |name: &str| read_optional(&roots.proc_path(&format!("net/{name}")));
+    pub fn read(files: &impl NodeFiles, port: u16) -> PortUse {
+        let table = |name: &str| files.read(&format!("/proc/net/{name}"));
         let tcp: Vec<String> = ["tcp", "tcp6"].iter().filter_map(|n| table(n)).collect();
         let udp: Vec<String> = ["udp", "udp6"].iter().filter_map(|n| table(n)).collect();
         PortUse {

@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
-use super::roots::{HostRoots, read_optional};
+use super::roots::NodeFiles;
 
 const RTF_UP: u32 = 0x1;
 const RTF_GATEWAY: u32 = 0x2;
@@ -47,12 +47,14 @@ pub struct RouteTable {
 }
 
 impl RouteTable {
-    pub fn read(roots: &HostRoots) -> RouteTable {
-        let mut routes = read_optional(&roots.proc_path("net/route"))
+    pub fn read(files: &impl NodeFiles) -> RouteTable {
+        let mut routes = files
+            .read("/proc/net/route")
             .map(|t| parse_ipv4(&t))
             .unwrap_or_default();
         routes.extend(
-            read_optional(&roots.proc_path("net/ipv6_route"))
+            files
+                .read("/proc/net/ipv6_route")
                 .map(|t| parse_ipv6(&t))
                 .unwrap_or_default(),
         );

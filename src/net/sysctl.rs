@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::roots::{HostRoots, read_optional};
+use super::roots::NodeFiles;
 
 /// The per-interface ARP settings under `net/ipv4/conf/<name>/`. `None` = not readable.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,9 +53,10 @@ impl ArpConf {
         }
     }
 
-    fn read(roots: &HostRoots, conf_dir: &str) -> ArpConf {
+    fn read(files: &impl NodeFiles, conf_dir: &str) -> ArpConf {
         let value = |key: &str| {
-            read_optional(&roots.proc_path(&format!("sys/net/ipv4/conf/{conf_dir}/{key}")))
+            files
+                .read(&format!("{CONF_DIR}/{conf_dir}/{key}"))
                 .and_then(|text| parse_value(&text))
         };
         ArpConf {
@@ -70,6 +71,21 @@ impl ArpConf {
         }
     }
 }
+
+/// Where the per-interface IPv4 settings live.
+const CONF_DIR: &str = "/proc/sys/net/ipv4/conf";
+
+/// The settings read per interface, in the order the node-check script prints them.
+pub const ARP_KEYS: [&str; 8] = [
+    "arp_ignore",
+    "arp_announce",
+    "rp_filter",
+    "proxy_arp",
+    "arp_filter",
+    "arp_accept",
+    "arp_notify",
+    "drop_gratuitous_arp",
+];
 
 fn parse_value(text: &str) -> Option<u8> {
     text.trim().parse().ok()
@@ -96,22 +112,24 @@ pub struct ArpSysctls {
 
 impl ArpSysctls {
     /// Reads every interface under `sys/net/ipv4/conf/` of the proc root.
-    pub fn read(roots: &HostRoots) -> std::io::Result<ArpSysctls> {
-        let all = ArpConf::read(roots, "all");
+    /// `None` when the directory cannot be listed.
+    pub fn read(files: &impl NodeFiles) -> Option<ArpSysctls> {
+        let names = files.list(CONF_DIR)?;
+        let all = ArpConf::read(files, "all");
         let mut interfaces = BTreeMap::new();
-        for entry in std::fs::read_dir(roots.proc_path("sys/net/ipv4/conf"))? {
-            let name = entry?.file_name().to_string_lossy().into_owned();
+        for name in names {
             if name == "all" || name == "default" {
                 continue;
             }
-            let own = ArpConf::read(roots, &name);
+            let own = ArpConf::read(files, &name);
             let effective = own.effective_with(&all);
             interfaces.insert(name, InterfaceArp { own, effective });
         }
-        Ok(ArpSysctls {
-            ip_forward: read_optional(&roots.proc_path("sys/net/ipv4/ip_forward"))
+        Some(ArpSysctls {
+            ip_forward: files
+                .read("/proc/sys/net/ipv4/ip_forward")
                 .and_then(|t| parse_value(&t)),
-            default: ArpConf::read(roots, "default"),
+            default: ArpConf::read(files, "default"),
             all,
             interfaces,
         })
