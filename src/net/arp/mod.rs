@@ -8,13 +8,10 @@ pub mod schedule;
 pub mod socket;
 
 use std::net::Ipv4Addr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use classify::{Observer, Verdict, judge, proxy_suspects};
-use packet::ArpFrame;
+use packet::{ArpFrame, FRAME_LEN};
 use schedule::{Schedule, ScheduleConfig, Step};
 use socket::ArpSocket;
 
@@ -29,60 +26,44 @@ pub struct ProbeRun {
 }
 
 /// Probes `candidates` on `interface` until every attempt was made and answered or timed out.
+/// One thread: each wake-up sends the probes that came due (one system call) and then sleeps
+/// in poll until the next batch or a reply.
 pub fn probe(
     interface: &str,
     candidates: &[Ipv4Addr],
     config: ScheduleConfig,
 ) -> Result<ProbeRun, Error> {
     let mut socket = ArpSocket::open(interface)?;
-    let (frames_tx, frames) = mpsc::channel();
-    let stop = Arc::new(AtomicBool::new(false));
-    let receiver = socket.spawn_receiver(frames_tx, Arc::clone(&stop));
-
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    let mut schedule = Schedule::new(candidates.len(), config, seed);
+    let mut schedule = Schedule::new(candidates.len(), config);
     let mut observer = Observer::new(candidates, vec![socket.mac]);
+    let mut batch: Vec<[u8; FRAME_LEN]> = Vec::new();
     let start = Instant::now();
-    let record = |observer: &mut Observer, schedule: &mut Schedule, at: Instant, frame| {
-        if let Some(index) = observer.observe(&frame, at.saturating_duration_since(start)) {
-            schedule.settle(index);
-        }
-    };
 
-    let outcome = loop {
-        while let Ok((at, frame)) = frames.try_recv() {
-            record(&mut observer, &mut schedule, at, frame);
-        }
+    loop {
         let now = start.elapsed();
-        match schedule.next(now) {
-            Step::Send(index) => {
-                if let Err(err) = socket.send(&ArpFrame::probe(socket.mac, candidates[index])) {
-                    break Err(err);
+        let step = loop {
+            match schedule.next(now) {
+                Step::Send(index) => {
+                    batch.push(ArpFrame::probe(socket.mac, candidates[index]).to_bytes());
+                    observer.probe_sent(index, now);
                 }
-                observer.probe_sent(index, now);
+                other => break other,
             }
-            Step::WaitUntil(until) => {
-                match frames.recv_timeout(until.saturating_sub(now)) {
-                    Ok((at, frame)) => record(&mut observer, &mut schedule, at, frame),
-                    Err(RecvTimeoutError::Timeout) => {}
-                    // The receiver died (the interface went away): nothing more will arrive.
-                    Err(RecvTimeoutError::Disconnected) => std::thread::sleep(until - now),
-                }
-            }
-            Step::Finished => break Ok(()),
+        };
+        if !batch.is_empty() {
+            socket.send_all(&batch)?;
+            batch.clear();
         }
-    };
+        let Step::WaitUntil(until) = step else {
+            break;
+        };
+        if socket.wait(until.saturating_sub(start.elapsed()))? {
+            take_replies(&mut socket, &mut observer, &mut schedule, start.elapsed())?;
+        }
+    }
     let elapsed = start.elapsed();
-    stop.store(true, Ordering::Relaxed);
-    if let Some(handle) = receiver {
-        let _ = handle.join();
-    }
-    outcome?;
-    while let Ok((at, frame)) = frames.try_recv() {
-        record(&mut observer, &mut schedule, at, frame);
-    }
+    // A reply that arrived as the last wait ended still counts.
+    take_replies(&mut socket, &mut observer, &mut schedule, elapsed)?;
 
     let evidence = observer.evidence();
     let probed = evidence.iter().filter(|e| e.first_probe.is_some()).count();
@@ -101,5 +82,19 @@ pub fn probe(
         verdicts,
         packets_sent: schedule.packets_sent(),
         elapsed,
+    })
+}
+
+/// Reads what arrived and records it; an address proven in use gets no more probes.
+fn take_replies(
+    socket: &mut ArpSocket,
+    observer: &mut Observer,
+    schedule: &mut Schedule,
+    at: Duration,
+) -> Result<(), Error> {
+    socket.receive(|frame| {
+        if let Some(index) = observer.observe(&frame, at) {
+            schedule.settle(index);
+        }
     })
 }

@@ -1,15 +1,32 @@
 //! What to send when: every candidate is in flight at once, packets are paced by one global
-//! rate, attempts for one address are spaced as RFC 5227 asks (a random gap between PROBE_MIN
-//! and PROBE_MAX), an address proven in use gets no more probes, and one deadline bounds it all.
-//! Pure: time is a `Duration` since the start and randomness comes from a seeded generator.
+//! rate, attempts for one address are at least PROBE_MIN apart (RFC 5227), an address proven in
+//! use gets no more probes, and one deadline bounds it all.
+//! Pure: time is a `Duration` since the start.
+//!
+//! RFC 5227 (section 2.1.1) describes a host that is about to *claim* an address: it waits a
+//! random 0..PROBE_WAIT before its first probe, spaces its probes randomly PROBE_MIN..PROBE_MAX
+//! apart, and keeps watching ANNOUNCE_WAIT after the last one before it starts using the address.
+//! The random waits keep hosts that start together (after a power failure) from probing in
+//! lockstep, and ANNOUNCE_WAIT gives a rival claimer's own probes time to show up. lbctl claims
+//! nothing, and one global rate limit already bounds its traffic, so it keeps only what protects
+//! the hosts it asks: probes to one address are never closer than PROBE_MIN (1 s). The first
+//! probe goes out at once, and after an address's last probe lbctl listens REPLY_WAIT, the time
+//! a reply takes on a LAN with a wide margin (replies to the earlier attempts have had 1 s each).
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::VecDeque;
 use std::time::Duration;
 
-/// RFC 5227 section 1.1.
+/// RFC 5227 section 1.1: the least time between two probes for one address.
 pub const PROBE_MIN: Duration = Duration::from_secs(1);
-pub const PROBE_MAX: Duration = Duration::from_secs(2);
+
+/// How long to listen after an address's last probe: arp-scan's default per-attempt timeout,
+/// and far more than a host answering ARP from its kernel (microseconds) or from user space,
+/// like a MetalLB speaker, needs.
+pub const REPLY_WAIT: Duration = Duration::from_millis(500);
+
+/// Packets whose rate slot has come are sent together once per window: one wake-up and one
+/// system call per batch (5 probes at 500/s) instead of one per packet.
+pub const BATCH_WINDOW: Duration = Duration::from_millis(10);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScheduleConfig {
@@ -17,10 +34,12 @@ pub struct ScheduleConfig {
     pub rate: u32,
     /// Probes per address.
     pub attempts: u32,
-    pub probe_min: Duration,
-    pub probe_max: Duration,
+    /// The least time between two probes for one address.
+    pub spacing: Duration,
     /// How long to keep listening after an address's last probe.
     pub reply_wait: Duration,
+    /// Slots that come due within this window are sent together.
+    pub batch_window: Duration,
     /// Nothing is sent or awaited past this.
     pub deadline: Duration,
 }
@@ -30,9 +49,9 @@ impl ScheduleConfig {
         ScheduleConfig {
             rate: rate.max(1),
             attempts: attempts.max(1),
-            probe_min: PROBE_MIN,
-            probe_max: PROBE_MAX,
-            reply_wait: PROBE_MIN,
+            spacing: PROBE_MIN,
+            reply_wait: REPLY_WAIT,
+            batch_window: BATCH_WINDOW,
             deadline,
         }
     }
@@ -42,10 +61,12 @@ impl ScheduleConfig {
     }
 
     /// The least time probing `count` addresses can take: the packets at the rate limit, or
-    /// the spacing of one address's attempts, whichever is longer, plus the final listen.
+    /// the first round plus the spacing of one address's attempts, whichever is longer, plus
+    /// the final listen.
     pub fn expected_duration(&self, count: usize) -> Duration {
-        let sending = self.interval() * (count as u32).saturating_mul(self.attempts);
-        let spacing = self.probe_max * (self.attempts - 1);
+        let round = self.interval() * (count as u32);
+        let sending = round.saturating_mul(self.attempts);
+        let spacing = round + self.spacing * (self.attempts - 1);
         sending.max(spacing) + self.reply_wait
     }
 }
@@ -62,9 +83,11 @@ pub enum Step {
 #[derive(Debug)]
 pub struct Schedule {
     config: ScheduleConfig,
-    rng: fastrand::Rng,
-    /// (due time, candidate) of every address that still needs a probe.
-    due: BinaryHeap<Reverse<(Duration, usize)>>,
+    /// (due time, candidate) of every address that still needs a probe. The spacing is fixed
+    /// and sends happen in time order, so a retry's due time is never earlier than any queued
+    /// one: a FIFO is already sorted, and the next round starts as soon as its first address
+    /// may be probed again, while the previous one is still being sent (the link stays busy).
+    due: VecDeque<(Duration, usize)>,
     sent: Vec<u32>,
     /// When each candidate's latest probe went out.
     last_sent: Vec<Duration>,
@@ -77,18 +100,15 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    pub fn new(candidates: usize, config: ScheduleConfig, seed: u64) -> Schedule {
+    pub fn new(candidates: usize, config: ScheduleConfig) -> Schedule {
         Schedule {
-            due: (0..candidates)
-                .map(|i| Reverse((Duration::ZERO, i)))
-                .collect(),
+            due: (0..candidates).map(|i| (Duration::ZERO, i)).collect(),
             sent: vec![0; candidates],
             last_sent: vec![Duration::ZERO; candidates],
             settled: vec![false; candidates],
             next_slot: Duration::ZERO,
             listen_until: Duration::ZERO,
             packets: 0,
-            rng: fastrand::Rng::with_seed(seed),
             config,
         }
     }
@@ -98,13 +118,10 @@ impl Schedule {
         if now >= self.config.deadline {
             return Step::Finished;
         }
-        while let Some(&Reverse((_, index))) = self.due.peek() {
-            if !self.settled[index] {
-                break;
-            }
-            self.due.pop();
+        while self.due.front().is_some_and(|&(_, i)| self.settled[i]) {
+            self.due.pop_front();
         }
-        let Some(&Reverse((due, index))) = self.due.peek() else {
+        let Some(&(due, index)) = self.due.front() else {
             return if now >= self.listen_until {
                 Step::Finished
             } else {
@@ -113,20 +130,21 @@ impl Schedule {
         };
         let slot = due.max(self.next_slot);
         if now < slot {
-            return Step::WaitUntil(slot.min(self.config.deadline));
+            // Sleep at least one batch window: the slots that pass meanwhile go out together.
+            let wake = slot.max(now + self.config.batch_window);
+            return Step::WaitUntil(wake.min(self.config.deadline));
         }
-        self.due.pop();
-        // A loop woken late (a busy machine) may catch up on up to 20 ms of missed slots, so the
-        // average rate holds; older debts are forgotten rather than sent as one burst.
+        self.due.pop_front();
+        // A loop woken late (a busy machine) may catch up on up to two batch windows of missed
+        // slots, so the average rate holds; older debts are forgotten rather than sent as one burst.
         let interval = self.config.interval();
-        let catch_up = (interval * 2).max(Duration::from_millis(20));
+        let catch_up = (interval * 2).max(self.config.batch_window * 2);
         self.next_slot = slot.max(now.saturating_sub(catch_up)) + interval;
         self.sent[index] += 1;
         self.last_sent[index] = now;
         self.packets += 1;
         if self.sent[index] < self.config.attempts {
-            let gap = self.random_gap();
-            self.due.push(Reverse((now + gap, index)));
+            self.due.push_back((now + self.config.spacing, index));
         } else {
             self.listen_until = self.listen_until.max(now + self.config.reply_wait);
         }
@@ -152,12 +170,6 @@ impl Schedule {
     pub fn packets_sent(&self) -> u64 {
         self.packets
     }
-
-    fn random_gap(&mut self) -> Duration {
-        let min = self.config.probe_min.as_micros() as u64;
-        let max = self.config.probe_max.as_micros() as u64;
-        Duration::from_micros(self.rng.u64(min..=max.max(min)))
-    }
 }
 
 #[cfg(test)]
@@ -171,7 +183,7 @@ mod tests {
         config: ScheduleConfig,
         settle_after: &dyn Fn(usize) -> Option<u32>,
     ) -> (Vec<(Duration, usize)>, Duration) {
-        let mut schedule = Schedule::new(n, config, 7);
+        let mut schedule = Schedule::new(n, config);
         let mut now = Duration::ZERO;
         let mut sends = Vec::new();
         loop {
@@ -191,47 +203,90 @@ mod tests {
         }
     }
 
+    fn times_of(sends: &[(Duration, usize)], i: usize) -> Vec<Duration> {
+        sends.iter().filter(|s| s.1 == i).map(|s| s.0).collect()
+    }
+
     #[test]
-    fn every_address_gets_every_attempt_spaced_per_rfc_5227() {
+    fn every_address_gets_every_attempt_at_least_probe_min_apart() {
         let config = ScheduleConfig::new(500, 3, Duration::from_secs(60));
         let (sends, end) = simulate(20, config, &|_| None);
         assert_eq!(sends.len(), 60);
         for i in 0..20 {
-            let times: Vec<Duration> = sends.iter().filter(|s| s.1 == i).map(|s| s.0).collect();
+            let times = times_of(&sends, i);
             assert_eq!(times.len(), 3);
             for pair in times.windows(2) {
                 let gap = pair[1] - pair[0];
-                assert!(
-                    gap >= PROBE_MIN && gap <= PROBE_MAX + Duration::from_millis(50),
-                    "{gap:?}"
-                );
+                assert!(gap >= PROBE_MIN, "{gap:?}");
+                assert!(gap <= PROBE_MIN + BATCH_WINDOW, "no idle time: {gap:?}");
             }
         }
         let last = sends.iter().map(|s| s.0).max().unwrap();
-        assert!(end >= last + PROBE_MIN, "listens after the last probe");
+        assert_eq!(end, last + REPLY_WAIT, "listens after the last probe");
     }
 
     #[test]
-    fn the_rate_limit_holds_over_every_window() {
-        let config = ScheduleConfig::new(100, 2, Duration::from_secs(60));
-        let (sends, _) = simulate(300, config, &|_| None);
-        assert_eq!(sends.len(), 600);
-        for (k, (t, _)) in sends.iter().enumerate() {
-            // No more than 100 packets in any one-second window starting at a send.
-            let in_window = sends[k..]
-                .iter()
-                .take_while(|s| s.0 < *t + Duration::from_secs(1))
-                .count();
-            assert!(in_window <= 100, "{in_window} packets in 1s from {t:?}");
+    fn a_small_pool_ends_one_round_and_two_spacings_after_the_start() {
+        // 256 addresses at 500/s: each round takes 0.51 s, then the link waits for PROBE_MIN.
+        let config = ScheduleConfig::new(500, 3, Duration::from_secs(60));
+        let (sends, end) = simulate(256, config, &|_| None);
+        assert_eq!(sends.len(), 768);
+        let last = sends.last().unwrap().0;
+        assert!(last >= Duration::from_millis(2_510), "{last:?}");
+        assert!(last <= Duration::from_millis(2_530), "{last:?}");
+        assert_eq!(end, last + REPLY_WAIT);
+        for i in [0, 128, 255] {
+            let times = times_of(&sends, i);
+            assert!(times.windows(2).all(|p| p[1] - p[0] >= PROBE_MIN), "{i}");
         }
-        // Paced: 600 packets at 100/s need about 6 s.
-        assert!(sends.last().unwrap().0 >= Duration::from_millis(5_900));
+    }
+
+    #[test]
+    fn a_large_pool_keeps_the_link_busy_across_rounds() {
+        // 2000 addresses at 500/s: a round takes 4 s, longer than PROBE_MIN, so the rounds
+        // follow each other without a pause and the whole run is set by the rate.
+        let config = ScheduleConfig::new(500, 3, Duration::from_secs(60));
+        let (sends, _) = simulate(2000, config, &|_| None);
+        assert_eq!(sends.len(), 6000);
+        let last = sends.last().unwrap().0;
+        assert!(last >= Duration::from_millis(11_990), "{last:?}");
+        assert!(last <= Duration::from_millis(12_010), "{last:?}");
+        let longest_pause = sends.windows(2).map(|p| p[1].0 - p[0].0).max().unwrap();
+        assert!(longest_pause <= BATCH_WINDOW, "{longest_pause:?}");
+    }
+
+    #[test]
+    fn the_rate_limit_holds_over_every_window_up_to_one_batch() {
+        for rate in [100u32, 500, 2000] {
+            let config = ScheduleConfig::new(rate, 2, Duration::from_secs(60));
+            let n = rate as usize * 3;
+            let (sends, _) = simulate(n, config, &|_| None);
+            assert_eq!(sends.len(), 2 * n);
+            let batch = (rate as usize * BATCH_WINDOW.as_millis() as usize).div_ceil(1000);
+            for (k, (t, _)) in sends.iter().enumerate() {
+                let in_window = sends[k..]
+                    .iter()
+                    .take_while(|s| s.0 < *t + Duration::from_secs(1))
+                    .count();
+                assert!(
+                    in_window <= rate as usize + batch,
+                    "{in_window} packets in 1s from {t:?} at {rate}/s"
+                );
+            }
+            // Paced: 6 s worth of packets need about 6 s.
+            let last = sends.last().unwrap().0;
+            assert!(last >= Duration::from_millis(5_980), "{last:?} at {rate}/s");
+            // Batched: one wake-up per window, not one per packet.
+            let wakeups = sends.windows(2).filter(|p| p[1].0 != p[0].0).count() + 1;
+            let windows = 6_000 / BATCH_WINDOW.as_millis() as usize;
+            assert!(wakeups <= windows + 1, "{wakeups} wake-ups at {rate}/s");
+        }
     }
 
     #[test]
     fn a_late_loop_catches_up_without_a_long_burst() {
         let config = ScheduleConfig::new(500, 1, Duration::from_secs(60));
-        let mut schedule = Schedule::new(100, config, 1);
+        let mut schedule = Schedule::new(100, config);
         assert_eq!(schedule.next(Duration::ZERO), Step::Send(0));
         // Woken 100 ms late: 20 ms of missed slots (10 packets) go out at once, then pacing resumes.
         let late = Duration::from_millis(100);
@@ -261,7 +316,7 @@ mod tests {
         let (sends, end) = simulate(4, config, &|_| Some(1));
         assert_eq!(sends.len(), 4);
         let last = sends.last().unwrap().0;
-        assert_eq!(end, last + PROBE_MIN);
+        assert_eq!(end, last + REPLY_WAIT);
     }
 
     #[test]
@@ -278,8 +333,11 @@ mod tests {
         let config = ScheduleConfig::new(500, 3, Duration::from_secs(600));
         assert_eq!(
             config.expected_duration(4096),
-            Duration::from_millis(24_576 + 1_000)
+            Duration::from_millis(24_576 + 500)
         );
-        assert_eq!(config.expected_duration(10), Duration::from_secs(5));
+        assert_eq!(
+            config.expected_duration(256),
+            Duration::from_millis(512 + 2_000 + 500)
+        );
     }
 }

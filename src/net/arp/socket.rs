@@ -1,30 +1,36 @@
-//! The raw link-layer socket, kept thin: open a pnet channel on one interface, send frames,
-//! and hand received ARP frames to the prober with the instant they arrived.
+//! The raw link-layer socket, kept thin: an ARP-only packet socket on one interface that sends a
+//! batch of frames with one system call, waits for replies, and reads them in batches too.
+//!
+//! The socket is bound to ethertype ARP rather than ETH_P_ALL (what pnet's Layer2 channel uses):
+//! the kernel then hands it incoming ARP frames only, and never a copy of what the host sends
+//! (ETH_P_ALL sockets are taps on every transmitted frame, our own probes included).
 
 use std::io::ErrorKind;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::Sender;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::mem::{size_of, zeroed};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::time::Duration;
 
-use pnet::datalink::{self, Channel, Config, DataLinkReceiver, DataLinkSender};
+use pnet::datalink;
 use pnet::util::MacAddr;
 
-use super::packet::ArpFrame;
+use super::packet::{ArpFrame, FRAME_LEN};
 use crate::Error;
 
-/// How long one read may block, so the receiver notices when probing is over.
-const READ_TIMEOUT: Duration = Duration::from_millis(20);
+/// Frames per sendmmsg call.
+const SEND_BATCH: usize = 64;
+/// Frames per recvmmsg call, and the bytes kept of each (an ARP frame is 42, 60 with padding).
+const READ_BATCH: usize = 16;
+const READ_SIZE: usize = 128;
 
 pub struct ArpSocket {
     pub mac: MacAddr,
-    tx: Box<dyn DataLinkSender>,
-    rx: Option<Box<dyn DataLinkReceiver>>,
+    fd: OwnedFd,
+    /// Reused by every read: receiving allocates nothing.
+    buffers: Box<[[u8; READ_SIZE]; READ_BATCH]>,
 }
 
 impl ArpSocket {
-    /// Opens a non-promiscuous layer-2 channel on `name`.
+    /// Opens an ARP packet socket on `name` (not promiscuous).
     pub fn open(name: &str) -> Result<ArpSocket, Error> {
         let interface = datalink::interfaces()
             .into_iter()
@@ -39,143 +45,154 @@ impl ArpSocket {
             .mac
             .filter(|m| *m != MacAddr::zero())
             .ok_or_else(|| Error::usage(format!("interface {name} has no MAC address")))?;
-        let raw_error = |reason: String| Error::RawSocket {
+        let fd = arp_socket(interface.index).map_err(|err| Error::RawSocket {
             interface: name.to_string(),
-            reason,
-        };
-        let permission = |err: std::io::Error| {
-            if err.kind() == ErrorKind::PermissionDenied {
-                raw_error("permission denied (CAP_NET_RAW is missing)".into())
+            reason: if err.kind() == ErrorKind::PermissionDenied {
+                "permission denied (CAP_NET_RAW is missing)".into()
             } else {
-                raw_error(err.to_string())
+                err.to_string()
+            },
+        })?;
+        Ok(ArpSocket {
+            mac,
+            fd,
+            buffers: Box::new([[0; READ_SIZE]; READ_BATCH]),
+        })
+    }
+
+    /// Sends every frame, up to SEND_BATCH per system call.
+    pub fn send_all(&mut self, frames: &[[u8; FRAME_LEN]]) -> Result<(), Error> {
+        let mut rest = frames;
+        while !rest.is_empty() {
+            let chunk = &rest[..rest.len().min(SEND_BATCH)];
+            // SAFETY: plain C structs; all-zero is a valid value for both.
+            let mut iovecs: [libc::iovec; SEND_BATCH] = unsafe { zeroed() };
+            let mut messages: [libc::mmsghdr; SEND_BATCH] = unsafe { zeroed() };
+            for ((frame, iovec), message) in chunk.iter().zip(&mut iovecs).zip(&mut messages) {
+                iovec.iov_base = frame.as_ptr() as *mut libc::c_void;
+                iovec.iov_len = frame.len();
+                // No address: the socket is bound to the interface and to ethertype ARP.
+                message.msg_hdr.msg_iov = iovec;
+                message.msg_hdr.msg_iovlen = 1;
             }
-        };
-        let config = Config {
-            promiscuous: false,
-            read_timeout: Some(READ_TIMEOUT),
-            socket_fd: Some(arp_only_socket().map_err(permission)?),
-            ..Config::default()
-        };
-        match datalink::channel(&interface, config) {
-            Ok(Channel::Ethernet(tx, rx)) => Ok(ArpSocket {
-                mac,
-                tx,
-                rx: Some(rx),
-            }),
-            Ok(_) => Err(raw_error("not an Ethernet channel".into())),
-            Err(err) => Err(permission(err)),
+            // SAFETY: `messages` points at `chunk.len()` headers whose buffers outlive the call.
+            let sent = unsafe {
+                libc::sendmmsg(
+                    self.fd.as_raw_fd(),
+                    messages.as_mut_ptr(),
+                    chunk.len() as libc::c_uint,
+                    0,
+                )
+            };
+            if sent < 0 {
+                let err = std::io::Error::last_os_error();
+                if err.kind() == ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(Error::io("cannot send an ARP probe", err));
+            }
+            rest = &rest[sent as usize..];
         }
+        Ok(())
     }
 
-    pub fn send(&mut self, frame: &ArpFrame) -> Result<(), Error> {
-        let bytes = frame.to_bytes();
-        match self.tx.send_to(&bytes, None) {
-            Some(Ok(())) => Ok(()),
-            Some(Err(err)) => Err(Error::io("cannot send an ARP probe", err)),
-            None => Err(Error::io(
-                "cannot send an ARP probe",
-                std::io::Error::other("the channel refused the frame"),
-            )),
+    /// Waits up to `timeout` for a frame to read; false when none came (or a signal woke us).
+    pub fn wait(&self, timeout: Duration) -> Result<bool, Error> {
+        let mut poll = libc::pollfd {
+            fd: self.fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let timeout = libc::timespec {
+            tv_sec: timeout.as_secs() as libc::time_t,
+            tv_nsec: timeout.subsec_nanos() as libc::c_long,
+        };
+        // SAFETY: one live pollfd, a valid timespec, no signal mask.
+        let ready = unsafe { libc::ppoll(&mut poll, 1, &timeout, std::ptr::null()) };
+        if ready < 0 {
+            let err = std::io::Error::last_os_error();
+            if err.kind() == ErrorKind::Interrupted {
+                return Ok(false);
+            }
+            return Err(Error::io("cannot wait for ARP replies", err));
         }
+        Ok(ready > 0)
     }
 
-    /// Starts a thread that forwards every ARP frame with its arrival time until `stop` is set.
-    /// Our own frames (an ETH_P_ALL socket sees what we send) are dropped here already, so the
-    /// prober is not woken for each of its own probes.
-    pub fn spawn_receiver(
-        &mut self,
-        frames: Sender<(Instant, ArpFrame)>,
-        stop: Arc<AtomicBool>,
-    ) -> Option<JoinHandle<()>> {
-        let mut rx = self.rx.take()?;
-        let ours = self.mac;
-        Some(std::thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                match rx.next() {
-                    Ok(bytes) => {
-                        if let Some(frame) = ArpFrame::parse(bytes)
-                            && frame.sender_mac != ours
-                            && frames.send((Instant::now(), frame)).is_err()
-                        {
-                            return;
-                        }
-                    }
-                    Err(err) if err.kind() == ErrorKind::TimedOut => {}
-                    Err(_) => return,
+    /// Reads every ARP frame waiting on the socket, without blocking, READ_BATCH per system
+    /// call. Frames we sent ourselves are dropped (a bridge or a tap could reflect them).
+    pub fn receive(&mut self, mut frame: impl FnMut(ArpFrame)) -> Result<(), Error> {
+        loop {
+            // SAFETY: plain C structs; all-zero is a valid value for both.
+            let mut iovecs: [libc::iovec; READ_BATCH] = unsafe { zeroed() };
+            let mut messages: [libc::mmsghdr; READ_BATCH] = unsafe { zeroed() };
+            for ((buffer, iovec), message) in
+                self.buffers.iter_mut().zip(&mut iovecs).zip(&mut messages)
+            {
+                iovec.iov_base = buffer.as_mut_ptr().cast();
+                iovec.iov_len = READ_SIZE;
+                message.msg_hdr.msg_iov = iovec;
+                message.msg_hdr.msg_iovlen = 1;
+            }
+            // SAFETY: READ_BATCH headers, each pointing at a READ_SIZE buffer we own.
+            let read = unsafe {
+                libc::recvmmsg(
+                    self.fd.as_raw_fd(),
+                    messages.as_mut_ptr(),
+                    READ_BATCH as libc::c_uint,
+                    libc::MSG_DONTWAIT,
+                    std::ptr::null_mut(),
+                )
+            };
+            if read < 0 {
+                let err = std::io::Error::last_os_error();
+                return match err.kind() {
+                    ErrorKind::WouldBlock => Ok(()),
+                    ErrorKind::Interrupted => continue,
+                    _ => Err(Error::io("cannot read ARP replies", err)),
+                };
+            }
+            let read = read as usize;
+            for (buffer, message) in self.buffers.iter().zip(&messages).take(read) {
+                let len = (message.msg_len as usize).min(READ_SIZE);
+                if let Some(parsed) = ArpFrame::parse(&buffer[..len])
+                    && parsed.sender_mac != self.mac
+                {
+                    frame(parsed);
                 }
             }
-        }))
+            if read < READ_BATCH {
+                return Ok(());
+            }
+        }
     }
 }
 
-/// A packet socket that only hands ARP frames to user space and, where the kernel supports it
-/// (4.20+), not the frames we send ourselves: probing a /20 then costs a wake-up per reply
-/// instead of one per frame on the wire. pnet binds it to the interface.
-fn arp_only_socket() -> std::io::Result<i32> {
-    let protocol = i32::from((libc::ETH_P_ALL as u16).to_be());
+/// A packet socket for ARP frames on one interface. Created with protocol 0, it receives
+/// nothing until it is bound, so no frame of another interface slips in meanwhile.
+fn arp_socket(index: u32) -> std::io::Result<OwnedFd> {
     // SAFETY: plain socket(2) call; the result is checked.
-    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, protocol) };
-    if fd < 0 {
+    let raw = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
+    if raw < 0 {
         return Err(std::io::Error::last_os_error());
     }
-    // Classic BPF: load the ethertype (offset 12); ARP -> accept the whole frame, else drop.
-    let mut program = [
-        libc::sock_filter {
-            code: 0x28,
-            jt: 0,
-            jf: 0,
-            k: 12,
-        },
-        libc::sock_filter {
-            code: 0x15,
-            jt: 0,
-            jf: 1,
-            k: 0x0806,
-        },
-        libc::sock_filter {
-            code: 0x06,
-            jt: 0,
-            jf: 0,
-            k: 0xffff,
-        },
-        libc::sock_filter {
-            code: 0x06,
-            jt: 0,
-            jf: 0,
-            k: 0,
-        },
-    ];
-    let filter = libc::sock_fprog {
-        len: program.len() as u16,
-        filter: program.as_mut_ptr(),
-    };
-    // SAFETY: fd is ours, the option values point at live data of the stated size.
-    let attached = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_ATTACH_FILTER,
-            (&filter as *const libc::sock_fprog).cast(),
-            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+    // SAFETY: `raw` is a fresh descriptor nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    // SAFETY: all-zero is a valid sockaddr_ll; the fields that matter are set below.
+    let mut address: libc::sockaddr_ll = unsafe { zeroed() };
+    address.sll_family = libc::AF_PACKET as libc::c_ushort;
+    address.sll_protocol = (libc::ETH_P_ARP as u16).to_be();
+    address.sll_ifindex = index as libc::c_int;
+    // SAFETY: the address points at a live sockaddr_ll of the stated size.
+    let bound = unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            (&address as *const libc::sockaddr_ll).cast(),
+            size_of::<libc::sockaddr_ll>() as libc::socklen_t,
         )
     };
-    if attached != 0 {
-        let err = std::io::Error::last_os_error();
-        // SAFETY: closing the descriptor we opened above.
-        unsafe { libc::close(fd) };
-        return Err(err);
+    if bound != 0 {
+        return Err(std::io::Error::last_os_error());
     }
-    let one: libc::c_int = 1;
-    // Older kernels lack the option; their own frames are then dropped in user space instead.
-    // SAFETY: as above.
-    unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_PACKET,
-            libc::PACKET_IGNORE_OUTGOING,
-            (&one as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
     Ok(fd)
 }
