@@ -35,7 +35,14 @@
 //!   `update_status`, `upsert` (create or replace everything), `delete` (finalizers honoured).
 //!   Every write bumps the one cluster-wide resourceVersion counter and emits a watch event;
 //!   no-op writes change nothing. `now()` is the simulated clock, `settings()` the scenario's
-//!   switches, `set_pod_log`/`append_pod_log` fill what `pods/<name>/log` serves.
+//!   switches, `set_pod_log`/`append_pod_log` fill what `pods/<name>/log` serves once the
+//!   container has started (before that the log answers the API server's or kubelet's error:
+//!   400 `... is waiting to start: ContainerCreating`, 404 for a missing node, 500 connection
+//!   refused for a node that is not Ready; 200 and nothing for a pod not bound to a node).
+//! - Pod deletion is graceful as in kube-apiserver: `gracePeriodSeconds` from the DeleteOptions
+//!   body (else the query), else `terminationGracePeriodSeconds` (30); a period > 0 only sets
+//!   `deletionTimestamp` (the simulated kubelet removes the pod), 0 removes it at once, and
+//!   unbound or finished pods always go at once. `Store::delete` (for controllers) removes at once.
 //! - Admission: an [`AdmissionHook`] (`Fn(&AdmissionRequest, &Store) -> Result<(), Status>`)
 //!   sees every API write (also dry-run ones) before it is stored; `Err(status)` is sent to
 //!   the client as is, so a hook can answer any recorded body ([`Status::new`],

@@ -371,7 +371,7 @@ impl Store {
         name: &str,
     ) -> Result<Value, Status> {
         let rt = self.type_by_kind(api_version, kind)?;
-        self.delete_typed(&rt, namespace.unwrap_or_default(), name, None, false)
+        self.delete_typed(&rt, namespace.unwrap_or_default(), name, None, None, false)
             .map(|(obj, _)| obj)
     }
 
@@ -478,19 +478,39 @@ impl Store {
         Ok(result)
     }
 
-    /// Deletes; the bool says whether the object is gone (false: it waits for finalizers).
+    /// Deletes; the bool says whether the object is gone (false: it waits for finalizers or, with
+    /// a `grace_period` > 0, for the kubelet).
     pub(crate) fn delete_typed(
         &self,
         rt: &ResourceType,
         namespace: &str,
         name: &str,
         precondition_rv: Option<u64>,
+        grace_period: Option<i64>,
         dry_run: bool,
     ) -> Result<(Value, bool), Status> {
-        let now = self.now_string();
+        let now = self.now();
         let result = {
             let mut state = self.lock();
-            state.delete(rt, namespace, name, precondition_rv, &now, dry_run)?
+            match grace_period {
+                Some(period) => state.delete_gracefully(
+                    rt,
+                    namespace,
+                    name,
+                    precondition_rv,
+                    period,
+                    now,
+                    dry_run,
+                )?,
+                None => state.delete(
+                    rt,
+                    namespace,
+                    name,
+                    precondition_rv,
+                    &meta::format_time(now),
+                    dry_run,
+                )?,
+            }
         };
         if !dry_run {
             self.shared.changed.notify_one();
@@ -803,21 +823,18 @@ impl State {
         Ok((*stored).clone())
     }
 
-    fn delete(
-        &mut self,
+    /// The stored object a delete is about, after its resourceVersion precondition.
+    fn deletable(
+        &self,
         rt: &ResourceType,
-        namespace: &str,
-        name: &str,
+        key: &(String, String),
         precondition_rv: Option<u64>,
-        now: &str,
-        dry_run: bool,
-    ) -> Result<(Value, bool), Status> {
-        let ns = if rt.namespaced { namespace } else { "" };
-        let key = (ns.to_string(), name.to_string());
+    ) -> Result<Arc<Value>, Status> {
+        let name = &key.1;
         let Some(old) = self
             .buckets
             .get(&rt.key())
-            .and_then(|b| b.get(&key))
+            .and_then(|b| b.get(key))
             .cloned()
         else {
             return Err(Status::not_found(&rt.group, &rt.plural, name));
@@ -835,6 +852,93 @@ impl State {
                 ),
             ));
         }
+        Ok(old)
+    }
+
+    /// Graceful deletion as `rest.BeforeDelete` does it for pods: a period > 0 marks the object
+    /// (`deletionTimestamp` = now + period) and leaves its removal to the kubelet; 0 marks it and
+    /// removes it at once (watchers see MODIFIED, then DELETED) unless finalizers hold it. A
+    /// marked object only accepts a shorter period.
+    #[allow(clippy::too_many_arguments)]
+    fn delete_gracefully(
+        &mut self,
+        rt: &ResourceType,
+        namespace: &str,
+        name: &str,
+        precondition_rv: Option<u64>,
+        period: i64,
+        now: Timestamp,
+        dry_run: bool,
+    ) -> Result<(Value, bool), Status> {
+        let key = (namespace.to_string(), name.to_string());
+        let old = self.deletable(rt, &key, precondition_rv)?;
+        let marked_at = old
+            .pointer("/metadata/deletionTimestamp")
+            .and_then(Value::as_str)
+            .and_then(|t| t.parse::<Timestamp>().ok());
+        let marked_period = old
+            .pointer("/metadata/deletionGracePeriodSeconds")
+            .and_then(Value::as_i64);
+        let deadline = match (marked_at, marked_period) {
+            (None, _) => Some(now + jiff::SignedDuration::from_secs(period)),
+            (Some(_), None | Some(0)) => None,
+            (Some(at), Some(marked)) if period < marked => {
+                Some(at - jiff::SignedDuration::from_secs(marked - period))
+            }
+            (Some(_), Some(_)) => return Ok(((*old).clone(), false)),
+        };
+        let held = old
+            .pointer("/metadata/finalizers")
+            .and_then(Value::as_array)
+            .is_some_and(|f| !f.is_empty());
+        let mut current = old.clone();
+        if let Some(deadline) = deadline {
+            let mut new = (*old).clone();
+            {
+                let meta = metadata_mut(&mut new);
+                meta.insert(
+                    "deletionTimestamp".into(),
+                    json!(meta::format_time(deadline)),
+                );
+                meta.insert("deletionGracePeriodSeconds".into(), json!(period));
+            }
+            if dry_run {
+                return Ok((new, period == 0 && !held));
+            }
+            let rv = self.next_rv();
+            metadata_mut(&mut new).insert("resourceVersion".into(), json!(rv.to_string()));
+            current = Arc::new(new);
+            self.buckets
+                .entry(rt.key())
+                .or_default()
+                .insert(key.clone(), current.clone());
+            self.emit(rt, EventType::Modified, current.clone(), Some(old));
+            if period > 0 {
+                return Ok(((*current).clone(), false));
+            }
+        } else if dry_run {
+            return Ok(((*old).clone(), !held));
+        }
+        if held {
+            return Ok(((*current).clone(), false));
+        }
+        let removed = self.remove(rt, &key).unwrap_or(current);
+        self.finish_namespace_if_empty(namespace);
+        Ok(((*removed).clone(), true))
+    }
+
+    fn delete(
+        &mut self,
+        rt: &ResourceType,
+        namespace: &str,
+        name: &str,
+        precondition_rv: Option<u64>,
+        now: &str,
+        dry_run: bool,
+    ) -> Result<(Value, bool), Status> {
+        let ns = if rt.namespaced { namespace } else { "" };
+        let key = (ns.to_string(), name.to_string());
+        let old = self.deletable(rt, &key, precondition_rv)?;
         let is_namespace = rt.group.is_empty() && rt.plural == "namespaces";
         let has_finalizers = old
             .pointer("/metadata/finalizers")

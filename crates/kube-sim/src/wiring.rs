@@ -110,6 +110,14 @@ fn perform(store: &Store, action: Action) {
             namespace,
             name,
         } => store.delete(&api_version, &kind, Some(&namespace), &name),
+        Action::PodLog {
+            namespace,
+            name,
+            text,
+        } => {
+            store.set_pod_log(&namespace, &name, &text);
+            return;
+        }
     };
 }
 

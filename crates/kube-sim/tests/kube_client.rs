@@ -370,9 +370,12 @@ fn crds_status_logs_events_and_discovery() {
         assert!(discovery.resolve_gvk(&GroupVersionKind::gvk("example.com", "v1", "Widget")).is_none());
 
         let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+        sim.apply_object(json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}}));
         let pod: Pod = serde_json::from_value(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
-            "spec": {"containers": [{"name": "c", "image": "i"}]}})).unwrap();
+            "spec": {"nodeName": "n1", "containers": [{"name": "c", "image": "i"}]}})).unwrap();
         pods.create(&PostParams::default(), &pod).await.unwrap();
+        let running = json!({"status": {"containerStatuses": [{"name": "c", "state": {"running": {}}}]}});
+        pods.patch_status("p", &PatchParams::default(), &Patch::Merge(&running)).await.unwrap();
         sim.store().set_pod_log("default", "p", "one\ntwo\nthree\n");
         assert_eq!(pods.logs("p", &Default::default()).await.unwrap(), "one\ntwo\nthree\n");
 

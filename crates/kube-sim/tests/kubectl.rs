@@ -150,3 +150,50 @@ fn forbidden_user_gets_the_rbac_message() {
         "{stderr}"
     );
 }
+
+#[test]
+fn logs_of_run_to_completion_pods_and_graceful_delete() {
+    let scenario = Scenario::from_yaml(
+        "settings: { podReadyDelay: 100ms, nodeFacts: { w1: \"arp_ignore=1\\n\" } }
+objects:
+  - { apiVersion: v1, kind: Node, metadata: { name: w1 }, status: { conditions: [{ type: Ready, status: \"True\" }] } }
+  - { apiVersion: v1, kind: Node, metadata: { name: w2 }, status: { conditions: [{ type: Ready, status: \"False\" }] } }
+",
+    )
+    .unwrap();
+    let sim = kube_sim::spawn(scenario).unwrap();
+    let kubectl = Kubectl::new(&sim, "admin");
+    let pod = |name: &str, node: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: default}}\nspec:\n  nodeName: {node}\n  restartPolicy: Never\n  containers: [{{name: check, image: busybox, command: [sh, -c, \"true\"]}}]\n"
+        )
+    };
+    let file = kubectl.file(
+        "pods.yaml",
+        &format!("{}---\n{}", pod("done", "w1"), pod("stuck", "w2")),
+    );
+    kubectl.ok(&["apply", "-f", path_str(&file)]);
+    kubectl.ok(&[
+        "wait",
+        "--for=jsonpath={.status.phase}=Succeeded",
+        "pod/done",
+        "--timeout=20s",
+    ]);
+    assert_eq!(
+        kubectl.ok(&["logs", "done", "-c", "check"]),
+        "arp_ignore=1\n"
+    );
+    let (ok, _, stderr) = kubectl.run(&["logs", "stuck"]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("Error from server: Get \"https://")
+            && stderr.contains("connect: connection refused"),
+        "{stderr}"
+    );
+    kubectl.ok(&["delete", "pod", "done", "--timeout=20s"]);
+    let (ok, _, stderr) = kubectl.run(&["delete", "pod", "stuck", "--timeout=2s"]);
+    assert!(!ok, "kubectl waits for a pod no kubelet removes");
+    assert!(stderr.contains("timed out"), "{stderr}");
+    kubectl.ok(&["delete", "pod", "stuck", "--grace-period=0", "--force"]);
+    assert!(sim.get("v1", "Pod", Some("default"), "stuck").is_none());
+}

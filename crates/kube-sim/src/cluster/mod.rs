@@ -10,6 +10,13 @@
 //! a MetalLB stand-in once MetalLB's controller Deployment exists ([`metallb`]). Objects present
 //! when a scenario loads come up at once, started at `bootTime`.
 //!
+//! Run-to-completion pods (`restartPolicy: Never`, [`completion`]) run briefly once started,
+//! print their node's `nodeFacts` entry as their log and end Succeeded (exit 0) or Failed. A node
+//! that is not Ready stands for a kubelet that is down: its new run-to-completion pods (and those
+//! bound to a node that does not exist) stay Pending without any kubelet status or event, its log
+//! requests are refused, and its deleted pods stay Terminating. On a Ready node the kubelet
+//! removes a gracefully deleted pod once its containers have stopped (~100ms).
+//!
 //! Scenario `settings` this module reads ([`ClusterSettings`]):
 //!
 //! ```yaml
@@ -18,6 +25,10 @@
 //!   podReadyDelay: 200ms               # Pending -> Running/Ready
 //!   bootTime: "2026-11-20T08:05:00Z"   # start time of the scenario's pods (or bootAge: 1h)
 //!   podsNeverReady: [metallb-system/controller, metallb-system/speaker@w2]
+//!   nodeFacts:                         # log (and exit code) of restartPolicy: Never pods per node
+//!     w1: "arp_ignore=1\n"             # verbatim log, exit code 0
+//!     w2: { log: "...", exitCode: 3 }  # exit code != 0: phase Failed, reason Error
+//!     "*": "..."                       # every other node (default: empty log, exit 0)
 //!   metallb:
 //!     webhookSettle: 300ms             # connection refused this long after endpoints appear
 //!     webhookServing: true             # false: connection refused forever
@@ -27,6 +38,7 @@
 //!
 //! Large clusters for benchmarks: [`generator`] (`generate:` in a scenario, `kube-sim --nodes`).
 
+pub mod completion;
 pub mod daemonset;
 pub mod deployment;
 pub mod endpoints;
@@ -56,6 +68,8 @@ pub struct Cluster {
     booting: bool,
     /// When the kubelet first saw each pending pod (`namespace/name`).
     seen: HashMap<String, Timestamp>,
+    /// The kubelet's timed steps of running and deleted pods.
+    timers: HashMap<String, (completion::Step, Timestamp)>,
     metallb: metallb::Memory,
 }
 
@@ -65,6 +79,7 @@ impl Cluster {
             settings,
             booting: true,
             seen: HashMap::new(),
+            timers: HashMap::new(),
             metallb: metallb::Memory::default(),
         }
     }
@@ -92,6 +107,7 @@ impl Cluster {
             now,
             booting: self.booting,
             seen: &mut self.seen,
+            timers: &mut self.timers,
         };
         actions.extend(kubelet.sync(world));
         actions.extend(endpoints::sync(world, now));
@@ -119,6 +135,7 @@ impl Cluster {
             now,
             booting: self.booting,
             seen: &mut self.seen,
+            timers: &mut self.timers,
         };
         kubelet.next_due()
     }

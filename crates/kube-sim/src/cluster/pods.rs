@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
+use super::completion::{self, Step};
 use super::meta::{self, rfc3339};
 use super::scheduling;
 use super::settings::ClusterSettings;
@@ -172,7 +173,13 @@ pub struct Kubelet<'a> {
     /// When the kubelet first saw each pod (`namespace/name`): the delay runs from there at
     /// sub-second precision, which RFC 3339 start times cannot carry.
     pub seen: &'a mut HashMap<String, Timestamp>,
+    /// The next timed step of a pod (`namespace/name`) after it runs: a run-to-completion
+    /// container exiting, a deleted pod's containers stopped.
+    pub timers: &'a mut HashMap<String, (Step, Timestamp)>,
 }
+
+/// How long a deleted pod's containers take to stop before the kubelet removes the pod.
+const CONTAINER_STOP: SignedDuration = SignedDuration::from_millis(100);
 
 impl Kubelet<'_> {
     pub fn sync(&mut self, world: &World) -> Vec<Action> {
@@ -195,7 +202,21 @@ impl Kubelet<'_> {
                 continue;
             };
             live.insert(key.clone());
-            if meta::is_terminating(pod) || matches!(phase(pod), "Succeeded" | "Failed") {
+            let node_ready = scheduling::node_is_ready(node);
+            if meta::is_terminating(pod) {
+                if node_ready && let Some(action) = self.stop(pod, &key) {
+                    actions.push(action);
+                }
+                continue;
+            }
+            if matches!(phase(pod), "Succeeded" | "Failed") {
+                continue;
+            }
+            if completion::runs_to_completion(pod) {
+                // A kubelet that is down (node not Ready) never even reports the pod.
+                if node_ready {
+                    actions.extend(self.run_to_completion(pod, node, &key, &mut used_ips));
+                }
                 continue;
             }
             if let Some(status) = self.desired_status(pod, node, &key, &mut used_ips) {
@@ -205,7 +226,29 @@ impl Kubelet<'_> {
             }
         }
         self.seen.retain(|k, _| live.contains(k));
+        self.timers.retain(|k, _| live.contains(k));
         actions
+    }
+
+    /// A deleted pod on a working node: its containers stop, then the kubelet removes it (the
+    /// final delete with grace period 0). Finalizers keep it, as they would.
+    fn stop(&mut self, pod: &Value, key: &str) -> Option<Action> {
+        let held = pod
+            .pointer("/metadata/finalizers")
+            .and_then(Value::as_array)
+            .is_some_and(|f| !f.is_empty());
+        if held {
+            return None;
+        }
+        let due = match self.timers.get(key) {
+            Some((Step::Stop, at)) => *at,
+            _ => {
+                let at = self.now + CONTAINER_STOP;
+                self.timers.insert(key.to_string(), (Step::Stop, at));
+                at
+            }
+        };
+        (due <= self.now).then(|| Action::delete_of(pod))
     }
 
     /// The status the kubelet would report now, or None when the current one is right.
@@ -253,17 +296,18 @@ impl Kubelet<'_> {
         }
     }
 
-    /// When the next pending pod is due to run (for the wiring's timer).
+    /// When the next pending pod is due to run, or a running step to end (for the wiring's timer).
     pub fn next_due(&self) -> Option<Timestamp> {
         let delay = SignedDuration::try_from(self.settings.pod_ready_delay).unwrap_or_default();
         self.seen
             .values()
             .map(|t| *t + delay)
+            .chain(self.timers.values().map(|(_, t)| *t))
             .filter(|t| *t > self.now)
             .min()
     }
 
-    fn pending_status(&self, pod: &Value, node: &Value) -> Value {
+    pub(super) fn pending_status(&self, pod: &Value, node: &Value) -> Value {
         let now = rfc3339(self.now);
         let names = container_names(pod);
         let containers: Vec<Value> = containers(pod)
@@ -282,7 +326,7 @@ impl Kubelet<'_> {
             })
             .collect();
         let host_ip = node_ip(node).unwrap_or("");
-        json!({
+        let mut status = json!({
             "conditions": [
                 cond("PodReadyToStartContainers", false, &now, None),
                 cond("Initialized", true, &now, None),
@@ -296,10 +340,16 @@ impl Kubelet<'_> {
             "phase": "Pending",
             "qosClass": "BestEffort",
             "startTime": now,
-        })
+        });
+        // The kubelet gives hostNetwork pods the node's IPs before their containers run.
+        if is_host_network(pod) {
+            status["podIP"] = json!(host_ip);
+            status["podIPs"] = json!([{"ip": host_ip}]);
+        }
+        status
     }
 
-    fn running_status(
+    pub(super) fn running_status(
         &self,
         pod: &Value,
         node: &Value,
@@ -364,14 +414,18 @@ impl Kubelet<'_> {
     }
 }
 
-fn containers(pod: &Value) -> &[Value] {
+fn is_host_network(pod: &Value) -> bool {
+    pod.pointer("/spec/hostNetwork").and_then(Value::as_bool) == Some(true)
+}
+
+pub(super) fn containers(pod: &Value) -> &[Value] {
     pod.pointer("/spec/containers")
         .and_then(Value::as_array)
         .map(Vec::as_slice)
         .unwrap_or_default()
 }
 
-fn container_names(pod: &Value) -> String {
+pub(super) fn container_names(pod: &Value) -> String {
     let names: Vec<&str> = containers(pod)
         .iter()
         .map(|c| meta::str_at(c, &["name"]))
@@ -384,7 +438,7 @@ fn container_started_at(pod: &Value) -> Option<Timestamp> {
 }
 
 /// A pod condition; unready Ready/ContainersReady name the containers, as the kubelet does.
-fn cond(kind: &str, ok: bool, at: &str, unready_containers: Option<&str>) -> Value {
+pub(super) fn cond(kind: &str, ok: bool, at: &str, unready_containers: Option<&str>) -> Value {
     let mut c = json!({
         "lastProbeTime": null,
         "lastTransitionTime": at,
@@ -399,12 +453,12 @@ fn cond(kind: &str, ok: bool, at: &str, unready_containers: Option<&str>) -> Val
 }
 
 /// The pod's IP: the node's for hostNetwork pods, else the next free address of the node's pod CIDR.
-fn pod_ip(pod: &Value, node: &Value, used: &mut HashSet<String>) -> String {
+pub(super) fn pod_ip(pod: &Value, node: &Value, used: &mut HashSet<String>) -> String {
     let current = meta::str_at(pod, &["status", "podIP"]);
     if !current.is_empty() {
         return current.to_string();
     }
-    if pod.pointer("/spec/hostNetwork").and_then(Value::as_bool) == Some(true) {
+    if is_host_network(pod) {
         return node_ip(node).unwrap_or("").to_string();
     }
     let cidr = meta::str_at(node, &["spec", "podCIDR"]);

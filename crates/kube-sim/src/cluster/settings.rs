@@ -1,6 +1,7 @@
 //! The behaviour switches a scenario's `settings:` (or a test at run time) gives the simulated
 //! cluster.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
@@ -24,6 +25,18 @@ pub struct ClusterSettings {
     /// scenarios can order pod start times against the times recorded in their objects.
     pub boot_time: Option<Timestamp>,
     pub metallb: MetalLbSettings,
+    /// `nodeFacts`: what a run-to-completion pod (`restartPolicy: Never`) prints and how it
+    /// exits, per node name, with `"*"` for every other node.
+    pub node_facts: BTreeMap<String, NodeFact>,
+}
+
+/// One `settings.nodeFacts` entry: `TEXT`, or `{log: TEXT, exitCode: N}`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NodeFact {
+    /// Served verbatim by `pods/<name>/log`.
+    pub log: String,
+    /// The container's exit code: 0 ends the pod Succeeded, anything else Failed.
+    pub exit_code: i32,
 }
 
 /// Switches of the MetalLB stand-in (`settings.metallb`).
@@ -48,6 +61,7 @@ impl Default for ClusterSettings {
             boot_age: Duration::from_secs(3600),
             boot_time: None,
             metallb: MetalLbSettings::default(),
+            node_facts: BTreeMap::new(),
         }
     }
 }
@@ -99,6 +113,9 @@ impl ClusterSettings {
                 }
             }
         }
+        if let Some(v) = settings.get("nodeFacts") {
+            out.node_facts = node_facts(v)?;
+        }
         if let Some(m) = settings.get("metallb") {
             if !m.is_object() {
                 return Err("settings.metallb must be a map".to_string());
@@ -126,6 +143,16 @@ impl ClusterSettings {
     pub fn boot_time(&self, now: Timestamp) -> Timestamp {
         self.boot_time
             .unwrap_or_else(|| now - SignedDuration::try_from(self.boot_age).unwrap_or_default())
+    }
+
+    /// What a run-to-completion pod on `node` prints and how it exits (empty log, exit 0 when
+    /// neither the node nor `"*"` is listed).
+    pub fn node_fact(&self, node: &str) -> NodeFact {
+        self.node_facts
+            .get(node)
+            .or_else(|| self.node_facts.get("*"))
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Whether the pod of workload `namespace/owner` on `node` is switched to never become ready.
@@ -156,6 +183,53 @@ fn duration_value(key: &str, v: &Value) -> Result<Duration, String> {
             .ok_or_else(|| format!("settings.{key} must be a duration like 300ms")),
         _ => Err(format!("settings.{key} must be a duration like 300ms")),
     }
+}
+
+fn node_facts(v: &Value) -> Result<BTreeMap<String, NodeFact>, String> {
+    let map = v
+        .as_object()
+        .ok_or("settings.nodeFacts must be a map of node name (or \"*\") to log text")?;
+    let mut out = BTreeMap::new();
+    for (node, fact) in map {
+        let key = format!("settings.nodeFacts.{node}");
+        let fact = match fact {
+            Value::String(log) => NodeFact {
+                log: log.clone(),
+                exit_code: 0,
+            },
+            Value::Object(fields) => {
+                if let Some(other) = fields
+                    .keys()
+                    .find(|k| !matches!(k.as_str(), "log" | "exitCode"))
+                {
+                    return Err(format!(
+                        "{key}: unknown key {other:?} (expected log and exitCode)"
+                    ));
+                }
+                let log = match fields.get("log") {
+                    None => String::new(),
+                    Some(Value::String(s)) => s.clone(),
+                    Some(_) => return Err(format!("{key}.log must be a string")),
+                };
+                let exit_code = match fields.get("exitCode") {
+                    None => 0,
+                    Some(n) => n
+                        .as_i64()
+                        .filter(|n| (0..=255).contains(n))
+                        .and_then(|n| i32::try_from(n).ok())
+                        .ok_or_else(|| format!("{key}.exitCode must be a number from 0 to 255"))?,
+                };
+                NodeFact { log, exit_code }
+            }
+            _ => {
+                return Err(format!(
+                    "{key} must be the log text or {{log: TEXT, exitCode: N}}"
+                ));
+            }
+        };
+        out.insert(node.clone(), fact);
+    }
+    Ok(out)
 }
 
 fn string_list(key: &str, v: &Value) -> Result<Vec<String>, String> {
@@ -216,5 +290,51 @@ mod tests {
         let err = ClusterSettings::from_settings(&json!({"metallb": {"webhookServing": "no"}}))
             .unwrap_err();
         assert!(err.contains("metallb.webhookServing"), "{err}");
+        for (facts, wanted) in [
+            (json!(["w1"]), "settings.nodeFacts must be a map"),
+            (
+                json!({"w1": 3}),
+                "settings.nodeFacts.w1 must be the log text",
+            ),
+            (
+                json!({"w1": {"log": 1}}),
+                "settings.nodeFacts.w1.log must be a string",
+            ),
+            (
+                json!({"w1": {"exitCode": 256}}),
+                "settings.nodeFacts.w1.exitCode must be a number from 0 to 255",
+            ),
+            (
+                json!({"w1": {"exitcode": 1}}),
+                "settings.nodeFacts.w1: unknown key \"exitcode\"",
+            ),
+        ] {
+            let err = ClusterSettings::from_settings(&json!({"nodeFacts": facts})).unwrap_err();
+            assert!(err.starts_with(wanted), "{err}");
+        }
+    }
+
+    #[test]
+    fn node_facts_per_node_with_a_fallback() {
+        let s = ClusterSettings::from_settings(&json!({"nodeFacts": {
+            "w1": "a=1\n", "w2": {"log": "broken\n", "exitCode": 3}, "*": {"log": "any\n"}}}))
+        .unwrap();
+        assert_eq!(
+            s.node_fact("w1"),
+            NodeFact {
+                log: "a=1\n".into(),
+                exit_code: 0
+            }
+        );
+        assert_eq!(
+            s.node_fact("w2"),
+            NodeFact {
+                log: "broken\n".into(),
+                exit_code: 3
+            }
+        );
+        assert_eq!(s.node_fact("cp1").log, "any\n");
+        let none = ClusterSettings::default();
+        assert_eq!(none.node_fact("w1"), NodeFact::default());
     }
 }

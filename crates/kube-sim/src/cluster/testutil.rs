@@ -98,6 +98,8 @@ pub fn status_update(actions: &[Action], kind: &str) -> Option<Value> {
 /// (uids and creation times for new objects; status writes only touch status).
 pub struct MemStore {
     pub objects: Vec<Value>,
+    /// Pod logs by `namespace/name`.
+    pub logs: std::collections::HashMap<String, String>,
     next_uid: u64,
 }
 
@@ -105,6 +107,7 @@ impl MemStore {
     pub fn new(objects: Vec<Value>) -> MemStore {
         let mut store = MemStore {
             objects: Vec::new(),
+            logs: std::collections::HashMap::new(),
             next_uid: 0,
         };
         for o in objects {
@@ -169,6 +172,13 @@ impl MemStore {
                             && meta::name(o) == name
                             && meta::namespace(o) == namespace)
                     });
+                }
+                Action::PodLog {
+                    namespace,
+                    name,
+                    text,
+                } => {
+                    self.logs.insert(format!("{namespace}/{name}"), text);
                 }
             }
         }

@@ -133,6 +133,12 @@ pub enum Action {
         namespace: String,
         name: String,
     },
+    /// What `pods/<name>/log` serves from now on (a container's whole output).
+    PodLog {
+        namespace: String,
+        name: String,
+        text: String,
+    },
 }
 
 impl Action {
@@ -145,11 +151,11 @@ impl Action {
         }
     }
 
-    /// The object this action writes (None for deletes).
+    /// The object this action writes (None for deletes and logs).
     pub fn object(&self) -> Option<&Value> {
         match self {
             Action::Create(o) | Action::Update(o) | Action::UpdateStatus(o) => Some(o),
-            Action::Delete { .. } => None,
+            Action::Delete { .. } | Action::PodLog { .. } => None,
         }
     }
 }

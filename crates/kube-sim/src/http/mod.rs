@@ -4,6 +4,7 @@
 mod auth;
 mod body;
 mod discovery;
+mod log;
 mod openapi;
 mod read;
 mod route;

@@ -27,6 +27,15 @@ pub(crate) fn get(server: &Server, ctx: &Ctx, target: &Target) -> Result<Reply, 
         .ok_or_else(|| Status::not_found(&target.rt.group, &target.rt.plural, target.name()))?;
     match target.subresource.as_deref() {
         Some("log") => {
+            let node_name = obj
+                .pointer("/spec/nodeName")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let node = server.store.get("v1", "Node", None, node_name);
+            let answer = super::log::answer(&obj, node.as_ref(), ctx.param("container"))?;
+            if answer == super::log::LogAnswer::Nothing {
+                return Ok(text_reply(200, String::new()));
+            }
             let text = server
                 .store
                 .pod_log(target.ns(), target.name())

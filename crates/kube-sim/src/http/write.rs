@@ -434,6 +434,42 @@ fn dry_run_delete(ctx: &Ctx) -> bool {
             .is_some_and(|a| a.iter().any(|v| v == "All"))
 }
 
+/// The grace period a delete gives a pod (the pod strategy's `CheckGracefulDelete`): the
+/// request's `gracePeriodSeconds` (from the DeleteOptions body, else the query), else the pod's
+/// `terminationGracePeriodSeconds` (defaulted to 30); 0 for pods never bound to a node or already
+/// finished; negative periods count as 1. None for every other kind (deleted at once).
+fn grace_period(ctx: &Ctx, target: &Target, obj: &Value) -> Option<i64> {
+    if !(target.rt.group.is_empty() && target.rt.plural == "pods") {
+        return None;
+    }
+    let body: Value = serde_json::from_slice(&ctx.body).unwrap_or_default();
+    let requested = if ctx.body.iter().all(u8::is_ascii_whitespace) {
+        ctx.param("gracePeriodSeconds")
+            .and_then(|s| s.parse::<i64>().ok())
+    } else {
+        body["gracePeriodSeconds"].as_i64()
+    };
+    let unbound = obj
+        .pointer("/spec/nodeName")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty);
+    let finished = matches!(
+        obj.pointer("/status/phase").and_then(Value::as_str),
+        Some("Succeeded" | "Failed")
+    );
+    let period = if unbound || finished {
+        0
+    } else {
+        requested
+            .or_else(|| {
+                obj.pointer("/spec/terminationGracePeriodSeconds")
+                    .and_then(Value::as_i64)
+            })
+            .unwrap_or(30)
+    };
+    Some(if period < 0 { 1 } else { period })
+}
+
 /// Kinds whose delete answers with the object rather than a success `Status`.
 fn returns_object(target: &Target) -> bool {
     target.rt.custom || (target.rt.group.is_empty() && target.rt.plural == "pods")
@@ -459,6 +495,7 @@ pub(crate) fn delete(server: &Server, ctx: &Ctx, target: &Target) -> Result<Repl
         target.ns(),
         &name,
         precondition_rv(ctx),
+        grace_period(ctx, target, &old),
         dry_run_delete(ctx),
     )?;
     if gone && !returns_object(target) {
@@ -502,11 +539,14 @@ pub(crate) fn delete_collection(
         let mut one = admission(ctx, target, Operation::Delete, name, None, Some(&obj));
         one.namespace = ns.to_string();
         server.admit(&one)?;
-        if let Ok((deleted, _)) =
-            server
-                .store
-                .delete_typed(&target.rt, ns, name, None, dry_run_delete(ctx))
-        {
+        if let Ok((deleted, _)) = server.store.delete_typed(
+            &target.rt,
+            ns,
+            name,
+            None,
+            grace_period(ctx, target, &obj),
+            dry_run_delete(ctx),
+        ) {
             let mut item = present(target, &deleted);
             if !target.rt.custom
                 && let Some(map) = item.as_object_mut()

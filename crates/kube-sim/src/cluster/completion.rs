@@ -1,0 +1,385 @@
+//! Run-to-completion pods (`restartPolicy: Never`, e.g. lbctl's node-check pods): the kubelet
+//! creates the container after `podReadyDelay`, it runs briefly, prints the node's
+//! `settings.nodeFacts` entry as its log and exits with its exit code, and the pod ends Succeeded
+//! or Failed with the status a v1.36 kubelet writes for a finished pod.
+
+use std::collections::HashSet;
+
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+
+use super::meta::{self, rfc3339};
+use super::pods::{self, Kubelet};
+use super::settings::NodeFact;
+use super::world::Action;
+
+/// How long a run-to-completion container runs before it exits.
+const CONTAINER_RUN: SignedDuration = SignedDuration::from_millis(100);
+
+/// Which timed step a kubelet timer stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The container of a run-to-completion pod exits.
+    Exit,
+    /// A deleted pod's containers have stopped; the kubelet removes the pod.
+    Stop,
+}
+
+/// Pods whose containers are not restarted when they exit (what the kubelet simulates to the end).
+pub fn runs_to_completion(pod: &Value) -> bool {
+    meta::str_at(pod, &["spec", "restartPolicy"]) == "Never"
+}
+
+impl Kubelet<'_> {
+    /// The next step of a run-to-completion pod on a working node: ContainerCreating, after
+    /// `podReadyDelay` Running (its log written), after a short run Succeeded or Failed.
+    pub(super) fn run_to_completion(
+        &mut self,
+        pod: &Value,
+        node: &Value,
+        key: &str,
+        used_ips: &mut HashSet<String>,
+    ) -> Vec<Action> {
+        let fact = self.settings.node_fact(meta::name(node));
+        let started = meta::parse_time(pod.pointer("/status/startTime"));
+        let log = || Action::PodLog {
+            namespace: meta::namespace(pod).to_string(),
+            name: meta::name(pod).to_string(),
+            text: fact.log.clone(),
+        };
+        match (pods::phase(pod), started) {
+            ("Running", Some(start)) => {
+                let due = match self.timers.get(key) {
+                    Some((Step::Exit, at)) => *at,
+                    _ => {
+                        let at = self.now + CONTAINER_RUN;
+                        self.timers.insert(key.to_string(), (Step::Exit, at));
+                        at
+                    }
+                };
+                if due > self.now {
+                    return Vec::new();
+                }
+                self.timers.remove(key);
+                let ip = meta::str_at(pod, &["status", "podIP"]).to_string();
+                let ran_from = meta::parse_time(
+                    pod.pointer("/status/containerStatuses/0/state/running/startedAt"),
+                )
+                .unwrap_or(start);
+                let running = self.running_status(pod, node, start, ran_from, &ip, true);
+                vec![Action::UpdateStatus(with_status(
+                    pod,
+                    finished_status(running, &fact, self.now),
+                ))]
+            }
+            _ if self.booting => {
+                let start = self.settings.boot_time(self.now);
+                let ip = pods::pod_ip(pod, node, used_ips);
+                let running = self.running_status(pod, node, start, start, &ip, true);
+                vec![
+                    log(),
+                    Action::UpdateStatus(with_status(pod, finished_status(running, &fact, start))),
+                ]
+            }
+            ("Pending" | "", Some(start)) => {
+                let since = *self.seen.entry(key.to_string()).or_insert(start);
+                let delay =
+                    SignedDuration::try_from(self.settings.pod_ready_delay).unwrap_or_default();
+                if since + delay > self.now {
+                    return Vec::new();
+                }
+                let ip = pods::pod_ip(pod, node, used_ips);
+                self.timers
+                    .insert(key.to_string(), (Step::Exit, self.now + CONTAINER_RUN));
+                let running = self.running_status(pod, node, start, self.now, &ip, true);
+                vec![log(), Action::UpdateStatus(with_status(pod, running))]
+            }
+            _ => {
+                self.seen.insert(key.to_string(), self.now);
+                vec![Action::UpdateStatus(with_status(
+                    pod,
+                    self.pending_status(pod, node),
+                ))]
+            }
+        }
+    }
+}
+
+fn with_status(pod: &Value, status: Value) -> Value {
+    let mut updated = pod.clone();
+    updated["status"] = status;
+    updated
+}
+
+/// The status of a pod whose containers all exited at `at` with the node fact's exit code, made
+/// from its running status: phase Succeeded (exit 0) or Failed, containers terminated
+/// (`Completed` or `Error`), Ready/ContainersReady False with reason `PodCompleted`/`PodFailed`,
+/// Initialized True (reason `PodCompleted` when it succeeded), and PodReadyToStartContainers
+/// False once the sandbox is gone.
+pub fn finished_status(mut status: Value, fact: &NodeFact, at: Timestamp) -> Value {
+    let at = rfc3339(at);
+    let ok = fact.exit_code == 0;
+    let (phase, pod_reason, container_reason) = if ok {
+        ("Succeeded", "PodCompleted", "Completed")
+    } else {
+        ("Failed", "PodFailed", "Error")
+    };
+    if let Some(containers) = status["containerStatuses"].as_array_mut() {
+        for c in containers {
+            let started_at = c["state"]["running"]["startedAt"].clone();
+            c["state"] = json!({"terminated": {
+                "containerID": c["containerID"],
+                "exitCode": fact.exit_code,
+                "finishedAt": at,
+                "reason": container_reason,
+                "startedAt": started_at,
+            }});
+            c["ready"] = json!(false);
+            c["started"] = json!(false);
+        }
+    }
+    if let Some(conditions) = status["conditions"].as_array_mut() {
+        for c in conditions {
+            let kind = meta::str_at(c, &["type"]).to_string();
+            let changed = match kind.as_str() {
+                "PodReadyToStartContainers" => {
+                    *c = pods::cond(&kind, false, &at, None);
+                    continue;
+                }
+                "Ready" | "ContainersReady" => {
+                    let was = meta::str_at(c, &["status"]) == "True";
+                    let mut fresh = pods::cond(&kind, false, &at, None);
+                    if !was {
+                        fresh["lastTransitionTime"] = c["lastTransitionTime"].clone();
+                    }
+                    fresh["reason"] = json!(pod_reason);
+                    fresh
+                }
+                "Initialized" if ok => {
+                    let mut same = c.clone();
+                    same["reason"] = json!("PodCompleted");
+                    same
+                }
+                _ => continue,
+            };
+            *c = changed;
+        }
+    }
+    status["phase"] = json!(phase);
+    status
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::*;
+    use super::super::{Cluster, ClusterSettings};
+    use super::*;
+    use serde_json::json;
+
+    fn check_pod(name: &str, node: &str) -> Value {
+        json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "default", "labels": {"app.kubernetes.io/name": "lbctl-node-check"}},
+            "spec": {"nodeName": node, "restartPolicy": "Never", "hostNetwork": true,
+                     "tolerations": [{"operator": "Exists"}],
+                     "containers": [{"name": "check", "image": "busybox:1.37", "command": ["sh", "-c", "true"]}]},
+            "status": {"phase": "Pending", "qosClass": "BestEffort"}})
+    }
+
+    fn facts() -> ClusterSettings {
+        ClusterSettings::from_settings(&json!({"nodeFacts": {
+            "w1": "arp_ignore=1\n", "w2": {"log": "broken\n", "exitCode": 2}, "*": "other\n"}}))
+        .unwrap()
+    }
+
+    /// A cluster past its boot, with `pods` created just now.
+    fn started(
+        settings: ClusterSettings,
+        mut nodes: Vec<Value>,
+        pods: Vec<Value>,
+    ) -> (MemStore, Cluster) {
+        nodes.retain(|n| !n.is_null());
+        let mut store = MemStore::new(nodes);
+        let mut cluster = Cluster::new(settings);
+        store.settle(&mut cluster, now(), 20);
+        cluster.finish_boot();
+        store.apply(pods.into_iter().map(Action::Create).collect(), now());
+        (store, cluster)
+    }
+
+    fn condition<'a>(pod: &'a Value, kind: &str) -> &'a Value {
+        pods::condition(pod, kind).unwrap_or_else(|| panic!("no {kind} condition in {pod}"))
+    }
+
+    #[test]
+    fn a_pod_on_a_ready_node_runs_prints_its_facts_and_succeeds() {
+        let (mut store, mut cluster) = started(facts(), three_nodes(), vec![check_pod("c1", "w1")]);
+        store.settle(&mut cluster, now(), 20);
+        let pod = store.find("Pod", "default", "c1").clone();
+        assert_eq!(pod["status"]["phase"], "Pending");
+        assert_eq!(
+            pod["status"]["containerStatuses"][0]["state"]["waiting"]["reason"],
+            "ContainerCreating"
+        );
+        assert_eq!(
+            pod["status"]["podIP"], "192.168.77.11",
+            "hostNetwork pods have the node's IP at once"
+        );
+        assert!(
+            store.logs.is_empty(),
+            "nothing printed before the container runs"
+        );
+
+        let running_at = cluster.next_wakeup(now()).expect("the pod is due to run");
+        assert_eq!(running_at, now() + SignedDuration::from_millis(200));
+        store.settle(&mut cluster, running_at, 20);
+        let pod = store.find("Pod", "default", "c1").clone();
+        assert_eq!(pod["status"]["phase"], "Running");
+        assert_eq!(store.logs["default/c1"], "arp_ignore=1\n");
+
+        let exit_at = cluster
+            .next_wakeup(running_at)
+            .expect("the container is due to exit");
+        assert_eq!(exit_at, running_at + CONTAINER_RUN);
+        let later = exit_at + SignedDuration::from_secs(1);
+        store.settle(&mut cluster, later, 20);
+        let pod = store.find("Pod", "default", "c1");
+        let st = &pod["status"];
+        assert_eq!(st["phase"], "Succeeded");
+        assert_eq!(
+            (st["hostIP"].as_str(), st["podIP"].as_str()),
+            (Some("192.168.77.11"), Some("192.168.77.11"))
+        );
+        assert_eq!(st["podIPs"], json!([{"ip": "192.168.77.11"}]));
+        let c = &st["containerStatuses"][0];
+        assert_eq!(
+            (c["ready"].as_bool(), c["started"].as_bool()),
+            (Some(false), Some(false))
+        );
+        let t = &c["state"]["terminated"];
+        assert_eq!(
+            (t["exitCode"].as_i64(), t["reason"].as_str()),
+            (Some(0), Some("Completed"))
+        );
+        assert_eq!(t["startedAt"], st["startTime"]);
+        assert_eq!(t["finishedAt"], meta::rfc3339(later));
+        assert_eq!(t["containerID"], c["containerID"]);
+        assert!(
+            c["containerID"]
+                .as_str()
+                .unwrap()
+                .starts_with("containerd://")
+        );
+        assert!(
+            c["imageID"]
+                .as_str()
+                .unwrap()
+                .starts_with("busybox@sha256:")
+        );
+        for (kind, status, reason) in [
+            ("PodReadyToStartContainers", "False", None),
+            ("Initialized", "True", Some("PodCompleted")),
+            ("Ready", "False", Some("PodCompleted")),
+            ("ContainersReady", "False", Some("PodCompleted")),
+            ("PodScheduled", "True", None),
+        ] {
+            let cond = condition(pod, kind);
+            assert_eq!(cond["status"], status, "{kind}");
+            assert_eq!(cond["reason"].as_str(), reason, "{kind}");
+            assert!(cond.get("message").is_none(), "{kind}: {cond}");
+        }
+        assert_eq!(
+            condition(pod, "Ready")["lastTransitionTime"],
+            meta::rfc3339(later)
+        );
+        assert!(events(&store).is_empty(), "{:?}", events(&store));
+        assert_eq!(cluster.next_wakeup(later), None, "nothing left to do");
+    }
+
+    #[test]
+    fn a_failing_exit_code_fails_the_pod_and_the_fallback_fact_applies_elsewhere() {
+        let pods = vec![check_pod("c2", "w2"), check_pod("cp", "cp1")];
+        let (mut store, mut cluster) = started(facts(), three_nodes(), pods);
+        for step in 0..4 {
+            store.settle(&mut cluster, now() + SignedDuration::from_secs(step), 20);
+        }
+        let st = &store.find("Pod", "default", "c2")["status"];
+        assert_eq!(st["phase"], "Failed");
+        let t = &st["containerStatuses"][0]["state"]["terminated"];
+        assert_eq!(
+            (t["exitCode"].as_i64(), t["reason"].as_str()),
+            (Some(2), Some("Error"))
+        );
+        let pod = store.find("Pod", "default", "c2");
+        assert_eq!(condition(pod, "Ready")["reason"], "PodFailed");
+        assert!(condition(pod, "Initialized").get("reason").is_none());
+        assert_eq!(store.logs["default/c2"], "broken\n");
+        assert_eq!(
+            store.find("Pod", "default", "cp")["status"]["phase"],
+            "Succeeded"
+        );
+        assert_eq!(store.logs["default/cp"], "other\n");
+    }
+
+    #[test]
+    fn pods_on_unready_or_missing_nodes_stay_pending_without_a_kubelet_status() {
+        let mut nodes = three_nodes();
+        nodes[2]["status"]["conditions"] =
+            json!([{"type": "Ready", "status": "Unknown", "reason": "NodeStatusUnknown"}]);
+        let pods = vec![check_pod("down", "w2"), check_pod("gone", "w9")];
+        let (mut store, mut cluster) = started(facts(), nodes, pods);
+        for step in 0..4 {
+            store.settle(
+                &mut cluster,
+                now() + SignedDuration::from_secs(step * 60),
+                20,
+            );
+        }
+        for name in ["down", "gone"] {
+            let pod = store.find("Pod", "default", name);
+            assert_eq!(
+                pod["status"],
+                json!({"phase": "Pending", "qosClass": "BestEffort"}),
+                "{name}"
+            );
+        }
+        assert!(events(&store).is_empty(), "{:?}", events(&store));
+        assert!(store.logs.is_empty());
+    }
+
+    #[test]
+    fn deleted_pods_are_removed_by_a_working_kubelet_only() {
+        let mut nodes = three_nodes();
+        nodes[2]["status"]["conditions"] = json!([{"type": "Ready", "status": "Unknown"}]);
+        let mut pods = vec![check_pod("up", "w1"), check_pod("down", "w2")];
+        for p in &mut pods {
+            p["metadata"]["deletionTimestamp"] = json!("2026-11-25T10:00:30Z");
+            p["metadata"]["deletionGracePeriodSeconds"] = json!(30);
+        }
+        let mut held = check_pod("held", "w1");
+        held["metadata"]["deletionTimestamp"] = json!("2026-11-25T10:00:00Z");
+        held["metadata"]["finalizers"] = json!(["example.com/keep"]);
+        pods.push(held);
+        let (mut store, mut cluster) = started(facts(), nodes, pods);
+        store.settle(&mut cluster, now(), 20);
+        assert_eq!(store.pods("").len(), 3, "containers take a moment to stop");
+        let stopped = cluster.next_wakeup(now()).expect("the stop is timed");
+        store.settle(&mut cluster, stopped, 20);
+        let left: Vec<&str> = store.pods("").iter().map(|p| meta::name(p)).collect();
+        assert_eq!(left, ["down", "held"]);
+    }
+
+    #[test]
+    fn pods_in_a_loaded_scenario_have_finished_at_boot() {
+        let mut store = MemStore::new([three_nodes(), vec![check_pod("old", "w1")]].concat());
+        let mut cluster = Cluster::new(facts());
+        store.settle(&mut cluster, now(), 20);
+        let st = &store.find("Pod", "default", "old")["status"];
+        assert_eq!(st["phase"], "Succeeded");
+        assert_eq!(st["startTime"], "2026-11-25T09:00:00Z");
+        assert_eq!(
+            st["containerStatuses"][0]["state"]["terminated"]["finishedAt"],
+            "2026-11-25T09:00:00Z"
+        );
+        assert_eq!(store.logs["default/old"], "arp_ignore=1\n");
+    }
+}
