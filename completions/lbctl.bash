@@ -167,7 +167,7 @@ _lbctl() {
             return 0
             ;;
         lbctl__subcmd__doctor)
-            opts="-i -o -v -h -V --ignore --fail-on --junit --wait --probe --no-probe --interface --rate --attempts --proc-root --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
+            opts="-i -o -v -h -V --ignore --fail-on --junit --wait --probe --no-probe --interface --rate --attempts --nodes --node-image --node-namespace --node-timeout --node-concurrency --proc-root --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -202,6 +202,26 @@ _lbctl() {
                     return 0
                     ;;
                 --attempts)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nodes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node-image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node-namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node-concurrency)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -577,7 +597,7 @@ _lbctl() {
             return 0
             ;;
         lbctl__subcmd__preflight)
-            opts="-i -o -v -h -V --pool --config --local --for --ignore --fail-on --junit --wait --no-probe --interface --rate --attempts --proc-root --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
+            opts="-i -o -v -h -V --pool --config --local --for --ignore --fail-on --junit --wait --no-probe --interface --rate --attempts --nodes --node-image --node-namespace --node-timeout --node-concurrency --proc-root --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -624,6 +644,26 @@ _lbctl() {
                     return 0
                     ;;
                 --attempts)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nodes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node-image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node-namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node-concurrency)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -101,6 +101,11 @@ complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l wait -d 'Re-ru
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -s i -l interface -d 'Send the probes on this interface instead of the one `ip route get` picks' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l rate -d 'Packets per second over all addresses (lower it if switches rate-limit ARP)' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l attempts -d 'Probes per address; an address stops being probed as soon as someone answers' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l nodes -d 'Check these nodes through a short-lived read-only pod on each: `all`, or a label selector such as node-role.kubernetes.io/worker (default: only the host lbctl runs on)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l node-image -d 'Image of the node-check pods; any image with a POSIX sh (point air-gapped clusters at a mirror)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l node-namespace -d 'Namespace of the node-check pods; it must allow privileged pods (hostNetwork)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l node-timeout -d 'How long one node-check pod may take, image pull included, e.g. 90s' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l node-concurrency -d 'How many node-check pods run at the same time' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l proc-root -d 'Read node facts from this proc tree instead of /proc (tests)' -r -F
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)' -r -F
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l context -d 'The kubeconfig context to use (default: the current context)' -r
@@ -175,6 +180,11 @@ complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l wait -d 'Re-run t
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -s i -l interface -d 'Send the probes on this interface instead of the one `ip route get` picks' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l rate -d 'Packets per second over all addresses (lower it if switches rate-limit ARP)' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l attempts -d 'Probes per address; an address stops being probed as soon as someone answers' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l nodes -d 'Check these nodes through a short-lived read-only pod on each: `all`, or a label selector such as node-role.kubernetes.io/worker (default: only the host lbctl runs on)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l node-image -d 'Image of the node-check pods; any image with a POSIX sh (point air-gapped clusters at a mirror)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l node-namespace -d 'Namespace of the node-check pods; it must allow privileged pods (hostNetwork)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l node-timeout -d 'How long one node-check pod may take, image pull included, e.g. 90s' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l node-concurrency -d 'How many node-check pods run at the same time' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l proc-root -d 'Read host facts from this proc tree instead of /proc (tests)' -r -F
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)' -r -F
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l context -d 'The kubeconfig context to use (default: the current context)' -r

@@ -344,7 +344,7 @@ pub struct PreflightArgs {
     pub config: Option<PathBuf>,
 
     /// Do not contact the cluster: run only the node and pool checks.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "nodes")]
     pub local: bool,
 
     /// Check every permission this command needs and list the missing ones (a failure).
@@ -365,9 +365,44 @@ pub struct PreflightArgs {
     #[command(flatten)]
     pub probing: ProbeTuning,
 
+    #[command(flatten)]
+    pub nodes: NodeCheckArgs,
+
     /// Read node facts from this proc tree instead of /proc (tests).
     #[arg(long, value_name = "DIR", hide = true)]
     pub proc_root: Option<PathBuf>,
+}
+
+/// The image of the node-check pods: small, public, with a POSIX sh, pinned.
+pub const DEFAULT_NODE_IMAGE: &str = "busybox:1.37";
+
+/// `--nodes`: check cluster nodes through a short-lived pod on each (preflight and doctor).
+#[derive(Debug, Clone, Args)]
+pub struct NodeCheckArgs {
+    /// Check these nodes through a short-lived read-only pod on each: `all`, or a label selector such as node-role.kubernetes.io/worker (default: only the host lbctl runs on).
+    #[arg(long, value_name = "all|SELECTOR")]
+    pub nodes: Option<String>,
+
+    /// Image of the node-check pods; any image with a POSIX sh (point air-gapped clusters at a mirror).
+    #[arg(long, value_name = "IMAGE", default_value = DEFAULT_NODE_IMAGE, requires = "nodes")]
+    pub node_image: String,
+
+    /// Namespace of the node-check pods; it must allow privileged pods (hostNetwork).
+    #[arg(
+        long,
+        value_name = "NAMESPACE",
+        default_value = "default",
+        requires = "nodes"
+    )]
+    pub node_namespace: String,
+
+    /// How long one node-check pod may take, image pull included, e.g. 90s.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "60s", requires = "nodes")]
+    pub node_timeout: Duration,
+
+    /// How many node-check pods run at the same time.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..), requires = "nodes")]
+    pub node_concurrency: u16,
 }
 
 #[derive(Debug, Args)]
@@ -389,6 +424,9 @@ pub struct DoctorArgs {
 
     #[command(flatten)]
     pub probing: ProbeTuning,
+
+    #[command(flatten)]
+    pub nodes: NodeCheckArgs,
 
     /// Read host facts from this proc tree instead of /proc (tests).
     #[arg(long, value_name = "DIR", hide = true)]

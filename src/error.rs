@@ -111,6 +111,10 @@ pub enum Error {
     #[error("cannot open a raw socket on interface {interface}: {reason}")]
     RawSocket { interface: String, reason: String },
 
+    /// Ctrl-C while lbctl had objects in the cluster; they were removed first.
+    #[error("interrupted: {cleanup}")]
+    Interrupted { cleanup: String },
+
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -202,7 +206,7 @@ impl Error {
             Error::RawSocket { .. } => Some(
                 "ARP probing needs CAP_NET_RAW: run as root, or grant it once with `sudo setcap cap_net_raw+ep $(command -v lbctl)`".into(),
             ),
-            Error::Api { .. } | Error::Io { .. } => None,
+            Error::Api { .. } | Error::Io { .. } | Error::Interrupted { .. } => None,
         }
     }
 }

@@ -6,7 +6,9 @@ pub mod model;
 pub mod preflight;
 pub mod wait;
 
-pub use model::{Check, CheckSpec, FailOn, Outcome, Policy, Status, Summary, run_checks};
+pub use model::{
+    Check, CheckSpec, FailOn, Outcome, Policy, Status, Summary, run_checks, run_checks_per_node,
+};
 
 /// Test helper for every check set: IDs unique, dependencies listed earlier, an anchor for each
 /// ID in docs/checks.md.

@@ -93,6 +93,9 @@ pub struct Check {
     pub docs: String,
     /// True when `--ignore` turned this check's failure or error into a warning.
     pub ignored: bool,
+    /// The node a node check (LB2xx) judged, when `--nodes` checked the nodes through pods.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
     /// True when `--wait` may re-run this check because its facts can still change.
     #[serde(skip)]
     pub can_become_true: bool,
@@ -123,13 +126,59 @@ pub struct CheckSpec<F> {
     pub rule: fn(&F) -> Outcome,
 }
 
+/// Results so far, for dependencies: ID -> (status, message).
+type Done = HashMap<&'static str, (Status, String)>;
+
 /// Evaluates `specs` in order. A check whose dependency failed, errored or was skipped is
 /// skipped with that reason (a dependency must appear earlier in the list).
 pub fn run_checks<F>(specs: &[CheckSpec<F>], facts: &F) -> Vec<Check> {
-    let mut done: HashMap<&str, (Status, String)> = HashMap::new();
-    let mut out = Vec::with_capacity(specs.len());
+    let mut done = Done::new();
+    specs
+        .iter()
+        .map(|spec| evaluate(spec, facts, &mut done, &Done::new()))
+        .collect()
+}
+
+/// Like [`run_checks`], but the checks in `per_node` run once for every node: `select` switches
+/// the facts to that node first. Node checks are tagged with the node's name and reported in
+/// the place of their spec, one per node in the order given. A check that is not per node but
+/// depends on one sees it as passed only when it passed (or warned) on every node.
+pub fn run_checks_per_node<F, N>(
+    specs: &[CheckSpec<F>],
+    facts: &mut F,
+    per_node: &[&str],
+    nodes: &[(String, N)],
+    select: impl Fn(&mut F, &N),
+) -> Vec<Check> {
+    let mut shared = Done::new();
+    let mut node_done: Vec<Done> = nodes.iter().map(|_| Done::new()).collect();
+    let mut out = Vec::new();
     for spec in specs {
-        let blocked = spec.depends_on.iter().find_map(|dep| match done.get(dep) {
+        if !per_node.contains(&spec.id) {
+            out.push(evaluate(spec, facts, &mut shared, &Done::new()));
+            continue;
+        }
+        let mut overall = (Status::Pass, String::new());
+        for ((name, node), done) in nodes.iter().zip(node_done.iter_mut()) {
+            select(facts, node);
+            let mut check = evaluate(spec, facts, done, &shared);
+            if matches!(overall.0, Status::Pass | Status::Warn)
+                && !matches!(check.status, Status::Pass | Status::Warn)
+            {
+                overall = (check.status, check.message.clone());
+            }
+            check.node = Some(name.clone());
+            out.push(check);
+        }
+        shared.insert(spec.id, overall);
+    }
+    out
+}
+
+/// Evaluates one spec; dependencies are looked up in `done`, then in `fallback`.
+fn evaluate<F>(spec: &CheckSpec<F>, facts: &F, done: &mut Done, fallback: &Done) -> Check {
+    let blocked = spec.depends_on.iter().find_map(|dep| {
+        match done.get(dep).or_else(|| fallback.get(dep)) {
             Some((Status::Pass | Status::Warn, _)) => None,
             // A skip passes its own reason on, so chains read "skipped: --local ..." not
             // "skipped: LB104 was skipped".
@@ -137,25 +186,25 @@ pub fn run_checks<F>(specs: &[CheckSpec<F>], facts: &F) -> Vec<Check> {
             Some((Status::Skip, reason)) => Some(format!("skipped: {dep} was skipped ({reason})")),
             Some((status, _)) => Some(format!("skipped: {dep} {}", past_tense(*status))),
             None => Some(format!("skipped: {dep} was not evaluated")),
-        });
-        let outcome = match blocked {
-            Some(reason) => Outcome::skip(reason),
-            None => (spec.rule)(facts),
-        };
-        done.insert(spec.id, (outcome.status, outcome.message.clone()));
-        out.push(Check {
-            id: spec.id.to_string(),
-            title: spec.title.to_string(),
-            area: spec.area.to_string(),
-            status: outcome.status,
-            message: outcome.message,
-            hint: outcome.hint,
-            docs: docs_anchor(spec.id),
-            ignored: false,
-            can_become_true: spec.can_become_true,
-        });
+        }
+    });
+    let outcome = match blocked {
+        Some(reason) => Outcome::skip(reason),
+        None => (spec.rule)(facts),
+    };
+    done.insert(spec.id, (outcome.status, outcome.message.clone()));
+    Check {
+        id: spec.id.to_string(),
+        title: spec.title.to_string(),
+        area: spec.area.to_string(),
+        status: outcome.status,
+        message: outcome.message,
+        hint: outcome.hint,
+        docs: docs_anchor(spec.id),
+        ignored: false,
+        node: None,
+        can_become_true: spec.can_become_true,
     }
-    out
 }
 
 fn past_tense(status: Status) -> &'static str {
@@ -392,6 +441,49 @@ mod tests {
     }
 
     #[test]
+    fn per_node_checks_run_once_per_node_in_their_place() {
+        // LB104 and LB105 run per node; "mode" is the node's own fact.
+        let mut facts = Facts {
+            api: true,
+            mode: "",
+        };
+        let nodes = [("w1".to_string(), "ok"), ("w2".to_string(), "ipvs")];
+        let checks = run_checks_per_node(
+            &specs(),
+            &mut facts,
+            &["LB104", "LB105"],
+            &nodes,
+            |f, mode| f.mode = mode,
+        );
+        let got: Vec<(&str, Option<&str>, Status)> = checks
+            .iter()
+            .map(|c| (c.id.as_str(), c.node.as_deref(), c.status))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("LB101", None, Status::Pass),
+                ("LB104", Some("w1"), Status::Pass),
+                ("LB104", Some("w2"), Status::Fail),
+                ("LB105", Some("w1"), Status::Pass),
+                ("LB105", Some("w2"), Status::Skip),
+                ("LB200", None, Status::Skip),
+            ]
+        );
+        // A node's dependency is its own result, not another node's.
+        assert_eq!(checks[4].message, "skipped: LB104 failed");
+
+        // A shared check depending on a per-node one waits for every node.
+        let mut shared_dep = specs();
+        shared_dep[2].depends_on = &["LB104"];
+        let checks = run_checks_per_node(&shared_dep, &mut facts, &["LB104"], &nodes, |f, m| {
+            f.mode = m
+        });
+        assert_eq!(checks[3].id, "LB105");
+        assert_eq!(checks[3].message, "skipped: LB104 failed");
+    }
+
+    #[test]
     fn ignore_is_case_insensitive_and_recorded() {
         let mut checks = run_checks(
             &specs(),
@@ -442,6 +534,7 @@ mod tests {
             hint: None,
             docs: String::new(),
             ignored: false,
+            node: None,
             can_become_true: false,
         };
         let default = Policy::default();

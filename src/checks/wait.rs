@@ -154,6 +154,7 @@ mod tests {
             hint: None,
             docs: String::new(),
             ignored: false,
+            node: None,
             can_become_true,
         }
     }

@@ -4,14 +4,14 @@
 
 use std::net::IpAddr;
 
-use super::preflight::{emit, progress, target_of};
+use super::preflight::{emit, per_node, progress, read_nodes, target_of};
 use crate::checks::doctor::{self, arp::targets};
 use crate::checks::wait;
-use crate::checks::{Check, Policy, run_checks};
+use crate::checks::{Check, Policy, run_checks, run_checks_per_node};
 use crate::cli::{DoctorArgs, GlobalArgs};
 use crate::facts::metallb::{ArpFacts, ArpProbe, DoctorFacts, MetalLbFacts};
 use crate::facts::probe::{self, ProbeState};
-use crate::facts::{NodeState, PoolInput, PreflightFacts, node};
+use crate::facts::{NodeState, PoolInput, PreflightFacts, node, nodes};
 use crate::kube::ClusterTarget;
 use crate::net::pool::Pool;
 use crate::net::roots::HostRoots;
@@ -21,26 +21,41 @@ use crate::{ExitCode, Result};
 pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> Result<ExitCode> {
     // Bad input stops here, before anything is contacted (exit 2).
     let policy = Policy::new(&args.checks.ignore, args.checks.fail_on, &doctor::ids())?;
+    let node_settings = nodes::Settings::from_args(&args.nodes)?;
     let roots = match &args.proc_root {
         Some(dir) => HostRoots::with_proc(dir),
         None => HostRoots::default(),
     };
     // Without a usable kubeconfig there is nothing to diagnose (exit 3 with the hint).
     let target = crate::kube::connect(global).await?;
+    // --nodes: settled and read before the checks; the pods run once, also under --wait.
+    let node_states = match &node_settings {
+        Some(settings) => Some(read_nodes(&target, settings).await?),
+        None => None,
+    };
 
-    let specs = doctor::specs();
+    let specs = doctor::specs_for(node_states.is_some());
     let target_info = std::cell::RefCell::new(None);
-    let (specs_ref, policy_ref, info_ref, target_ref, roots_ref) =
-        (&specs, &policy, &target_info, &target, &roots);
+    let (specs_ref, policy_ref, info_ref, target_ref, roots_ref, states_ref) =
+        (&specs, &policy, &target_info, &target, &roots, &node_states);
     let mut progress = progress();
     let checks = wait::run_until(
         args.wait,
         wait::RETRY_INTERVAL,
         progress.as_mut(),
         || async move {
-            let facts = gather(global, args, target_ref, roots_ref).await;
+            let mut facts = gather(global, args, target_ref, roots_ref).await;
             *info_ref.borrow_mut() = target_of(&facts.preflight.cluster);
-            let mut checks: Vec<Check> = run_checks(specs_ref, &facts);
+            let mut checks: Vec<Check> = match states_ref {
+                None => run_checks(specs_ref, &facts),
+                Some(states) => per_node(run_checks_per_node(
+                    specs_ref,
+                    &mut facts,
+                    doctor::PER_NODE,
+                    states,
+                    |f, state| f.preflight.node = state.clone(),
+                )),
+            };
             policy_ref.apply(&mut checks);
             checks
         },
@@ -111,8 +126,11 @@ async fn probe_addresses(args: &DoctorArgs, m: &MetalLbFacts, roots: &HostRoots)
         }
     };
     let facts = match node::local(roots) {
-        NodeState::NotRead { reason } => return unable(reason),
         NodeState::Local { facts, .. } => facts,
+        NodeState::NotRead { reason } => return unable(reason),
+        NodeState::Remote { .. } | NodeState::Unreadable { .. } => {
+            return unable("this host was not read".into());
+        }
     };
     let vips: Vec<IpAddr> = targets.iter().map(|t| IpAddr::V4(t.address)).collect();
     let mut all: Vec<String> = vips.iter().map(ToString::to_string).collect();

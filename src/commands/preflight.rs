@@ -5,10 +5,12 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use crate::checks::wait::{self, PlainProgress, Progress, SpinnerProgress};
-use crate::checks::{Check, Policy, preflight, run_checks};
+use crate::checks::{Check, Policy, preflight, run_checks, run_checks_per_node};
 use crate::cli::{ForCommand, GlobalArgs, PreflightArgs};
 use crate::facts::probe::{self, ProbeState};
-use crate::facts::{ClusterState, NodeState, PoolInput, PreflightFacts, gather, node, pools};
+use crate::facts::{
+    ClusterState, NodeState, PoolInput, PreflightFacts, gather, node, nodes, pools,
+};
 use crate::net::roots::HostRoots;
 use crate::output::is_json;
 use crate::report::{Report, Target, human, junit};
@@ -18,14 +20,21 @@ pub async fn run(global: &GlobalArgs, args: &PreflightArgs) -> Result<ExitCode> 
     // Bad input stops here, before anything is contacted (exit 2).
     let policy = Policy::new(&args.checks.ignore, args.checks.fail_on, &preflight::ids())?;
     let pools = pool_inputs(args)?;
+    let node_settings = nodes::Settings::from_args(&args.nodes)?;
     let roots = match &args.proc_root {
         Some(dir) => HostRoots::with_proc(dir),
         None => HostRoots::default(),
     };
-    let target = if args.local {
-        None
-    } else {
-        Some(crate::kube::connect(global).await)
+    let (target, node_states) = match (&node_settings, args.local) {
+        (_, true) => (None, None),
+        (None, false) => (Some(crate::kube::connect(global).await), None),
+        // --nodes needs the cluster (exit 3 without it); the plan (nodes, permissions) is
+        // settled before any pod exists, and the pods run once, also under --wait.
+        (Some(settings), false) => {
+            let t = crate::kube::connect(global).await?;
+            let states = read_nodes(&t, settings).await?;
+            (Some(Ok(t)), Some(states))
+        }
     };
 
     let specs = preflight::specs();
@@ -34,10 +43,20 @@ pub async fn run(global: &GlobalArgs, args: &PreflightArgs) -> Result<ExitCode> 
     let mut progress = progress();
     let checks = wait::run_until(args.wait, wait::RETRY_INTERVAL, progress.as_mut(), || {
         let facts = gather(global, args, &target, &roots, pools.clone());
+        let node_states = &node_states;
         async move {
-            let facts = facts.await;
+            let mut facts = facts.await;
             *info_ref.borrow_mut() = target_of(&facts.cluster);
-            let mut checks: Vec<Check> = run_checks(specs_ref, &facts);
+            let mut checks: Vec<Check> = match node_states {
+                None => run_checks(specs_ref, &facts),
+                Some(states) => per_node(run_checks_per_node(
+                    specs_ref,
+                    &mut facts,
+                    preflight::PER_NODE,
+                    states,
+                    |f, state| f.node = state.clone(),
+                )),
+            };
             policy_ref.apply(&mut checks);
             checks
         }
@@ -48,6 +67,23 @@ pub async fn run(global: &GlobalArgs, args: &PreflightArgs) -> Result<ExitCode> 
     let report = Report::new("preflight", target_info.into_inner(), checks, code);
     emit(global, &report, args.checks.junit.as_deref())?;
     Ok(code)
+}
+
+/// `--nodes`: plans, then reads every selected node through its pod.
+pub(crate) async fn read_nodes(
+    target: &crate::kube::ClusterTarget,
+    settings: &nodes::Settings,
+) -> Result<Vec<(String, NodeState)>> {
+    let plan = nodes::plan(target, settings).await?;
+    nodes::read(target, &plan, settings).await
+}
+
+/// Node facts read by pods do not change while `--wait` waits: those checks are final.
+pub(crate) fn per_node(mut checks: Vec<Check>) -> Vec<Check> {
+    for c in checks.iter_mut().filter(|c| c.node.is_some()) {
+        c.can_become_true = false;
+    }
+    checks
 }
 
 /// Writes `--junit FILE` when asked, then prints the report in the chosen format.
@@ -118,14 +154,28 @@ async fn gather(
             Some(Ok(t)) => gather::cluster(t, &options).await,
         }
     };
-    let node = node::local(roots);
+    let node = if args.nodes.nodes.is_some() {
+        NodeState::NotRead {
+            reason: "--nodes: the selected nodes are checked through pods".into(),
+        }
+    } else {
+        node::local(roots)
+    };
     let probe = async {
         match (&node, args.no_probe) {
             (_, true) => ProbeState::NotRun {
                 reason: "--no-probe".into(),
             },
+            (_, false) if args.nodes.nodes.is_some() => ProbeState::NotRun {
+                reason:
+                    "--nodes: ARP probes are sent only from the host lbctl runs on, without --nodes"
+                        .into(),
+            },
             (NodeState::NotRead { reason }, _) => ProbeState::NotRun {
                 reason: reason.clone(),
+            },
+            (NodeState::Remote { .. } | NodeState::Unreadable { .. }, _) => ProbeState::NotRun {
+                reason: "this host was not read".into(),
             },
             (NodeState::Local { facts, .. }, false) => {
                 let settings = probe::Settings {

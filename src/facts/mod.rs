@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod gather;
 pub mod metallb;
 pub mod node;
+pub mod nodes;
 pub mod pools;
 pub mod probe;
 
@@ -53,7 +54,8 @@ pub struct PreflightFacts {
     pub probe: probe::ProbeState,
 }
 
-/// The host lbctl runs on.
+/// The node the node checks judge: the host lbctl runs on, or (`--nodes`) one node of the
+/// cluster read by a node-check pod.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NodeState {
     /// Node facts were not read; the reason is shown on the skipped node checks.
@@ -61,6 +63,18 @@ pub enum NodeState {
     Local {
         hostname: String,
         facts: Box<NodeNetFacts>,
+    },
+    /// A node of the cluster, read through a pod on it.
+    Remote {
+        node: String,
+        facts: Box<NodeNetFacts>,
+    },
+    /// A selected node whose facts could not be read (not Ready, image pull, timeout, bad
+    /// output): LB200 is an error naming the node and why.
+    Unreadable {
+        node: String,
+        message: String,
+        hint: String,
     },
 }
 

@@ -84,12 +84,18 @@ impl std::fmt::Display for Permission {
 }
 
 fn review(p: &Permission) -> SelfSubjectAccessReview {
+    // `pods/log` is resource `pods`, subresource `log` for the authorizer.
+    let (resource, subresource) = match p.resource.split_once('/') {
+        Some((r, sub)) => (r.to_string(), Some(sub.to_string())),
+        None => (p.resource.clone(), None),
+    };
     SelfSubjectAccessReview {
         spec: SelfSubjectAccessReviewSpec {
             resource_attributes: Some(ResourceAttributes {
                 verb: Some(p.verb.clone()),
                 group: Some(p.group.clone()),
-                resource: Some(p.resource.clone()),
+                resource: Some(resource),
+                subresource,
                 namespace: p.namespace.clone(),
                 name: p.name.clone(),
                 ..Default::default()

@@ -114,7 +114,11 @@ pub fn render(report: &Report, style: Style) -> String {
         let _ = writeln!(out, "{heading}");
         for c in report.checks.iter().filter(|c| c.area == area) {
             let sym = paint(symbol(c.status, style), c.status, style);
-            let _ = writeln!(out, "  {sym} {} {}: {}", c.id, c.title, c.message);
+            let id = match &c.node {
+                Some(node) => format!("{} {node}", c.id),
+                None => c.id.clone(),
+            };
+            let _ = writeln!(out, "  {sym} {id} {}: {}", c.title, c.message);
             if matches!(c.status, Status::Fail | Status::Error | Status::Warn) {
                 if let Some(hint) = &c.hint {
                     let _ = writeln!(out, "      hint: {hint}");
@@ -124,6 +128,9 @@ pub fn render(report: &Report, style: Style) -> String {
         }
     }
 
+    if !report.nodes.is_empty() {
+        let _ = write!(out, "\n{}", nodes_line(report));
+    }
     let s = &report.summary;
     let _ = write!(
         out,
@@ -147,6 +154,34 @@ pub fn render(report: &Report, style: Style) -> String {
     out
 }
 
+/// `nodes: 3 checked; fail on w2 (LB201); error on w3 (LB200)`, ending in a newline.
+fn nodes_line(report: &Report) -> String {
+    let mut line = format!("nodes: {} checked", report.nodes.len());
+    let mut any = false;
+    for status in [Status::Fail, Status::Error] {
+        let bad: Vec<String> = report
+            .nodes
+            .iter()
+            .filter(|n| n.status == status)
+            .map(|n| format!("{} ({})", n.node, n.failed.join(", ")))
+            .collect();
+        if !bad.is_empty() {
+            any = true;
+            let _ = write!(
+                line,
+                "; {} on {}",
+                status,
+                crate::checks::preflight::list(&bad, 20)
+            );
+        }
+    }
+    if !any {
+        line.push_str("; none failed");
+    }
+    line.push('\n');
+    line
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +201,39 @@ mod tests {
         let text = render(&sample::report(), style);
         assert!(text.is_ascii());
         insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn node_checks_name_their_node_and_the_failing_nodes() {
+        let mut report = sample::report();
+        let base = report.checks[4].clone();
+        let mut per_node = Vec::new();
+        for (node, status) in [
+            ("w1", Status::Pass),
+            ("w2", Status::Fail),
+            ("w3", Status::Error),
+        ] {
+            let mut c = base.clone();
+            c.id = "LB201".into();
+            c.node = Some(node.into());
+            c.status = status;
+            c.ignored = false;
+            per_node.push(c);
+        }
+        report.checks = per_node;
+        report.nodes = crate::report::node_summaries(&report.checks);
+        let text = render(&report, Style::PLAIN);
+        assert!(text.contains("✔ LB201 w1 title of LB203"), "{text}");
+        assert!(text.contains("✖ LB201 w2 title of LB203"), "{text}");
+        assert!(
+            text.contains("\nnodes: 3 checked; fail on w2 (LB201); error on w3 (LB201)\n"),
+            "{text}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+        assert_eq!(json["checks"][1]["node"], "w2");
+        assert_eq!(json["nodes"][1]["status"], "fail");
+        assert_eq!(json["nodes"][1]["failed"][0], "LB201");
+        assert!(crate::report::junit::render(&report).contains("name=\"LB201 w2 title of LB203\""));
     }
 
     #[test]

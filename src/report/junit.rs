@@ -58,7 +58,10 @@ pub fn render(report: &Report) -> String {
     }
 
     for c in &report.checks {
-        let case_name = format!("{} {}", c.id, c.title);
+        let case_name = match &c.node {
+            Some(node) => format!("{} {node} {}", c.id, c.title),
+            None => format!("{} {}", c.id, c.title),
+        };
         let mut case = BytesStart::new("testcase");
         case.push_attribute(("name", case_name.as_str()));
         case.push_attribute(("classname", c.area.as_str()));

@@ -7,7 +7,7 @@ pub mod junit;
 use serde::Serialize;
 
 use crate::ExitCode;
-use crate::checks::{Check, Summary};
+use crate::checks::{Check, Status, Summary};
 
 /// Version of the JSON schema below; bump it on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -24,6 +24,9 @@ pub struct Report {
     pub target: Option<Target>,
     pub checks: Vec<Check>,
     pub summary: Summary,
+    /// One entry per node `--nodes` checked, in check order; absent without `--nodes`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<NodeSummary>,
     /// `pass`, `fail` or `error`: the verdict the exit code encodes.
     pub result: &'static str,
     pub exit_code: i32,
@@ -45,6 +48,51 @@ impl Tool {
     }
 }
 
+/// How one node fared in the node checks (`--nodes`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeSummary {
+    pub node: String,
+    /// The worst status among its checks: fail, error, warn, pass, skip (in that order).
+    pub status: Status,
+    /// IDs of its checks that failed or could not run.
+    pub failed: Vec<String>,
+}
+
+/// Per node, in order of first appearance: its worst status and the checks that failed there.
+pub fn node_summaries(checks: &[Check]) -> Vec<NodeSummary> {
+    let rank = |s: Status| match s {
+        Status::Fail => 4,
+        Status::Error => 3,
+        Status::Warn => 2,
+        Status::Pass => 1,
+        Status::Skip => 0,
+    };
+    let mut out: Vec<NodeSummary> = Vec::new();
+    for c in checks {
+        let Some(node) = &c.node else { continue };
+        let i = match out.iter().position(|n| &n.node == node) {
+            Some(i) => i,
+            None => {
+                out.push(NodeSummary {
+                    node: node.clone(),
+                    status: Status::Skip,
+                    failed: Vec::new(),
+                });
+                out.len() - 1
+            }
+        };
+        let entry = &mut out[i];
+        if rank(c.status) > rank(entry.status) {
+            entry.status = c.status;
+        }
+        if matches!(c.status, Status::Fail | Status::Error) {
+            entry.failed.push(c.id.clone());
+        }
+    }
+    out
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Target {
@@ -63,6 +111,7 @@ impl Report {
         exit_code: ExitCode,
     ) -> Self {
         let summary = Summary::of(&checks);
+        let nodes = node_summaries(&checks);
         let result = match exit_code {
             ExitCode::Ok => "pass",
             ExitCode::Failed => "fail",
@@ -75,6 +124,7 @@ impl Report {
             target,
             checks,
             summary,
+            nodes,
             result,
             exit_code: exit_code.code(),
         }
@@ -103,6 +153,7 @@ pub(crate) mod sample {
             hint: hint.map(str::to_string),
             docs: crate::checks::model::docs_anchor(id),
             ignored: false,
+            node: None,
             can_become_true: false,
         }
     }

@@ -6,6 +6,7 @@
 pub mod arp;
 mod config;
 mod install;
+mod nodes;
 mod pools;
 mod services;
 mod webhook;
@@ -31,7 +32,23 @@ const CLUSTER: &[&str] = &["LB101"];
 const NAMESPACE: &[&str] = &["LB401"];
 const CRDS: &[&str] = &["LB402"];
 
-/// Every doctor check in the order they run and are reported.
+pub use nodes::PER_NODE;
+
+/// The doctor checks, with the node checks (LB20x) when `--nodes` reads the nodes.
+pub fn specs_for(nodes: bool) -> Vec<CheckSpec<DoctorFacts>> {
+    let mut specs = specs();
+    if nodes {
+        // After the kube-proxy checks they depend on, before MetalLB's.
+        let at = specs
+            .iter()
+            .position(|s| s.id.starts_with("LB4"))
+            .unwrap_or(specs.len());
+        specs.splice(at..at, nodes::specs());
+    }
+    specs
+}
+
+/// Every doctor check in the order they run and are reported (without `--nodes`).
 pub fn specs() -> Vec<CheckSpec<DoctorFacts>> {
     let spec = |id, title, area, depends_on, can_become_true, rule| CheckSpec {
         id,
@@ -239,7 +256,7 @@ pub fn specs() -> Vec<CheckSpec<DoctorFacts>> {
 
 /// Every doctor check ID (for `--ignore` validation).
 pub fn ids() -> Vec<&'static str> {
-    specs().iter().map(|s| s.id).collect()
+    specs_for(true).iter().map(|s| s.id).collect()
 }
 
 /// `namespace/name` of an object's metadata.

@@ -5,7 +5,7 @@ mod arp;
 pub(crate) mod cluster;
 pub(crate) mod kube_proxy;
 pub(crate) mod metallb;
-mod node;
+pub(crate) mod node;
 mod pool;
 
 use super::model::CheckSpec;
@@ -54,6 +54,11 @@ pub(crate) fn pools_or_skip(
         Ok(&f.pools)
     }
 }
+
+/// The checks `--nodes` runs once per selected node.
+pub const PER_NODE: &[&str] = &[
+    "LB200", "LB201", "LB202", "LB203", "LB204", "LB205", "LB206", "LB308",
+];
 
 const CLUSTER: &[&str] = &["LB101"];
 const NODE: &[&str] = &["LB200"];

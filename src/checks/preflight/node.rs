@@ -50,10 +50,19 @@ fn mode(f: &PreflightFacts) -> Mode {
     }
 }
 
-fn node(f: &PreflightFacts) -> Result<(&str, &NodeNetFacts), Outcome> {
+pub(crate) fn node(f: &PreflightFacts) -> Result<(&str, &NodeNetFacts), Outcome> {
     match &f.node {
         NodeState::NotRead { reason } => Err(Outcome::skip(reason.clone())),
         NodeState::Local { hostname, facts } => Ok((hostname, facts)),
+        NodeState::Remote { node, facts } => Ok((node, facts)),
+        NodeState::Unreadable {
+            node,
+            message,
+            hint,
+        } => Err(Outcome::error(
+            format!("node {node} could not be checked: {message}"),
+            hint.clone(),
+        )),
     }
 }
 
@@ -95,6 +104,9 @@ fn value(v: Option<u8>) -> String {
 
 pub fn host(f: &PreflightFacts) -> Outcome {
     let (hostname, n) = node!(f);
+    if let NodeState::Remote { node, .. } = &f.node {
+        return remote_host(f, node, n);
+    }
     if n.sysctls.is_none() {
         return Outcome::error(
             "cannot read /proc/sys/net/ipv4/conf on this host",
@@ -119,6 +131,25 @@ pub fn host(f: &PreflightFacts) -> Outcome {
     let lb = lb_interfaces(f, n);
     Outcome::pass(format!(
         "checking host {hostname} (interfaces facing the LAN: {})",
+        if lb.is_empty() {
+            "none found".to_string()
+        } else {
+            lb.join(", ")
+        }
+    ))
+}
+
+/// LB200 for a node read by a pod (`--nodes`): it is a node by construction.
+fn remote_host(f: &PreflightFacts, node: &str, n: &NodeNetFacts) -> Outcome {
+    if n.sysctls.is_none() {
+        return Outcome::error(
+            format!("the pod on node {node} could not read /proc/sys/net/ipv4/conf"),
+            "the node-check pod needs hostNetwork and a readable /proc; see docs/node-checks.md",
+        );
+    }
+    let lb = lb_interfaces(f, n);
+    Outcome::pass(format!(
+        "checking node {node} through a pod (interfaces facing the LAN: {})",
         if lb.is_empty() {
             "none found".to_string()
         } else {
