@@ -60,7 +60,25 @@
 //! # Control endpoints
 //!
 //! `GET|DELETE /_sim/requests`, `POST|DELETE /_sim/faults` (a [`Fault`] as JSON),
-//! `POST /_sim/pause`, `POST /_sim/resume`, `POST /_sim/advance?by=2s`.
+//! `POST /_sim/pause`, `POST /_sim/resume`, `POST /_sim/advance?by=2s`,
+//! `GET /_sim/settings`, `PATCH /_sim/settings` (a JSON merge patch of the `settings:` map, as
+//! [`SimHandle::set_settings`]; 200 with the settings in force, 400 with the validation error
+//! and nothing changed).
+//!
+//! # Switching settings at run time
+//!
+//! Every key of `settings:` (see [`cluster`]: `controllers`, `podReadyDelay`, `podsNeverReady`,
+//! `metallb.*`, `nodeFacts`, ...) can be switched while the server runs, so a test can load a
+//! standard scenario and then, say, give nodes their facts:
+//!
+//! ```no_run
+//! # let sim = kube_sim::spawn(kube_sim::Scenario::from_yaml("objects: []").unwrap()).unwrap();
+//! sim.set_settings(serde_json::json!({"nodeFacts": {"w1": "arp_ignore=1\n"}, "podReadyDelay": "1s"}))
+//!     .unwrap();
+//! ```
+//! or `curl -k -X PATCH https://127.0.0.1:PORT/_sim/settings -d '{"metallb": {"webhookServing": false}}'`.
+//! Bootstrap-only keys (`bootAge`, `bootTime`) are accepted but only matter while a scenario
+//! loads.
 
 mod apply;
 mod clock;
@@ -138,18 +156,49 @@ impl SimBuilder {
     /// Adds the simulated cluster (controllers, kubelets, EndpointSlices) configured from the
     /// scenario's `settings`.
     pub fn with_cluster(self) -> Result<SimBuilder, SimError> {
-        let settings = serde_json::to_value(&self.scenario.settings.0)
-            .map_err(|e| SimError::Scenario(e.to_string()))?;
-        let settings = cluster::ClusterSettings::from_settings(&settings)
-            .map_err(|e| SimError::Scenario(format!("settings: {e}")))?;
-        let controller = wiring::ClusterController::new(settings.clone());
-        let webhook = wiring::metallb_webhook(settings.metallb, controller.webhook_since());
+        let settings = cluster_settings(&self.scenario.settings)?;
+        let controller = wiring::ClusterController::new(settings);
+        let webhook = wiring::metallb_webhook(controller.webhook_since());
         Ok(self.controller(Box::new(controller)).admission(webhook))
     }
 
     pub fn spawn(self) -> Result<SimHandle, SimError> {
         start(self)
     }
+}
+
+/// A scenario's `settings:` as one JSON map.
+fn settings_json(settings: &Settings) -> Value {
+    Value::Object(settings.0.clone().into_iter().collect())
+}
+
+/// Validates `settings:` (a scenario's, or switched at run time) into the cluster's switches.
+fn cluster_settings(settings: &Settings) -> Result<cluster::ClusterSettings, SimError> {
+    cluster::ClusterSettings::from_settings(&settings_json(settings))
+        .map_err(|e| SimError::Scenario(format!("settings: {e}")))
+}
+
+/// Merges `patch` (a JSON merge patch of the `settings:` map) into the store's settings when the
+/// result is valid; returns the settings now in force.
+pub(crate) fn patch_settings(store: &Store, patch: &Value) -> Result<Value, SimError> {
+    if !patch.is_object() {
+        return Err(SimError::Scenario(
+            "settings: a settings patch must be a map (a JSON merge patch of `settings:`)".into(),
+        ));
+    }
+    let updated = store.update_settings(|current| {
+        let mut merged = settings_json(current);
+        json_patch::merge(&mut merged, patch);
+        let next = Settings(
+            merged
+                .as_object()
+                .map(|m| m.clone().into_iter().collect())
+                .unwrap_or_default(),
+        );
+        cluster_settings(&next)?;
+        Ok(next)
+    })?;
+    Ok(settings_json(&updated))
 }
 
 /// Starts a server with the cluster behaviour for `scenario`.
@@ -395,6 +444,20 @@ impl SimHandle {
             Ok(stored) => stored,
             Err(status) => panic!("apply_object: {status}"),
         }
+    }
+
+    /// Switches settings while the server runs: `patch` is a JSON merge patch of the scenario's
+    /// `settings:` map (`{"nodeFacts": {"w1": "..."}}` adds or replaces, `null` drops a key back
+    /// to its default). The result is validated as a scenario's settings are; when it is invalid
+    /// nothing changes. Returns the settings now in force. The simulated cluster uses them from
+    /// its next pass on (at once: the switch wakes it).
+    pub fn set_settings(&self, patch: Value) -> Result<Value, SimError> {
+        patch_settings(&self.store, &patch)
+    }
+
+    /// The settings in force, as one JSON map.
+    pub fn settings(&self) -> Value {
+        settings_json(&self.store.settings())
     }
 
     pub fn pause(&self) {

@@ -10,7 +10,12 @@ use std::process::ExitCode;
 #[command(
     name = "kube-sim",
     version,
-    about = "A loopback Kubernetes API server for lbctl's tests"
+    about = "A loopback Kubernetes API server for lbctl's tests",
+    after_help = "Control endpoints (no token): GET|DELETE /_sim/requests, POST|DELETE /_sim/faults, \
+POST /_sim/pause, POST /_sim/resume, POST /_sim/advance?by=2s, GET /_sim/settings, and \
+PATCH /_sim/settings with a JSON merge patch of the scenario's settings (switched at once, e.g. \
+'{\"nodeFacts\": {\"w1\": \"...\"}}' or '{\"metallb\": {\"webhookServing\": false}}'; \
+400 and nothing changed when invalid)."
 )]
 struct Args {
     /// Scenario YAML (objects, settings, users).

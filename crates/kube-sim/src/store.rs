@@ -94,7 +94,8 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     pub(crate) clock: Clock,
     pub(crate) changed: Notify,
-    settings: Settings,
+    /// The scenario's `settings:` as switched at run time, and how often they were switched.
+    settings: Mutex<(Arc<Settings>, u64)>,
 }
 
 /// A cheap-to-clone handle on the store. Every write bumps the one resourceVersion counter and
@@ -166,7 +167,7 @@ impl Store {
                 }),
                 clock: Clock::default(),
                 changed: Notify::new(),
-                settings,
+                settings: Mutex::new((Arc::new(settings), 0)),
             }),
         }
     }
@@ -189,8 +190,37 @@ impl Store {
         meta::format_time(self.now())
     }
 
-    pub fn settings(&self) -> &Settings {
-        &self.shared.settings
+    /// The settings in force (the scenario's, as switched since by [`crate::SimHandle::set_settings`]).
+    pub fn settings(&self) -> Arc<Settings> {
+        self.settings_state().0.clone()
+    }
+
+    /// Counts settings switches, so controllers can tell when to re-read them.
+    pub fn settings_generation(&self) -> u64 {
+        self.settings_state().1
+    }
+
+    fn settings_state(&self) -> MutexGuard<'_, (Arc<Settings>, u64)> {
+        self.shared
+            .settings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Applies `change` to the settings as one step (no switch is lost to a concurrent one); an
+    /// error from `change` leaves them as they were. Wakes the controllers.
+    pub(crate) fn update_settings<E>(
+        &self,
+        change: impl FnOnce(&Settings) -> Result<Settings, E>,
+    ) -> Result<Arc<Settings>, E> {
+        let updated = {
+            let mut state = self.settings_state();
+            let next = Arc::new(change(&state.0)?);
+            *state = (next.clone(), state.1 + 1);
+            next
+        };
+        self.shared.changed.notify_one();
+        Ok(updated)
     }
 
     /// The current value of the cluster-wide resourceVersion counter.

@@ -13,6 +13,8 @@ use crate::store::Store;
 
 pub struct ClusterController {
     cluster: Cluster,
+    /// The store's settings generation the cluster's settings were read at.
+    settings_generation: u64,
     /// The store's resourceVersion after the last pass that wrote nothing, when that pass ran,
     /// and the next time-based transition it knew of: while nothing changes, passes are skipped
     /// (a full pass over a generated 1000-node cluster is not free).
@@ -26,6 +28,7 @@ impl ClusterController {
     pub fn new(settings: ClusterSettings) -> ClusterController {
         ClusterController {
             cluster: Cluster::new(settings),
+            settings_generation: 0,
             idle: None,
         }
     }
@@ -40,10 +43,7 @@ impl ClusterController {
 
 /// MetalLB's validating webhooks as the API server calls them (also for dry-run writes): the
 /// recorded 500s while the webhook cannot be reached, MetalLB's 403 denials once it serves.
-pub fn metallb_webhook(
-    settings: MetalLbSettings,
-    since: Arc<Mutex<Option<Timestamp>>>,
-) -> AdmissionHook {
+pub fn metallb_webhook(since: Arc<Mutex<Option<Timestamp>>>) -> AdmissionHook {
     Arc::new(move |req: &AdmissionRequest, store: &Store| {
         // Webhook rules name main resources only; status writes never reach a webhook.
         if req.subresource.is_some() {
@@ -85,6 +85,12 @@ pub fn metallb_webhook(
             endpoints_since: *since.lock().unwrap_or_else(|e| e.into_inner()),
             now: store.now(),
         };
+        // The settings in force (they may be switched at run time; they were validated then).
+        let settings = store
+            .settings()
+            .get("metallb")
+            .and_then(|m| MetalLbSettings::from_settings(m).ok())
+            .unwrap_or_default();
         webhook::admit(&world, &call, serving, &settings).map_err(|body| Status::from_json(&body))
     })
 }
@@ -127,6 +133,15 @@ impl Controller for ClusterController {
     }
 
     fn reconcile(&mut self, store: &Store) {
+        let generation = store.settings_generation();
+        if generation != self.settings_generation {
+            self.settings_generation = generation;
+            self.idle = None;
+            let settings = crate::settings_json(&store.settings());
+            if let Ok(settings) = ClusterSettings::from_settings(&settings) {
+                self.cluster.settings = settings;
+            }
+        }
         let now = store.now();
         let rv = store.resource_version();
         if let Some((idle_rv, at, wake)) = self.idle {

@@ -77,9 +77,57 @@ impl Default for MetalLbSettings {
     }
 }
 
+/// The keys of a scenario's `settings:` map.
+pub const KEYS: &[&str] = &[
+    "controllers",
+    "podReadyDelay",
+    "bootAge",
+    "bootTime",
+    "podsNeverReady",
+    "metallb",
+    "nodeFacts",
+];
+
+/// The keys of `settings.metallb`.
+const METALLB_KEYS: &[&str] = &[
+    "webhookSettle",
+    "webhookServing",
+    "caBundleInjected",
+    "configInvalid",
+];
+
+impl MetalLbSettings {
+    /// Reads `settings.metallb`.
+    pub fn from_settings(m: &Value) -> Result<MetalLbSettings, String> {
+        let mut out = MetalLbSettings::default();
+        let map = m.as_object().ok_or("settings.metallb must be a map")?;
+        if let Some(unknown) = map.keys().find(|k| !METALLB_KEYS.contains(&k.as_str())) {
+            return Err(format!(
+                "settings.metallb.{unknown} is not a setting (known: {})",
+                METALLB_KEYS.join(", ")
+            ));
+        }
+        if let Some(v) = m.get("webhookSettle") {
+            out.webhook_settle = duration_value("metallb.webhookSettle", v)?;
+        }
+        if let Some(v) = m.get("webhookServing") {
+            out.webhook_serving = bool_value("metallb.webhookServing", v)?;
+        }
+        if let Some(v) = m.get("caBundleInjected") {
+            out.ca_bundle_injected = bool_value("metallb.caBundleInjected", v)?;
+        }
+        if let Some(v) = m.get("configInvalid") {
+            let s = v
+                .as_str()
+                .ok_or("settings.metallb.configInvalid must be a string")?;
+            out.config_invalid = Some(s.to_string());
+        }
+        Ok(out)
+    }
+}
+
 impl ClusterSettings {
-    /// Reads the keys this module owns from a scenario's `settings` map; other keys are left to
-    /// their owners. Wrong types are errors naming the key.
+    /// Reads a scenario's `settings` map. Unknown keys and wrong types are errors naming the key.
     pub fn from_settings(settings: &Value) -> Result<ClusterSettings, String> {
         let mut out = ClusterSettings::default();
         if settings.is_null() {
@@ -117,24 +165,15 @@ impl ClusterSettings {
             out.node_facts = node_facts(v)?;
         }
         if let Some(m) = settings.get("metallb") {
-            if !m.is_object() {
-                return Err("settings.metallb must be a map".to_string());
-            }
-            if let Some(v) = m.get("webhookSettle") {
-                out.metallb.webhook_settle = duration_value("metallb.webhookSettle", v)?;
-            }
-            if let Some(v) = m.get("webhookServing") {
-                out.metallb.webhook_serving = bool_value("metallb.webhookServing", v)?;
-            }
-            if let Some(v) = m.get("caBundleInjected") {
-                out.metallb.ca_bundle_injected = bool_value("metallb.caBundleInjected", v)?;
-            }
-            if let Some(v) = m.get("configInvalid") {
-                let s = v
-                    .as_str()
-                    .ok_or("settings.metallb.configInvalid must be a string")?;
-                out.metallb.config_invalid = Some(s.to_string());
-            }
+            out.metallb = MetalLbSettings::from_settings(m)?;
+        }
+        if let Some(map) = settings.as_object()
+            && let Some(unknown) = map.keys().find(|k| !KEYS.contains(&k.as_str()))
+        {
+            return Err(format!(
+                "settings.{unknown} is not a setting (known: {})",
+                KEYS.join(", ")
+            ));
         }
         Ok(out)
     }
@@ -290,6 +329,19 @@ mod tests {
         let err = ClusterSettings::from_settings(&json!({"metallb": {"webhookServing": "no"}}))
             .unwrap_err();
         assert!(err.contains("metallb.webhookServing"), "{err}");
+        let err = ClusterSettings::from_settings(&json!({"podReadyDelai": "1s"})).unwrap_err();
+        assert!(
+            err.starts_with(
+                "settings.podReadyDelai is not a setting (known: controllers, podReadyDelay,"
+            ),
+            "{err}"
+        );
+        let err =
+            ClusterSettings::from_settings(&json!({"metallb": {"serving": true}})).unwrap_err();
+        assert!(
+            err.starts_with("settings.metallb.serving is not a setting"),
+            "{err}"
+        );
         for (facts, wanted) in [
             (json!(["w1"]), "settings.nodeFacts must be a map"),
             (

@@ -1,10 +1,11 @@
-//! `/_sim/` control endpoints, mirroring `SimHandle`: faults, request log, pause/resume/advance.
+//! `/_sim/` control endpoints, mirroring `SimHandle`: faults, request log, pause/resume/advance,
+//! settings.
 
 use super::{Reply, Server, json_reply, status_reply};
 use crate::control::Fault;
 use crate::status::Status;
 use hyper::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::collections::HashMap;
 
 pub(crate) fn handle(
@@ -30,6 +31,23 @@ pub(crate) fn handle(
         (&Method::DELETE, "faults") => {
             server.control.clear_faults();
             json_reply(200, &json!({}))
+        }
+        (&Method::GET, "settings") => {
+            json_reply(200, &crate::settings_json(&server.store.settings()))
+        }
+        (&Method::PATCH, "settings") => {
+            let patch = match serde_json::from_slice::<Value>(body) {
+                Ok(patch) => patch,
+                Err(e) => {
+                    return status_reply(&Status::bad_request(format!(
+                        "invalid settings patch: {e}"
+                    )));
+                }
+            };
+            match crate::patch_settings(&server.store, &patch) {
+                Ok(settings) => json_reply(200, &settings),
+                Err(e) => status_reply(&Status::bad_request(e.to_string())),
+            }
         }
         (&Method::POST, "pause") => {
             crate::pause(&server.store, &server.controllers);
