@@ -5,6 +5,8 @@
 
 mod support;
 
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -47,6 +49,298 @@ fn json_of(output: &std::process::Output) -> Value {
     let (stdout, stderr) = output_text(output);
     serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("{e}\nstdout: {stdout}\nstderr: {stderr}"))
+}
+
+const TCP_HEADER: &str = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
+/// A memberlist listener on 0.0.0.0:7946 as the socket tables show it.
+const TCP_7946: &str = "   0: 00000000:1F0A 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0\n";
+const UDP_7946: &str = "  1: 00000000:1F0A 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 2 2 0\n";
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// The node-check script's output over `tests/fixtures/proc/<fixture>` with some files
+/// replaced (path relative to the proc root, new text): the real script, run with `sh`.
+fn node_log(fixture: &str, edits: &[(&str, String)]) -> String {
+    let tree = tempfile::tempdir().unwrap();
+    let dir = tree.path();
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/proc")
+            .join(fixture),
+        dir,
+    );
+    for (rel, text) in edits {
+        std::fs::write(dir.join(rel), text).unwrap();
+    }
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(lbctl::net::dump::SCRIPT)
+        .env("LBCTL_PROC", dir)
+        .env("LBCTL_SYS", dir.join("sysfs"))
+        .env("LBCTL_LIB_MODULES", dir.join("lib-modules"))
+        .output()
+        .expect("sh runs");
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A node ready for MetalLB L2 with IPVS and strictARP, before MetalLB is installed
+/// (port 7946 free).
+fn strict_node_log() -> String {
+    node_log(
+        "ipvs-strictarp-node",
+        &[("net/tcp", TCP_HEADER.to_string())],
+    )
+}
+
+/// The same node, but kube-proxy never applied strictARP: arp_ignore 0 everywhere.
+fn lax_node_log() -> String {
+    node_log(
+        "ipvs-strictarp-node",
+        &[
+            ("net/tcp", TCP_HEADER.to_string()),
+            ("sys/net/ipv4/conf/all/arp_ignore", "0\n".into()),
+            ("sys/net/ipv4/conf/all/arp_announce", "0\n".into()),
+        ],
+    )
+}
+
+/// A node running MetalLB's speaker: 7946 in use for TCP and UDP.
+fn speaker_node_log() -> String {
+    node_log(
+        "ipvs-strictarp-node",
+        &[
+            ("net/tcp", format!("{TCP_HEADER}{TCP_7946}")),
+            ("net/udp", format!("{TCP_HEADER}{UDP_7946}")),
+        ],
+    )
+}
+
+fn checks_with_id<'a>(report: &'a Value, id: &str) -> Vec<&'a Value> {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["id"] == id)
+        .collect()
+}
+
+fn strictarp(cluster: &Cluster) {
+    let out = cluster
+        .lbctl()
+        .args(["enable-strictarp", "--timeout", "60s"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{:?}", output_text(&out));
+}
+
+#[test]
+fn every_node_passes_after_enable_strictarp() {
+    let sim = Sim::scenario("kubeadm-ipvs").setting("nodeFacts", json!({ "*": strict_node_log() }));
+    let Some(cluster) = Cluster::sim_only("all nodes pass", sim) else {
+        return;
+    };
+    strictarp(&cluster);
+    let junit = cluster.kubeconfig().with_file_name("nodes.xml");
+    let out = cluster
+        .lbctl()
+        .args(["-o", "json", "preflight", "--nodes", "all", "--no-probe"])
+        .arg("--junit")
+        .arg(&junit)
+        .output()
+        .unwrap();
+    let report = json_of(&out);
+    assert_eq!(out.status.code(), Some(0), "{report:#}");
+    let lb201 = checks_with_id(&report, "LB201");
+    let nodes: Vec<&str> = lb201.iter().map(|c| c["node"].as_str().unwrap()).collect();
+    assert_eq!(nodes, ["cp1", "w1", "w2"]);
+    for c in checks_with_id(&report, "LB200").iter().chain(&lb201) {
+        assert_eq!(c["status"], "pass", "{c}");
+    }
+    assert!(
+        lb201[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("eth0: arp_ignore=1 arp_announce=2")
+    );
+    let summary: Vec<(&str, &str)> = report["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (n["node"].as_str().unwrap(), n["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(summary, [("cp1", "pass"), ("w1", "pass"), ("w2", "pass")]);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("name=\"LB201 w2 ARP sysctls for the kube-proxy mode\""),
+        "{xml}"
+    );
+    let (created, deleted) = pod_creates_and_deletes(&cluster);
+    assert_eq!((created, deleted.len()), (3, 3));
+    assert!(node_check_pods_left(&cluster).is_empty());
+}
+
+#[test]
+fn a_node_without_strict_arp_fails_by_name() {
+    let sim = Sim::scenario("kubeadm-ipvs").setting(
+        "nodeFacts",
+        json!({ "*": strict_node_log(), "w2": lax_node_log() }),
+    );
+    let Some(cluster) = Cluster::sim_only("one node fails", sim) else {
+        return;
+    };
+    strictarp(&cluster);
+    let out = cluster
+        .lbctl()
+        .args(["preflight", "--nodes", "all", "--no-probe"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = output_text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stdout.contains("✔ LB201 w1 ARP sysctls"), "{stdout}");
+    assert!(
+        stdout.contains("✖ LB201 w2 ARP sysctls for the kube-proxy mode: IPVS mode needs arp_ignore>=1 and arp_announce=2 in force, found eth0: arp_ignore=0 arp_announce=0"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("strictARP is on but kube-proxy has not applied it here"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\nnodes: 3 checked; fail on w2 (LB201)\n"),
+        "{stdout}"
+    );
+
+    // --ignore LB201 covers every node.
+    let out = cluster
+        .lbctl()
+        .args([
+            "preflight",
+            "--nodes",
+            "kubernetes.io/hostname in (w1,w2)",
+            "--no-probe",
+            "--ignore",
+            "LB201",
+        ])
+        .output()
+        .unwrap();
+    let (stdout, _) = output_text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("! LB201 w2"), "{stdout}");
+    assert!(
+        !stdout.contains("LB201 cp1"),
+        "the selector leaves cp1 out: {stdout}"
+    );
+}
+
+#[test]
+fn a_node_that_is_not_ready_is_an_error_without_a_pod() {
+    let sim = Sim::scenario("kubeadm-ipvs").setting("nodeFacts", json!({ "*": strict_node_log() }));
+    let Some(cluster) = Cluster::sim_only("node not ready", sim) else {
+        return;
+    };
+    let mut w2 = cluster
+        .sim()
+        .get("v1", "Node", None, "w2")
+        .expect("node w2");
+    for c in w2["status"]["conditions"].as_array_mut().unwrap() {
+        if c["type"] == "Ready" {
+            c["status"] = json!("Unknown");
+            c["reason"] = json!("NodeStatusUnknown");
+            c["message"] = json!("Kubelet stopped posting node status.");
+        }
+    }
+    cluster.sim().apply_object(w2);
+    let out = cluster
+        .lbctl()
+        .args(["-o", "json", "preflight", "--nodes", "all", "--no-probe"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let report = json_of(&out);
+    let lb200 = checks_with_id(&report, "LB200");
+    let w2 = lb200.iter().find(|c| c["node"] == "w2").unwrap();
+    assert_eq!(w2["status"], "error");
+    assert_eq!(
+        w2["message"],
+        "node w2 could not be checked: the node is not Ready (Ready=Unknown; NodeStatusUnknown: Kubelet stopped posting node status.); no pod was started"
+    );
+    assert_eq!(w2["hint"], "kubectl describe node w2");
+    assert!(
+        lb200
+            .iter()
+            .filter(|c| c["node"] != "w2")
+            .all(|c| c["status"] == "pass")
+    );
+    let (created, deleted) = pod_creates_and_deletes(&cluster);
+    assert_eq!((created, deleted.len()), (2, 2), "no pod for w2");
+}
+
+#[test]
+fn doctor_expects_the_speaker_on_port_7946() {
+    let sim = Sim::scenario("metallb-healthy").setting(
+        "nodeFacts",
+        json!({ "*": speaker_node_log(), "w1": strict_node_log() }),
+    );
+    let Some(cluster) = Cluster::sim_only("doctor --nodes", sim) else {
+        return;
+    };
+    let out = cluster
+        .lbctl()
+        .args(["-o", "json", "doctor", "--nodes", "all", "--no-probe"])
+        .output()
+        .unwrap();
+    let report = json_of(&out);
+    let lb206 = checks_with_id(&report, "LB206");
+    let status: Vec<(&str, &str)> = lb206
+        .iter()
+        .map(|c| (c["node"].as_str().unwrap(), c["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        status,
+        [("cp1", "pass"), ("w1", "warn"), ("w2", "pass")],
+        "{report:#}"
+    );
+    assert!(
+        lb206[1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no speaker runs memberlist")
+    );
+    for c in checks_with_id(&report, "LB201") {
+        assert_eq!(c["status"], "pass", "{c}");
+    }
+    // The node checks sit between kube-proxy's and MetalLB's.
+    let ids: Vec<&str> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    let first_node = ids.iter().position(|i| *i == "LB200").unwrap();
+    assert_eq!(ids[first_node - 1], "LB112");
+    assert_eq!(out.status.code(), Some(0), "{report:#}");
+
+    // Without --nodes doctor is unchanged: no node checks.
+    let out = cluster
+        .lbctl()
+        .args(["-o", "json", "doctor", "--no-probe"])
+        .output()
+        .unwrap();
+    let report = json_of(&out);
+    assert!(checks_with_id(&report, "LB201").is_empty());
+    assert!(report.get("nodes").is_none());
 }
 
 #[test]
