@@ -275,3 +275,57 @@ fn deletion_is_graceful_unless_the_grace_period_is_zero() {
         assert!(!exists(unbound)());
     });
 }
+
+#[test]
+fn unpullable_images_leave_the_pod_pending_with_the_kubelets_events() {
+    let sim = sim();
+    sim.set_settings(json!({"imagePullFailures": ["busybox:1.37@w2"]}))
+        .unwrap();
+    runtime().block_on(async {
+        let client = client_for(&sim, "admin").await;
+        let pods: Api<Pod> = Api::namespaced(client.clone(), "lbctl-system");
+        let name = pods.create(&PostParams::default(), &check_pod("w2")).await.unwrap().metadata.name.unwrap();
+        let backing_off = |pod: Option<&Pod>| {
+            pod.and_then(|p| p.status.as_ref())
+                .and_then(|s| s.container_statuses.as_ref())
+                .and_then(|cs| cs[0].state.as_ref())
+                .and_then(|s| s.waiting.as_ref())
+                .is_some_and(|w| w.reason.as_deref() == Some("ImagePullBackOff"))
+        };
+        let pod = tokio::time::timeout(Duration::from_secs(10), await_condition(pods.clone(), &name, backing_off))
+            .await
+            .expect("the pull backs off")
+            .unwrap()
+            .unwrap();
+        assert_eq!(pod.status.unwrap().phase.as_deref(), Some("Pending"));
+        let events: Api<Event> = Api::namespaced(client.clone(), "lbctl-system");
+        let about = events
+            .list(&ListParams::default().fields(&format!("involvedObject.name={name},involvedObject.kind=Pod")))
+            .await
+            .unwrap();
+        let seen: Vec<(String, String)> = about
+            .items
+            .iter()
+            .map(|e| (e.reason.clone().unwrap(), e.message.clone().unwrap()))
+            .collect();
+        let reasons: Vec<&str> = seen.iter().map(|(r, _)| r.as_str()).collect();
+        assert_eq!(reasons, ["Pulling", "Failed", "Failed", "BackOff", "Failed"], "{seen:?}");
+        assert!(seen[1].1.starts_with("Failed to pull image \"busybox:1.37\": rpc error: code = NotFound"), "{seen:?}");
+        assert_eq!(seen[4].1, "Error: ImagePullBackOff");
+        assert!(about.items.iter().all(|e| e.source.as_ref().and_then(|s| s.host.as_deref()) == Some("w2")));
+        let err = pods.logs(&name, &LogParams::default()).await.unwrap_err();
+        assert_eq!(
+            api_error(err),
+            (400, "BadRequest".into(), format!("container \"check\" in pod \"{name}\" is waiting to start: trying and failing to pull image"))
+        );
+
+        // The image turns up (a mirror is fixed): the next pull works and the pod completes.
+        sim.set_settings(json!({"imagePullFailures": null})).unwrap();
+        let done = tokio::time::timeout(Duration::from_secs(10), await_condition(pods.clone(), &name, finished))
+            .await
+            .expect("the pod finishes")
+            .unwrap()
+            .unwrap();
+        assert_eq!(done.status.unwrap().phase.as_deref(), Some("Failed"), "w2's facts exit 3");
+    });
+}

@@ -23,6 +23,8 @@ pub enum Step {
     Exit,
     /// A deleted pod's containers have stopped; the kubelet removes the pod.
     Stop,
+    /// A failed image pull turns into a back-off.
+    PullBackOff,
 }
 
 /// Pods whose containers are not restarted when they exit (what the kubelet simulates to the end).

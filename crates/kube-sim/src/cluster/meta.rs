@@ -15,7 +15,7 @@ pub fn parse_time(v: Option<&Value>) -> Option<Timestamp> {
     v.and_then(Value::as_str).and_then(|s| s.parse().ok())
 }
 
-/// `n` random lowercase hex digits (container IDs, image digests, event name suffixes).
+/// `n` random lowercase hex digits (container IDs, image digests).
 pub fn random_hex(n: usize) -> String {
     (0..n)
         .map(|_| char::from_digit(fastrand::u32(..16), 16).unwrap_or('0'))
@@ -95,10 +95,15 @@ pub fn event(
     now: Timestamp,
 ) -> Value {
     let at = rfc3339(now);
+    // client-go's recorder names events `<object>.<hex of the time in nanoseconds>`, so they list
+    // in the order they happened; the counter keeps names unique while the clock stands still.
+    static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = u64::try_from(now.as_nanosecond()).unwrap_or_default()
+        + SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     json!({
         "apiVersion": "v1",
         "kind": "Event",
-        "metadata": {"name": format!("{}.{}", name(obj), random_hex(16)), "namespace": namespace(obj)},
+        "metadata": {"name": format!("{}.{nanos:x}", name(obj)), "namespace": namespace(obj)},
         "involvedObject": {
             "apiVersion": obj["apiVersion"],
             "kind": obj["kind"],

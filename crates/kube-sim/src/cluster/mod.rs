@@ -15,7 +15,9 @@
 //! that is not Ready stands for a kubelet that is down: its new run-to-completion pods (and those
 //! bound to a node that does not exist) stay Pending without any kubelet status or event, its log
 //! requests are refused, and its deleted pods stay Terminating. On a Ready node the kubelet
-//! removes a gracefully deleted pod once its containers have stopped (~100ms).
+//! removes a gracefully deleted pod once its containers have stopped (~100ms). Containers whose
+//! image is listed in `imagePullFailures` keep their pod Pending in ErrImagePull, then
+//! ImagePullBackOff, with the kubelet's events ([`images`]).
 //!
 //! Scenario `settings` this module reads ([`ClusterSettings`]):
 //!
@@ -29,6 +31,7 @@
 //!     w1: "arp_ignore=1\n"             # verbatim log, exit code 0
 //!     w2: { log: "...", exitCode: 3 }  # exit code != 0: phase Failed, reason Error
 //!     "*": "..."                       # every other node (default: empty log, exit 0)
+//!   imagePullFailures: [busybox:1.37, "mirror.local/busybox:1.37@w2"]   # image[@node], exact names
 //!   metallb:
 //!     webhookSettle: 300ms             # connection refused this long after endpoints appear
 //!     webhookServing: true             # false: connection refused forever
@@ -43,6 +46,7 @@ pub mod daemonset;
 pub mod deployment;
 pub mod endpoints;
 pub mod generator;
+pub mod images;
 pub mod meta;
 pub mod metallb;
 pub mod pods;

@@ -7,6 +7,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
 use super::completion::{self, Step};
+use super::images;
 use super::meta::{self, rfc3339};
 use super::scheduling;
 use super::settings::ClusterSettings;
@@ -210,6 +211,14 @@ impl Kubelet<'_> {
                 continue;
             }
             if matches!(phase(pod), "Succeeded" | "Failed") {
+                continue;
+            }
+            if phase(pod) != "Running"
+                && let Some(failing) = images::failing_image(self.settings, pod, meta::name(node))
+            {
+                if node_ready {
+                    actions.extend(self.pull_fails(pod, node, &key, failing, &mut used_ips));
+                }
                 continue;
             }
             if completion::runs_to_completion(pod) {

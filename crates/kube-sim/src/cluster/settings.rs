@@ -28,6 +28,9 @@ pub struct ClusterSettings {
     /// `nodeFacts`: what a run-to-completion pod (`restartPolicy: Never`) prints and how it
     /// exits, per node name, with `"*"` for every other node.
     pub node_facts: BTreeMap<String, NodeFact>,
+    /// `imagePullFailures`: images (exactly as pods name them) the kubelet cannot pull, as
+    /// `image` (every node) or `image@node`.
+    pub image_pull_failures: Vec<String>,
 }
 
 /// One `settings.nodeFacts` entry: `TEXT`, or `{log: TEXT, exitCode: N}`.
@@ -62,6 +65,7 @@ impl Default for ClusterSettings {
             boot_time: None,
             metallb: MetalLbSettings::default(),
             node_facts: BTreeMap::new(),
+            image_pull_failures: Vec::new(),
         }
     }
 }
@@ -86,6 +90,7 @@ pub const KEYS: &[&str] = &[
     "podsNeverReady",
     "metallb",
     "nodeFacts",
+    "imagePullFailures",
 ];
 
 /// The keys of `settings.metallb`.
@@ -164,6 +169,17 @@ impl ClusterSettings {
         if let Some(v) = settings.get("nodeFacts") {
             out.node_facts = node_facts(v)?;
         }
+        if let Some(v) = settings.get("imagePullFailures") {
+            out.image_pull_failures = string_list("imagePullFailures", v)?;
+            if let Some(bad) = out.image_pull_failures.iter().find(|e| {
+                let (image, node) = e.rsplit_once('@').unwrap_or((e.as_str(), "x"));
+                image.is_empty() || node.is_empty()
+            }) {
+                return Err(format!(
+                    "settings.imagePullFailures: {bad:?} must be IMAGE or IMAGE@NODE"
+                ));
+            }
+        }
         if let Some(m) = settings.get("metallb") {
             out.metallb = MetalLbSettings::from_settings(m)?;
         }
@@ -192,6 +208,17 @@ impl ClusterSettings {
             .or_else(|| self.node_facts.get("*"))
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// Whether the kubelet on `node` fails to pull `image`.
+    pub fn pull_fails(&self, image: &str, node: &str) -> bool {
+        self.image_pull_failures.iter().any(|entry| {
+            // `@` also starts a digest (`busybox@sha256:...`): only a suffix naming a node counts.
+            match entry.rsplit_once('@') {
+                Some((i, n)) if !n.contains(':') => i == image && n == node,
+                _ => entry == image,
+            }
+        })
     }
 
     /// Whether the pod of workload `namespace/owner` on `node` is switched to never become ready.
@@ -364,6 +391,23 @@ mod tests {
             let err = ClusterSettings::from_settings(&json!({"nodeFacts": facts})).unwrap_err();
             assert!(err.starts_with(wanted), "{err}");
         }
+    }
+
+    #[test]
+    fn image_pull_failures_per_image_and_node() {
+        let s = ClusterSettings::from_settings(&json!({"imagePullFailures": [
+            "busybox:1.37@w2", "mirror.local/busybox:1.37", "busybox@sha256:abc"]}))
+        .unwrap();
+        assert!(s.pull_fails("busybox:1.37", "w2"));
+        assert!(!s.pull_fails("busybox:1.37", "w1"));
+        assert!(s.pull_fails("mirror.local/busybox:1.37", "w1"));
+        assert!(
+            s.pull_fails("busybox@sha256:abc", "w1"),
+            "a digest is not a node"
+        );
+        let err = ClusterSettings::from_settings(&json!({"imagePullFailures": ["busybox@"]}))
+            .unwrap_err();
+        assert!(err.contains("must be IMAGE or IMAGE@NODE"), "{err}");
     }
 
     #[test]
