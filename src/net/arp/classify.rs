@@ -89,7 +89,7 @@ impl Observer {
 
     /// Records a frame. Returns the candidate it proves in use, the first time it does.
     pub fn observe(&mut self, frame: &ArpFrame, at: Duration) -> Option<usize> {
-        // An ETH_P_ALL socket sees our own probes: never evidence.
+        // Our own probes, should a bridge or a tap reflect them, are never evidence.
         if self.our_macs.contains(&frame.sender_mac) {
             return None;
         }
