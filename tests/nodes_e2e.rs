@@ -468,3 +468,90 @@ fn pods_that_time_out_are_deleted_and_reported_per_node() {
     );
     assert!(node_check_pods_left(&cluster).is_empty());
 }
+
+#[test]
+fn ctrl_c_deletes_the_pods_of_the_run() {
+    let sim = Sim::scenario("kubeadm-ipvs").setting("podReadyDelay", json!("1h"));
+    let Some(cluster) = Cluster::sim_only("Ctrl-C cleanup", sim) else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lbctl"))
+        .env_remove("KUBECONFIG")
+        .env("HOME", home.path())
+        .env("NO_COLOR", "1")
+        .arg("--kubeconfig")
+        .arg(cluster.kubeconfig())
+        .args([
+            "preflight",
+            "--nodes",
+            "all",
+            "--node-timeout",
+            "5m",
+            "--no-probe",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = cluster.eventually(Duration::from_secs(30), |c| {
+        node_check_pods_left(c).len() == 3
+    });
+    // SIGINT as a terminal's Ctrl-C sends it.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert!(started, "three node-check pods were created");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "lbctl did not stop after Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    let (_, stderr) = output_text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("interrupted: deleted 3 node-check pod(s) in namespace default"),
+        "{stderr}"
+    );
+    assert!(node_check_pods_left(&cluster).is_empty());
+    let (created, deleted) = pod_creates_and_deletes(&cluster);
+    assert_eq!((created, deleted.len()), (3, 3));
+}
+
+#[test]
+fn pods_left_by_an_earlier_run_are_removed() {
+    let sim = Sim::scenario("kubeadm-ipvs").setting("nodeFacts", json!({ "*": strict_node_log() }));
+    let Some(cluster) = Cluster::sim_only("leftovers", sim) else {
+        return;
+    };
+    // A pod of a run that was killed after its pod ended.
+    let mut old = serde_json::to_value(lbctl::facts::nodes::pod::manifest(
+        "w1",
+        "oldrun",
+        "busybox:1.37",
+        Duration::from_secs(60),
+    ))
+    .unwrap();
+    old["metadata"]["name"] = json!("lbctl-node-check-old");
+    old["metadata"]["namespace"] = json!("default");
+    cluster.sim().apply_object(old);
+    assert!(cluster.eventually(Duration::from_secs(10), |c| {
+        c.sim()
+            .get("v1", "Pod", Some("default"), "lbctl-node-check-old")
+            .is_some_and(|p| p["status"]["phase"] == "Succeeded")
+    }));
+    let out = cluster
+        .lbctl()
+        .args(["preflight", "--nodes", "all", "--no-probe"])
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(2), "{:?}", output_text(&out));
+    let (_, deleted) = pod_creates_and_deletes(&cluster);
+    assert!(
+        deleted.contains(&"lbctl-node-check-old".to_string()),
+        "{deleted:?}"
+    );
+    assert!(node_check_pods_left(&cluster).is_empty());
+}
