@@ -555,3 +555,59 @@ fn pods_left_by_an_earlier_run_are_removed() {
     );
     assert!(node_check_pods_left(&cluster).is_empty());
 }
+
+#[test]
+fn an_image_that_cannot_be_pulled_is_an_error_at_once() {
+    let sim = Sim::scenario("kubeadm-ipvs")
+        .setting("nodeFacts", json!({ "*": strict_node_log() }))
+        .setting(
+            "imagePullFailures",
+            json!(["registry.invalid/busybox:1.37@w1"]),
+        );
+    let Some(cluster) = Cluster::sim_only("image pull failure", sim) else {
+        return;
+    };
+    let started = std::time::Instant::now();
+    let out = cluster
+        .lbctl()
+        .args(["-o", "json", "preflight", "--nodes", "all", "--no-probe"])
+        .args([
+            "--node-image",
+            "registry.invalid/busybox:1.37",
+            "--node-timeout",
+            "5m",
+        ])
+        .output()
+        .unwrap();
+    let report = json_of(&out);
+    // Not a wait for the 5 minute timeout: the pull failure ends it.
+    assert!(started.elapsed() < Duration::from_secs(60));
+    let lb200 = checks_with_id(&report, "LB200");
+    let w1 = lb200.iter().find(|c| c["node"] == "w1").unwrap();
+    assert_eq!(w1["status"], "error", "{w1}");
+    let message = w1["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(
+            "node w1 could not be checked: the node-check pod default/lbctl-node-check-"
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains("cannot start: ErrImagePull")
+            || message.contains("cannot start: ImagePullBackOff"),
+        "{message}"
+    );
+    assert!(
+        w1["hint"].as_str().unwrap().contains("--node-image"),
+        "{w1}"
+    );
+    assert!(
+        lb200
+            .iter()
+            .filter(|c| c["node"] != "w1")
+            .all(|c| c["status"] == "pass")
+    );
+    let (created, deleted) = pod_creates_and_deletes(&cluster);
+    assert_eq!((created, deleted.len()), (3, 3));
+    assert!(node_check_pods_left(&cluster).is_empty());
+}
