@@ -331,6 +331,11 @@ pub fn set_entries(obj: &mut Value, entries: &[Entry]) {
         .filter(|e| !e.fields.is_empty())
         .map(Entry::to_json)
         .collect();
+    put_entries(obj, list);
+}
+
+/// Stores `managedFields` entries already in JSON (no key at all when there are none).
+fn put_entries(obj: &mut Value, list: Vec<Value>) {
     if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
         if list.is_empty() {
             meta.remove("managedFields");
@@ -390,31 +395,54 @@ pub fn record_update(
         .unwrap_or_default();
     let changed = changed_paths(old, new, &new_set, &old_set);
     let removed = old_set.difference(&new_set);
-    let mut entries = old.map(entries_of).unwrap_or_default();
+    // Entries as stored, each with whether this write touched it: untouched ones are written
+    // back as they were (re-serializing every entry of every write is what a large cluster's
+    // controllers would otherwise spend their time on).
+    let stored: Vec<Value> = old
+        .and_then(|o| o.pointer("/metadata/managedFields"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut entries: Vec<(Entry, Option<Value>)> = stored
+        .into_iter()
+        .filter_map(|json| Entry::from_json(&json).map(|e| (e, Some(json))))
+        .collect();
     let lost = changed.union(&removed);
-    for entry in &mut entries {
-        entry.fields = entry.fields.difference(&lost);
+    for (entry, json) in &mut entries {
+        let kept = entry.fields.difference(&lost);
+        if kept.0.len() != entry.fields.0.len() {
+            entry.fields = kept;
+            *json = None;
+        }
     }
     let subresource = subresource.map(str::to_string);
-    match entries
-        .iter_mut()
-        .find(|e| e.manager == manager && e.operation == "Update" && e.subresource == subresource)
-    {
-        Some(entry) => {
+    match entries.iter_mut().find(|(e, _)| {
+        e.manager == manager && e.operation == "Update" && e.subresource == subresource
+    }) {
+        Some((entry, json)) => {
             entry.fields = entry.fields.union(&changed).difference(&removed);
             entry.time = time.to_string();
             entry.api_version = api_version.to_string();
+            *json = None;
         }
-        None => entries.push(Entry {
-            manager: manager.to_string(),
-            operation: "Update".into(),
-            api_version: api_version.to_string(),
-            time: time.to_string(),
-            subresource,
-            fields: changed,
-        }),
+        None => entries.push((
+            Entry {
+                manager: manager.to_string(),
+                operation: "Update".into(),
+                api_version: api_version.to_string(),
+                time: time.to_string(),
+                subresource,
+                fields: changed,
+            },
+            None,
+        )),
     }
-    set_entries(new, &entries);
+    let list: Vec<Value> = entries
+        .into_iter()
+        .filter(|(e, _)| !e.fields.is_empty())
+        .map(|(e, json)| json.unwrap_or_else(|| e.to_json()))
+        .collect();
+    put_entries(new, list);
 }
 
 #[cfg(test)]
@@ -458,5 +486,37 @@ mod tests {
             json!({".": {}, "f:a": {}})
         );
         assert_eq!(entries[1].fields.to_json()["f:data"], json!({"f:b": {}}));
+    }
+
+    /// Entries a write does not touch are kept exactly as stored (also members this code would
+    /// write differently); touched ones are rewritten.
+    #[test]
+    fn untouched_entries_are_kept_as_stored() {
+        let foreign = json!({"manager": "kubectl", "operation": "Update", "apiVersion": "v1",
+            "time": "2026-01-01T00:00:00Z", "fieldsType": "FieldsV1",
+            "fieldsV1": {"f:data": {"f:a": {}}}, "x-extra": true});
+        let old = json!({"metadata": {"name": "x", "managedFields": [foreign]},
+            "data": {"a": "1"}, "status": {"s": 1}});
+        let mut status_write = old.clone();
+        status_write["status"]["s"] = json!(2);
+        record_update(
+            Some(&old),
+            &mut status_write,
+            "ctl",
+            "v1",
+            "t",
+            Some("status"),
+        );
+        let fields = &status_write["metadata"]["managedFields"];
+        assert_eq!(fields[0], old["metadata"]["managedFields"][0]);
+        assert_eq!(fields[1]["manager"], "ctl");
+        assert_eq!(fields[1]["subresource"], "status");
+
+        let mut takeover = old.clone();
+        takeover["data"]["a"] = json!("2");
+        record_update(Some(&old), &mut takeover, "ctl", "v1", "t", None);
+        let fields = takeover["metadata"]["managedFields"].as_array().unwrap();
+        assert_eq!(fields.len(), 1, "kubectl lost its only field: {fields:?}");
+        assert_eq!(fields[0]["manager"], "ctl");
     }
 }

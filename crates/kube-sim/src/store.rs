@@ -107,7 +107,8 @@ pub struct Store {
 
 fn ns_name(obj: &Value) -> (String, String) {
     let get = |key: &str| {
-        obj.pointer(&format!("/metadata/{key}"))
+        obj.get("metadata")
+            .and_then(|m| m.get(key))
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string()
@@ -130,26 +131,37 @@ fn metadata_mut(obj: &mut Value) -> &mut serde_json::Map<String, Value> {
         .expect("metadata was just made an object")
 }
 
-/// The object without metadata and status: what `generation` tracks.
-fn spec_part(obj: &Value) -> Value {
-    let mut copy = obj.clone();
-    if let Some(map) = copy.as_object_mut() {
-        map.remove("metadata");
-        map.remove("status");
-        map.remove("apiVersion");
-        map.remove("kind");
-    }
-    copy
+/// Whether two objects are equal once the members `skip` names are left out (compared in place:
+/// controllers write thousands of objects on a large cluster).
+fn equal_except(a: &Value, b: &Value, skip: &[&str]) -> bool {
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+        return a == b;
+    };
+    let kept = |m: &'_ serde_json::Map<String, Value>| {
+        m.iter()
+            .filter(|(k, _)| !skip.contains(&k.as_str()))
+            .count()
+    };
+    kept(a) == kept(b)
+        && a.iter()
+            .filter(|(k, _)| !skip.contains(&k.as_str()))
+            .all(|(k, v)| b.get(k) == Some(v))
 }
 
-/// The object as compared for "did anything change" (managedFields and rv excluded).
-fn comparable(obj: &Value) -> Value {
-    let mut copy = obj.clone();
-    if let Some(meta) = copy.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.remove("managedFields");
-        meta.remove("resourceVersion");
-    }
-    copy
+/// Whether the objects differ outside metadata and status: what `generation` tracks.
+fn spec_changed(new: &Value, old: &Value) -> bool {
+    !equal_except(new, old, &["metadata", "status", "apiVersion", "kind"])
+}
+
+/// Whether a write changes nothing (managedFields and rv excluded).
+fn unchanged(new: &Value, old: &Value) -> bool {
+    const META: &[&str] = &["managedFields", "resourceVersion"];
+    equal_except(new, old, &["metadata"])
+        && equal_except(
+            new.get("metadata").unwrap_or(&Value::Null),
+            old.get("metadata").unwrap_or(&Value::Null),
+            META,
+        )
 }
 
 impl Store {
@@ -289,14 +301,23 @@ impl Store {
     /// All objects of a kind (in one namespace, or everywhere with `None`), ordered by
     /// namespace then name.
     pub fn list(&self, api_version: &str, kind: &str, namespace: Option<&str>) -> Vec<Value> {
-        let Some(rt) = self.resource_for(api_version, kind) else {
-            return Vec::new();
-        };
-        self.list_page(&rt, namespace, None, None, &|_| true)
-            .items
+        self.list_shared(api_version, kind, namespace)
             .into_iter()
             .map(|o| (*o).clone())
             .collect()
+    }
+
+    /// `list` without copying: the stored objects themselves (they never change in place).
+    pub fn list_shared(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+    ) -> Vec<Arc<Value>> {
+        let Some(rt) = self.resource_for(api_version, kind) else {
+            return Vec::new();
+        };
+        self.list_page(&rt, namespace, None, None, &|_| true).items
     }
 
     /// A filtered page of objects, starting after `after` (exclusive), at most `limit` items.
@@ -378,6 +399,19 @@ impl Store {
     pub fn update_status(&self, obj: Value) -> Result<Value, Status> {
         let rt = self.type_of(&obj)?;
         self.replace_typed(&rt, obj, Part::Status, false, Some(CONTROLLER_MANAGER))
+    }
+
+    /// `create` or `update`/`update_status` (by `part`) for a writer that does not read the
+    /// result, so the stored object is not copied (controllers write thousands at boot).
+    pub(crate) fn write_unread(&self, obj: Value, part: Option<Part>) -> Result<(), Status> {
+        let rt = self.type_of(&obj)?;
+        let manager = Some(CONTROLLER_MANAGER);
+        match part {
+            None => self.create_shared(&rt, obj, false, manager).map(drop),
+            Some(part) => self
+                .replace_shared(&rt, obj, part, false, manager)
+                .map(drop),
+        }
     }
 
     /// Creates the object or replaces it entirely (status included), ignoring resourceVersion.
@@ -484,6 +518,18 @@ impl Store {
         dry_run: bool,
         manager: Option<&str>,
     ) -> Result<Value, Status> {
+        self.create_shared(rt, obj, dry_run, manager)
+            .map(Arc::unwrap_or_clone)
+    }
+
+    /// `create_typed` handing back the stored object itself (no copy).
+    fn create_shared(
+        &self,
+        rt: &ResourceType,
+        obj: Value,
+        dry_run: bool,
+        manager: Option<&str>,
+    ) -> Result<Arc<Value>, Status> {
         let now = self.now_string();
         let result = self.lock().create(rt, obj, &now, dry_run, manager)?;
         if !dry_run {
@@ -500,6 +546,19 @@ impl Store {
         dry_run: bool,
         manager: Option<&str>,
     ) -> Result<Value, Status> {
+        self.replace_shared(rt, obj, part, dry_run, manager)
+            .map(Arc::unwrap_or_clone)
+    }
+
+    /// `replace_typed` handing back the stored object itself (no copy).
+    fn replace_shared(
+        &self,
+        rt: &ResourceType,
+        obj: Value,
+        part: Part,
+        dry_run: bool,
+        manager: Option<&str>,
+    ) -> Result<Arc<Value>, Status> {
         let now = self.now_string();
         let result = self.lock().replace(rt, obj, part, &now, dry_run, manager)?;
         if !dry_run {
@@ -608,7 +667,7 @@ impl State {
         now: &str,
         dry_run: bool,
         manager: Option<&str>,
-    ) -> Result<Value, Status> {
+    ) -> Result<Arc<Value>, Status> {
         if rt.virtual_only {
             return Err(Status::method_not_allowed(format!(
                 "{} are not stored",
@@ -685,7 +744,7 @@ impl State {
         }
         unowned_defaults(rt, &mut obj);
         if dry_run {
-            return Ok(obj);
+            return Ok(Arc::new(obj));
         }
         let rv = self.next_rv();
         metadata_mut(&mut obj).insert("resourceVersion".into(), json!(rv.to_string()));
@@ -695,7 +754,7 @@ impl State {
             .or_default()
             .insert(key, stored.clone());
         self.emit(rt, EventType::Added, stored.clone(), None);
-        Ok((*stored).clone())
+        Ok(stored)
     }
 
     fn replace(
@@ -706,7 +765,7 @@ impl State {
         now: &str,
         dry_run: bool,
         manager: Option<&str>,
-    ) -> Result<Value, Status> {
+    ) -> Result<Arc<Value>, Status> {
         let (mut namespace, name) = ns_name(&obj);
         if !rt.namespaced {
             namespace.clear();
@@ -812,7 +871,7 @@ impl State {
                     .unwrap_or(json!("")),
             );
         }
-        if rt.generation && spec_part(&new) != spec_part(&old) {
+        if rt.generation && spec_changed(&new, &old) {
             let generation = new
                 .pointer("/metadata/generation")
                 .and_then(Value::as_i64)
@@ -824,13 +883,13 @@ impl State {
             let sub = (part == Part::Status).then_some("status");
             fields::record_update(Some(&old), &mut new, manager, &rt.api_version(), now, sub);
         }
-        if comparable(&new) == comparable(&old) {
+        if unchanged(&new, &old) {
             // A no-op write keeps the resourceVersion and emits nothing, like etcd3's guaranteed
             // update does; managedFields-only changes are dropped the same way.
-            return Ok((*old).clone());
+            return Ok(old);
         }
         if dry_run {
-            return Ok(new);
+            return Ok(Arc::new(new));
         }
         let finalizers_empty = new
             .pointer("/metadata/finalizers")
@@ -843,14 +902,14 @@ impl State {
             self.buckets.entry(rt.key()).or_default().remove(&key);
             self.emit(rt, EventType::Deleted, stored.clone(), Some(old));
             self.finish_namespace_if_empty(&namespace);
-            return Ok((*stored).clone());
+            return Ok(stored);
         }
         self.buckets
             .entry(rt.key())
             .or_default()
             .insert(key, stored.clone());
         self.emit(rt, EventType::Modified, stored.clone(), Some(old));
-        Ok((*stored).clone())
+        Ok(stored)
     }
 
     /// The stored object a delete is about, after its resourceVersion precondition.
@@ -1153,7 +1212,7 @@ impl State {
             "acceptedNames": accepted,
             "storedVersions": [rt.version],
         });
-        if comparable(&new) == comparable(&current) {
+        if unchanged(&new, &current) {
             return;
         }
         let rv = self.next_rv();

@@ -9,7 +9,7 @@ use crate::cluster::metallb::webhook;
 use crate::cluster::{Action, Cluster, ClusterSettings, MetalLbSettings, WATCHED, World};
 use crate::control::{AdmissionHook, AdmissionRequest, Controller, Operation};
 use crate::status::Status;
-use crate::store::Store;
+use crate::store::{Part, Store};
 
 pub struct ClusterController {
     cluster: Cluster,
@@ -49,7 +49,7 @@ pub fn metallb_webhook(since: Arc<Mutex<Option<Timestamp>>>) -> AdmissionHook {
         if req.subresource.is_some() {
             return Ok(());
         }
-        let configurations = store.list(
+        let configurations = store.list_shared(
             "admissionregistration.k8s.io/v1",
             "ValidatingWebhookConfiguration",
             None,
@@ -64,9 +64,11 @@ pub fn metallb_webhook(since: Arc<Mutex<Option<Timestamp>>>) -> AdmissionHook {
             ("metallb.io/v1beta1", "IPAddressPool"),
         ];
         let world = World::new(
-            configurations
-                .into_iter()
-                .chain(needed.iter().flat_map(|(v, k)| store.list(v, k, None))),
+            configurations.into_iter().chain(
+                needed
+                    .iter()
+                    .flat_map(|(v, k)| store.list_shared(v, k, None)),
+            ),
         );
         let operation = match req.operation {
             Operation::Create => "CREATE",
@@ -99,7 +101,7 @@ fn world(store: &Store) -> World {
     World::new(
         WATCHED
             .iter()
-            .flat_map(|(api_version, kind)| store.list(api_version, kind, None)),
+            .flat_map(|(api_version, kind)| store.list_shared(api_version, kind, None)),
     )
 }
 
@@ -107,15 +109,17 @@ fn world(store: &Store) -> World {
 /// recomputes from fresh state), so failures are dropped.
 fn perform(store: &Store, action: Action) {
     let _ = match action {
-        Action::Create(obj) => store.create(obj),
-        Action::Update(obj) => store.update(obj),
-        Action::UpdateStatus(obj) => store.update_status(obj),
+        Action::Create(obj) => store.write_unread(obj, None),
+        Action::Update(obj) => store.write_unread(obj, Some(Part::Main)),
+        Action::UpdateStatus(obj) => store.write_unread(obj, Some(Part::Status)),
         Action::Delete {
             api_version,
             kind,
             namespace,
             name,
-        } => store.delete(&api_version, &kind, Some(&namespace), &name),
+        } => store
+            .delete(&api_version, &kind, Some(&namespace), &name)
+            .map(drop),
         Action::PodLog {
             namespace,
             name,

@@ -1,7 +1,7 @@
 //! The DaemonSet controller: one pod per eligible node, rolling updates bounded by
 //! `maxUnavailable`/`maxSurge`, and the status fields the real controller reports.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -104,8 +104,9 @@ fn sync_one(world: &World, ds: &Value, now: Timestamp, actions: &mut Vec<Action>
         .unwrap_or(0);
 
     // Pods on nodes that should not run one go; eligible nodes without a pod get one.
+    let eligible_names: HashSet<&str> = eligible.iter().map(|n| meta::name(n)).collect();
     for (node, pods) in &by_node {
-        if !eligible.iter().any(|n| meta::name(n) == *node) {
+        if !eligible_names.contains(node) {
             actions.extend(pods.iter().map(|p| Action::delete_of(p)));
         }
     }
@@ -205,7 +206,7 @@ fn sync_one(world: &World, ds: &Value, now: Timestamp, actions: &mut Vec<Action>
     }
     let misscheduled = by_node
         .keys()
-        .filter(|node| !node.is_empty() && !eligible.iter().any(|n| meta::name(n) == **node))
+        .filter(|node| !node.is_empty() && !eligible_names.contains(*node))
         .count();
     // Field presence follows the Go types: the last three are `omitempty`.
     let mut status = json!({

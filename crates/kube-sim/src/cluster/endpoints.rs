@@ -1,6 +1,8 @@
 //! The EndpointSlice controller: one `discovery.k8s.io/v1` slice per selecting Service, listing
 //! the selected pods that have an IP with their ready/serving/terminating conditions.
 
+use std::collections::HashMap;
+
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
@@ -14,6 +16,18 @@ const SERVICE_NAME: &str = "kubernetes.io/service-name";
 
 pub fn sync(world: &World, now: Timestamp) -> Vec<Action> {
     let mut actions = Vec::new();
+    // The controller's slices by (namespace, Service name), in store order.
+    let mut slices: HashMap<(&str, &str), Vec<&Value>> = HashMap::new();
+    for slice in world.list("EndpointSlice") {
+        if meta::label(slice, MANAGED_BY) == Some(CONTROLLER)
+            && let Some(svc) = meta::label(slice, SERVICE_NAME)
+        {
+            slices
+                .entry((meta::namespace(slice), svc))
+                .or_default()
+                .push(slice);
+        }
+    }
     for svc in world.list("Service") {
         let Some(selector) = svc.pointer("/spec/selector").and_then(Value::as_object) else {
             continue;
@@ -32,13 +46,10 @@ pub fn sync(world: &World, now: Timestamp) -> Vec<Action> {
             })
             .collect();
         let (endpoints, ports) = desired(svc, &selected);
-        let existing: Vec<&Value> = world
-            .in_namespace("EndpointSlice", ns)
-            .filter(|s| {
-                meta::label(s, SERVICE_NAME) == Some(meta::name(svc))
-                    && meta::label(s, MANAGED_BY) == Some(CONTROLLER)
-            })
-            .collect();
+        let existing = slices
+            .get(&(ns, meta::name(svc)))
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         match existing.split_first() {
             None => actions.push(Action::Create(new_slice(svc, endpoints, ports, now))),
             Some((slice, extra)) => {

@@ -37,7 +37,7 @@ pub fn uid(obj: &Value) -> &str {
 }
 
 pub fn generation(obj: &Value) -> i64 {
-    obj.pointer("/metadata/generation")
+    at(obj, &["metadata", "generation"])
         .and_then(Value::as_i64)
         .unwrap_or(0)
 }
@@ -53,7 +53,7 @@ pub fn at<'a>(obj: &'a Value, path: &[&str]) -> Option<&'a Value> {
 }
 
 pub fn labels(obj: &Value) -> Option<&Map<String, Value>> {
-    obj.pointer("/metadata/labels").and_then(Value::as_object)
+    at(obj, &["metadata", "labels"]).and_then(Value::as_object)
 }
 
 pub fn label<'a>(obj: &'a Value, key: &str) -> Option<&'a str> {
@@ -61,7 +61,7 @@ pub fn label<'a>(obj: &'a Value, key: &str) -> Option<&'a str> {
 }
 
 pub fn annotation<'a>(obj: &'a Value, key: &str) -> Option<&'a str> {
-    obj.pointer("/metadata/annotations")
+    at(obj, &["metadata", "annotations"])
         .and_then(|a| a.get(key))
         .and_then(Value::as_str)
 }
@@ -156,7 +156,7 @@ pub fn controller_ref(owner: &Value) -> Value {
 
 /// The controlling owner reference of `obj`, if any.
 pub fn controller_of(obj: &Value) -> Option<&Value> {
-    obj.pointer("/metadata/ownerReferences")
+    at(obj, &["metadata", "ownerReferences"])
         .and_then(Value::as_array)?
         .iter()
         .find(|r| r.get("controller").and_then(Value::as_bool) == Some(true))
@@ -169,8 +169,7 @@ pub fn is_controlled_by(obj: &Value, owner: &Value) -> bool {
 
 /// Whether the object is being deleted.
 pub fn is_terminating(obj: &Value) -> bool {
-    obj.pointer("/metadata/deletionTimestamp")
-        .is_some_and(|v| !v.is_null())
+    at(obj, &["metadata", "deletionTimestamp"]).is_some_and(|v| !v.is_null())
 }
 
 /// Whether an object carries the label set `selector` (a plain `key: value` map, as in a

@@ -138,15 +138,20 @@ pub fn daemon_should_run(node: &Value, pod_spec: &Value) -> bool {
     if !matches_node_selection(node, pod_spec) {
         return false;
     }
-    let mut spec = pod_spec.clone();
-    let mut tolerations = spec
+    let tainted = meta::at(node, &["spec", "taints"])
+        .and_then(Value::as_array)
+        .is_some_and(|t| !t.is_empty());
+    if !tainted {
+        return true;
+    }
+    // Only the tolerations matter for taints: no copy of the whole pod spec.
+    let mut tolerations = pod_spec
         .get("tolerations")
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
     tolerations.extend(daemon_tolerations(pod_spec));
-    spec["tolerations"] = Value::Array(tolerations);
-    untolerated_taints(node, &spec).is_empty()
+    untolerated_taints(node, &json!({"tolerations": tolerations})).is_empty()
 }
 
 /// Why the scheduler cannot place a pod on `node`, or None if it can.

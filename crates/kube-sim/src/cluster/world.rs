@@ -1,6 +1,7 @@
 //! A snapshot of the objects the controllers read, indexed by kind, and the writes they ask for.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 
@@ -30,10 +31,11 @@ pub const WATCHED: &[(&str, &str)] = &[
 
 /// Objects by kind, indexed by namespace and name (large clusters make every controller look
 /// things up thousands of times per pass). Kinds are unique among [`WATCHED`], so the group is
-/// not part of the key.
+/// not part of the key. Objects are shared with the store (`Arc`), so a snapshot copies no
+/// object.
 #[derive(Debug, Default, Clone)]
 pub struct World {
-    by_kind: HashMap<String, Vec<Value>>,
+    by_kind: HashMap<String, Vec<Arc<Value>>>,
     /// (kind, namespace) -> positions in `by_kind[kind]`.
     by_namespace: HashMap<(String, String), Vec<usize>>,
     /// (kind, namespace, name) -> position in `by_kind[kind]`.
@@ -41,9 +43,10 @@ pub struct World {
 }
 
 impl World {
-    pub fn new(objects: impl IntoIterator<Item = Value>) -> World {
+    pub fn new<O: Into<Arc<Value>>>(objects: impl IntoIterator<Item = O>) -> World {
         let mut world = World::default();
         for obj in objects {
+            let obj: Arc<Value> = obj.into();
             let kind = meta::str_at(&obj, &["kind"]).to_string();
             let ns = meta::namespace(&obj).to_string();
             let name = meta::name(&obj).to_string();
@@ -60,18 +63,20 @@ impl World {
         world
     }
 
-    pub fn list(&self, kind: &str) -> &[Value] {
-        self.by_kind
-            .get(kind)
-            .map(Vec::as_slice)
-            .unwrap_or_default()
+    pub fn list(&self, kind: &str) -> Objects<'_> {
+        Objects(
+            self.by_kind
+                .get(kind)
+                .map(Vec::as_slice)
+                .unwrap_or_default(),
+        )
     }
 
     pub fn get(&self, kind: &str, namespace: &str, name: &str) -> Option<&Value> {
         let at = self
             .by_name
             .get(&(kind.to_string(), namespace.to_string(), name.to_string()))?;
-        self.list(kind).get(*at)
+        self.list(kind).0.get(*at).map(|o| &**o)
     }
 
     /// Objects of `kind` in `namespace`.
@@ -80,13 +85,41 @@ impl World {
         kind: &str,
         namespace: &str,
     ) -> impl Iterator<Item = &'a Value> + use<'a> {
-        let list = self.list(kind);
+        let list = self.list(kind).0;
         self.by_namespace
             .get(&(kind.to_string(), namespace.to_string()))
             .map(Vec::as_slice)
             .unwrap_or_default()
             .iter()
-            .filter_map(move |at| list.get(*at))
+            .filter_map(move |at| list.get(*at).map(|o| &**o))
+    }
+}
+
+/// The objects of one kind in a [`World`], seen as plain `&Value`s.
+#[derive(Debug, Clone, Copy)]
+pub struct Objects<'a>(&'a [Arc<Value>]);
+
+impl<'a> Objects<'a> {
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &'a Value> + ExactSizeIterator + use<'a> {
+        self.0.iter().map(|o| &**o)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for Objects<'a> {
+    type Item = &'a Value;
+    type IntoIter =
+        std::iter::Map<std::slice::Iter<'a, Arc<Value>>, fn(&'a Arc<Value>) -> &'a Value>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|o| &**o)
     }
 }
 

@@ -87,6 +87,9 @@ pub struct Memory {
     certs: Option<certs::WebhookCerts>,
     /// Events already recorded (`uid|reason|message`), so each is sent once.
     events: HashSet<String>,
+    /// The announcing node per (candidate set, address) from the last pass: choosing one walks
+    /// every candidate node, thousands of times per pass on a large cluster.
+    leaders: HashMap<(u64, String), String>,
 }
 
 impl Memory {
@@ -686,7 +689,8 @@ fn announce(
 ) {
     let mut wanted: HashSet<(String, String)> = HashSet::new();
     // Candidate nodes depend on the advertisement only (Local policy aside): compute them once.
-    let mut candidates: HashMap<&str, Vec<&str>> = HashMap::new();
+    let mut candidates: HashMap<&str, (Vec<&str>, u64)> = HashMap::new();
+    let mut leaders = HashMap::new();
     let mut existing_by_service: HashMap<(&str, &str), Vec<&Value>> = HashMap::new();
     for s in world.in_namespace("ServiceL2Status", ns) {
         let svc = (
@@ -703,19 +707,30 @@ fn announce(
             continue;
         };
         let svc = alloc.service;
-        let mut nodes = candidates
-            .entry(meta::name(adv))
-            .or_insert_with(|| eligible_nodes(world, speakers, adv))
-            .clone();
-        if meta::str_at(svc, &["spec", "externalTrafficPolicy"]) == "Local" {
-            let with_endpoints = local_endpoint_nodes(world, svc);
-            nodes.retain(|n| with_endpoints.contains(n));
-        }
-        // MetalLB orders candidates by a hash of node and address; every speaker agrees.
+        let (all, fingerprint) = candidates.entry(meta::name(adv)).or_insert_with(|| {
+            let nodes = eligible_nodes(world, speakers, adv);
+            let fingerprint = rendezvous(&nodes.join(","), "");
+            (nodes, fingerprint)
+        });
         let ip_text = to_ip(alloc.v6, alloc.ip).to_string();
-        let Some(node) = nodes.into_iter().min_by_key(|n| rendezvous(n, &ip_text)) else {
+        let node = if meta::str_at(svc, &["spec", "externalTrafficPolicy"]) == "Local" {
+            let with_endpoints = local_endpoint_nodes(world, svc);
+            leader(all.iter().filter(|n| with_endpoints.contains(*n)), &ip_text)
+        } else {
+            let memo = (*fingerprint, ip_text.clone());
+            let node = match memory.leaders.get(&memo) {
+                Some(node) => Some(node.clone()),
+                None => leader(all.iter(), &ip_text),
+            };
+            if let Some(node) = &node {
+                leaders.insert(memo, node.clone());
+            }
+            node
+        };
+        let Some(node) = node else {
             continue;
         };
+        let node = node.as_str();
         wanted.insert((key(svc), node.to_string()));
         let mut status = json!({"node": node, "serviceName": meta::name(svc), "serviceNamespace": meta::namespace(svc)});
         if let Some(ifaces) = adv
@@ -771,6 +786,15 @@ fn announce(
             actions.push(Action::delete_of(s));
         }
     }
+    memory.leaders = leaders;
+}
+
+/// The node that announces `ip` among `candidates`: MetalLB orders them by a hash of node and
+/// address, so every speaker agrees.
+fn leader<'a>(candidates: impl Iterator<Item = &'a &'a str>, ip: &str) -> Option<String> {
+    candidates
+        .min_by_key(|n| rendezvous(n, ip))
+        .map(|n| n.to_string())
 }
 
 /// FNV-1a of `node#ip`: the per-address node order every speaker computes alike.
