@@ -26,6 +26,7 @@ objects:
     kind: Node
     metadata: { name: w1 }
     status:
+      allocatable: { cpu: "4", memory: 8Gi, pods: "110" }
       addresses: [{ type: InternalIP, address: 192.168.77.11 }]
       conditions: [{ type: Ready, status: "True", reason: KubeletReady }]
   - apiVersion: v1
@@ -327,5 +328,38 @@ fn unpullable_images_leave_the_pod_pending_with_the_kubelets_events() {
             .unwrap()
             .unwrap();
         assert_eq!(done.status.unwrap().phase.as_deref(), Some("Failed"), "w2's facts exit 3");
+    });
+}
+
+#[test]
+fn kubelet_admission_rejects_pods_on_full_nodes() {
+    let sim = sim();
+    sim.set_settings(json!({"podAdmissionFailures": {"w1": "OutOfmemory"}}))
+        .unwrap();
+    runtime().block_on(async {
+        let client = client_for(&sim, "admin").await;
+        let pods: Api<Pod> = Api::namespaced(client.clone(), "lbctl-system");
+        let mut pod = check_pod("w1");
+        pod.spec.as_mut().unwrap().containers[0].resources = Some(serde_json::from_value(json!({"requests": {"memory": "16Mi"}})).unwrap());
+        let name = pods.create(&PostParams::default(), &pod).await.unwrap().metadata.name.unwrap();
+        let done = tokio::time::timeout(Duration::from_secs(10), await_condition(pods.clone(), &name, finished))
+            .await
+            .expect("the pod is rejected")
+            .unwrap()
+            .unwrap();
+        let status = done.status.unwrap();
+        assert_eq!(status.phase.as_deref(), Some("Failed"));
+        assert_eq!(status.reason.as_deref(), Some("OutOfmemory"));
+        assert_eq!(
+            status.message.as_deref(),
+            Some("Pod was rejected: Node didn't have enough resource: memory, requested: 16777216, used: 8589934592, capacity: 8589934592")
+        );
+        let events: Api<Event> = Api::namespaced(client, "lbctl-system");
+        let about = events.list(&ListParams::default().fields(&format!("involvedObject.name={name}"))).await.unwrap();
+        assert_eq!(about.items.len(), 1);
+        assert_eq!(about.items[0].reason.as_deref(), Some("OutOfmemory"));
+        assert_eq!(about.items[0].type_.as_deref(), Some("Warning"));
+        pods.delete(&name, &DeleteParams::default()).await.unwrap();
+        assert!(sim.get("v1", "Pod", Some("lbctl-system"), &name).is_none(), "a failed pod goes at once");
     });
 }

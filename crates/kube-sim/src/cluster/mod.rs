@@ -17,7 +17,10 @@
 //! requests are refused, and its deleted pods stay Terminating. On a Ready node the kubelet
 //! removes a gracefully deleted pod once its containers have stopped (~100ms). Containers whose
 //! image is listed in `imagePullFailures` keep their pod Pending in ErrImagePull, then
-//! ImagePullBackOff, with the kubelet's events ([`images`]).
+//! ImagePullBackOff, with the kubelet's events ([`images`]). New pods without a controlling owner
+//! on a node listed in `podAdmissionFailures` end Failed with the kubelet's admission reason
+//! ([`rejection`]; workload pods are exempt: the simulated scheduler ignores resources, so their
+//! controllers would recreate them there without end).
 //!
 //! Scenario `settings` this module reads ([`ClusterSettings`]):
 //!
@@ -32,6 +35,10 @@
 //!     w2: { log: "...", exitCode: 3 }  # exit code != 0: phase Failed, reason Error
 //!     "*": "..."                       # every other node (default: empty log, exit 0)
 //!   imagePullFailures: [busybox:1.37, "mirror.local/busybox:1.37@w2"]   # image[@node], exact names
+//!   podAdmissionFailures:              # new pods on these nodes (or "*") are rejected
+//!     w1: OutOfcpu                     # or OutOfmemory, OutOfpods, OutOfephemeral-storage,
+//!                                      # NodeAffinity, NodePorts (kubelet's message)
+//!     w2: { reason: NodeShutdown, message: Pod was rejected as the node is shutting down. }
 //!   metallb:
 //!     webhookSettle: 300ms             # connection refused this long after endpoints appear
 //!     webhookServing: true             # false: connection refused forever
@@ -50,6 +57,7 @@ pub mod images;
 pub mod meta;
 pub mod metallb;
 pub mod pods;
+pub mod rejection;
 pub mod scheduling;
 pub mod settings;
 pub mod world;

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::completion::{self, Step};
 use super::images;
 use super::meta::{self, rfc3339};
+use super::rejection;
 use super::scheduling;
 use super::settings::ClusterSettings;
 use super::world::{Action, World};
@@ -211,6 +212,17 @@ impl Kubelet<'_> {
                 continue;
             }
             if matches!(phase(pod), "Succeeded" | "Failed") {
+                continue;
+            }
+            // Only pods no controller would replace: the simulated scheduler ignores resources,
+            // so a rejected workload pod would come back to the same node without end.
+            if pod.pointer("/status/startTime").is_none()
+                && meta::controller_of(pod).is_none()
+                && let Some(rejection) = self.settings.rejection(meta::name(node))
+            {
+                if node_ready {
+                    actions.extend(rejection::reject(pod, node, rejection, self.now));
+                }
                 continue;
             }
             if phase(pod) != "Running"

@@ -31,7 +31,30 @@ pub struct ClusterSettings {
     /// `imagePullFailures`: images (exactly as pods name them) the kubelet cannot pull, as
     /// `image` (every node) or `image@node`.
     pub image_pull_failures: Vec<String>,
+    /// `podAdmissionFailures`: nodes (or `"*"`) whose kubelet rejects new pods that no
+    /// controller owns.
+    pub pod_admission_failures: BTreeMap<String, Rejection>,
 }
+
+/// One `settings.podAdmissionFailures` entry: a reason the kubelet's admission gives (`OutOfcpu`,
+/// `OutOfmemory`, `OutOfpods`, `OutOfephemeral-storage`, `NodeAffinity`, `NodePorts`; the message
+/// is built as the kubelet builds it), or `{reason: R, message: M}` for any other.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    pub reason: String,
+    /// Given verbatim (None: derived from the reason, the pod and the node).
+    pub message: Option<String>,
+}
+
+/// The reasons `podAdmissionFailures` can give without a message.
+pub const REJECTION_REASONS: &[&str] = &[
+    "OutOfcpu",
+    "OutOfmemory",
+    "OutOfpods",
+    "OutOfephemeral-storage",
+    "NodeAffinity",
+    "NodePorts",
+];
 
 /// One `settings.nodeFacts` entry: `TEXT`, or `{log: TEXT, exitCode: N}`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -66,6 +89,7 @@ impl Default for ClusterSettings {
             metallb: MetalLbSettings::default(),
             node_facts: BTreeMap::new(),
             image_pull_failures: Vec::new(),
+            pod_admission_failures: BTreeMap::new(),
         }
     }
 }
@@ -91,6 +115,7 @@ pub const KEYS: &[&str] = &[
     "metallb",
     "nodeFacts",
     "imagePullFailures",
+    "podAdmissionFailures",
 ];
 
 /// The keys of `settings.metallb`.
@@ -180,6 +205,9 @@ impl ClusterSettings {
                 ));
             }
         }
+        if let Some(v) = settings.get("podAdmissionFailures") {
+            out.pod_admission_failures = rejections(v)?;
+        }
         if let Some(m) = settings.get("metallb") {
             out.metallb = MetalLbSettings::from_settings(m)?;
         }
@@ -208,6 +236,13 @@ impl ClusterSettings {
             .or_else(|| self.node_facts.get("*"))
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// Why the kubelet on `node` rejects new pods, if it does.
+    pub fn rejection(&self, node: &str) -> Option<&Rejection> {
+        self.pod_admission_failures
+            .get(node)
+            .or_else(|| self.pod_admission_failures.get("*"))
     }
 
     /// Whether the kubelet on `node` fails to pull `image`.
@@ -294,6 +329,52 @@ fn node_facts(v: &Value) -> Result<BTreeMap<String, NodeFact>, String> {
             }
         };
         out.insert(node.clone(), fact);
+    }
+    Ok(out)
+}
+
+fn rejections(v: &Value) -> Result<BTreeMap<String, Rejection>, String> {
+    let map = v
+        .as_object()
+        .ok_or("settings.podAdmissionFailures must be a map of node name (or \"*\") to a reason")?;
+    let mut out = BTreeMap::new();
+    for (node, entry) in map {
+        let key = format!("settings.podAdmissionFailures.{node}");
+        let rejection = match entry {
+            Value::String(reason) if REJECTION_REASONS.contains(&reason.as_str()) => Rejection {
+                reason: reason.clone(),
+                message: None,
+            },
+            Value::Object(fields) => {
+                let text = |field: &str| {
+                    fields
+                        .get(field)
+                        .and_then(Value::as_str)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                        .ok_or_else(|| format!("{key}.{field} must be a non-empty string"))
+                };
+                if let Some(other) = fields
+                    .keys()
+                    .find(|k| !matches!(k.as_str(), "reason" | "message"))
+                {
+                    return Err(format!(
+                        "{key}: unknown key {other:?} (expected reason and message)"
+                    ));
+                }
+                Rejection {
+                    reason: text("reason")?,
+                    message: Some(text("message")?),
+                }
+            }
+            _ => {
+                return Err(format!(
+                    "{key} must be one of {} or {{reason: R, message: M}}",
+                    REJECTION_REASONS.join(", ")
+                ));
+            }
+        };
+        out.insert(node.clone(), rejection);
     }
     Ok(out)
 }
@@ -389,6 +470,34 @@ mod tests {
             ),
         ] {
             let err = ClusterSettings::from_settings(&json!({"nodeFacts": facts})).unwrap_err();
+            assert!(err.starts_with(wanted), "{err}");
+        }
+    }
+
+    #[test]
+    fn admission_failures_per_node_with_a_fallback() {
+        let s = ClusterSettings::from_settings(&json!({"podAdmissionFailures": {
+            "w1": "OutOfcpu", "*": {"reason": "NodeShutdown", "message": "Pod was rejected as the node is shutting down."}}}))
+        .unwrap();
+        assert_eq!(s.rejection("w1").unwrap().reason, "OutOfcpu");
+        assert_eq!(
+            s.rejection("w2").unwrap().message.as_deref(),
+            Some("Pod was rejected as the node is shutting down.")
+        );
+        assert_eq!(ClusterSettings::default().rejection("w1"), None);
+        for (bad, wanted) in [
+            (
+                json!({"w1": "Full"}),
+                "settings.podAdmissionFailures.w1 must be one of OutOfcpu,",
+            ),
+            (
+                json!({"w1": {"reason": "X"}}),
+                "settings.podAdmissionFailures.w1.message must be a non-empty string",
+            ),
+            (json!("w1"), "settings.podAdmissionFailures must be a map"),
+        ] {
+            let err =
+                ClusterSettings::from_settings(&json!({"podAdmissionFailures": bad})).unwrap_err();
             assert!(err.starts_with(wanted), "{err}");
         }
     }
