@@ -121,10 +121,11 @@ an existing MetalLB, Pod Security of its namespace, nodes that can announce), th
 IPVS modules, rp_filter, proxy_arp, ip_forward, port 7946) and the pools (syntax, overlaps, on-link, \
 ARP probes). Every result has a check ID documented in docs/checks.md.\n\n\
 Without a reachable cluster, or with --local, the cluster checks are skipped and the node and pool \
-checks still run.\n\n\
+checks still run. With --nodes all|SELECTOR the node checks run on every selected node instead, through \
+a short-lived read-only pod on each (docs/node-checks.md), and are reported once per node.\n\n\
 Exit codes: 0 all checks passed (warnings allowed unless --fail-on warning), 1 a check failed, \
 2 bad flags, pool or config file, 3 a check could not run (unreachable, permission) and none failed.",
-        after_help = "Examples:\n  lbctl preflight --pool 192.168.10.240-192.168.10.250\n  lbctl preflight --config pools.yaml --junit preflight.xml\n  lbctl preflight --local --pool 192.168.10.240/28\n  lbctl preflight --for install --ignore LB113 -o json\n  lbctl preflight --wait 5m   # e.g. while kube-proxy rolls out"
+        after_help = "Examples:\n  lbctl preflight --pool 192.168.10.240-192.168.10.250\n  lbctl preflight --config pools.yaml --junit preflight.xml\n  lbctl preflight --local --pool 192.168.10.240/28\n  lbctl preflight --for install --ignore LB113 -o json\n  lbctl preflight --wait 5m   # e.g. while kube-proxy rolls out\n  lbctl preflight --nodes all --node-namespace lbctl   # every node, through a pod on each"
     )]
     Preflight(PreflightArgs),
 
@@ -168,11 +169,13 @@ MetalLB's reason), assigned but not announced, or announced from a node without 
 kube-proxy's mode, strictARP and restart. With CAP_NET_RAW (or --probe) it also sends ARP probes \
 for every assigned address on this host's segments: exactly one MAC must answer, and it should be \
 the announcing node's.\n\n\
-The API requests are a fixed set of lists, whatever the number of nodes and services. Every \
+The API requests are a fixed set of lists, whatever the number of nodes and services. With \
+--nodes all|SELECTOR it also checks the ARP sysctls, IPVS modules and memberlist port of every \
+selected node through a short-lived read-only pod on each (docs/node-checks.md). Every \
 result has a check ID documented in docs/checks.md.\n\n\
 Exit codes: 0 all checks passed (warnings allowed unless --fail-on warning), 1 a check failed, \
 2 bad flags, 3 a check could not run (unreachable, permission) and none failed.",
-        after_help = "Examples:\n  lbctl doctor\n  lbctl install --pool 192.168.10.240/28 && lbctl doctor --wait 2m --junit doctor.xml\n  lbctl doctor --no-probe -o json | jq '.checks[] | select(.status != \"pass\")'\n  lbctl doctor --ignore LB414 --fail-on warning"
+        after_help = "Examples:\n  lbctl doctor\n  lbctl install --pool 192.168.10.240/28 && lbctl doctor --wait 2m --junit doctor.xml\n  lbctl doctor --no-probe -o json | jq '.checks[] | select(.status != \"pass\")'\n  lbctl doctor --ignore LB414 --fail-on warning\n  lbctl doctor --nodes node-role.kubernetes.io/worker"
     )]
     Doctor(DoctorArgs),
 

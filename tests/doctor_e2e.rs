@@ -5,18 +5,17 @@
 //! always off here (`--no-probe`): these tests never send packets on the machine's interfaces;
 //! the ARP checks run in network namespaces in tests/netns_doctor.rs.
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use kube_sim::{Scenario, SimHandle};
 use serde_json::{Value, json};
-use tempfile::TempDir;
 
 fn scenario(name: &str) -> Scenario {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/clusters")
-        .join(format!("{name}.yaml"));
+    let path = support::scenario_path(name);
     Scenario::from_file(&path).expect("fixture loads")
 }
 
@@ -28,9 +27,9 @@ fn objects<'a>(s: &'a mut Scenario, kind: &str, name: &str) -> Vec<&'a mut Value
         .collect()
 }
 
+/// kube-sim (always: the snapshots are kube-sim's cluster) from the shared harness.
 struct Env {
-    sim: SimHandle,
-    dir: TempDir,
+    cluster: support::Cluster,
 }
 
 struct Run {
@@ -44,15 +43,16 @@ struct Run {
 impl Env {
     fn new(scenario: Scenario) -> Env {
         Env {
-            sim: kube_sim::spawn(scenario).expect("kube-sim starts"),
-            dir: tempfile::tempdir().unwrap(),
+            cluster: support::Sim::new(scenario).start(),
         }
     }
 
+    fn sim(&self) -> &SimHandle {
+        self.cluster.sim()
+    }
+
     fn kubeconfig(&self, user: &str) -> PathBuf {
-        let path = self.dir.path().join(format!("kubeconfig-{user}"));
-        self.sim.write_kubeconfig(&path, user).unwrap();
-        path
+        self.cluster.kubeconfig_for(user)
     }
 
     fn lbctl(&self, user: &str, args: &[&str]) -> Command {
@@ -71,7 +71,7 @@ impl Env {
     /// Waits until the simulated controllers have settled what the scenario describes.
     fn settle(&self, ready: impl Fn(&SimHandle) -> bool) {
         let deadline = Instant::now() + Duration::from_secs(20);
-        while !ready(&self.sim) {
+        while !ready(self.sim()) {
             assert!(Instant::now() < deadline, "the scenario never settled");
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -80,7 +80,7 @@ impl Env {
     /// Runs doctor twice (human; JSON with --junit); both exit codes must agree.
     fn run(&self, user: &str, args: &[&str]) -> Run {
         let human = self.lbctl(user, args).output().unwrap();
-        let junit_path = self.dir.path().join("doctor.xml");
+        let junit_path = self.cluster.dir().join("doctor.xml");
         let json = self
             .lbctl(user, args)
             .args(["-o", "json", "--junit"])
@@ -94,7 +94,7 @@ impl Env {
             "{}",
             String::from_utf8_lossy(&human.stderr)
         );
-        let redact = |text: &str| stable(&text.replace(&self.sim.url(), "https://[server]"));
+        let redact = |text: &str| stable(&text.replace(&self.sim().url(), "https://[server]"));
         let json_text = redact(&String::from_utf8(json.stdout).unwrap());
         Run {
             code,
@@ -193,18 +193,18 @@ fn requests_are_a_fixed_set_whatever_the_cluster_holds() {
     let env = Env::new(scenario("metallb-healthy"));
     env.settle(|s| has_ingress(s, "web") && ready_controller(s));
     let count = |env: &Env| {
-        env.sim.clear_requests();
+        env.sim().clear_requests();
         env.lbctl("admin", &["-o", "json"]).output().unwrap();
-        env.sim.requests()
+        env.sim().requests()
     };
     let before = count(&env);
     for i in 0..5 {
-        env.sim.apply_object(json!({
+        env.sim().apply_object(json!({
             "apiVersion": "v1", "kind": "Service",
             "metadata": {"name": format!("more-{i}"), "namespace": "default"},
             "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]}
         }));
-        env.sim.apply_object(json!({
+        env.sim().apply_object(json!({
             "apiVersion": "v1", "kind": "Node",
             "metadata": {"name": format!("extra-{i}"), "labels": {"kubernetes.io/os": "linux"}},
             "status": {"conditions": [{"type": "Ready", "status": "True"}]}
@@ -392,11 +392,11 @@ fn wait_returns_once_metallb_serves() {
 #[test]
 fn bad_flags_are_usage_errors_before_any_request() {
     let env = Env::new(scenario("metallb-healthy"));
-    env.sim.clear_requests();
+    env.sim().clear_requests();
     let out = env.lbctl("admin", &["--ignore", "LB999"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown check ID"));
-    assert!(env.sim.requests().is_empty());
+    assert!(env.sim().requests().is_empty());
     let out = env.lbctl("admin", &["--wait", "soon"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
@@ -448,7 +448,7 @@ fn install_then_doctor_wait_is_the_ci_gate() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    env.sim.apply_object(json!({
+    env.sim().apply_object(json!({
         "apiVersion": "v1", "kind": "Service",
         "metadata": {"name": "web", "namespace": "default"},
         "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]}

@@ -3,6 +3,8 @@
 //! send packets). Human, JSON and JUnit outputs are compared with reviewed snapshots; the
 //! server URL is redacted.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -10,9 +12,7 @@ use kube_sim::{Scenario, SimHandle};
 use tempfile::TempDir;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/clusters")
-        .join(format!("{name}.yaml"))
+    support::scenario_path(name)
 }
 
 /// A proc tree for host `w1` (a worker of the kubeadm scenarios) on 192.168.77.0/24 via eth0.
@@ -70,17 +70,23 @@ struct Run {
     junit: String,
 }
 
+/// kube-sim (always: the snapshots are kube-sim's cluster) from the shared harness, plus the
+/// proc tree of the host.
 struct Env {
-    sim: SimHandle,
+    cluster: support::Cluster,
     dir: TempDir,
 }
 
 impl Env {
     fn new(scenario: Scenario) -> Env {
-        let sim = kube_sim::spawn(scenario).expect("kube-sim starts");
+        let cluster = support::Sim::new(scenario).start();
         let dir = tempfile::tempdir().unwrap();
         write_proc(&dir.path().join("proc"), 0, 0);
-        Env { sim, dir }
+        Env { cluster, dir }
+    }
+
+    fn sim(&self) -> &SimHandle {
+        self.cluster.sim()
     }
 
     fn from_fixture(name: &str) -> Env {
@@ -88,9 +94,7 @@ impl Env {
     }
 
     fn kubeconfig(&self, user: &str) -> PathBuf {
-        let path = self.dir.path().join(format!("kubeconfig-{user}"));
-        self.sim.write_kubeconfig(&path, user).unwrap();
-        path
+        self.cluster.kubeconfig_for(user)
     }
 
     fn lbctl(&self, user: &str, args: &[&str]) -> Command {
@@ -125,7 +129,7 @@ impl Env {
             json.status.code().unwrap(),
             "exit codes differ between formats"
         );
-        let redact = |text: String| text.replace(&self.sim.url(), "https://[server]");
+        let redact = |text: String| text.replace(&self.sim().url(), "https://[server]");
         Run {
             code,
             human: redact(String::from_utf8(human.stdout).unwrap()),
@@ -231,7 +235,7 @@ fn local_runs_node_and_pool_checks_only() {
     assert!(human.contains("LB101 API server reachable: --local: the cluster is not contacted"));
     assert!(human.contains("✔ LB308"), "{human}");
     assert!(
-        env.sim.requests().is_empty(),
+        env.sim().requests().is_empty(),
         "--local must not contact the API"
     );
 }
@@ -303,7 +307,7 @@ fn an_unreachable_cluster_is_exit_3_and_node_checks_still_run() {
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = dead.local_addr().unwrap().port();
     drop(dead);
-    let url = env.sim.url();
+    let url = env.sim().url();
     let moved = text.replace(&url, &format!("https://127.0.0.1:{port}"));
     std::fs::write(&kubeconfig, moved).unwrap();
     let out = Command::cargo_bin("lbctl")
@@ -365,7 +369,7 @@ fn metallb_installed_by_lbctl_is_recognised_and_its_pool_checked() {
 fn a_config_change_without_restart_is_not_active_and_wait_gives_up_at_the_deadline() {
     let env = Env::from_fixture("kubeadm-ipvs");
     let mut cm = env
-        .sim
+        .sim()
         .get("v1", "ConfigMap", Some("kube-system"), "kube-proxy")
         .expect("kube-proxy ConfigMap");
     let text = cm["data"]["config.conf"]
@@ -373,7 +377,7 @@ fn a_config_change_without_restart_is_not_active_and_wait_gives_up_at_the_deadli
         .unwrap()
         .replace("strictARP: false", "strictARP: true");
     cm["data"]["config.conf"] = serde_json::Value::String(text);
-    env.sim.apply_object(cm);
+    env.sim().apply_object(cm);
 
     let out = env
         .lbctl("admin", &["-o", "json", "--wait", "3s"])

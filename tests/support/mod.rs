@@ -56,6 +56,14 @@ impl Sim {
         }
     }
 
+    /// A scenario built or edited by the test.
+    pub fn new(scenario: Scenario) -> Sim {
+        Sim {
+            scenario,
+            hooks: Vec::new(),
+        }
+    }
+
     /// A scenario written inline.
     pub fn yaml(text: &str) -> Sim {
         Sim {
@@ -169,11 +177,21 @@ impl Cluster {
 
     /// `lbctl` as another user of the scenario (kube-sim only).
     pub fn lbctl_as(&self, user: &str) -> assert_cmd::Command {
+        command(&self.kubeconfig_for(user), self.dir.path())
+    }
+
+    /// A kubeconfig for a user of the scenario (kube-sim only), written next to the others.
+    pub fn kubeconfig_for(&self, user: &str) -> PathBuf {
         let path = self.dir.path().join(format!("kubeconfig-{user}"));
         self.sim()
             .write_kubeconfig(&path, user)
             .expect("writing the kubeconfig");
-        command(&path, self.dir.path())
+        path
+    }
+
+    /// The temporary directory of this cluster (kubeconfigs; tests may put files there).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
     }
 
     /// Every request kube-sim served so far.
