@@ -611,3 +611,87 @@ fn an_image_that_cannot_be_pulled_is_an_error_at_once() {
     assert_eq!((created, deleted.len()), (3, 3));
     assert!(node_check_pods_left(&cluster).is_empty());
 }
+
+#[test]
+fn a_node_that_rejects_the_pod_is_an_error_naming_the_reason() {
+    let sim = Sim::scenario("kubeadm-ipvs")
+        .setting("nodeFacts", json!({ "*": strict_node_log() }))
+        .setting("podAdmissionFailures", json!({ "w2": "OutOfcpu" }));
+    let Some(cluster) = Cluster::sim_only("pod rejected", sim) else {
+        return;
+    };
+    let out = cluster
+        .lbctl()
+        .args(["-o", "json", "preflight", "--nodes", "all", "--no-probe"])
+        .args(["--node-timeout", "5m"])
+        .output()
+        .unwrap();
+    let report = json_of(&out);
+    let lb200 = checks_with_id(&report, "LB200");
+    let w2 = lb200.iter().find(|c| c["node"] == "w2").unwrap();
+    assert_eq!(w2["status"], "error", "{w2}");
+    let message = w2["message"].as_str().unwrap();
+    assert!(
+        message.contains("the node refused the node-check pod"),
+        "{message}"
+    );
+    assert!(message.contains("OutOfcpu"), "{message}");
+    assert!(
+        lb200
+            .iter()
+            .filter(|c| c["node"] != "w2")
+            .all(|c| c["status"] == "pass")
+    );
+    assert!(node_check_pods_left(&cluster).is_empty());
+}
+
+#[test]
+fn a_failed_script_or_a_cut_off_log_is_an_error_not_a_verdict() {
+    let full = strict_node_log();
+    let cut = full[..full.len() / 2].to_string();
+    let sim = Sim::scenario("kubeadm-ipvs").setting(
+        "nodeFacts",
+        json!({
+            "*": full,
+            "w1": { "log": "sh: exec: line 1: sh: not found\n", "exitCode": 127 },
+            "w2": cut,
+        }),
+    );
+    let Some(cluster) = Cluster::sim_only("bad output", sim) else {
+        return;
+    };
+    let out = cluster
+        .lbctl()
+        .args(["-o", "json", "preflight", "--nodes", "all", "--no-probe"])
+        .output()
+        .unwrap();
+    let report = json_of(&out);
+    let lb200 = checks_with_id(&report, "LB200");
+    let message = |node: &str| {
+        lb200.iter().find(|c| c["node"] == node).unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        message("w1").contains(
+            "the node-check script failed (exit code 127): sh: exec: line 1: sh: not found"
+        ),
+        "{}",
+        message("w1")
+    );
+    assert!(
+        message("w2").contains("it was cut off"),
+        "{}",
+        message("w2")
+    );
+    assert!(message("cp1").starts_with("checking node cp1 through a pod"));
+    let failing: Vec<&str> = report["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["status"] == "error")
+        .map(|n| n["node"].as_str().unwrap())
+        .collect();
+    assert_eq!(failing, ["w1", "w2"]);
+}

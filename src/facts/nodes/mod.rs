@@ -300,6 +300,12 @@ async fn collect(pods: &Api<Pod>, name: &str, p: &Pod, node: &str) -> NodeState 
         message,
         hint: hint.to_string(),
     };
+    if let Some(reason) = pod::rejected(p) {
+        return unreadable(
+            format!("the node refused the node-check pod {name}: {reason}"),
+            "free resources on the node (kubectl describe node), or see the pod's events",
+        );
+    }
     let params = LogParams {
         container: Some(pod::CONTAINER.into()),
         ..LogParams::default()

@@ -144,6 +144,25 @@ fn container_status(pod: &Pod) -> Option<&k8s_openapi::api::core::v1::ContainerS
         .find(|c| c.name == CONTAINER)
 }
 
+/// Why the kubelet refused to run the pod at all (`OutOfcpu: Pod was rejected: ...`): it
+/// failed without its container ever running.
+pub fn rejected(pod: &Pod) -> Option<String> {
+    if phase(pod) != "Failed" || exit_code(pod).is_some() {
+        return None;
+    }
+    let status = pod.status.as_ref()?;
+    let text = [status.reason.as_deref(), status.message.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(": ");
+    Some(if text.is_empty() {
+        "the pod failed before its container ran".into()
+    } else {
+        text
+    })
+}
+
 /// Waiting reasons that do not go away by waiting longer.
 const HOPELESS: [&str; 6] = [
     "ErrImagePull",
@@ -333,6 +352,21 @@ mod tests {
             at("abandoned", 200, "Pending"),
         ];
         assert_eq!(leftovers(&pods, now), ["done", "abandoned"]);
+    }
+
+    #[test]
+    fn a_pod_the_kubelet_rejects_says_why() {
+        let mut pod = waiting("ContainerCreating");
+        assert_eq!(rejected(&pod), None);
+        let status = pod.status.as_mut().unwrap();
+        status.phase = Some("Failed".into());
+        status.container_statuses = None;
+        status.reason = Some("OutOfcpu".into());
+        status.message = Some("Pod was rejected: Node didn't have enough resource: cpu".into());
+        assert_eq!(
+            rejected(&pod).as_deref(),
+            Some("OutOfcpu: Pod was rejected: Node didn't have enough resource: cpu")
+        );
     }
 
     #[test]
