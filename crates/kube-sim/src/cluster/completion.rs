@@ -51,15 +51,7 @@ impl Kubelet<'_> {
         };
         match (pods::phase(pod), started) {
             ("Running", Some(start)) => {
-                let due = match self.timers.get(key) {
-                    Some((Step::Exit, at)) => *at,
-                    _ => {
-                        let at = self.now + CONTAINER_RUN;
-                        self.timers.insert(key.to_string(), (Step::Exit, at));
-                        at
-                    }
-                };
-                if due > self.now {
+                if !self.step_done(key, Step::Exit, CONTAINER_RUN) {
                     return Vec::new();
                 }
                 self.timers.remove(key);
@@ -84,10 +76,7 @@ impl Kubelet<'_> {
                 ]
             }
             ("Pending" | "", Some(start)) => {
-                let since = *self.seen.entry(key.to_string()).or_insert(start);
-                let delay =
-                    SignedDuration::try_from(self.settings.pod_ready_delay).unwrap_or_default();
-                if since + delay > self.now {
+                if !self.containers_created(key, start) {
                     return Vec::new();
                 }
                 let ip = pods::pod_ip(pod, node, used_ips);

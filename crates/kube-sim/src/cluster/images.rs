@@ -101,10 +101,7 @@ impl Kubelet<'_> {
         };
         match (waiting_reason(pod, container), started) {
             ("ContainerCreating", Some(start)) => {
-                let since = *self.seen.entry(key.to_string()).or_insert(start);
-                let delay =
-                    SignedDuration::try_from(self.settings.pod_ready_delay).unwrap_or_default();
-                if since + delay > self.now {
+                if !self.containers_created(key, start) {
                     return Vec::new();
                 }
                 let ip = pods::pod_ip(pod, node, used_ips);
@@ -125,11 +122,7 @@ impl Kubelet<'_> {
                 ]
             }
             ("ErrImagePull", Some(_)) => {
-                let due = match self.timers.get(key) {
-                    Some((Step::PullBackOff, at)) => *at,
-                    _ => self.now,
-                };
-                if due > self.now {
+                if !self.step_done(key, Step::PullBackOff, PULL_BACKOFF) {
                     return Vec::new();
                 }
                 self.timers.remove(key);

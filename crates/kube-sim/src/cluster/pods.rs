@@ -261,15 +261,30 @@ impl Kubelet<'_> {
         if held {
             return None;
         }
+        self.step_done(key, Step::Stop, CONTAINER_STOP)
+            .then(|| Action::delete_of(pod))
+    }
+
+    /// Whether the timed `step` of a pod is over; a step not yet under way starts now and takes
+    /// `takes`.
+    pub(super) fn step_done(&mut self, key: &str, step: Step, takes: SignedDuration) -> bool {
         let due = match self.timers.get(key) {
-            Some((Step::Stop, at)) => *at,
+            Some((running, at)) if *running == step => *at,
             _ => {
-                let at = self.now + CONTAINER_STOP;
-                self.timers.insert(key.to_string(), (Step::Stop, at));
+                let at = self.now + takes;
+                self.timers.insert(key.to_string(), (step, at));
                 at
             }
         };
-        (due <= self.now).then(|| Action::delete_of(pod))
+        due <= self.now
+    }
+
+    /// Whether a pending pod's containers have been created: `podReadyDelay` after the kubelet
+    /// first saw it (its start time when this kubelet has not seen it before).
+    pub(super) fn containers_created(&mut self, key: &str, start: Timestamp) -> bool {
+        let since = *self.seen.entry(key.to_string()).or_insert(start);
+        let delay = SignedDuration::try_from(self.settings.pod_ready_delay).unwrap_or_default();
+        since + delay <= self.now
     }
 
     /// The status the kubelet would report now, or None when the current one is right.
@@ -301,10 +316,7 @@ impl Kubelet<'_> {
                 Some(self.running_status(pod, node, start, start, &ip, want_ready))
             }
             ("Pending" | "", Some(start)) => {
-                let since = *self.seen.entry(key.to_string()).or_insert(start);
-                let delay =
-                    SignedDuration::try_from(self.settings.pod_ready_delay).unwrap_or_default();
-                if since + delay > self.now {
+                if !self.containers_created(key, start) {
                     return None;
                 }
                 let ip = pod_ip(pod, node, used_ips);
