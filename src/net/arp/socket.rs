@@ -69,11 +69,13 @@ impl ArpSocket {
             let mut iovecs: [libc::iovec; SEND_BATCH] = unsafe { zeroed() };
             let mut messages: [libc::mmsghdr; SEND_BATCH] = unsafe { zeroed() };
             for ((frame, iovec), message) in chunk.iter().zip(&mut iovecs).zip(&mut messages) {
-                iovec.iov_base = frame.as_ptr() as *mut libc::c_void;
-                iovec.iov_len = frame.len();
                 // No address: the socket is bound to the interface and to ethertype ARP.
-                message.msg_hdr.msg_iov = iovec;
-                message.msg_hdr.msg_iovlen = 1;
+                point(
+                    message,
+                    iovec,
+                    frame.as_ptr().cast_mut().cast(),
+                    frame.len(),
+                );
             }
             // SAFETY: `messages` points at `chunk.len()` headers whose buffers outlive the call.
             let sent = unsafe {
@@ -129,10 +131,7 @@ impl ArpSocket {
             for ((buffer, iovec), message) in
                 self.buffers.iter_mut().zip(&mut iovecs).zip(&mut messages)
             {
-                iovec.iov_base = buffer.as_mut_ptr().cast();
-                iovec.iov_len = READ_SIZE;
-                message.msg_hdr.msg_iov = iovec;
-                message.msg_hdr.msg_iovlen = 1;
+                point(message, iovec, buffer.as_mut_ptr().cast(), READ_SIZE);
             }
             // SAFETY: READ_BATCH headers, each pointing at a READ_SIZE buffer we own.
             let read = unsafe {
@@ -166,6 +165,19 @@ impl ArpSocket {
             }
         }
     }
+}
+
+/// Points a message header at one buffer (through its one iovec) for sendmmsg or recvmmsg.
+fn point(
+    message: &mut libc::mmsghdr,
+    iovec: &mut libc::iovec,
+    base: *mut libc::c_void,
+    len: usize,
+) {
+    iovec.iov_base = base;
+    iovec.iov_len = len;
+    message.msg_hdr.msg_iov = iovec;
+    message.msg_hdr.msg_iovlen = 1;
 }
 
 /// A packet socket for ARP frames on one interface. Created with protocol 0, it receives
