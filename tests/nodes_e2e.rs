@@ -127,6 +127,17 @@ fn speaker_node_log() -> String {
     )
 }
 
+/// `lbctl -o json preflight --nodes all --no-probe EXTRA...`: exit code and report.
+fn preflight_nodes(cluster: &Cluster, extra: &[&str]) -> (Option<i32>, Value) {
+    let out = cluster
+        .lbctl()
+        .args(["-o", "json", "preflight", "--nodes", "all", "--no-probe"])
+        .args(extra)
+        .output()
+        .unwrap();
+    (out.status.code(), json_of(&out))
+}
+
 fn checks_with_id<'a>(report: &'a Value, id: &str) -> Vec<&'a Value> {
     report["checks"]
         .as_array()
@@ -262,13 +273,7 @@ fn a_node_that_is_not_ready_is_an_error_without_a_pod() {
         }
     }
     cluster.sim().apply_object(w2);
-    let out = cluster
-        .lbctl()
-        .args(["-o", "json", "preflight", "--nodes", "all", "--no-probe"])
-        .timeout(Duration::from_secs(60))
-        .output()
-        .unwrap();
-    let report = json_of(&out);
+    let (_, report) = preflight_nodes(&cluster, &[]);
     let lb200 = checks_with_id(&report, "LB200");
     let w2 = lb200.iter().find(|c| c["node"] == "w2").unwrap();
     assert_eq!(w2["status"], "error");
@@ -568,18 +573,15 @@ fn an_image_that_cannot_be_pulled_is_an_error_at_once() {
         return;
     };
     let started = std::time::Instant::now();
-    let out = cluster
-        .lbctl()
-        .args(["-o", "json", "preflight", "--nodes", "all", "--no-probe"])
-        .args([
+    let (_, report) = preflight_nodes(
+        &cluster,
+        &[
             "--node-image",
             "registry.invalid/busybox:1.37",
             "--node-timeout",
             "5m",
-        ])
-        .output()
-        .unwrap();
-    let report = json_of(&out);
+        ],
+    );
     // Not a wait for the 5 minute timeout: the pull failure ends it.
     assert!(started.elapsed() < Duration::from_secs(60));
     let lb200 = checks_with_id(&report, "LB200");
@@ -620,13 +622,7 @@ fn a_node_that_rejects_the_pod_is_an_error_naming_the_reason() {
     let Some(cluster) = Cluster::sim_only("pod rejected", sim) else {
         return;
     };
-    let out = cluster
-        .lbctl()
-        .args(["-o", "json", "preflight", "--nodes", "all", "--no-probe"])
-        .args(["--node-timeout", "5m"])
-        .output()
-        .unwrap();
-    let report = json_of(&out);
+    let (_, report) = preflight_nodes(&cluster, &["--node-timeout", "5m"]);
     let lb200 = checks_with_id(&report, "LB200");
     let w2 = lb200.iter().find(|c| c["node"] == "w2").unwrap();
     assert_eq!(w2["status"], "error", "{w2}");
@@ -660,12 +656,7 @@ fn a_failed_script_or_a_cut_off_log_is_an_error_not_a_verdict() {
     let Some(cluster) = Cluster::sim_only("bad output", sim) else {
         return;
     };
-    let out = cluster
-        .lbctl()
-        .args(["-o", "json", "preflight", "--nodes", "all", "--no-probe"])
-        .output()
-        .unwrap();
-    let report = json_of(&out);
+    let (_, report) = preflight_nodes(&cluster, &[]);
     let lb200 = checks_with_id(&report, "LB200");
     let message = |node: &str| {
         lb200.iter().find(|c| c["node"] == node).unwrap()["message"]

@@ -4,10 +4,10 @@
 
 use std::net::IpAddr;
 
-use super::preflight::{emit, per_node, progress, read_nodes, target_of};
+use super::preflight::{emit, judge, progress, read_nodes, target_of};
+use crate::checks::Policy;
 use crate::checks::doctor::{self, arp::targets};
 use crate::checks::wait;
-use crate::checks::{Check, Policy, run_checks, run_checks_per_node};
 use crate::cli::{DoctorArgs, GlobalArgs};
 use crate::facts::metallb::{ArpFacts, ArpProbe, DoctorFacts, MetalLbFacts};
 use crate::facts::probe::{self, ProbeState};
@@ -46,16 +46,13 @@ pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> Result<ExitCode> {
         || async move {
             let mut facts = gather(global, args, target_ref, roots_ref).await;
             *info_ref.borrow_mut() = target_of(&facts.preflight.cluster);
-            let mut checks: Vec<Check> = match states_ref {
-                None => run_checks(specs_ref, &facts),
-                Some(states) => per_node(run_checks_per_node(
-                    specs_ref,
-                    &mut facts,
-                    doctor::PER_NODE,
-                    states,
-                    |f, state| f.preflight.node = state.clone(),
-                )),
-            };
+            let mut checks = judge(
+                specs_ref,
+                &mut facts,
+                states_ref.as_deref(),
+                doctor::PER_NODE,
+                |f, state| f.preflight.node = state.clone(),
+            );
             policy_ref.apply(&mut checks);
             checks
         },

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use crate::checks::wait::{self, PlainProgress, Progress, SpinnerProgress};
-use crate::checks::{Check, Policy, preflight, run_checks, run_checks_per_node};
+use crate::checks::{Check, CheckSpec, Policy, preflight, run_checks, run_checks_per_node};
 use crate::cli::{ForCommand, GlobalArgs, PreflightArgs};
 use crate::facts::probe::{self, ProbeState};
 use crate::facts::{
@@ -47,16 +47,13 @@ pub async fn run(global: &GlobalArgs, args: &PreflightArgs) -> Result<ExitCode> 
         async move {
             let mut facts = facts.await;
             *info_ref.borrow_mut() = target_of(&facts.cluster);
-            let mut checks: Vec<Check> = match node_states {
-                None => run_checks(specs_ref, &facts),
-                Some(states) => per_node(run_checks_per_node(
-                    specs_ref,
-                    &mut facts,
-                    preflight::PER_NODE,
-                    states,
-                    |f, state| f.node = state.clone(),
-                )),
-            };
+            let mut checks = judge(
+                specs_ref,
+                &mut facts,
+                node_states.as_deref(),
+                preflight::PER_NODE,
+                |f, state| f.node = state.clone(),
+            );
             policy_ref.apply(&mut checks);
             checks
         }
@@ -78,8 +75,20 @@ pub(crate) async fn read_nodes(
     nodes::read(target, &plan, settings).await
 }
 
-/// Node facts read by pods do not change while `--wait` waits: those checks are final.
-pub(crate) fn per_node(mut checks: Vec<Check>) -> Vec<Check> {
+/// Runs the checks once, or with `--nodes` the checks in `per_node` once per node (`select`
+/// puts a node's state into the facts). Node facts read by pods do not change while `--wait`
+/// waits: those checks are final.
+pub(crate) fn judge<F>(
+    specs: &[CheckSpec<F>],
+    facts: &mut F,
+    nodes: Option<&[(String, NodeState)]>,
+    per_node: &[&str],
+    select: fn(&mut F, &NodeState),
+) -> Vec<Check> {
+    let Some(nodes) = nodes else {
+        return run_checks(specs, facts);
+    };
+    let mut checks = run_checks_per_node(specs, facts, per_node, nodes, select);
     for c in checks.iter_mut().filter(|c| c.node.is_some()) {
         c.can_become_true = false;
     }

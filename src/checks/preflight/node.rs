@@ -128,9 +128,14 @@ pub fn host(f: &PreflightFacts) -> Outcome {
             ));
         }
     }
+    checking(f, n, &format!("host {hostname}"))
+}
+
+/// LB200's pass: what is checked and its LAN-facing interfaces.
+fn checking(f: &PreflightFacts, n: &NodeNetFacts, what: &str) -> Outcome {
     let lb = lb_interfaces(f, n);
     Outcome::pass(format!(
-        "checking host {hostname} (interfaces facing the LAN: {})",
+        "checking {what} (interfaces facing the LAN: {})",
         if lb.is_empty() {
             "none found".to_string()
         } else {
@@ -147,15 +152,7 @@ fn remote_host(f: &PreflightFacts, node: &str, n: &NodeNetFacts) -> Outcome {
             "the node-check pod needs hostNetwork and a readable /proc; see docs/node-checks.md",
         );
     }
-    let lb = lb_interfaces(f, n);
-    Outcome::pass(format!(
-        "checking node {node} through a pod (interfaces facing the LAN: {})",
-        if lb.is_empty() {
-            "none found".to_string()
-        } else {
-            lb.join(", ")
-        }
-    ))
+    checking(f, n, &format!("node {node} through a pod"))
 }
 
 fn per_interface(f: &PreflightFacts, n: &NodeNetFacts) -> Vec<(String, ArpConf)> {
