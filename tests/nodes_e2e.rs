@@ -387,6 +387,54 @@ fn a_selector_matching_no_node_creates_nothing() {
 }
 
 #[test]
+fn a_pod_namespace_that_is_missing_or_restricted_creates_nothing() {
+    let sim = Sim::scenario("kubeadm-ipvs");
+    let Some(cluster) = Cluster::sim_only("node namespace", sim) else {
+        return;
+    };
+    cluster.sim().apply_object(json!({
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": "locked",
+            "labels": { "pod-security.kubernetes.io/enforce": "restricted" }
+        }
+    }));
+    cluster.clear_requests();
+    for (ns, want) in [
+        (
+            "nosuch",
+            "--node-namespace nosuch: the namespace does not exist",
+        ),
+        (
+            "locked",
+            "--node-namespace locked enforces Pod Security level restricted",
+        ),
+    ] {
+        let out = cluster
+            .lbctl()
+            .args([
+                "doctor",
+                "--nodes",
+                "all",
+                "--node-namespace",
+                ns,
+                "--no-probe",
+            ])
+            .output()
+            .unwrap();
+        let (_, stderr) = output_text(&out);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(want), "{stderr}");
+        assert!(
+            stderr.contains("pod-security.kubernetes.io/enforce=privileged"),
+            "{stderr}"
+        );
+    }
+    assert!(cluster.writes().is_empty(), "{:?}", cluster.writes());
+}
+
+#[test]
 fn missing_pod_permissions_stop_before_any_pod() {
     let sim = Sim::scenario("kubeadm-ipvs").user(
         "reader",

@@ -385,7 +385,7 @@ pub fn on_link(f: &PreflightFacts) -> Outcome {
                 match n.path_to(addr) {
                     AddressPath::OnLink { interface } => fine.push(format!("{addr} via {interface}")),
                     AddressPath::Local { interface } => problems.push(format!(
-                        "{addr} is already configured on {interface} of this host"
+                        "{addr} is already configured on {interface} of {hostname}"
                     )),
                     AddressPath::ViaGateway { interface, gateway } => problems.push(format!(
                         "{addr} is reached through gateway {gateway} on {interface}, not on a local network"

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{Event, Node, Pod};
+use k8s_openapi::api::core::v1::{Event, Namespace, Node, Pod};
 use kube::api::{Api, DeleteParams, ListParams, LogParams, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
 
@@ -104,7 +104,41 @@ pub async fn plan(target: &ClusterTarget, settings: &Settings) -> Result<Plan> {
         ));
     }
     access::require(target, &permissions(&settings.namespace)).await?;
+    // A namespace that is missing or visibly rejects privileged pods fails every pod alike:
+    // say so once, before creating any. Not being allowed to read it is no reason to stop.
+    let namespaces: Api<Namespace> = Api::all(target.client.clone());
+    if let Ok(found) = namespaces.get_opt(&settings.namespace).await {
+        namespace_problem(&settings.namespace, found.as_ref())?;
+    }
     Ok(split_ready(&nodes.items))
+}
+
+/// `--node-namespace` must exist and must not enforce a Pod Security level below privileged
+/// (hostNetwork and hostPath need it); a usage error otherwise.
+pub fn namespace_problem(name: &str, namespace: Option<&Namespace>) -> Result<()> {
+    let hint = format!(
+        "choose a namespace that allows privileged pods with --node-namespace, or create one: kubectl create namespace {name} && kubectl label namespace {name} pod-security.kubernetes.io/enforce=privileged"
+    );
+    let Some(ns) = namespace else {
+        return Err(Error::usage_with_hint(
+            format!("--node-namespace {name}: the namespace does not exist"),
+            hint,
+        ));
+    };
+    let level = ns
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get("pod-security.kubernetes.io/enforce"));
+    match level.map(String::as_str) {
+        Some(level @ ("baseline" | "restricted")) => Err(Error::usage_with_hint(
+            format!(
+                "--node-namespace {name} enforces Pod Security level {level}, which rejects the node-check pods (hostNetwork, hostPath)"
+            ),
+            hint,
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Ready nodes are checked; the others are reported with their Ready condition.
@@ -453,6 +487,39 @@ mod tests {
             "the node is not Ready (Ready=Unknown; NodeStatusUnknown: Kubelet stopped posting node status.)"
         );
         assert_eq!(plan.not_ready[1].1, "the node reports no Ready condition");
+    }
+
+    #[test]
+    fn the_pod_namespace_must_exist_and_allow_privileged_pods() {
+        let ns = |level: Option<&str>| Namespace {
+            metadata: ObjectMeta {
+                name: Some("lbctl".into()),
+                labels: level.map(|l| {
+                    [(
+                        "pod-security.kubernetes.io/enforce".to_string(),
+                        l.to_string(),
+                    )]
+                    .into()
+                }),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert!(namespace_problem("lbctl", Some(&ns(None))).is_ok());
+        assert!(namespace_problem("lbctl", Some(&ns(Some("privileged")))).is_ok());
+        let err = namespace_problem("lbctl", Some(&ns(Some("baseline")))).unwrap_err();
+        assert_eq!(err.exit_code(), crate::ExitCode::Usage);
+        assert!(
+            err.to_string()
+                .contains("enforces Pod Security level baseline")
+        );
+        let err = namespace_problem("lbctl", None).unwrap_err();
+        assert!(err.to_string().contains("does not exist"));
+        assert!(
+            err.hint()
+                .unwrap()
+                .contains("kubectl create namespace lbctl")
+        );
     }
 
     #[test]
