@@ -734,3 +734,32 @@ fn a_failed_script_or_a_cut_off_log_is_an_error_not_a_verdict() {
         .collect();
     assert_eq!(failing, ["w1", "w2"]);
 }
+
+/// Also runs on a real cluster (LBCTL_E2E_KUBECONFIG): every selected node gets a result.
+#[test]
+fn every_selected_node_gets_a_result() {
+    let sim = Sim::scenario("kubeadm-ipvs").setting("nodeFacts", json!({ "*": strict_node_log() }));
+    let cluster = Cluster::start(sim);
+    let (code, report) = preflight_nodes(&cluster, &["--node-timeout", "2m"]);
+    assert!(matches!(code, Some(0 | 1 | 3)), "{report:#}");
+    let nodes: Vec<&str> = report["nodes"]
+        .as_array()
+        .expect("a nodes summary")
+        .iter()
+        .map(|n| n["node"].as_str().unwrap())
+        .collect();
+    assert!(!nodes.is_empty());
+    let lb200 = checks_with_id(&report, "LB200");
+    let checked: Vec<&str> = lb200.iter().map(|c| c["node"].as_str().unwrap()).collect();
+    assert_eq!(checked, nodes, "one LB200 per node, in node order");
+    for c in &lb200 {
+        assert!(
+            matches!(c["status"].as_str(), Some("pass" | "error")),
+            "{c}"
+        );
+    }
+    if cluster.is_sim() {
+        assert_eq!(nodes, ["cp1", "w1", "w2"]);
+        assert!(node_check_pods_left(&cluster).is_empty());
+    }
+}
