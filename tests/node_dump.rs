@@ -20,7 +20,13 @@ fn fixture(name: &str) -> PathBuf {
 
 /// Runs the script with `sh` over a fixture tree laid out like [`HostRoots::fixture`].
 fn script_over(dir: &Path) -> String {
-    let out = Command::new("sh")
+    script_with(&["sh"], dir)
+}
+
+/// Runs the script with the given shell command (`sh`, or `busybox sh` as in the pod's image).
+fn script_with(shell: &[&str], dir: &Path) -> String {
+    let out = Command::new(shell[0])
+        .args(&shell[1..])
         .arg("-c")
         .arg(SCRIPT)
         .env("LBCTL_PROC", dir)
@@ -49,6 +55,23 @@ fn fixture_dumps_read_like_the_trees() {
         let remote = NodeNetFacts::from_files(&dump);
         let local = NodeNetFacts::from_files(&HostRoots::fixture(&dir));
         assert_eq!(remote, local, "{name}");
+    }
+}
+
+/// The default image is busybox: its ash must print exactly what this machine's sh prints.
+#[test]
+fn busybox_sh_prints_the_same_dump() {
+    if Command::new("busybox").arg("true").output().is_err() {
+        eprintln!("skipping: busybox is not installed (apt-get install busybox; .ci/run does)");
+        return;
+    }
+    for name in ["ipvs-strictarp-node", "default-node"] {
+        let dir = fixture(name);
+        assert_eq!(
+            script_with(&["busybox", "sh"], &dir),
+            script_over(&dir),
+            "{name}"
+        );
     }
 }
 
@@ -130,8 +153,14 @@ fn child_reads_the_namespace() {
         .arg(SCRIPT)
         .output()
         .expect("sh runs");
+    // busybox's ash (the default image's shell), when installed, in the same place.
+    let busybox = Command::new("busybox")
+        .args(["sh", "-c", SCRIPT])
+        .output()
+        .map(|o| String::from_utf8(o.stdout).unwrap())
+        .unwrap_or_default();
     println!(
-        "\nlocal-json {}\n=====\n{}",
+        "\nlocal-json {}\n=====\n{}=====\n{busybox}",
         serde_json::to_string(&local).unwrap(),
         String::from_utf8(out.stdout).unwrap()
     );
@@ -174,8 +203,17 @@ fn namespace_dump_matches_local_reading() {
         .find_map(|l| l.strip_prefix("local-json "))
         .unwrap_or_else(|| panic!("child output: {text}"));
     let local: NodeNetFacts = serde_json::from_str(json).unwrap();
-    let log = &log
-        [..log.find("end lbctl-node-facts").expect("end marker") + "end lbctl-node-facts\n".len()];
+    let (log, busybox) = log.split_once("=====\n").expect("two outputs");
+    if busybox.is_empty() {
+        eprintln!("busybox is not installed: only sh's output is compared");
+    } else {
+        let busybox = &busybox[..busybox.find("end lbctl-node-facts").expect("end marker")];
+        assert_eq!(
+            busybox,
+            &log[..busybox.len()],
+            "busybox sh and sh print the same"
+        );
+    }
     let remote = NodeNetFacts::from_files(&NodeDump::parse(log).unwrap());
 
     assert_eq!(remote.sysctls, local.sysctls);
