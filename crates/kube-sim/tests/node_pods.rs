@@ -125,14 +125,24 @@ fn pods_on_ready_nodes_complete_and_serve_their_nodes_facts() {
             assert_eq!(pods.logs(&name, &params).await.unwrap(), log, "{node}");
         }
         let events: Api<Event> = Api::namespaced(client, "lbctl-system");
-        assert!(
-            events
-                .list(&ListParams::default())
-                .await
-                .unwrap()
-                .items
-                .is_empty(),
-            "a clean run writes no events"
+        let reasons: Vec<(String, String)> = events
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|e| (e.type_.unwrap(), e.reason.unwrap()))
+            .collect();
+        let started = [
+            ("Normal", "Pulled"),
+            ("Normal", "Created"),
+            ("Normal", "Started"),
+        ]
+        .map(|(t, r)| (t.to_string(), r.to_string()));
+        assert_eq!(
+            reasons,
+            [started.clone(), started].concat(),
+            "a clean run: only the kubelet's Normal events"
         );
     });
 }
@@ -173,7 +183,10 @@ fn logs_answer_like_the_api_server_until_the_container_has_started() {
         let err = pods.logs(&gone, &LogParams::default()).await.unwrap_err();
         assert_eq!(api_error(err), (404, "NotFound".into(), "nodes \"w9\" not found".into()));
         let events: Api<Event> = Api::namespaced(client, "lbctl-system");
-        assert!(events.list(&ListParams::default()).await.unwrap().items.is_empty(), "broken nodes write no events");
+        for pod in [&down, &gone] {
+            let about = events.list(&ListParams::default().fields(&format!("involvedObject.name={pod}"))).await.unwrap();
+            assert!(about.items.is_empty(), "{pod}: no kubelet writes events");
+        }
     });
 }
 

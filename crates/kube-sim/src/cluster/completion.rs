@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
+use super::images;
 use super::meta::{self, rfc3339};
 use super::pods::{self, Kubelet};
 use super::settings::NodeFact;
@@ -17,7 +18,7 @@ use super::world::Action;
 const CONTAINER_RUN: SignedDuration = SignedDuration::from_millis(100);
 
 /// Which timed step a kubelet timer stands for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Step {
     /// The container of a run-to-completion pod exits.
     Exit,
@@ -54,7 +55,7 @@ impl Kubelet<'_> {
                 if !self.step_done(key, Step::Exit, CONTAINER_RUN) {
                     return Vec::new();
                 }
-                self.timers.remove(key);
+                self.timers.remove(&(key.to_string(), Step::Exit));
                 let ip = meta::str_at(pod, &["status", "podIP"]).to_string();
                 let ran_from = meta::parse_time(
                     pod.pointer("/status/containerStatuses/0/state/running/startedAt"),
@@ -81,9 +82,11 @@ impl Kubelet<'_> {
                 }
                 let ip = pods::pod_ip(pod, node, used_ips);
                 self.timers
-                    .insert(key.to_string(), (Step::Exit, self.now + CONTAINER_RUN));
+                    .insert((key.to_string(), Step::Exit), self.now + CONTAINER_RUN);
                 let running = self.running_status(pod, node, start, self.now, &ip, true);
-                vec![log(), Action::UpdateStatus(with_status(pod, running))]
+                let mut actions = vec![log(), Action::UpdateStatus(with_status(pod, running))];
+                actions.extend(images::started_events(pod, meta::name(node), self.now));
+                actions
             }
             _ => {
                 self.seen.insert(key.to_string(), self.now);
@@ -103,18 +106,10 @@ fn with_status(pod: &Value, status: Value) -> Value {
 }
 
 /// The status of a pod whose containers all exited at `at` with the node fact's exit code, made
-/// from its running status: phase Succeeded (exit 0) or Failed, containers terminated
-/// (`Completed` or `Error`), Ready/ContainersReady False with reason `PodCompleted`/`PodFailed`,
-/// Initialized True (reason `PodCompleted` when it succeeded), and PodReadyToStartContainers
-/// False once the sandbox is gone.
+/// from its running status: containers terminated (`Completed` or `Error`), then [`ended`].
 pub fn finished_status(mut status: Value, fact: &NodeFact, at: Timestamp) -> Value {
     let at = rfc3339(at);
     let ok = fact.exit_code == 0;
-    let (phase, pod_reason, container_reason) = if ok {
-        ("Succeeded", "PodCompleted", "Completed")
-    } else {
-        ("Failed", "PodFailed", "Error")
-    };
     if let Some(containers) = status["containerStatuses"].as_array_mut() {
         for c in containers {
             let started_at = c["state"]["running"]["startedAt"].clone();
@@ -122,41 +117,49 @@ pub fn finished_status(mut status: Value, fact: &NodeFact, at: Timestamp) -> Val
                 "containerID": c["containerID"],
                 "exitCode": fact.exit_code,
                 "finishedAt": at,
-                "reason": container_reason,
+                "reason": if ok { "Completed" } else { "Error" },
                 "startedAt": started_at,
             }});
             c["ready"] = json!(false);
             c["started"] = json!(false);
         }
     }
+    ended(status, ok, &at)
+}
+
+/// Conditions and phase of a pod whose containers have all ended at `at`: Succeeded or Failed,
+/// Ready/ContainersReady False with reason `PodCompleted`/`PodFailed`, Initialized True (reason
+/// `PodCompleted` when it succeeded), PodReadyToStartContainers False once the sandbox is gone.
+/// Transition times move only for conditions whose status changes.
+fn ended(mut status: Value, succeeded: bool, at: &str) -> Value {
+    let pod_reason = if succeeded {
+        "PodCompleted"
+    } else {
+        "PodFailed"
+    };
     if let Some(conditions) = status["conditions"].as_array_mut() {
         for c in conditions {
             let kind = meta::str_at(c, &["type"]).to_string();
-            let changed = match kind.as_str() {
-                "PodReadyToStartContainers" => {
-                    *c = pods::cond(&kind, false, &at, None);
-                    continue;
+            let was_true = meta::str_at(c, &["status"]) == "True";
+            let mut changed = match kind.as_str() {
+                "PodReadyToStartContainers" | "Ready" | "ContainersReady" => {
+                    pods::cond(&kind, false, at, None)
                 }
-                "Ready" | "ContainersReady" => {
-                    let was = meta::str_at(c, &["status"]) == "True";
-                    let mut fresh = pods::cond(&kind, false, &at, None);
-                    if !was {
-                        fresh["lastTransitionTime"] = c["lastTransitionTime"].clone();
-                    }
-                    fresh["reason"] = json!(pod_reason);
-                    fresh
-                }
-                "Initialized" if ok => {
-                    let mut same = c.clone();
-                    same["reason"] = json!("PodCompleted");
-                    same
-                }
+                "Initialized" if succeeded => c.clone(),
                 _ => continue,
             };
+            if kind != "Initialized" && !was_true {
+                changed["lastTransitionTime"] = c["lastTransitionTime"].clone();
+            }
+            match kind.as_str() {
+                "Ready" | "ContainersReady" => changed["reason"] = json!(pod_reason),
+                "Initialized" => changed["reason"] = json!("PodCompleted"),
+                _ => {}
+            }
             *c = changed;
         }
     }
-    status["phase"] = json!(phase);
+    status["phase"] = json!(if succeeded { "Succeeded" } else { "Failed" });
     status
 }
 
@@ -282,7 +285,20 @@ mod tests {
             condition(pod, "Ready")["lastTransitionTime"],
             meta::rfc3339(later)
         );
-        assert!(events(&store).is_empty(), "{:?}", events(&store));
+        assert_eq!(
+            events(&store),
+            [
+                "Pulled: Container image \"busybox:1.37\" already present on machine and can be accessed by the pod",
+                "Created: Container created",
+                "Started: Container started",
+            ]
+        );
+        let started = store.objects.iter().find(|o| o["kind"] == "Event").unwrap();
+        assert_eq!(
+            started["involvedObject"]["fieldPath"],
+            "spec.containers{check}"
+        );
+        assert_eq!(started["lastTimestamp"], meta::rfc3339(running_at));
         assert_eq!(cluster.next_wakeup(later), None, "nothing left to do");
     }
 

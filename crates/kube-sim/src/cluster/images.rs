@@ -57,10 +57,10 @@ pub fn pull_error(image: &str) -> String {
     )
 }
 
-/// An event of the kubelet on `node` about one container of `pod`.
-fn kubelet_event(
+/// An event of the kubelet on `node` about `pod`, or one of its containers.
+pub fn kubelet_event(
     pod: &Value,
-    container: &str,
+    container: Option<&str>,
     node: &str,
     kind: &str,
     reason: &str,
@@ -68,10 +68,35 @@ fn kubelet_event(
     now: Timestamp,
 ) -> Action {
     let mut event = meta::event(pod, kind, reason, message, "kubelet", now);
-    event["involvedObject"]["fieldPath"] = json!(format!("spec.containers{{{container}}}"));
+    if let Some(container) = container {
+        event["involvedObject"]["fieldPath"] = json!(format!("spec.containers{{{container}}}"));
+    }
     event["source"]["host"] = json!(node);
     event["reportingInstance"] = json!(node);
     Action::Create(event)
+}
+
+/// The kubelet's events when it starts a pod's containers, their images already on the node
+/// (as `kubectl describe pod` shows them on a v1.36 kubelet).
+pub fn started_events(pod: &Value, node: &str, now: Timestamp) -> Vec<Action> {
+    pods::containers(pod)
+        .iter()
+        .flat_map(|c| {
+            let name = meta::str_at(c, &["name"]);
+            let present = format!(
+                "Container image \"{}\" already present on machine and can be accessed by the pod",
+                meta::str_at(c, &["image"])
+            );
+            [
+                ("Pulled", present),
+                ("Created", "Container created".to_string()),
+                ("Started", "Container started".to_string()),
+            ]
+            .map(|(reason, message)| {
+                kubelet_event(pod, Some(name), node, "Normal", reason, &message, now)
+            })
+        })
+        .collect()
 }
 
 fn waiting_reason<'a>(pod: &'a Value, container: &str) -> &'a str {
@@ -97,7 +122,7 @@ impl Kubelet<'_> {
         let error = pull_error(image);
         let now = self.now;
         let event = |kind: &str, reason: &str, message: &str| {
-            kubelet_event(pod, container, node_name, kind, reason, message, now)
+            kubelet_event(pod, Some(container), node_name, kind, reason, message, now)
         };
         match (waiting_reason(pod, container), started) {
             ("ContainerCreating", Some(start)) => {
@@ -107,8 +132,8 @@ impl Kubelet<'_> {
                 let ip = pods::pod_ip(pod, node, used_ips);
                 let status = self.pull_status(pod, container, "ErrImagePull", &error, &ip);
                 self.timers.insert(
-                    key.to_string(),
-                    (Step::PullBackOff, self.now + PULL_BACKOFF),
+                    (key.to_string(), Step::PullBackOff),
+                    self.now + PULL_BACKOFF,
                 );
                 vec![
                     Action::UpdateStatus(status),
@@ -125,7 +150,7 @@ impl Kubelet<'_> {
                 if !self.step_done(key, Step::PullBackOff, PULL_BACKOFF) {
                     return Vec::new();
                 }
-                self.timers.remove(key);
+                self.timers.remove(&(key.to_string(), Step::PullBackOff));
                 let ip = meta::str_at(pod, &["status", "podIP"]).to_string();
                 let message = format!("Back-off pulling image \"{image}\": ErrImagePull: {error}");
                 let status = self.pull_status(pod, container, "ImagePullBackOff", &message, &ip);
@@ -245,8 +270,20 @@ mod tests {
             )
         );
         let docker = "docker.io/library/busybox:1.37";
+        let about_p1: Vec<String> = store
+            .objects
+            .iter()
+            .filter(|o| o["kind"] == "Event" && o["involvedObject"]["name"] == "p1")
+            .map(|e| {
+                format!(
+                    "{}: {}",
+                    e["reason"].as_str().unwrap(),
+                    e["message"].as_str().unwrap()
+                )
+            })
+            .collect();
         assert_eq!(
-            events(&store),
+            about_p1,
             [
                 "Pulling: Pulling image \"busybox:1.37\"".to_string(),
                 format!(

@@ -15,7 +15,9 @@
 //! that is not Ready stands for a kubelet that is down: its new run-to-completion pods (and those
 //! bound to a node that does not exist) stay Pending without any kubelet status or event, its log
 //! requests are refused, and its deleted pods stay Terminating. On a Ready node the kubelet
-//! removes a gracefully deleted pod once its containers have stopped (~100ms). Containers whose
+//! removes a gracefully deleted pod once its containers have stopped (~100ms). Pods started
+//! after boot get the kubelet's Normal events (Pulled, Created, Started).
+//! `activeDeadlineSeconds` is not enforced (a real kubelet kills the pod then). Containers whose
 //! image is listed in `imagePullFailures` keep their pod Pending in ErrImagePull, then
 //! ImagePullBackOff, with the kubelet's events ([`images`]). New pods without a controlling owner
 //! on a node listed in `podAdmissionFailures` end Failed with the kubelet's admission reason
@@ -81,7 +83,7 @@ pub struct Cluster {
     /// When the kubelet first saw each pending pod (`namespace/name`).
     seen: HashMap<String, Timestamp>,
     /// The kubelet's timed steps of running and deleted pods.
-    timers: HashMap<String, (completion::Step, Timestamp)>,
+    timers: HashMap<(String, completion::Step), Timestamp>,
     metallb: metallb::Memory,
 }
 

@@ -177,7 +177,7 @@ pub struct Kubelet<'a> {
     pub seen: &'a mut HashMap<String, Timestamp>,
     /// The next timed step of a pod (`namespace/name`) after it runs: a run-to-completion
     /// container exiting, a deleted pod's containers stopped.
-    pub timers: &'a mut HashMap<String, (Step, Timestamp)>,
+    pub timers: &'a mut HashMap<(String, Step), Timestamp>,
 }
 
 /// How long a deleted pod's containers take to stop before the kubelet removes the pod.
@@ -241,13 +241,17 @@ impl Kubelet<'_> {
                 continue;
             }
             if let Some(status) = self.desired_status(pod, node, &key, &mut used_ips) {
+                let starts = phase(pod) != "Running" && status["phase"] == "Running";
+                if starts && !self.booting {
+                    actions.extend(images::started_events(pod, meta::name(node), self.now));
+                }
                 let mut updated = pod.clone();
                 updated["status"] = status;
                 actions.push(Action::UpdateStatus(updated));
             }
         }
         self.seen.retain(|k, _| live.contains(k));
-        self.timers.retain(|k, _| live.contains(k));
+        self.timers.retain(|(k, _), _| live.contains(k));
         actions
     }
 
@@ -268,15 +272,12 @@ impl Kubelet<'_> {
     /// Whether the timed `step` of a pod is over; a step not yet under way starts now and takes
     /// `takes`.
     pub(super) fn step_done(&mut self, key: &str, step: Step, takes: SignedDuration) -> bool {
-        let due = match self.timers.get(key) {
-            Some((running, at)) if *running == step => *at,
-            _ => {
-                let at = self.now + takes;
-                self.timers.insert(key.to_string(), (step, at));
-                at
-            }
-        };
-        due <= self.now
+        let now = self.now;
+        let due = *self
+            .timers
+            .entry((key.to_string(), step))
+            .or_insert(now + takes);
+        due <= now
     }
 
     /// Whether a pending pod's containers have been created: `podReadyDelay` after the kubelet
@@ -335,7 +336,7 @@ impl Kubelet<'_> {
         self.seen
             .values()
             .map(|t| *t + delay)
-            .chain(self.timers.values().map(|(_, t)| *t))
+            .chain(self.timers.values().copied())
             .filter(|t| *t > self.now)
             .min()
     }

@@ -5,6 +5,7 @@
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
+use super::images;
 use super::meta::{self, rfc3339};
 use super::pods;
 use super::settings::Rejection;
@@ -93,10 +94,16 @@ pub fn reject(pod: &Value, node: &Value, rejection: &Rejection, now: Timestamp) 
         status["conditions"] = conditions.clone();
     }
     updated["status"] = status;
-    let mut event = meta::event(pod, "Warning", &rejection.reason, &said, "kubelet", now);
-    event["source"]["host"] = node["metadata"]["name"].clone();
-    event["reportingInstance"] = node["metadata"]["name"].clone();
-    vec![Action::UpdateStatus(updated), Action::Create(event)]
+    let event = images::kubelet_event(
+        pod,
+        None,
+        meta::name(node),
+        "Warning",
+        &rejection.reason,
+        &said,
+        now,
+    );
+    vec![Action::UpdateStatus(updated), event]
 }
 
 #[cfg(test)]
