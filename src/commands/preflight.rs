@@ -72,6 +72,16 @@ pub(crate) async fn read_nodes(
     settings: &nodes::Settings,
 ) -> Result<Vec<(String, NodeState)>> {
     let plan = nodes::plan(target, settings).await?;
+    // Pods can take a while (image pulls): say what is happening on a terminal.
+    if std::io::stderr().is_terminal() {
+        eprintln!(
+            "checking {} node(s) through pods in namespace {} ({}, up to {} at a time)...",
+            plan.check.len(),
+            settings.namespace,
+            settings.image,
+            settings.concurrency
+        );
+    }
     nodes::read(target, &plan, settings).await
 }
 
