@@ -361,6 +361,17 @@ fn a_bad_selector_is_a_usage_error_before_any_request() {
     let (_, stderr) = output_text(&out);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--nodes \"role in worker\""), "{stderr}");
+    let out = cluster
+        .lbctl()
+        .args(["doctor", "--nodes", "all", "--node-timeout", "0"])
+        .output()
+        .unwrap();
+    let (_, stderr) = output_text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--node-timeout must be longer than 0"),
+        "{stderr}"
+    );
     assert!(cluster.requests().is_empty(), "nothing is contacted");
 }
 

@@ -92,7 +92,7 @@ pub fn specs() -> Vec<CheckSpec<PreflightFacts>> {
         spec("LB120", "existing MetalLB installation", "metallb", CLUSTER, false, metallb::existing),
         spec("LB121", "MetalLB CRDs complete", "metallb", CLUSTER, false, metallb::crds),
         spec("LB122", "MetalLB namespace allows privileged pods", "metallb", CLUSTER, false, metallb::pod_security),
-        spec("LB200", "this host can be checked", "node", &[], false, node::host),
+        spec("LB200", "node can be checked", "node", &[], false, node::host),
         spec("LB201", "ARP sysctls for the kube-proxy mode", "node", NODE, true, node::arp_sysctls),
         spec("LB202", "IPVS kernel modules", "node", NODE, false, node::ipvs_modules),
         spec("LB203", "reverse-path filter not strict", "node", NODE, false, node::rp_filter),

@@ -42,6 +42,12 @@ impl Settings {
         let Some(text) = &args.nodes else {
             return Ok(None);
         };
+        if args.node_timeout.is_zero() {
+            return Err(Error::usage_with_hint(
+                "--node-timeout must be longer than 0",
+                "give the pods time for the image pull, e.g. --node-timeout 60s",
+            ));
+        }
         Ok(Some(Settings {
             selection: NodeSelection::parse(text)?,
             image: args.node_image.clone(),
