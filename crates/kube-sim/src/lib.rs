@@ -57,6 +57,37 @@
 //!   cluster go in [`SimBuilder::with_cluster`]; tests can add their own with
 //!   [`SimBuilder::admission`] and [`SimBuilder::controller`].
 //!
+//! # Tables (`kubectl get`)
+//!
+//! GET, LIST and WATCH answer `Accept: application/json;as=Table;v=v1;g=meta.k8s.io` (or
+//! `v1beta1`) with a `meta.k8s.io` Table: `columnDefinitions` and one row per object whose
+//! `cells` follow kube-apiserver's printers for nodes, pods, services, configmaps, secrets,
+//! serviceaccounts, namespaces, events, daemonsets, deployments and replicasets (every column,
+//! `priority: 1` being `-o wide`'s); custom resources use their CRD's `additionalPrinterColumns`
+//! (simple JSONPaths; Age when the CRD declares none); every other kind, CRDs included, gets
+//! Name / Created At. The row's `object` is PartialObjectMetadata, the object itself with
+//! `includeObject=Object`, null with `None`. Lists keep `limit`/`continue`; a watch sends one
+//! Table per event with the columns in the first only. Finished pods' rows carry the
+//! `Completed` condition.
+//!
+//! # Field validation
+//!
+//! POST, PUT and PATCH (server-side apply too) honour `?fieldValidation=` (`Warn` when absent):
+//! `Strict` answers 400 `<Kind> in version "<v>" cannot be handled as a <Kind>: strict decoding
+//! error: unknown field "spec.foo", duplicate field "data.a"` (apply: `failed to create typed
+//! patch object (<gv>, Kind=<Kind>): .spec.foo: field not declared in schema`); `Warn` stores
+//! the object without the unknown fields and sends one `Warning: 299 - "unknown field
+//! \"spec.foo\""` header per finding; `Ignore` drops them silently. Checked: custom resources
+//! against their CRD's structural schema (`properties`, `items`, `additionalProperties`,
+//! `x-kubernetes-preserve-unknown-fields`, `x-kubernetes-embedded-resource`); `metadata` of
+//! every kind against ObjectMeta; for built-in kinds the top-level fields of configmaps,
+//! secrets, namespaces, nodes, serviceaccounts, pods, services, daemonsets, deployments,
+//! replicasets, RBAC, CRDs and validating webhook configurations, plus Service specs and ports,
+//! workload specs, pod templates, pod specs and containers. Not checked: anything below those
+//! (probes, volumes, securityContext, affinity, status, ...), other built-in kinds (events,
+//! EndpointSlices, ...), field types and values, and duplicate keys in YAML apply bodies.
+//! Unknown fields are reported in key order, not document order.
+//!
 //! # Control endpoints
 //!
 //! `GET|DELETE /_sim/requests`, `POST|DELETE /_sim/faults` (a [`Fault`] as JSON),
@@ -89,12 +120,14 @@ mod fields;
 mod http;
 mod meta;
 mod patch;
+mod printers;
 pub mod resources;
 mod scenario;
 mod selectors;
 mod status;
 mod store;
 mod tls;
+mod validation;
 mod wiring;
 
 pub use control::{

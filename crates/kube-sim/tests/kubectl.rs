@@ -197,3 +197,125 @@ objects:
     kubectl.ok(&["delete", "pod", "stuck", "--grace-period=0", "--force"]);
     assert!(sim.get("v1", "Pod", Some("default"), "stuck").is_none());
 }
+
+/// kubectl's table output comes from the server's Tables: the columns of the real printers and
+/// of MetalLB's CRD printer columns.
+#[test]
+fn get_prints_the_server_tables() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/clusters/metallb-healthy.yaml");
+    let sim = kube_sim::spawn(Scenario::from_file(&path).unwrap()).unwrap();
+    let kubectl = Kubectl::new(&sim, "admin");
+
+    let nodes = kubectl.ok(&["get", "nodes"]);
+    let lines: Vec<Vec<&str>> = nodes
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        lines[0],
+        ["NAME", "STATUS", "ROLES", "AGE", "VERSION"],
+        "{nodes}"
+    );
+    let cp = lines.iter().find(|l| l[0] == "cp1").expect("cp1 listed");
+    assert_eq!(cp[1..3], ["Ready", "control-plane"], "{nodes}");
+    let worker = lines.iter().find(|l| l[0] == "w1").expect("w1 listed");
+    assert_eq!(worker[2], "<none>", "{nodes}");
+    let wide = kubectl.ok(&["get", "nodes", "-o", "wide"]);
+    assert!(
+        wide.lines().next().unwrap().contains("INTERNAL-IP"),
+        "{wide}"
+    );
+
+    let pools = kubectl.ok(&["get", "ipaddresspools", "-A"]);
+    let header: Vec<&str> = pools
+        .lines()
+        .next()
+        .unwrap()
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "NAMESPACE",
+            "NAME",
+            "AUTO ASSIGN",
+            "AVOID BUGGY IPS",
+            "ADDRESSES"
+        ],
+        "{pools}"
+    );
+    let lan = pools.lines().nth(1).unwrap();
+    let cells: Vec<&str> = lan.split_whitespace().collect();
+    assert_eq!(
+        cells,
+        [
+            "metallb-system",
+            "lan",
+            "true",
+            "false",
+            "[\"192.168.77.240-192.168.77.250\"]"
+        ],
+        "{pools}"
+    );
+
+    let pods = kubectl.ok(&["get", "pods", "-n", "metallb-system"]);
+    let header: Vec<&str> = pods.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        ["NAME", "READY", "STATUS", "RESTARTS", "AGE"],
+        "{pods}"
+    );
+    for line in pods.lines().skip(1) {
+        assert!(
+            line.contains(" 1/1 ") && line.contains(" Running "),
+            "{pods}"
+        );
+    }
+    let services = kubectl.ok(&["get", "services", "-A"]);
+    assert!(
+        services.lines().next().unwrap().contains("TYPE"),
+        "{services}"
+    );
+    assert!(
+        services.lines().next().unwrap().contains("EXTERNAL-IP"),
+        "{services}"
+    );
+}
+
+/// kubectl validates strictly on the server by default: unknown fields are refused with the API
+/// server's message; `--validate=warn` writes the object without them and prints the warning.
+#[test]
+fn unknown_fields_follow_kubectl_validate() {
+    let sim = kube_sim::spawn(Scenario::empty()).unwrap();
+    let kubectl = Kubectl::new(&sim, "admin");
+    let manifest = kubectl.file(
+        "typo.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: typo, namespace: default}\ndata: {a: \"1\"}\ndatta: {b: \"2\"}\n",
+    );
+    let (ok, _, stderr) = kubectl.run(&["create", "-f", path_str(&manifest)]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("strict decoding error: unknown field \"datta\""),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = kubectl.run(&["apply", "--server-side", "-f", path_str(&manifest)]);
+    assert!(!ok);
+    assert!(
+        stderr.contains(".datta: field not declared in schema"),
+        "{stderr}"
+    );
+    assert!(
+        sim.get("v1", "ConfigMap", Some("default"), "typo")
+            .is_none()
+    );
+
+    let (ok, _, stderr) = kubectl.run(&["create", "--validate=warn", "-f", path_str(&manifest)]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("unknown field \"datta\""), "{stderr}");
+    let cm = sim.get("v1", "ConfigMap", Some("default"), "typo").unwrap();
+    assert!(cm.get("datta").is_none());
+    assert_eq!(cm["data"]["a"], "1");
+}

@@ -9,6 +9,7 @@ mod openapi;
 mod read;
 mod route;
 mod sim;
+mod table;
 mod write;
 
 pub use body::Body;

@@ -2,6 +2,7 @@
 
 use super::body::Body;
 use super::route::Target;
+use super::table;
 use super::{Ctx, Reply, Server, json_reply, text_reply};
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::status::Status;
@@ -50,7 +51,18 @@ pub(crate) fn get(server: &Server, ctx: &Ctx, target: &Target) -> Result<Reply, 
             };
             Ok(text_reply(200, text))
         }
-        _ => Ok(json_reply(200, &present(target, &obj))),
+        _ => match table::requested(ctx) {
+            Some(request) => {
+                let metadata = json!({"resourceVersion": obj["metadata"]["resourceVersion"]});
+                let printer = table::printer(server, target);
+                let now = server.store.now();
+                let presented = |o: &Value| present(target, o);
+                let answer =
+                    table::table(&request, &printer, [&*obj], metadata, true, now, &presented);
+                Ok(table::reply(&request, &answer))
+            }
+            None => Ok(json_reply(200, &present(target, &obj))),
+        },
     }
 }
 
@@ -109,6 +121,21 @@ pub(crate) fn list(server: &Server, ctx: &Ctx, target: &Target) -> Result<Reply,
         limit,
         &filter,
     );
+    let mut metadata = json!({"resourceVersion": page.rv.to_string()});
+    if let Some(next) = &page.next {
+        metadata["continue"] = json!(continue_token(page.rv, &start_key(target, next)));
+        if labels.is_empty() && fields.is_empty() {
+            metadata["remainingItemCount"] = json!(page.remaining);
+        }
+    }
+    if let Some(request) = table::requested(ctx) {
+        let printer = table::printer(server, target);
+        let now = server.store.now();
+        let presented = |o: &Value| present(target, o);
+        let objects = page.items.iter().map(|o| &**o);
+        let answer = table::table(&request, &printer, objects, metadata, true, now, &presented);
+        return Ok(table::reply(&request, &answer));
+    }
     let items: Vec<Value> = page
         .items
         .iter()
@@ -124,13 +151,6 @@ pub(crate) fn list(server: &Server, ctx: &Ctx, target: &Target) -> Result<Reply,
             item
         })
         .collect();
-    let mut metadata = json!({"resourceVersion": page.rv.to_string()});
-    if let Some(next) = &page.next {
-        metadata["continue"] = json!(continue_token(page.rv, &start_key(target, next)));
-        if labels.is_empty() && fields.is_empty() {
-            metadata["remainingItemCount"] = json!(page.remaining);
-        }
-    }
     Ok(json_reply(
         200,
         &json!({
@@ -232,6 +252,27 @@ pub(crate) fn watch(server: &Arc<Server>, ctx: &Ctx, target: &Target) -> Reply {
         server.store.watch(&target.rt, since)
     };
     let target = target.clone();
+    // `kubectl get -w` watches in Tables: one row per event, the columns with the first.
+    let as_table = table::requested(ctx).map(|r| (r, table::printer(server, &target)));
+    let store = server.store.clone();
+    let mut headers = true;
+    let mut encode = move |kind: &str, object: Value| match &as_table {
+        Some((request, printer)) => {
+            let metadata = json!({"resourceVersion": object["metadata"]["resourceVersion"]});
+            let answer = table::table(
+                request,
+                printer,
+                [&object],
+                metadata,
+                headers,
+                store.now(),
+                &|o: &Value| o.clone(),
+            );
+            headers = false;
+            line(kind, answer)
+        }
+        None => line(kind, object),
+    };
     let mut subscription = match subscription {
         Ok(s) => s,
         Err(status) => {
@@ -247,7 +288,7 @@ pub(crate) fn watch(server: &Arc<Server>, ctx: &Ctx, target: &Target) -> Reply {
         let mut last_rv = subscription.rv;
         for event in std::mem::take(&mut subscription.backlog) {
             if let Some((kind, object)) = visible(&event, &target, &labels, &fields) {
-                if tx.send(line(kind, object)).await.is_err() {
+                if tx.send(encode(kind, object)).await.is_err() {
                     return;
                 }
                 sent += 1;
@@ -271,7 +312,7 @@ pub(crate) fn watch(server: &Arc<Server>, ctx: &Ctx, target: &Target) -> Reply {
                     let Some(event) = event else { return };
                     last_rv = event.rv;
                     if let Some((kind, object)) = visible(&event, &target, &labels, &fields) {
-                        if tx.send(line(kind, object)).await.is_err() {
+                        if tx.send(encode(kind, object)).await.is_err() {
                             return;
                         }
                         sent += 1;

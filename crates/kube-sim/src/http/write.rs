@@ -10,6 +10,8 @@ use crate::patch;
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::status::Status;
 use crate::store::Part;
+use crate::validation::{self, Directive, Findings};
+use hyper::header::HeaderValue;
 use serde_json::{Value, json};
 
 fn admission(
@@ -77,6 +79,65 @@ fn check_body(target: &Target, obj: &mut Value) -> Result<(), Status> {
     Ok(())
 }
 
+/// Field validation of a write's object (`?fieldValidation=`): fields the kind's schema lacks are
+/// dropped from `obj`, and with `duplicates_in_body` the JSON body is checked for fields set
+/// twice. Strict refuses a write with findings (in server-side apply's words when `apply`);
+/// Warn returns them as `Warning` header values; Ignore returns nothing.
+fn validate_fields(
+    server: &Server,
+    ctx: &Ctx,
+    target: &Target,
+    obj: &mut Value,
+    duplicates_in_body: bool,
+    apply: bool,
+) -> Result<Vec<String>, Status> {
+    let directive = Directive::from_query(ctx.param("fieldValidation"))?;
+    let schema = if target.rt.custom {
+        let crd_name = format!("{}.{}", target.rt.plural, target.rt.group);
+        server
+            .store
+            .get(
+                "apiextensions.k8s.io/v1",
+                "CustomResourceDefinition",
+                None,
+                &crd_name,
+            )
+            .and_then(|crd| validation::crd_schema(&crd, &target.version))
+    } else {
+        validation::builtin_schema(&target.rt.group, &target.rt.plural)
+    };
+    let findings = Findings {
+        unknown: schema
+            .map(|schema| validation::prune_unknown(&schema, obj))
+            .unwrap_or_default(),
+        duplicates: if duplicates_in_body {
+            validation::duplicate_fields(&ctx.body)
+        } else {
+            Vec::new()
+        },
+    };
+    match directive {
+        Directive::Strict if !findings.is_empty() && apply => {
+            Err(findings.strict_apply_error(&target.api_version(), &target.rt.kind))
+        }
+        Directive::Strict if !findings.is_empty() => {
+            Err(findings.strict_error(&target.rt.kind, &target.version))
+        }
+        Directive::Warn => Ok(findings.warnings()),
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// Adds `Warning` headers (field validation's findings) to an answer.
+fn with_warnings(mut reply: Reply, warnings: &[String]) -> Reply {
+    for warning in warnings {
+        if let Ok(value) = HeaderValue::from_str(warning) {
+            reply.headers_mut().append("warning", value);
+        }
+    }
+    reply
+}
+
 /// What each kind's create strategy does to `status` (client-sent status is not accepted).
 fn reset_status(target: &Target, obj: &mut Value) {
     let rt = &target.rt;
@@ -137,6 +198,7 @@ pub(crate) fn create(server: &Server, ctx: &Ctx, target: &Target) -> Result<Repl
         return review(server, ctx, target, obj);
     }
     check_body(target, &mut obj)?;
+    let warnings = validate_fields(server, ctx, target, &mut obj, true, false)?;
     let meta = obj["metadata"].as_object_mut().expect("checked above");
     for server_owned in [
         "uid",
@@ -177,7 +239,7 @@ pub(crate) fn create(server: &Server, ctx: &Ctx, target: &Target) -> Result<Repl
         .as_str()
         .unwrap_or_default()
         .to_string();
-    admit_and_create(server, ctx, target, &name, obj)
+    admit_and_create(server, ctx, target, &name, obj).map(|r| with_warnings(r, &warnings))
 }
 
 fn review(server: &Server, ctx: &Ctx, target: &Target, body: Value) -> Result<Reply, Status> {
@@ -258,6 +320,7 @@ fn merge_parts(target: &Target, old: &Value, mut new: Value) -> Value {
 pub(crate) fn update(server: &Server, ctx: &Ctx, target: &Target) -> Result<Reply, Status> {
     let mut obj = ctx.json_body()?;
     check_body(target, &mut obj)?;
+    let warnings = validate_fields(server, ctx, target, &mut obj, true, false)?;
     let name = target.name().to_string();
     match obj.pointer("/metadata/name").and_then(Value::as_str) {
         Some(given) if given != name => {
@@ -294,7 +357,10 @@ pub(crate) fn update(server: &Server, ctx: &Ctx, target: &Target) -> Result<Repl
     let stored = server
         .store
         .replace_typed(&target.rt, new, Part::All, ctx.dry_run(), None)?;
-    Ok(json_reply(200, &present(target, &stored)))
+    Ok(with_warnings(
+        json_reply(200, &present(target, &stored)),
+        &warnings,
+    ))
 }
 
 pub(crate) fn patch(server: &Server, ctx: &Ctx, target: &Target) -> Result<Reply, Status> {
@@ -329,9 +395,10 @@ pub(crate) fn patch(server: &Server, ctx: &Ctx, target: &Target) -> Result<Reply
         };
         let old = present(target, &old);
         let now = server.store.now_string();
-        let (patched, pinned) = match kind {
+        let (patched, pinned, warnings) = match kind {
             patch::PatchKind::Apply => {
-                let config = patch::parse_apply_body(&ctx.body)?;
+                let mut config = patch::parse_apply_body(&ctx.body)?;
+                let warnings = validate_fields(server, ctx, target, &mut config, true, true)?;
                 let pinned = config.pointer("/metadata/resourceVersion").is_some();
                 let applied = crate::apply::apply(
                     &old,
@@ -342,7 +409,7 @@ pub(crate) fn patch(server: &Server, ctx: &Ctx, target: &Target) -> Result<Reply
                     &now,
                     target.subresource.as_deref(),
                 )?;
-                (applied, pinned)
+                (applied, pinned, warnings)
             }
             _ => {
                 let body = ctx.json_body()?;
@@ -350,7 +417,8 @@ pub(crate) fn patch(server: &Server, ctx: &Ctx, target: &Target) -> Result<Reply
                 let mut patched = patch::apply_patch(kind, &old, &body)?;
                 patched["apiVersion"] = json!(target.api_version());
                 patched["kind"] = json!(target.rt.kind);
-                (patched, pinned)
+                let warnings = validate_fields(server, ctx, target, &mut patched, true, false)?;
+                (patched, pinned, warnings)
             }
         };
         let mut new = merge_parts(target, &old, patched);
@@ -377,7 +445,10 @@ pub(crate) fn patch(server: &Server, ctx: &Ctx, target: &Target) -> Result<Reply
             .store
             .replace_typed(&target.rt, new, Part::All, ctx.dry_run(), None)
         {
-            Ok(stored) => return Ok(json_reply(200, &present(target, &stored))),
+            Ok(stored) => {
+                let reply = json_reply(200, &present(target, &stored));
+                return Ok(with_warnings(reply, &warnings));
+            }
             Err(status) if status.code == 409 && !pinned => continue,
             Err(status) => return Err(status),
         }
@@ -394,6 +465,7 @@ fn apply_create(
 ) -> Result<Reply, Status> {
     let mut config = patch::parse_apply_body(&ctx.body)?;
     check_body(target, &mut config)?;
+    let warnings = validate_fields(server, ctx, target, &mut config, true, true)?;
     let name = target.name().to_string();
     match config.pointer("/metadata/name").and_then(Value::as_str) {
         Some(given) if given != name => {
@@ -415,7 +487,7 @@ fn apply_create(
     )?;
     reset_status(target, &mut obj);
     meta::validate(&target.rt.group, &target.rt.kind, &obj)?;
-    admit_and_create(server, ctx, target, &name, obj)
+    admit_and_create(server, ctx, target, &name, obj).map(|r| with_warnings(r, &warnings))
 }
 
 /// Delete options from the body (DeleteOptions) or the query.

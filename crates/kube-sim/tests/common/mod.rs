@@ -38,12 +38,27 @@ pub async fn call(
     body: Option<&Value>,
     user_agent: Option<&str>,
 ) -> Answer {
-    let mut builder = http::Request::builder().method(method).uri(path);
+    let mut headers = Vec::new();
     if !content_type.is_empty() {
-        builder = builder.header("content-type", content_type);
+        headers.push(("content-type", content_type));
     }
     if let Some(agent) = user_agent {
-        builder = builder.header("user-agent", agent);
+        headers.push(("user-agent", agent));
+    }
+    call_with(client, method, path, &headers, body).await
+}
+
+/// `call` with any request headers (`accept` for Tables, for instance).
+pub async fn call_with(
+    client: &kube::Client,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> Answer {
+    let mut builder = http::Request::builder().method(method).uri(path);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
     }
     let bytes = body
         .map(|b| serde_json::to_vec(b).unwrap())
