@@ -215,7 +215,12 @@ fn deletion_is_graceful_unless_the_grace_period_is_zero() {
             create("w3").await,
             create("w1").await,
         );
+        sim.advance(Duration::ZERO);
         sim.advance(Duration::from_millis(200));
+        let phase = |name: &str| {
+            sim.get("v1", "Pod", Some("lbctl-system"), name).unwrap()["status"]["phase"].clone()
+        };
+        assert_eq!(phase(&running), "Running");
         let exists = |name: String| {
             let sim = &sim;
             move || sim.get("v1", "Pod", Some("lbctl-system"), &name).is_some()
@@ -233,6 +238,19 @@ fn deletion_is_graceful_unless_the_grace_period_is_zero() {
         assert!(exists(running.clone())());
         sim.advance(Duration::ZERO);
         assert!(exists(running.clone())(), "its containers are stopping");
+        let events: Api<Event> = Api::namespaced(client.clone(), "lbctl-system");
+        let killing: Vec<String> = events
+            .list(
+                &ListParams::default()
+                    .fields(&format!("involvedObject.name={running},reason=Killing")),
+            )
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter_map(|e| e.message)
+            .collect();
+        assert_eq!(killing, ["Stopping container check"]);
         sim.advance(Duration::from_millis(100));
         assert!(
             !exists(running.clone())(),

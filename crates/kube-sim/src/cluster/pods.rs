@@ -206,8 +206,8 @@ impl Kubelet<'_> {
             live.insert(key.clone());
             let node_ready = scheduling::node_is_ready(node);
             if meta::is_terminating(pod) {
-                if node_ready && let Some(action) = self.stop(pod, &key) {
-                    actions.push(action);
+                if node_ready {
+                    actions.extend(self.stop(pod, meta::name(node), &key));
                 }
                 continue;
             }
@@ -257,16 +257,40 @@ impl Kubelet<'_> {
 
     /// A deleted pod on a working node: its containers stop, then the kubelet removes it (the
     /// final delete with grace period 0). Finalizers keep it, as they would.
-    fn stop(&mut self, pod: &Value, key: &str) -> Option<Action> {
+    fn stop(&mut self, pod: &Value, node: &str, key: &str) -> Vec<Action> {
         let held = pod
             .pointer("/metadata/finalizers")
             .and_then(Value::as_array)
             .is_some_and(|f| !f.is_empty());
         if held {
-            return None;
+            return Vec::new();
         }
-        self.step_done(key, Step::Stop, CONTAINER_STOP)
-            .then(|| Action::delete_of(pod))
+        let stopping = self.timers.contains_key(&(key.to_string(), Step::Stop));
+        if self.step_done(key, Step::Stop, CONTAINER_STOP) {
+            return vec![Action::delete_of(pod)];
+        }
+        if stopping {
+            return Vec::new();
+        }
+        // The kubelet says which running containers it stops.
+        pod.pointer("/status/containerStatuses")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|c| c.pointer("/state/running").is_some())
+            .map(|c| {
+                let name = meta::str_at(c, &["name"]);
+                images::kubelet_event(
+                    pod,
+                    Some(name),
+                    node,
+                    "Normal",
+                    "Killing",
+                    &format!("Stopping container {name}"),
+                    self.now,
+                )
+            })
+            .collect()
     }
 
     /// Whether the timed `step` of a pod is over; a step not yet under way starts now and takes
