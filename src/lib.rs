@@ -16,5 +16,6 @@ pub mod net;
 pub mod output;
 pub mod progress;
 pub mod report;
+pub mod verbose;
 
 pub use error::{Error, ExitCode, Result};

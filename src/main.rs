@@ -20,6 +20,7 @@ fn main() {
         }
     };
     lbctl::output::init_color(cli.global.color);
+    lbctl::verbose::set_level(cli.global.verbose);
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -72,12 +72,22 @@ async fn gather(
     roots: &HostRoots,
 ) -> DoctorFacts {
     let ns = global.metallb_namespace.clone();
-    let (cluster, metallb) = crate::facts::metallb::gather(target, &ns).await;
+    let (cluster, metallb) = crate::verbose::timed(
+        "gathering cluster and MetalLB facts",
+        crate::facts::metallb::gather(target, &ns),
+    )
+    .await;
     let arp = match &metallb {
         None => ArpFacts::NotProbed {
             reason: "skipped: no cluster".into(),
         },
-        Some(m) => probe_addresses(args, m, roots).await,
+        Some(m) => {
+            crate::verbose::timed(
+                "ARP-probing the assigned addresses",
+                probe_addresses(args, m, roots),
+            )
+            .await
+        }
     };
     DoctorFacts {
         metallb_namespace: ns.clone(),

@@ -177,10 +177,15 @@ async fn execute(
     report: &mut Report,
 ) -> Result<ExitCode> {
     let target = connect(global).await?;
-    let server = server_version(&target).await?;
+    let server =
+        crate::verbose::timed("reading the server version", server_version(&target)).await?;
     report.server_version = server.as_ref().map(|s| s.git_version.clone());
 
-    let (location, daemonset) = find_config(&target).await?;
+    let (location, daemonset) = crate::verbose::timed(
+        "locating the kube-proxy configuration",
+        find_config(&target),
+    )
+    .await?;
     report.location = Some(location.clone());
     let key = match location {
         Location::NoKubeProxy(r) => {
@@ -268,7 +273,11 @@ async fn execute(
             return Ok(ExitCode::Ok);
         }
         access::require(&target, &restart_permissions()).await?;
-        restart_and_wait(&target, args, ui, report).await?;
+        crate::verbose::timed(
+            "restarting kube-proxy and waiting",
+            restart_and_wait(&target, args, ui, report),
+        )
+        .await?;
         report.outcome = Outcome::Restarted;
         ui.step("done", "kube-proxy now runs IPVS with strictARP.");
         return Ok(ExitCode::Ok);
@@ -351,7 +360,11 @@ async fn execute(
         ui.note(msg);
         return Ok(ExitCode::Ok);
     }
-    restart_and_wait(&target, args, ui, report).await?;
+    crate::verbose::timed(
+        "restarting kube-proxy and waiting",
+        restart_and_wait(&target, args, ui, report),
+    )
+    .await?;
     report.outcome = Outcome::Changed;
     ui.step(
         "done",

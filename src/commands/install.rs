@@ -534,7 +534,11 @@ async fn precheck(
     let mut facts = PreflightFacts {
         metallb_namespace: opts.namespace.clone(),
         for_install: true,
-        cluster: gather::cluster(target, &options).await,
+        cluster: crate::verbose::timed(
+            "gathering cluster facts",
+            gather::cluster(target, &options),
+        )
+        .await,
         node: node::local(&roots),
         pools,
         probe: ProbeState::NotRun {

@@ -71,7 +71,18 @@ pub(crate) async fn read_nodes(
     target: &crate::kube::ClusterTarget,
     settings: &nodes::Settings,
 ) -> Result<Vec<(String, NodeState)>> {
-    let plan = nodes::plan(target, settings).await?;
+    let plan = crate::verbose::timed(
+        "planning the node checks (nodes, permissions, namespace)",
+        nodes::plan(target, settings),
+    )
+    .await?;
+    crate::verbose::say(1, || {
+        format!(
+            "node checks: {} Ready node(s) get a pod, {} not Ready",
+            plan.check.len(),
+            plan.not_ready.len()
+        )
+    });
     // Pods can take a while (image pulls): say what is happening on a terminal.
     if std::io::stderr().is_terminal() {
         eprintln!(
@@ -82,7 +93,11 @@ pub(crate) async fn read_nodes(
             settings.concurrency
         );
     }
-    nodes::read(target, &plan, settings).await
+    crate::verbose::timed(
+        "running the node-check pods",
+        nodes::read(target, &plan, settings),
+    )
+    .await
 }
 
 /// Runs the checks once, or with `--nodes` the checks in `per_node` once per node (`select`
@@ -170,7 +185,7 @@ async fn gather(
                 message: e.to_string(),
                 hint: e.hint().unwrap_or_default(),
             },
-            Some(Ok(t)) => gather::cluster(t, &options).await,
+            Some(Ok(t)) => crate::verbose::timed("gathering cluster facts", gather::cluster(t, &options)).await,
         }
     };
     let node = if args.nodes.nodes.is_some() {
@@ -178,7 +193,10 @@ async fn gather(
             reason: "--nodes: the selected nodes are checked through pods".into(),
         }
     } else {
-        node::local(roots)
+        let start = std::time::Instant::now();
+        let local = node::local(roots);
+        crate::verbose::step("reading this host's node facts", start.elapsed());
+        local
     };
     let probe = async {
         match (&node, args.no_probe) {
@@ -202,7 +220,11 @@ async fn gather(
                     rate: args.probing.rate,
                     attempts: args.probing.attempts,
                 };
-                probe::run(&pools, facts, roots, &settings).await
+                crate::verbose::timed(
+                    "ARP-probing the pools",
+                    probe::run(&pools, facts, roots, &settings),
+                )
+                .await
             }
         }
     };

@@ -35,7 +35,7 @@ pub async fn run(global: &GlobalArgs, args: &ProbeArgs) -> Result<ExitCode> {
         attempts: args.probing.attempts,
         timeout: args.timeout,
     };
-    let outcome = execute(plan, settings).await?;
+    let outcome = crate::verbose::timed("probing", execute(plan, settings)).await?;
     let (verdicts, packets_sent, elapsed) =
         (outcome.verdicts, outcome.packets_sent, outcome.elapsed);
     let report = ProbeReport::new(&pools, args, verdicts, packets_sent, elapsed);

@@ -81,7 +81,11 @@ pub async fn run(global: &GlobalArgs, args: &UninstallArgs) -> Result<ExitCode> 
     let ns = &opts.namespace;
 
     let rendered = render(&opts);
-    let mut found = snapshot(&target, &rendered, ns, &managed_selector()).await?;
+    let mut found = crate::verbose::timed(
+        "listing what lbctl installed",
+        snapshot(&target, &rendered, ns, &managed_selector()),
+    )
+    .await?;
     let pools = snapshot(&target, &pool_kinds(ns), ns, "").await?;
     let mut kept = Vec::new();
     if args.keep_crds {

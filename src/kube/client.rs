@@ -3,11 +3,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use kube::client::ClientBuilder;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
 use crate::cli::GlobalArgs;
-use crate::{Error, Result};
+use crate::kube::request_log::RequestLogLayer;
+use crate::{Error, Result, verbose};
 
 /// A connected client and a description of what it points at, for reports and errors.
 #[derive(Clone)]
@@ -28,7 +30,7 @@ pub async fn connect(global: &GlobalArgs) -> Result<ClusterTarget> {
     };
     let kubeconfig = load_kubeconfig(global.kubeconfig.as_deref())?;
     let (mut config, context) = match kubeconfig {
-        Some(kc) => {
+        Some((kc, source)) => {
             let context = global
                 .context
                 .clone()
@@ -49,15 +51,38 @@ pub async fn connect(global: &GlobalArgs) -> Result<ClusterTarget> {
                     ),
                 });
             }
+            let user = kc
+                .contexts
+                .iter()
+                .find(|c| c.name == context)
+                .and_then(|c| c.context.as_ref())
+                .and_then(|c| c.user.clone());
             let config = Config::from_custom_kubeconfig(kc, &options)
                 .await
                 .map_err(|e| Error::KubeconfigInvalid {
                     reason: e.to_string(),
                 })?;
+            verbose::say(1, || format!("kubeconfig: {source}"));
+            verbose::say(1, || {
+                format!(
+                    "context {context:?}: server {}, user {}, namespace {}",
+                    config.cluster_url.to_string().trim_end_matches('/'),
+                    user.as_deref().unwrap_or("(none)"),
+                    config.default_namespace
+                )
+            });
             (config, context)
         }
         None => match Config::incluster() {
-            Ok(config) => (config, "in-cluster".to_string()),
+            Ok(config) => {
+                verbose::say(1, || {
+                    format!(
+                        "no kubeconfig: in-cluster service account, server {}, namespace {}",
+                        config.cluster_url, config.default_namespace
+                    )
+                });
+                (config, "in-cluster".to_string())
+            }
             Err(_) => {
                 return Err(Error::KubeconfigMissing {
                     reason: "--kubeconfig is not set, KUBECONFIG is empty, ~/.kube/config does not exist, and lbctl is not running in a pod".into(),
@@ -66,13 +91,27 @@ pub async fn connect(global: &GlobalArgs) -> Result<ClusterTarget> {
         },
     };
     apply_request_timeout(&mut config, global.request_timeout);
-    let server = config.cluster_url.to_string();
-    let client = Client::try_from(config).map_err(|e| Error::KubeconfigInvalid {
+    let server = config
+        .cluster_url
+        .to_string()
+        .trim_end_matches('/')
+        .to_string();
+    let builder = ClientBuilder::try_from(config).map_err(|e| Error::KubeconfigInvalid {
         reason: e.to_string(),
     })?;
+    // The request log costs nothing unless -vv asked for it.
+    let client = if verbose::enabled(2) {
+        builder
+            .with_layer(&RequestLogLayer {
+                server: server.clone(),
+            })
+            .build()
+    } else {
+        builder.build()
+    };
     Ok(ClusterTarget {
         client,
-        server: server.trim_end_matches('/').to_string(),
+        server,
         context,
     })
 }
@@ -93,19 +132,23 @@ fn apply_request_timeout(config: &mut Config, timeout: Option<Duration>) {
     }
 }
 
-/// Reads the kubeconfig that applies, or `None` when there is none at all.
-fn load_kubeconfig(flag: Option<&Path>) -> Result<Option<Kubeconfig>> {
+/// Reads the kubeconfig that applies, or `None` when there is none at all; with it, where it
+/// came from (for `-v`).
+fn load_kubeconfig(flag: Option<&Path>) -> Result<Option<(Kubeconfig, String)>> {
     if let Some(path) = flag {
-        return read_file(path).map(Some);
+        let source = format!("{} (--kubeconfig)", path.display());
+        return read_file(path).map(|kc| Some((kc, source)));
     }
     if let Some(list) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
         let mut merged: Option<Kubeconfig> = None;
+        let mut read = Vec::new();
         for path in std::env::split_paths(&list).filter(|p| !p.as_os_str().is_empty()) {
             // kubectl skips entries of the list that do not exist.
             if !path.exists() {
                 continue;
             }
             let next = read_file(&path)?;
+            read.push(path.display().to_string());
             merged = Some(match merged {
                 None => next,
                 Some(prev) => prev.merge(next).map_err(|e| Error::KubeconfigInvalid {
@@ -113,11 +156,15 @@ fn load_kubeconfig(flag: Option<&Path>) -> Result<Option<Kubeconfig>> {
                 })?,
             });
         }
-        return Ok(merged);
+        let source = format!("{} (KUBECONFIG)", read.join(":"));
+        return Ok(merged.map(|kc| (kc, source)));
     }
     let default = home_kubeconfig();
     match default {
-        Some(path) if path.exists() => read_file(&path).map(Some),
+        Some(path) if path.exists() => {
+            let source = format!("{} (default)", path.display());
+            read_file(&path).map(|kc| Some((kc, source)))
+        }
         _ => Ok(None),
     }
 }

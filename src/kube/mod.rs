@@ -5,6 +5,7 @@ pub mod access;
 pub mod apply;
 pub mod client;
 pub mod errors;
+pub mod request_log;
 pub mod rollout;
 pub mod wait;
 

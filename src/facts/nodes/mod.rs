@@ -276,6 +276,10 @@ async fn check_node(
     let name = made.metadata.name.clone().unwrap_or_default();
     lock(created).insert(name.clone());
     let shown = format!("{}/{name}", settings.namespace);
+    crate::verbose::say(1, || {
+        format!("node {node}: pod {shown} created, waiting for it to end")
+    });
+    let start = std::time::Instant::now();
     let state = match tokio::time::timeout(settings.timeout, wait_for_end(pods, &name)).await {
         Ok(Ok(End::Finished(p))) => collect(pods, &name, &p, node).await,
         Ok(Ok(End::Hopeless(reason))) => unreadable(
@@ -306,6 +310,16 @@ async fn check_node(
             )
         }
     };
+    crate::verbose::step(
+        &format!(
+            "node {node}: pod {shown} {}",
+            match &state {
+                NodeState::Unreadable { .. } => "gave no result",
+                _ => "read",
+            }
+        ),
+        start.elapsed(),
+    );
     if delete(pods, &name).await {
         lock(created).remove(&name);
     }
