@@ -27,7 +27,15 @@ fn vv_lists_every_request_kube_sim_served_and_never_the_token() {
     // --nodes: pods are created, watched, their logs read and deleted.
     let out = cluster
         .lbctl()
-        .args(["-vv", "-o", "json", "preflight", "--nodes", "all", "--no-probe"])
+        .args([
+            "-vv",
+            "-o",
+            "json",
+            "preflight",
+            "--nodes",
+            "all",
+            "--no-probe",
+        ])
         .output()
         .unwrap();
     let (stdout, stderr) = output_text(&out);
