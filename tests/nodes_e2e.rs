@@ -363,6 +363,17 @@ fn a_bad_selector_is_a_usage_error_before_any_request() {
     assert!(stderr.contains("--nodes \"role in worker\""), "{stderr}");
     let out = cluster
         .lbctl()
+        .args(["preflight", "--nodes", "role in (", "--no-probe"])
+        .output()
+        .unwrap();
+    let (_, stderr) = output_text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("unterminated list after \"in\": \"(\" has no closing \")\""),
+        "{stderr}"
+    );
+    let out = cluster
+        .lbctl()
         .args(["doctor", "--nodes", "all", "--node-timeout", "0"])
         .output()
         .unwrap();
@@ -744,6 +755,40 @@ fn a_failed_script_or_a_cut_off_log_is_an_error_not_a_verdict() {
         .map(|n| n["node"].as_str().unwrap())
         .collect();
     assert_eq!(failing, ["w1", "w2"]);
+}
+
+#[test]
+fn empty_logs_say_the_pod_printed_nothing_and_identical_skips_share_a_line() {
+    let sim = Sim::scenario("kubeadm-ipvs").setting("nodeFacts", json!({ "*": "" }));
+    let Some(cluster) = Cluster::sim_only("empty logs", sim) else {
+        return;
+    };
+    let (_, report) = preflight_nodes(&cluster, &[]);
+    let lb200 = checks_with_id(&report, "LB200");
+    assert_eq!(lb200.len(), 3, "{report:#}");
+    for c in &lb200 {
+        let message = c["message"].as_str().unwrap();
+        assert!(
+            message.contains("the pod printed nothing (its log is empty)"),
+            "{message}"
+        );
+    }
+    // JSON keeps one entry per node; the human report says each skip once for all nodes.
+    assert_eq!(checks_with_id(&report, "LB201").len(), 3, "{report:#}");
+    let out = cluster
+        .lbctl()
+        .args(["preflight", "--nodes", "all", "--no-probe"])
+        .output()
+        .unwrap();
+    let (stdout, _) = output_text(&out);
+    for id in ["LB201", "LB202", "LB206"] {
+        let lines: Vec<&str> = stdout.lines().filter(|l| l.contains(id)).collect();
+        assert_eq!(lines.len(), 1, "{stdout}");
+        assert!(
+            lines[0].contains(&format!("{id} cp1, w1, w2 ")) && lines[0].contains("skipped:"),
+            "{stdout}"
+        );
+    }
 }
 
 /// Also runs on a real cluster (LBCTL_E2E_KUBECONFIG): every selected node gets a result.

@@ -19,6 +19,8 @@ pub const END: &str = "end lbctl-node-facts";
 /// Why a pod's output is not a usable dump.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DumpError {
+    #[error("the pod printed nothing (its log is empty)")]
+    Empty,
     #[error("the output does not start with {HEADER:?} (it starts with {0:?})")]
     NoHeader(String),
     #[error("the output is format {0}, this lbctl reads format {VERSION}")]
@@ -42,7 +44,9 @@ impl NodeDump {
             .lines()
             .enumerate()
             .skip_while(|(_, l)| l.trim().is_empty());
-        let first = lines.next().map(|(_, l)| l).unwrap_or_default();
+        let Some((_, first)) = lines.next() else {
+            return Err(DumpError::Empty);
+        };
         let Some(version) = first.strip_prefix(HEADER).map(str::trim) else {
             let start: String = first.chars().take(120).collect();
             return Err(DumpError::NoHeader(start));
@@ -168,6 +172,11 @@ end lbctl-node-facts
                 text: "|orphan".into()
             })
         );
-        assert_eq!(NodeDump::parse(""), Err(DumpError::NoHeader(String::new())));
+        assert_eq!(NodeDump::parse(""), Err(DumpError::Empty));
+        assert_eq!(NodeDump::parse("\n  \n"), Err(DumpError::Empty));
+        assert_eq!(
+            DumpError::Empty.to_string(),
+            "the pod printed nothing (its log is empty)"
+        );
     }
 }

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use colored::Colorize;
 
 use super::Report;
-use crate::checks::Status;
+use crate::checks::{Check, Status};
 
 /// How to draw: colour (decided by `output::use_color`) and Unicode symbols.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,9 +112,23 @@ pub fn render(report: &Report, style: Style) -> String {
             area.to_string()
         };
         let _ = writeln!(out, "{heading}");
-        for c in report.checks.iter().filter(|c| c.area == area) {
+        let checks: Vec<&Check> = report.checks.iter().filter(|c| c.area == area).collect();
+        for (i, c) in checks.iter().enumerate() {
             let sym = paint(symbol(c.status, style), c.status, style);
             let id = match &c.node {
+                Some(_) if same_skip(c).is_some() => {
+                    // Nodes skipped for the same reason share one line (JSON and JUnit
+                    // keep one entry per node); the line stands where the first one was.
+                    if checks[..i].iter().any(|e| same_skip(e) == same_skip(c)) {
+                        continue;
+                    }
+                    let nodes: Vec<String> = checks[i..]
+                        .iter()
+                        .filter(|e| same_skip(e) == same_skip(c))
+                        .filter_map(|e| e.node.clone())
+                        .collect();
+                    format!("{} {}", c.id, crate::checks::preflight::list(&nodes, 20))
+                }
                 Some(node) => format!("{} {node}", c.id),
                 None => c.id.clone(),
             };
@@ -154,6 +168,11 @@ pub fn render(report: &Report, style: Style) -> String {
     out
 }
 
+/// For a per-node skip: what must match for two nodes to share one line.
+fn same_skip(c: &Check) -> Option<(&str, &str, &str)> {
+    (c.status == Status::Skip && c.node.is_some()).then_some((&c.id, &c.title, &c.message))
+}
+
 /// `nodes: 3 checked; fail on w2 (LB201); error on w3 (LB200)`, ending in a newline.
 fn nodes_line(report: &Report) -> String {
     let mut line = format!("nodes: {} checked", report.nodes.len());
@@ -185,6 +204,7 @@ fn nodes_line(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ExitCode;
     use crate::report::sample;
 
     #[test]
@@ -234,6 +254,71 @@ mod tests {
         assert_eq!(json["nodes"][1]["status"], "fail");
         assert_eq!(json["nodes"][1]["failed"][0], "LB201");
         assert!(crate::report::junit::render(&report).contains("name=\"LB201 w2 title of LB203\""));
+    }
+
+    #[test]
+    fn nodes_skipped_for_the_same_reason_share_one_line() {
+        let sample = sample::report();
+        let base = sample.checks[2].clone();
+        let per_node = |id: &str, node: &str, status: Status, message: &str| {
+            let mut c = base.clone();
+            c.id = id.into();
+            c.title = format!("title of {id}");
+            c.docs = crate::checks::model::docs_anchor(id);
+            c.area = "nodes".into();
+            c.node = Some(node.into());
+            c.status = status;
+            c.message = message.into();
+            c
+        };
+        let skipped = "skipped: LB200 could not run";
+        let mut checks = Vec::new();
+        for node in ["cp1", "w1", "w2"] {
+            let status = if node == "w1" {
+                Status::Pass
+            } else {
+                Status::Error
+            };
+            checks.push(per_node("LB200", node, status, &format!("{node}: checked")));
+        }
+        for node in ["cp1", "w1", "w2"] {
+            let (status, message) = match node {
+                "w1" => (Status::Pass, "arp_ignore 1"),
+                _ => (Status::Skip, skipped),
+            };
+            checks.push(per_node("LB201", node, status, message));
+        }
+        for node in ["cp1", "w1", "w2"] {
+            let message = if node == "w2" {
+                "other reason"
+            } else {
+                skipped
+            };
+            checks.push(per_node("LB202", node, Status::Skip, message));
+        }
+        let report = Report::new("preflight", sample.target, checks, ExitCode::CannotRun);
+        let text = render(&report, Style::PLAIN);
+        insta::assert_snapshot!(text);
+        assert!(
+            text.contains("  - LB201 cp1, w2 title of LB201: skipped: LB200"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  - LB202 cp1, w1 title of LB202: skipped: LB200"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  - LB202 w2 title of LB202: other reason"),
+            "{text}"
+        );
+        // JSON and JUnit keep one entry per node.
+        let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+        assert_eq!(json["checks"].as_array().unwrap().len(), 9);
+        let junit = crate::report::junit::render(&report);
+        assert!(
+            junit.contains("name=\"LB202 w1 title of LB202\""),
+            "{junit}"
+        );
     }
 
     #[test]

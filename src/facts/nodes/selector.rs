@@ -88,6 +88,12 @@ fn check_requirement(r: &str) -> std::result::Result<(), String> {
         if let Some((key, values)) = r.split_once(op) {
             check_key(key.trim())?;
             let values = values.trim();
+            if values.starts_with('(') && !values.ends_with(')') {
+                return Err(format!(
+                    "unterminated list after {:?}: {values:?} has no closing \")\"",
+                    op.trim()
+                ));
+            }
             let inner = values
                 .strip_prefix('(')
                 .and_then(|v| v.strip_suffix(')'))
@@ -171,6 +177,11 @@ mod tests {
         ] {
             let err = NodeSelection::parse(bad).unwrap_err();
             assert_eq!(err.exit_code(), crate::ExitCode::Usage, "{bad}");
+        }
+        for open in ["foo in (", "foo notin (a,b", "a=b,foo in (x"] {
+            let err = NodeSelection::parse(open).unwrap_err().to_string();
+            assert!(err.contains("unterminated list after"), "{open}: {err}");
+            assert!(err.contains("has no closing \")\""), "{open}: {err}");
         }
     }
 }
