@@ -179,8 +179,8 @@ pub struct ExistingPool {
 pub struct L2Advertisement {
     pub namespace: String,
     pub name: String,
-    /// `spec.nodeSelectors[].matchLabels`; label-expression selectors are kept as unmatchable.
-    pub node_selectors: Vec<BTreeMap<String, String>>,
+    /// `spec.nodeSelectors`: a node announces when any of them selects it.
+    pub node_selectors: Vec<crate::metallb::crds::selectors::LabelSelector>,
 }
 
 /// Where kube-proxy's configuration lives and what it says.

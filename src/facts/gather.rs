@@ -20,6 +20,7 @@ use super::cluster::*;
 use crate::kube::ClusterTarget;
 use crate::kubeproxy::config as proxy_config;
 use crate::kubeproxy::locate::{self, Location};
+use crate::metallb::crds::selectors::{LabelRequirement, LabelSelector};
 
 /// What to read besides the fixed set.
 #[derive(Debug, Clone)]
@@ -673,31 +674,69 @@ fn existing_pool(o: &DynamicObject) -> ExistingPool {
 }
 
 fn l2_advertisement(o: &DynamicObject) -> L2Advertisement {
-    let selectors = o.data["spec"]["nodeSelectors"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
     L2Advertisement {
         namespace: o.metadata.namespace.clone().unwrap_or_default(),
         name: o.metadata.name.clone().unwrap_or_default(),
-        node_selectors: selectors
-            .iter()
+        node_selectors: o.data["spec"]["nodeSelectors"]
+            .as_array()
+            .into_iter()
+            .flatten()
             .map(|s| {
-                let mut labels: BTreeMap<String, String> = s["matchLabels"]
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                    .collect();
-                // Expression selectors are not evaluated: keep them unmatchable, never wider.
-                if s["matchExpressions"]
-                    .as_array()
-                    .is_some_and(|e| !e.is_empty())
-                {
-                    labels.insert("lbctl.invalid/match-expressions".into(), String::new());
-                }
-                labels
+                // A selector the API server accepted but we cannot read selects nothing: never
+                // claim more announcing nodes than there are.
+                serde_json::from_value(s.clone()).unwrap_or_else(|_| LabelSelector {
+                    match_expressions: Some(vec![LabelRequirement {
+                        key: "lbctl.invalid/unreadable-selector".into(),
+                        operator: "Exists".into(),
+                        values: None,
+                    }]),
+                    match_labels: None,
+                })
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metallb::pools::selects;
+
+    fn ad(spec: serde_json::Value) -> L2Advertisement {
+        let obj: DynamicObject = serde_json::from_value(serde_json::json!({
+            "apiVersion": "metallb.io/v1beta1",
+            "kind": "L2Advertisement",
+            "metadata": {"name": "edge", "namespace": "metallb-system"},
+            "spec": spec,
+        }))
+        .unwrap();
+        l2_advertisement(&obj)
+    }
+
+    #[test]
+    fn l2_advertisement_node_selectors_keep_expressions_and_never_widen() {
+        let labels = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let edge = labels(&[("role", "edge")]);
+        let core = labels(&[("role", "core")]);
+
+        let a = ad(serde_json::json!({"nodeSelectors": [
+            {"matchExpressions": [{"key": "role", "operator": "In", "values": ["edge"]}]}
+        ]}));
+        assert_eq!(a.node_selectors.len(), 1);
+        assert!(selects(&a.node_selectors[0], &edge));
+        assert!(!selects(&a.node_selectors[0], &core));
+
+        assert!(ad(serde_json::json!({})).node_selectors.is_empty());
+
+        // A selector of the wrong shape selects no node at all.
+        let odd = ad(serde_json::json!({"nodeSelectors": [{"matchLabels": "role=edge"}]}));
+        assert_eq!(odd.node_selectors.len(), 1);
+        assert!(!selects(&odd.node_selectors[0], &edge));
+        assert!(!selects(&odd.node_selectors[0], &BTreeMap::new()));
     }
 }

@@ -6,6 +6,7 @@ use super::{cluster_facts, list, read};
 use crate::checks::Outcome;
 use crate::facts::cluster::{Access, ClusterFacts, NodeInfo, Workload};
 use crate::facts::{ClusterState, PreflightFacts};
+use crate::metallb::crds::selectors::LabelSelector;
 
 /// Oldest Kubernetes minor lbctl supports with MetalLB v0.16.1 (Pod Security labels, SSA).
 pub const MIN_MINOR: u32 = 25;
@@ -313,8 +314,8 @@ pub fn foreign_ingress(f: &PreflightFacts) -> Outcome {
 }
 
 /// Whether a node matches one `matchLabels` selector.
-fn selected(node: &NodeInfo, selector: &BTreeMap<String, String>) -> bool {
-    selector.iter().all(|(k, v)| node.labels.get(k) == Some(v))
+fn selected(node: &NodeInfo, selector: &LabelSelector) -> bool {
+    crate::metallb::pools::selects(selector, &node.labels)
 }
 
 pub fn announcing_nodes(f: &PreflightFacts) -> Outcome {
@@ -412,6 +413,25 @@ mod tests {
             name: name.into(),
             ready: true,
             ..Default::default()
+        }
+    }
+
+    fn by_labels(key: &str, value: &str) -> LabelSelector {
+        LabelSelector {
+            match_labels: Some(BTreeMap::from([(key.into(), value.into())])),
+            match_expressions: None,
+        }
+    }
+
+    fn by_expression(key: &str, operator: &str, values: &[&str]) -> LabelSelector {
+        use crate::metallb::crds::selectors::LabelRequirement;
+        LabelSelector {
+            match_labels: None,
+            match_expressions: Some(vec![LabelRequirement {
+                key: key.into(),
+                operator: operator.into(),
+                values: Some(values.iter().map(|v| v.to_string()).collect()),
+            }]),
         }
     }
 
@@ -712,7 +732,7 @@ mod tests {
                 vec![L2Advertisement {
                     namespace: "metallb-system".into(),
                     name: "edge".into(),
-                    node_selectors: vec![BTreeMap::from([("role".into(), "edge".into())])],
+                    node_selectors: vec![by_labels("role", "edge")],
                 }],
                 Status::Pass,
                 "1 of 2 nodes can announce (1 are not selected",
@@ -722,10 +742,32 @@ mod tests {
                 vec![L2Advertisement {
                     namespace: "metallb-system".into(),
                     name: "edge".into(),
-                    node_selectors: vec![BTreeMap::from([("role".into(), "edge".into())])],
+                    node_selectors: vec![by_labels("role", "edge")],
                 }],
                 Status::Fail,
                 "widen the L2Advertisement",
+            ),
+            // Expressions are evaluated: "role in (edge)" selects the labelled node only, and
+            // "role notin (edge)" the other one.
+            (
+                vec![node("w1"), labelled.clone()],
+                vec![L2Advertisement {
+                    namespace: "metallb-system".into(),
+                    name: "edge".into(),
+                    node_selectors: vec![by_expression("role", "In", &["edge"])],
+                }],
+                Status::Pass,
+                "1 of 2 nodes can announce (1 are not selected by any L2Advertisement (w1)",
+            ),
+            (
+                vec![node("w1"), labelled.clone()],
+                vec![L2Advertisement {
+                    namespace: "metallb-system".into(),
+                    name: "edge".into(),
+                    node_selectors: vec![by_expression("role", "NotIn", &["edge"])],
+                }],
+                Status::Pass,
+                "1 of 2 nodes can announce (1 are not selected by any L2Advertisement (edge)",
             ),
         ];
         for (nodes, ads, want, text) in cases {
