@@ -1305,3 +1305,108 @@ fn unowned_defaults(rt: &ResourceType, obj: &mut Value) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(store: &Store, name: &str, finalizers: &[&str]) -> (Arc<ResourceType>, u64) {
+        let created = store
+            .create(json!({"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": name, "namespace": "default", "finalizers": finalizers},
+                "spec": {"nodeName": "w1", "containers": [{"name": "c", "image": "i"}]}}))
+            .unwrap();
+        (store.type_of(&created).unwrap(), rv_of(&created).unwrap())
+    }
+
+    fn events_since(store: &Store, rt: &ResourceType, rv: u64) -> Vec<(EventType, Value)> {
+        let sub = store.watch(rt, Some(rv)).unwrap();
+        sub.backlog
+            .into_iter()
+            .map(|e| (e.event_type, e.object["metadata"].clone()))
+            .collect()
+    }
+
+    #[test]
+    fn graceful_pod_deletion_marks_then_a_zero_period_removes() {
+        let store = Store::new(Settings::default());
+        store
+            .create(
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}}),
+            )
+            .unwrap();
+        let (rt, rv) = pod(&store, "p", &[]);
+        let (marked, gone) = store
+            .delete_typed(&rt, "default", "p", None, Some(30), false)
+            .unwrap();
+        assert!(!gone);
+        assert_eq!(marked["metadata"]["deletionGracePeriodSeconds"], 30);
+        let due = store.now() + jiff::SignedDuration::from_secs(30);
+        assert_eq!(
+            marked["metadata"]["deletionTimestamp"],
+            meta::format_time(due)
+        );
+        let (again, _) = store
+            .delete_typed(&rt, "default", "p", None, Some(60), false)
+            .unwrap();
+        assert_eq!(
+            again["metadata"]["resourceVersion"], marked["metadata"]["resourceVersion"],
+            "a longer period changes nothing"
+        );
+        let (shorter, gone) = store
+            .delete_typed(&rt, "default", "p", None, Some(10), false)
+            .unwrap();
+        assert!(!gone);
+        assert_eq!(shorter["metadata"]["deletionGracePeriodSeconds"], 10);
+        let (removed, gone) = store
+            .delete_typed(&rt, "default", "p", None, Some(0), false)
+            .unwrap();
+        assert!(gone);
+        assert_eq!(removed["metadata"]["deletionGracePeriodSeconds"], 0);
+        let kinds: Vec<EventType> = events_since(&store, &rt, rv)
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                EventType::Modified,
+                EventType::Modified,
+                EventType::Modified,
+                EventType::Deleted
+            ],
+            "marked, shortened, shortened to 0, removed"
+        );
+    }
+
+    #[test]
+    fn a_zero_period_marks_and_removes_unless_finalizers_hold_the_pod() {
+        let store = Store::new(Settings::default());
+        store
+            .create(
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}}),
+            )
+            .unwrap();
+        let (rt, rv) = pod(&store, "now", &[]);
+        let (_, gone) = store
+            .delete_typed(&rt, "default", "now", None, Some(0), true)
+            .unwrap();
+        assert!(gone, "a dry run says what would happen");
+        assert!(store.get("v1", "Pod", Some("default"), "now").is_some());
+        store
+            .delete_typed(&rt, "default", "now", None, Some(0), false)
+            .unwrap();
+        let seen = events_since(&store, &rt, rv);
+        assert_eq!(
+            seen.iter().map(|(t, _)| *t).collect::<Vec<_>>(),
+            [EventType::Modified, EventType::Deleted]
+        );
+        assert_eq!(seen[0].1["deletionGracePeriodSeconds"], 0);
+        let (_, _) = pod(&store, "held", &["example.com/keep"]);
+        let (kept, gone) = store
+            .delete_typed(&rt, "default", "held", None, Some(0), false)
+            .unwrap();
+        assert!(!gone);
+        assert!(kept["metadata"]["deletionTimestamp"].is_string());
+    }
+}

@@ -106,7 +106,7 @@ fn with_status(pod: &Value, status: Value) -> Value {
 }
 
 /// The status of a pod whose containers all exited at `at` with the node fact's exit code, made
-/// from its running status: containers terminated (`Completed` or `Error`), then [`ended`].
+/// from its running status: containers terminated (`Completed` or `Error`), then `ended`.
 pub fn finished_status(mut status: Value, fact: &NodeFact, at: Timestamp) -> Value {
     let at = rfc3339(at);
     let ok = fact.exit_code == 0;
