@@ -1319,6 +1319,13 @@ mod tests {
         (store.type_of(&created).unwrap(), rv_of(&created).unwrap())
     }
 
+    fn with_default_namespace() -> Store {
+        let store = Store::new(Settings::default());
+        let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}});
+        store.create(ns).unwrap();
+        store
+    }
+
     fn events_since(store: &Store, rt: &ResourceType, rv: u64) -> Vec<(EventType, Value)> {
         let sub = store.watch(rt, Some(rv)).unwrap();
         sub.backlog
@@ -1329,12 +1336,7 @@ mod tests {
 
     #[test]
     fn graceful_pod_deletion_marks_then_a_zero_period_removes() {
-        let store = Store::new(Settings::default());
-        store
-            .create(
-                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}}),
-            )
-            .unwrap();
+        let store = with_default_namespace();
         let (rt, rv) = pod(&store, "p", &[]);
         let (marked, gone) = store
             .delete_typed(&rt, "default", "p", None, Some(30), false)
@@ -1381,12 +1383,7 @@ mod tests {
 
     #[test]
     fn a_zero_period_marks_and_removes_unless_finalizers_hold_the_pod() {
-        let store = Store::new(Settings::default());
-        store
-            .create(
-                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}}),
-            )
-            .unwrap();
+        let store = with_default_namespace();
         let (rt, rv) = pod(&store, "now", &[]);
         let (_, gone) = store
             .delete_typed(&rt, "default", "now", None, Some(0), true)
