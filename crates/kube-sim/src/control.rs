@@ -228,11 +228,20 @@ impl Controllers {
     /// The background loop passes `when_paused = false`, so a pass that was scheduled before a
     /// pause does not run after it; `advance` passes `true`.
     pub fn settle(&self, store: &Store, when_paused: bool) -> Option<jiff::Timestamp> {
+        self.settle_within(store, when_paused, 8)
+    }
+
+    fn settle_within(
+        &self,
+        store: &Store,
+        when_paused: bool,
+        rounds: usize,
+    ) -> Option<jiff::Timestamp> {
         let mut list = self.list.lock().unwrap_or_else(|e| e.into_inner());
         if self.is_paused() && !when_paused {
             return None;
         }
-        for _ in 0..8 {
+        for _ in 0..rounds {
             let before = store.resource_version();
             for controller in list.iter_mut() {
                 controller.reconcile(store);
@@ -245,9 +254,11 @@ impl Controllers {
         list.iter_mut().filter_map(|c| c.next_wakeup(now)).min()
     }
 
-    /// Settles the freshly loaded scenario, then tells every controller it has started.
+    /// Settles the freshly loaded scenario, then tells every controller it has started. Boot
+    /// gets more rounds than a settle: workloads come up step by step before what follows them
+    /// (EndpointSlices, MetalLB) is written.
     pub fn boot(&self, store: &Store) {
-        self.settle(store, true);
+        self.settle_within(store, true, 16);
         let mut list = self.list.lock().unwrap_or_else(|e| e.into_inner());
         for controller in list.iter_mut() {
             controller.started();
