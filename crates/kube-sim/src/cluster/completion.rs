@@ -22,6 +22,8 @@ const CONTAINER_RUN: SignedDuration = SignedDuration::from_millis(100);
 pub enum Step {
     /// The container of a run-to-completion pod exits.
     Exit,
+    /// A pod reaches its `activeDeadlineSeconds`.
+    Deadline,
     /// A deleted pod's containers have stopped; the kubelet removes the pod.
     Stop,
     /// A failed image pull turns into a back-off.
@@ -106,7 +108,7 @@ fn with_status(pod: &Value, status: Value) -> Value {
 }
 
 /// The status of a pod whose containers all exited at `at` with the node fact's exit code, made
-/// from its running status: containers terminated (`Completed` or `Error`), then `ended`.
+/// from its running status: containers terminated (`Completed` or `Error`), then [`ended`].
 pub fn finished_status(mut status: Value, fact: &NodeFact, at: Timestamp) -> Value {
     let at = rfc3339(at);
     let ok = fact.exit_code == 0;
@@ -126,6 +128,46 @@ pub fn finished_status(mut status: Value, fact: &NodeFact, at: Timestamp) -> Val
     }
     ended(status, ok, &at)
 }
+
+/// The status of a pod the kubelet killed at `at` because it outlived its
+/// `activeDeadlineSeconds`: running containers terminated by SIGKILL (137, `Error`), containers
+/// that never ran `ContainerStatusUnknown`; Failed with reason `DeadlineExceeded`.
+pub fn deadline_status(mut status: Value, at: Timestamp) -> Value {
+    let at = rfc3339(at);
+    if let Some(containers) = status["containerStatuses"].as_array_mut() {
+        for c in containers {
+            let state = &c["state"];
+            if state.get("terminated").is_some() {
+                continue;
+            }
+            c["state"] = match state.get("running") {
+                Some(running) => json!({"terminated": {
+                    "containerID": c["containerID"],
+                    "exitCode": 137,
+                    "finishedAt": at,
+                    "reason": "Error",
+                    "startedAt": running["startedAt"],
+                }}),
+                None => json!({"terminated": {
+                    "exitCode": 137,
+                    "finishedAt": null,
+                    "message": "The container could not be located when the pod was terminated",
+                    "reason": "ContainerStatusUnknown",
+                    "startedAt": null,
+                }}),
+            };
+            c["ready"] = json!(false);
+            c["started"] = json!(false);
+        }
+    }
+    let mut status = ended(status, false, &at);
+    status["reason"] = json!(DEADLINE_EXCEEDED);
+    status["message"] = json!(DEADLINE_MESSAGE);
+    status
+}
+
+const DEADLINE_EXCEEDED: &str = "DeadlineExceeded";
+const DEADLINE_MESSAGE: &str = "Pod was active on the node longer than the specified deadline";
 
 /// Conditions and phase of a pod whose containers have all ended at `at`: Succeeded or Failed,
 /// Ready/ContainersReady False with reason `PodCompleted`/`PodFailed`, Initialized True (reason
@@ -161,6 +203,45 @@ fn ended(mut status: Value, succeeded: bool, at: &str) -> Value {
     }
     status["phase"] = json!(if succeeded { "Succeeded" } else { "Failed" });
     status
+}
+
+impl Kubelet<'_> {
+    /// `activeDeadlineSeconds`, counted from the pod's start: once it has passed, the kubelet
+    /// kills the pod (see [`deadline_status`]) and says so in a Normal event; before, the
+    /// deadline is timed. None for pods without a deadline or not yet started.
+    pub(super) fn past_deadline(
+        &mut self,
+        pod: &Value,
+        node: &str,
+        key: &str,
+    ) -> Option<Vec<Action>> {
+        let seconds = pod
+            .pointer("/spec/activeDeadlineSeconds")
+            .and_then(Value::as_i64)?;
+        let start = meta::parse_time(pod.pointer("/status/startTime"))?;
+        let due = start + SignedDuration::from_secs(seconds);
+        let timer = (key.to_string(), Step::Deadline);
+        if due > self.now {
+            self.timers.insert(timer, due);
+            return None;
+        }
+        self.timers.remove(&timer);
+        Some(vec![
+            Action::UpdateStatus(with_status(
+                pod,
+                deadline_status(pod["status"].clone(), self.now),
+            )),
+            images::kubelet_event(
+                pod,
+                None,
+                node,
+                "Normal",
+                DEADLINE_EXCEEDED,
+                DEADLINE_MESSAGE,
+                self.now,
+            ),
+        ])
+    }
 }
 
 #[cfg(test)]
@@ -373,6 +454,70 @@ mod tests {
         store.settle(&mut cluster, stopped, 20);
         let left: Vec<&str> = store.pods("").iter().map(|p| meta::name(p)).collect();
         assert_eq!(left, ["down", "held"]);
+    }
+
+    #[test]
+    fn pods_past_their_active_deadline_are_killed() {
+        let settings =
+            ClusterSettings::from_settings(&json!({"imagePullFailures": ["busybox:1.37@w2"]}))
+                .unwrap();
+        let mut stuck = check_pod("stuck", "w2");
+        stuck["spec"]["containers"][0]["image"] = json!("busybox:1.37");
+        stuck["spec"]["activeDeadlineSeconds"] = json!(5);
+        let mut server = check_pod("server", "w1");
+        server["spec"]["restartPolicy"] = json!("Always");
+        server["spec"]["activeDeadlineSeconds"] = json!(5);
+        let (mut store, mut cluster) = started(settings, three_nodes(), vec![stuck, server]);
+        store.settle(&mut cluster, now(), 20);
+        store.settle(&mut cluster, now() + SignedDuration::from_secs(1), 20);
+        store.settle(&mut cluster, now() + SignedDuration::from_secs(2), 20);
+        let waiting = &store.find("Pod", "default", "stuck")["status"]["containerStatuses"][0]["state"]
+            ["waiting"];
+        assert_eq!(waiting["reason"], "ImagePullBackOff");
+        let due = cluster
+            .next_wakeup(now() + SignedDuration::from_secs(2))
+            .expect("the deadline is timed");
+        assert_eq!(due, now() + SignedDuration::from_secs(5));
+        store.settle(&mut cluster, due, 20);
+
+        let st = &store.find("Pod", "default", "stuck")["status"];
+        assert_eq!(
+            (st["phase"].as_str(), st["reason"].as_str()),
+            (Some("Failed"), Some("DeadlineExceeded"))
+        );
+        assert_eq!(
+            st["message"],
+            "Pod was active on the node longer than the specified deadline"
+        );
+        let t = &st["containerStatuses"][0]["state"]["terminated"];
+        assert_eq!(
+            (t["exitCode"].as_i64(), t["reason"].as_str()),
+            (Some(137), Some("ContainerStatusUnknown"))
+        );
+        let st = &store.find("Pod", "default", "server")["status"];
+        assert_eq!(st["reason"], "DeadlineExceeded");
+        let t = &st["containerStatuses"][0]["state"]["terminated"];
+        assert_eq!(
+            (t["exitCode"].as_i64(), t["reason"].as_str()),
+            (Some(137), Some("Error"))
+        );
+        assert_eq!(t["finishedAt"], meta::rfc3339(due));
+        let pod = store.find("Pod", "default", "server");
+        assert_eq!(condition(pod, "Ready")["reason"], "PodFailed");
+        assert_eq!(
+            condition(pod, "Ready")["lastTransitionTime"],
+            meta::rfc3339(due),
+            "it was ready until killed"
+        );
+        let deadline_events: Vec<String> = events(&store)
+            .into_iter()
+            .filter(|e| e.starts_with("DeadlineExceeded"))
+            .collect();
+        assert_eq!(deadline_events.len(), 2, "{deadline_events:?}");
+        assert_eq!(
+            deadline_events[0],
+            "DeadlineExceeded: Pod was active on the node longer than the specified deadline"
+        );
     }
 
     #[test]

@@ -16,8 +16,8 @@
 //! bound to a node that does not exist) stay Pending without any kubelet status or event, its log
 //! requests are refused, and its deleted pods stay Terminating. On a Ready node the kubelet
 //! removes a gracefully deleted pod once its containers have stopped (~100ms). Pods started
-//! after boot get the kubelet's Normal events (Pulled, Created, Started).
-//! `activeDeadlineSeconds` is not enforced (a real kubelet kills the pod then). Containers whose
+//! after boot get the kubelet's Normal events (Pulled, Created, Started); pods past their
+//! `activeDeadlineSeconds` are killed (Failed, `DeadlineExceeded`). Containers whose
 //! image is listed in `imagePullFailures` keep their pod Pending in ErrImagePull, then
 //! ImagePullBackOff, with the kubelet's events ([`images`]). New pods without a controlling owner
 //! on a node listed in `podAdmissionFailures` end Failed with the kubelet's admission reason

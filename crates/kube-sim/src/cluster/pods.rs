@@ -214,6 +214,10 @@ impl Kubelet<'_> {
             if matches!(phase(pod), "Succeeded" | "Failed") {
                 continue;
             }
+            if node_ready && let Some(killed) = self.past_deadline(pod, meta::name(node), &key) {
+                actions.extend(killed);
+                continue;
+            }
             // Only pods no controller would replace: the simulated scheduler ignores resources,
             // so a rejected workload pod would come back to the same node without end.
             if pod.pointer("/status/startTime").is_none()
