@@ -354,6 +354,14 @@ async fn collect(pods: &Api<Pod>, name: &str, p: &Pod, node: &str) -> NodeState 
         message,
         hint: hint.to_string(),
     };
+    if pod::deadline_exceeded(p) {
+        return unreadable(
+            format!(
+                "the kubelet stopped the node-check pod {name} at its deadline (activeDeadlineSeconds) before the script finished"
+            ),
+            "the node may be overloaded; raise --node-timeout",
+        );
+    }
     if let Some(reason) = pod::rejected(p) {
         return unreadable(
             format!("the node refused the node-check pod {name}: {reason}"),

@@ -79,8 +79,9 @@ pub fn manifest(node: &str, run: &str, image: &str, timeout: Duration) -> Pod {
             node_name: Some(node.into()),
             host_network: Some(true),
             restart_policy: Some("Never".into()),
-            // The kubelet stops the pod even if lbctl is killed before it deletes it.
-            active_deadline_seconds: Some(timeout.as_secs().max(1) as i64),
+            // The kubelet stops the pod even if lbctl is killed before it deletes it. The slack
+            // keeps this backstop from racing lbctl's own --node-timeout, which reports better.
+            active_deadline_seconds: Some(timeout.as_secs().max(1) as i64 + DEADLINE_SLACK),
             termination_grace_period_seconds: Some(0),
             automount_service_account_token: Some(false),
             enable_service_links: Some(false),
@@ -142,6 +143,12 @@ fn container_status(pod: &Pod) -> Option<&k8s_openapi::api::core::v1::ContainerS
         .as_ref()?
         .iter()
         .find(|c| c.name == CONTAINER)
+}
+
+/// True when the kubelet killed the pod for outliving its `activeDeadlineSeconds`.
+pub fn deadline_exceeded(pod: &Pod) -> bool {
+    phase(pod) == "Failed"
+        && pod.status.as_ref().and_then(|s| s.reason.as_deref()) == Some("DeadlineExceeded")
 }
 
 /// Why the kubelet refused to run the pod at all (`OutOfcpu: Pod was rejected: ...`): it
@@ -242,6 +249,9 @@ pub fn stuck_reason(pod: Option<&Pod>, events: &[Event], image: &str) -> (String
     }
 }
 
+/// Seconds the kubelet's `activeDeadlineSeconds` lies beyond `--node-timeout`.
+pub const DEADLINE_SLACK: i64 = 15;
+
 /// Slack after a pod's deadline before another run treats it as abandoned.
 const ABANDONED_AFTER: i64 = 60;
 
@@ -286,7 +296,7 @@ mod tests {
         assert_eq!(spec.node_name.as_deref(), Some("w1"));
         assert_eq!(spec.host_network, Some(true));
         assert_eq!(spec.restart_policy.as_deref(), Some("Never"));
-        assert_eq!(spec.active_deadline_seconds, Some(60));
+        assert_eq!(spec.active_deadline_seconds, Some(60 + DEADLINE_SLACK));
         assert_eq!(
             spec.tolerations.as_ref().unwrap()[0].operator.as_deref(),
             Some("Exists")
@@ -367,6 +377,18 @@ mod tests {
             rejected(&pod).as_deref(),
             Some("OutOfcpu: Pod was rejected: Node didn't have enough resource: cpu")
         );
+    }
+
+    #[test]
+    fn a_pod_killed_at_its_deadline_is_told_apart() {
+        let mut pod = waiting("ContainerCreating");
+        assert!(!deadline_exceeded(&pod));
+        let status = pod.status.as_mut().unwrap();
+        status.phase = Some("Failed".into());
+        status.reason = Some("DeadlineExceeded".into());
+        assert!(deadline_exceeded(&pod));
+        pod.status.as_mut().unwrap().reason = Some("OutOfcpu".into());
+        assert!(!deadline_exceeded(&pod));
     }
 
     #[test]
