@@ -77,6 +77,16 @@ impl Status {
         .with_details(details(group, resource, name))
     }
 
+    /// The 404 for a path that names no resource (unknown group, version or kind).
+    pub fn no_such_resource() -> Status {
+        Status::new(
+            404,
+            Some("NotFound"),
+            "the server could not find the requested resource",
+        )
+        .with_details(json!({}))
+    }
+
     pub fn already_exists(group: &str, resource: &str, name: &str) -> Status {
         Status::new(
             409,
@@ -86,13 +96,15 @@ impl Status {
         .with_details(details(group, resource, name))
     }
 
+    /// 409 Conflict. Unlike the other errors, the real message quotes the name even when it is
+    /// empty (apimachinery's `NewConflict` formats `%s %q` unconditionally).
     pub fn conflict(group: &str, resource: &str, name: &str, why: &str) -> Status {
         Status::new(
             409,
             Some("Conflict"),
             format!(
-                "Operation cannot be fulfilled on {}: {why}",
-                named(group, resource, name)
+                "Operation cannot be fulfilled on {} {name:?}: {why}",
+                qualified(group, resource)
             ),
         )
         .with_details(details(group, resource, name))
@@ -174,33 +186,20 @@ impl Status {
         .with_details(json!({"causes": [{"message": message}]}))
     }
 
-    /// The `reason` a status code gets when a fault is injected without a custom body.
+    /// The body of an injected fault on a path that names no object (the routed answers are
+    /// built in the HTTP layer from the resource and name): the real server's generic answer
+    /// with that code.
     pub fn for_code(code: u16) -> Status {
-        let (reason, message) = match code {
-            409 => (
-                "Conflict",
-                "Operation cannot be fulfilled: injected conflict",
+        match code {
+            409 => Status::new(
+                409,
+                Some("Conflict"),
+                "Operation cannot be fulfilled: the object has been modified; please apply your changes to the latest version and try again",
             ),
-            429 => (
-                "TooManyRequests",
-                "The server has received too many requests and has asked us to try again later",
-            ),
-            500 => ("InternalError", "Internal error occurred: injected fault"),
-            503 => (
-                "ServiceUnavailable",
-                "The server is currently unable to handle the request",
-            ),
-            404 => (
-                "NotFound",
-                "the server could not find the requested resource",
-            ),
-            _ => ("InternalError", "injected fault"),
-        };
-        let mut status = Status::new(code, Some(reason), message);
-        if code == 429 || code == 503 {
-            status.details = Some(json!({"retryAfterSeconds": 1}));
+            500 => Status::internal("injected fault"),
+            404 => Status::no_such_resource(),
+            _ => Status::new(code, Some("InternalError"), "injected fault"),
         }
-        status
     }
 
     /// The JSON body, key for key as kube-apiserver writes it.

@@ -412,7 +412,7 @@ fn injected_faults_and_the_request_log() {
             (status.code, status.reason.as_str()),
             (500, "InternalError")
         );
-        // kube retries a 503 (with Retry-After) by itself: the log shows both answers.
+        // kube retries a 503 by itself: the log shows both answers.
         sim.inject(Fault::status(
             "GET",
             "/api/v1/namespaces/default/configmaps/x",

@@ -142,14 +142,32 @@ pub(crate) fn status_reply(status: &Status) -> Reply {
 
 /// The 404 for a path that names no resource (unknown group, version or kind).
 pub(crate) fn no_such_resource() -> Reply {
-    status_reply(
-        &Status::new(
-            404,
-            Some("NotFound"),
-            "the server could not find the requested resource",
-        )
-        .with_details(serde_json::json!({})),
-    )
+    status_reply(&Status::no_such_resource())
+}
+
+/// An error written by Go's `http.Error` before the request reaches the API handlers (the
+/// priority-and-fairness filter, the aggregator's proxy): plain text, not a `Status`.
+fn plain_error(code: u16, message: &str, retry_after: Option<u32>) -> Reply {
+    let mut builder = base(code)
+        .header("content-type", "text/plain; charset=utf-8")
+        .header("x-content-type-options", "nosniff");
+    if let Some(secs) = retry_after {
+        builder = builder.header("retry-after", secs);
+    }
+    builder
+        .body(Body::full(format!("{message}\n").into_bytes()))
+        .expect("static headers are valid")
+}
+
+/// The answer to a request an injected fault makes fail, as the real server words it.
+fn injected_reply(server: &Server, ctx: &Ctx, code: u16) -> Reply {
+    match code {
+        // Priority and fairness rejected the request (maxinflight.go's `tooManyRequests`).
+        429 => plain_error(429, "Too many requests, please try again later.", Some(1)),
+        // An aggregated API whose backing service is down (kube-aggregator's `proxyError`).
+        503 => plain_error(503, "service unavailable", None),
+        _ => status_reply(&route::injected_status(server, ctx, code)),
+    }
 }
 
 pub(crate) fn text_reply(code: u16, text: String) -> Reply {
@@ -210,7 +228,7 @@ impl Server {
         let reply = match injected {
             Some(code) => {
                 ctx.verb = route::verb_of(&ctx);
-                status_reply(&Status::for_code(code))
+                injected_reply(&self, &ctx, code)
             }
             None => route::dispatch(&self, &mut ctx).await,
         };

@@ -107,6 +107,28 @@ fn parse(server: &Server, ctx: &Ctx) -> Parsed {
     }
 }
 
+/// The `Status` of an injected fault: on a resource path, what the real server answers about
+/// that object (the name comes from the path, or from the body of a create).
+pub(crate) fn injected_status(server: &Server, ctx: &Ctx, code: u16) -> Status {
+    let Parsed::Resource(target) = parse(server, ctx) else {
+        return Status::for_code(code);
+    };
+    let (group, plural) = (&target.rt.group, &target.rt.plural);
+    let name = match &target.name {
+        Some(name) => name.clone(),
+        None => ctx
+            .json_body()
+            .ok()
+            .and_then(|b| b["metadata"]["name"].as_str().map(str::to_string))
+            .unwrap_or_default(),
+    };
+    match code {
+        409 => Status::stale(group, plural, &name),
+        404 if !name.is_empty() => Status::not_found(group, plural, &name),
+        _ => Status::for_code(code),
+    }
+}
+
 /// The Kubernetes verb of a request (for RBAC and the request log).
 pub(crate) fn verb_of(ctx: &Ctx) -> String {
     let segs = segments(&ctx.path);

@@ -14,16 +14,28 @@ pub fn runtime() -> tokio::runtime::Runtime {
 }
 
 pub async fn client_for(sim: &kube_sim::SimHandle, user: &str) -> kube::Client {
+    kube::Client::try_from(config_for(sim, user).await).expect("client")
+}
+
+/// The client configuration of `user`'s generated kubeconfig.
+pub async fn config_for(sim: &kube_sim::SimHandle, user: &str) -> kube::Config {
     let kubeconfig = Kubeconfig::from_yaml(&sim.kubeconfig_yaml(user)).expect("kubeconfig parses");
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+    kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
-        .expect("config from kubeconfig");
+        .expect("config from kubeconfig")
+}
+
+/// A client that does not retry 429/503 by itself, so a test sees the server's first answer.
+pub async fn client_without_retries(sim: &kube_sim::SimHandle, user: &str) -> kube::Client {
+    let mut config = config_for(sim, user).await;
+    config.default_retry = false;
     kube::Client::try_from(config).expect("client")
 }
 
 /// A raw answer: status code, Content-Type, body (JSON when it parses, else a string).
 pub struct Answer {
     pub code: u16,
+    pub headers: http::HeaderMap,
     pub content_type: String,
     pub body: Value,
     pub text: String,
@@ -66,8 +78,8 @@ pub async fn call_with(
     let request = builder.body(kube::client::Body::from(bytes)).unwrap();
     let response = client.send(request).await.expect("request is sent");
     let code = response.status().as_u16();
-    let content_type = response
-        .headers()
+    let headers = response.headers().clone();
+    let content_type = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
@@ -77,6 +89,7 @@ pub async fn call_with(
     let body = serde_json::from_slice(&raw).unwrap_or(Value::String(text.clone()));
     Answer {
         code,
+        headers,
         content_type,
         body,
         text,
