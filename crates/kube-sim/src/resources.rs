@@ -127,6 +127,7 @@ macro_rules! builtin {
     };
 }
 
+/// Groups in kube-apiserver's priority order, which is the order discovery lists them in.
 #[rustfmt::skip]
 const BUILTINS: &[Builtin] = &[
     builtin!("", "configmaps", "configmap", "ConfigMap", true, ALL_VERBS, &["cm"], &[], &[], false),
@@ -144,6 +145,7 @@ const BUILTINS: &[Builtin] = &[
     builtin!("events.k8s.io", "events", "event", "Event", true, ALL_VERBS, &["ev"], &[], &[], false),
     builtin!("authorization.k8s.io", "selfsubjectaccessreviews", "selfsubjectaccessreview", "SelfSubjectAccessReview", false, REVIEW_VERBS, &[], &[], &[], false),
     builtin!("authorization.k8s.io", "selfsubjectrulesreviews", "selfsubjectrulesreview", "SelfSubjectRulesReview", false, REVIEW_VERBS, &[], &[], &[], false),
+    builtin!("networking.k8s.io", "servicecidrs", "servicecidr", "ServiceCIDR", false, ALL_VERBS, &[], &[], &[STATUS], true),
     builtin!("rbac.authorization.k8s.io", "clusterrolebindings", "clusterrolebinding", "ClusterRoleBinding", false, ALL_VERBS, &[], &[], &[], false),
     builtin!("rbac.authorization.k8s.io", "clusterroles", "clusterrole", "ClusterRole", false, ALL_VERBS, &[], &[], &[], false),
     builtin!("rbac.authorization.k8s.io", "rolebindings", "rolebinding", "RoleBinding", true, ALL_VERBS, &[], &[], &[], false),
@@ -152,7 +154,6 @@ const BUILTINS: &[Builtin] = &[
     builtin!("admissionregistration.k8s.io", "validatingwebhookconfigurations", "validatingwebhookconfiguration", "ValidatingWebhookConfiguration", false, ALL_VERBS, &[], &["api-extensions"], &[], true),
     builtin!("apiextensions.k8s.io", "customresourcedefinitions", "customresourcedefinition", "CustomResourceDefinition", false, ALL_VERBS, &["crd", "crds"], &["api-extensions"], &[STATUS], true),
     builtin!("discovery.k8s.io", "endpointslices", "endpointslice", "EndpointSlice", true, ALL_VERBS, &[], &[], &[], false),
-    builtin!("networking.k8s.io", "servicecidrs", "servicecidr", "ServiceCIDR", false, ALL_VERBS, &[], &[], &[STATUS], true),
 ];
 
 fn strings(items: &[&str]) -> Vec<String> {

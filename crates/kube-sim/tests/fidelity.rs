@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{assert_same_shape, call, client_for, reference, reference_json, runtime};
+use common::{assert_same_shape, call, call_with, client_for, reference, reference_json, runtime};
 use kube_sim::{AdmissionHook, Operation, Scenario, SimBuilder, Status};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -312,12 +312,8 @@ fn dry_run_create_and_access_review_match() {
 }
 
 #[test]
-fn crd_status_and_discovery_match() {
-    let (Some(status), Some(aggregated), Some(legacy)) = (
-        reference_json("crd-ipaddresspools-status.json"),
-        reference_json("apis-aggregated.json"),
-        reference_json("apis-apps-v1.json"),
-    ) else {
+fn crd_status_matches() {
+    let Some(status) = reference_json("crd-ipaddresspools-status.json") else {
         return;
     };
     let sim = api_only();
@@ -333,45 +329,240 @@ fn crd_status_and_discovery_match() {
         }
         assert_eq!(without_times, status);
 
-        // Aggregated discovery: every built-in resource we serve is described like the real one.
-        let mut client_accept = http::Request::builder().method("GET").uri("/apis")
-            .header("accept", "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json");
-        client_accept = client_accept.header("user-agent", "test");
-        let response = admin.send(client_accept.body(kube::client::Body::from(Vec::new())).unwrap()).await.unwrap();
-        assert_eq!(response.headers()["content-type"], "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList");
-        let raw = http_body_util::BodyExt::collect(response.into_body()).await.unwrap().to_bytes();
-        let ours: Value = serde_json::from_slice(&raw).unwrap();
-        let mut compared = 0;
-        for group in ours["items"].as_array().unwrap() {
-            let name = &group["metadata"]["name"];
-            let Some(real) = aggregated["items"].as_array().unwrap().iter().find(|g| g["metadata"]["name"] == *name) else {
-                continue;
-            };
-            let (ours_v, real_v) = (&group["versions"][0], &real["versions"].as_array().unwrap().iter().find(|v| v["version"] == group["versions"][0]["version"]).unwrap());
+    });
+}
+
+const AGGREGATED: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+
+/// An aggregated discovery document, asked for as client-go and kube-rs ask.
+async fn aggregated(client: &kube::Client, path: &str) -> Value {
+    let accept = format!("{AGGREGATED},application/json");
+    let answer = call_with(client, "GET", path, &[("accept", &accept)], None).await;
+    assert_eq!(
+        (answer.code, answer.content_type.as_str()),
+        (200, AGGREGATED),
+        "{path}"
+    );
+    answer.body
+}
+
+/// Compares each resource of an aggregated discovery answer with the recorded entry (only the
+/// subresources kube-sim serves are kept of the real ones) and returns the resources compared,
+/// as `resource.group`.
+fn compare_aggregated(ours: &Value, recorded: &Value) -> Vec<String> {
+    assert_eq!(
+        (&ours["kind"], &ours["apiVersion"], &ours["metadata"]),
+        (
+            &recorded["kind"],
+            &recorded["apiVersion"],
+            &recorded["metadata"]
+        )
+    );
+    let mut compared = Vec::new();
+    let mut positions = Vec::new();
+    for group in ours["items"].as_array().unwrap() {
+        let name = &group["metadata"]["name"];
+        let Some(at) = recorded["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|g| g["metadata"]["name"] == *name)
+        else {
+            continue;
+        };
+        positions.push(at);
+        let real = &recorded["items"][at];
+        assert_eq!(group["metadata"], real["metadata"]);
+        for ours_v in group["versions"].as_array().unwrap() {
+            let real_v = real["versions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|v| v["version"] == ours_v["version"])
+                .unwrap_or_else(|| panic!("{name} {} is not a real version", ours_v["version"]));
             assert_eq!(ours_v["freshness"], real_v["freshness"]);
             for resource in ours_v["resources"].as_array().unwrap() {
-                let real_r = real_v["resources"].as_array().unwrap().iter().find(|r| r["resource"] == resource["resource"]).unwrap_or_else(|| panic!("{resource} is not a real resource"));
+                let real_r = real_v["resources"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|r| r["resource"] == resource["resource"])
+                    .unwrap_or_else(|| panic!("{resource} is not a real resource"));
                 let mut trimmed = real_r.clone();
-                // Only the subresources kube-sim serves are listed.
                 if let Some(subs) = real_r["subresources"].as_array() {
-                    let served: Vec<Value> = subs.iter().filter(|s| resource["subresources"].as_array().is_some_and(|o| o.iter().any(|x| x["subresource"] == s["subresource"]))).cloned().collect();
+                    let served: Vec<Value> = subs
+                        .iter()
+                        .filter(|s| {
+                            resource["subresources"].as_array().is_some_and(|o| {
+                                o.iter().any(|x| x["subresource"] == s["subresource"])
+                            })
+                        })
+                        .cloned()
+                        .collect();
                     trimmed["subresources"] = json!(served);
                     if served.is_empty() {
                         trimmed.as_object_mut().unwrap().remove("subresources");
                     }
                 }
-                assert_eq!(*resource, trimmed, "discovery entry of {}", resource["resource"]);
-                compared += 1;
+                assert_eq!(
+                    *resource, trimmed,
+                    "discovery entry of {}",
+                    resource["resource"]
+                );
+                let group = name.as_str().unwrap_or_default();
+                compared.push(format!(
+                    "{}.{group}",
+                    resource["resource"].as_str().unwrap()
+                ));
             }
         }
-        assert!(compared >= 15, "only {compared} resources compared");
+    }
+    assert!(
+        positions.is_sorted(),
+        "groups in the real server's order: {positions:?}"
+    );
+    compared
+}
 
-        let apps = call(&admin, "GET", "/apis/apps/v1", "", None, None).await.body;
+#[test]
+fn discovery_matches_the_recordings() {
+    let names = [
+        "api-aggregated.json",
+        "apis-aggregated.json",
+        "api.json",
+        "apis.json",
+        "apis-apps-v1.json",
+        "version.json",
+    ];
+    let Some(recorded) = names
+        .iter()
+        .map(|n| reference_json(n))
+        .collect::<Option<Vec<Value>>>()
+    else {
+        return;
+    };
+    let [
+        api_aggregated,
+        apis_aggregated,
+        api_legacy,
+        apis_legacy,
+        legacy,
+        version,
+    ] = &recorded[..]
+    else {
+        unreachable!()
+    };
+    let scenario = Scenario::from_yaml(&format!("serverVersion: v1.35.4\n{SCENARIO}")).unwrap();
+    let sim = SimBuilder::new(scenario).spawn().unwrap();
+    runtime().block_on(async {
+        let admin = client_for(&sim, "admin").await;
+
+        // Aggregated core group: every core kind kube-sim serves, with its subresources.
+        let ours = aggregated(&admin, "/api").await;
+        let core = compare_aggregated(&ours, api_aggregated);
+        for kind in [
+            "pods",
+            "services",
+            "nodes",
+            "namespaces",
+            "endpoints",
+            "configmaps",
+            "secrets",
+            "serviceaccounts",
+            "events",
+        ] {
+            assert!(
+                core.contains(&format!("{kind}.")),
+                "{kind} missing from /api: {core:?}"
+            );
+        }
+        let pods = ours["items"][0]["versions"][0]["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["resource"] == "pods")
+            .unwrap();
+        let subresources: Vec<&str> = pods["subresources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["subresource"].as_str().unwrap())
+            .collect();
+        assert_eq!(subresources, ["log", "status"]);
+
+        // Aggregated named groups: every built-in resource we serve is described like the real one.
+        let named = compare_aggregated(&aggregated(&admin, "/apis").await, apis_aggregated);
+        for resource in [
+            "daemonsets.apps",
+            "deployments.apps",
+            "endpointslices.discovery.k8s.io",
+            "events.events.k8s.io",
+            "customresourcedefinitions.apiextensions.k8s.io",
+            "selfsubjectrulesreviews.authorization.k8s.io",
+        ] {
+            assert!(
+                named.contains(&resource.to_string()),
+                "{resource} missing from /apis: {named:?}"
+            );
+        }
+
+        // Legacy discovery.
+        let api = call(&admin, "GET", "/api", "", None, None).await.body;
+        assert_same_shape(api_legacy, &api);
+        assert_eq!(
+            (&api["kind"], &api["versions"]),
+            (&api_legacy["kind"], &api_legacy["versions"])
+        );
+        let apis = call(&admin, "GET", "/apis", "", None, None).await.body;
+        assert_same_shape(apis_legacy, &apis);
+        assert_eq!(
+            (&apis["kind"], &apis["apiVersion"]),
+            (&apis_legacy["kind"], &apis_legacy["apiVersion"])
+        );
+        let real_groups = apis_legacy["groups"].as_array().unwrap();
+        let mut positions = Vec::new();
+        for group in apis["groups"].as_array().unwrap() {
+            let at = real_groups
+                .iter()
+                .position(|g| g["name"] == group["name"])
+                .unwrap_or_else(|| panic!("{} is not a real group", group["name"]));
+            assert_eq!(
+                *group, real_groups[at],
+                "legacy discovery of {}",
+                group["name"]
+            );
+            positions.push(at);
+        }
+        assert!(positions.len() >= 8, "only {} groups", positions.len());
+        assert!(
+            positions.is_sorted(),
+            "groups in the real server's order: {positions:?}"
+        );
+
+        let apps = call(&admin, "GET", "/apis/apps/v1", "", None, None)
+            .await
+            .body;
         assert_eq!(apps["kind"], legacy["kind"]);
         for entry in apps["resources"].as_array().unwrap() {
-            let real = legacy["resources"].as_array().unwrap().iter().find(|r| r["name"] == entry["name"]).unwrap();
+            let real = legacy["resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["name"] == entry["name"])
+                .unwrap();
             assert_same_shape(real, entry);
             assert_eq!(entry["verbs"], real["verbs"]);
         }
+        // /version: the real fields, and the scenario's serverVersion.
+        let ours = call(&admin, "GET", "/version", "", None, None).await.body;
+        assert_same_shape(version, &ours);
+        assert_eq!(
+            (&ours["gitVersion"], &ours["major"], &ours["minor"]),
+            (&json!("v1.35.4"), &json!("1"), &json!("35"))
+        );
+        assert_eq!(
+            (&ours["emulationMinor"], &ours["minCompatibilityMinor"]),
+            (&json!("35"), &json!("34"))
+        );
     });
 }

@@ -443,3 +443,88 @@ fn injected_faults_and_the_request_log() {
         assert_eq!(events.len(), 1, "the watch closes after one event");
     });
 }
+
+/// A discovered resource: what it is, its scope, verbs and subresources.
+type Described = (ApiResource, String, Vec<String>, Vec<String>);
+
+/// What a discovery run knows, in a comparable form: per group, its preferred version and each
+/// recommended resource.
+fn discovered(discovery: &kube::Discovery) -> Vec<(String, String, Vec<Described>)> {
+    discovery
+        .groups_alphabetical()
+        .into_iter()
+        .map(|group| {
+            let resources = group
+                .recommended_resources()
+                .into_iter()
+                .map(|(ar, caps)| {
+                    let subresources = caps
+                        .subresources
+                        .iter()
+                        .map(|(sub, _)| sub.plural.clone())
+                        .collect();
+                    (
+                        ar,
+                        format!("{:?}", caps.scope),
+                        caps.operations,
+                        subresources,
+                    )
+                })
+                .collect();
+            (
+                group.name().to_string(),
+                group.preferred_version_or_latest().to_string(),
+                resources,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn legacy_discovery_through_the_client() {
+    let sim = SimBuilder::new(Scenario::empty()).spawn().unwrap();
+    runtime().block_on(async {
+        let client = client_for(&sim, "admin").await;
+        let legacy = kube::Discovery::new(client.clone()).run().await.unwrap();
+        let gvk = |g: &str, k: &str| GroupVersionKind::gvk(g, "v1", k);
+        let (cm, caps) = legacy
+            .resolve_gvk(&gvk("", "ConfigMap"))
+            .expect("ConfigMap is discovered");
+        assert_eq!(
+            (cm.plural.as_str(), cm.api_version.as_str()),
+            ("configmaps", "v1")
+        );
+        assert_eq!(caps.scope, kube::discovery::Scope::Namespaced);
+        assert!(caps.supports_operation(kube::discovery::verbs::PATCH));
+        let (_, caps) = legacy.resolve_gvk(&gvk("", "Node")).unwrap();
+        assert_eq!(caps.scope, kube::discovery::Scope::Cluster);
+        let (_, caps) = legacy.resolve_gvk(&gvk("", "Pod")).unwrap();
+        let subresources: Vec<&str> = caps
+            .subresources
+            .iter()
+            .map(|(s, _)| s.plural.as_str())
+            .collect();
+        assert_eq!(subresources, ["log", "status"]);
+        let (ds, _) = legacy.resolve_gvk(&gvk("apps", "DaemonSet")).unwrap();
+        assert_eq!(ds.plural, "daemonsets");
+        assert!(
+            legacy
+                .resolve_gvk(&gvk("discovery.k8s.io", "EndpointSlice"))
+                .is_some()
+        );
+        let (review, caps) = legacy
+            .resolve_gvk(&gvk("authorization.k8s.io", "SelfSubjectRulesReview"))
+            .unwrap();
+        assert_eq!(review.plural, "selfsubjectrulesreviews");
+        assert_eq!(caps.operations, ["create"]);
+
+        // Legacy and aggregated discovery describe the same API.
+        let aggregated = kube::Discovery::new(client.clone())
+            .run_aggregated()
+            .await
+            .unwrap();
+        let (legacy, aggregated) = (discovered(&legacy), discovered(&aggregated));
+        assert!(legacy.len() >= 9, "{legacy:?}");
+        assert_eq!(legacy, aggregated);
+    });
+}
