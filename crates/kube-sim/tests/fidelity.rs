@@ -67,6 +67,19 @@ fn error_bodies_match_the_recordings() {
         let answer = call(&admin, "PUT", cm_path, "application/json", Some(&stale), None).await;
         assert_error("error-409-conflict-stale-resourceversion.json", &answer);
 
+        // AlreadyExists was not recorded: it is the recorded 404's envelope with apimachinery's
+        // `NewAlreadyExists` message, reason and code.
+        if let Some(mut expected) = reference_json("error-404-notfound.json") {
+            expected["message"] = json!("configmaps \"kube-proxy\" already exists");
+            expected["reason"] = json!("AlreadyExists");
+            expected["details"]["name"] = json!("kube-proxy");
+            expected["code"] = json!(409);
+            let again = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kube-proxy"}});
+            let answer = call(&admin, "POST", "/api/v1/namespaces/kube-system/configmaps", "application/json", Some(&again), None).await;
+            assert_eq!((answer.code, answer.content_type.as_str()), (409, "application/json"));
+            assert_eq!(answer.body, expected);
+        }
+
         let bad = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "Bad_Name"}});
         let answer = call(&admin, "POST", "/api/v1/namespaces/default/configmaps", "application/json", Some(&bad), None).await;
         assert_error("error-422-invalid.json", &answer);
