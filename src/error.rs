@@ -14,6 +14,8 @@ pub enum ExitCode {
     Usage = 2,
     /// Could not run: cluster unreachable, credentials, permission, timeout.
     CannotRun = 3,
+    /// Ctrl-C: 128 + SIGINT, as shells report a command the signal ended.
+    Interrupted = 130,
 }
 
 impl ExitCode {
@@ -111,9 +113,9 @@ pub enum Error {
     #[error("cannot open a raw socket on interface {interface}: {reason}")]
     RawSocket { interface: String, reason: String },
 
-    /// Ctrl-C while lbctl had objects in the cluster; they were removed first.
-    #[error("interrupted: {cleanup}")]
-    Interrupted { cleanup: String },
+    /// Ctrl-C; `cleanup` says what lbctl removed from the cluster first, if anything.
+    #[error("interrupted{}", cleanup.as_ref().map(|c| format!(": {c}")).unwrap_or_default())]
+    Interrupted { cleanup: Option<String> },
 
     #[error("{context}: {source}")]
     Io {
@@ -155,6 +157,7 @@ impl Error {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Error::Usage { .. } | Error::Pool(_) | Error::Rejected { .. } => ExitCode::Usage,
+            Error::Interrupted { .. } => ExitCode::Interrupted,
             _ => ExitCode::CannotRun,
         }
     }

@@ -9,6 +9,7 @@ pub mod commands;
 pub mod diff;
 pub mod error;
 pub mod facts;
+pub mod interrupt;
 pub mod kube;
 pub mod kubeproxy;
 pub mod metallb;

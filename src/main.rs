@@ -1,3 +1,5 @@
+use std::io::IsTerminal;
+
 use clap::Parser;
 use colored::Colorize;
 
@@ -36,8 +38,17 @@ fn main() {
             std::process::exit(ExitCode::CannotRun.code());
         }
     };
-    let code = match runtime.block_on(commands::run(cli)) {
+    let code = match runtime.block_on(lbctl::interrupt::run(commands::run(cli))) {
         Ok(code) => code,
+        Err(err @ lbctl::Error::Interrupted { .. }) => {
+            // The user stopped it: no "error:" label. On a terminal the line may hold a
+            // spinner, which goes first.
+            if std::io::stderr().is_terminal() {
+                eprint!("\r\x1b[2K");
+            }
+            eprintln!("{err}");
+            err.exit_code()
+        }
         Err(err) => {
             eprintln!("{} {err}", "error:".red().bold());
             if let Some(hint) = err.hint() {

@@ -544,55 +544,99 @@ fn pods_that_time_out_are_deleted_and_reported_per_node() {
     assert!(node_check_pods_left(&cluster).is_empty());
 }
 
+/// The real binary, spawned so a test can signal it (assert_cmd only runs to the end).
+fn spawn_lbctl(cluster: &Cluster, args: &[&str]) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_lbctl"))
+        .env_remove("KUBECONFIG")
+        .env("HOME", cluster.dir())
+        .env("NO_COLOR", "1")
+        .arg("--kubeconfig")
+        .arg(cluster.kubeconfig())
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Sends SIGINT as a terminal's Ctrl-C does, then waits (up to 30 s) for the process to end:
+/// its exit code and stderr.
+fn interrupt(mut child: std::process::Child) -> (Option<i32>, String) {
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("lbctl did not stop after Ctrl-C");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    (out.status.code(), output_text(&out).1)
+}
+
 #[test]
 fn ctrl_c_deletes_the_pods_of_the_run() {
     let sim = Sim::scenario("kubeadm-ipvs").setting("podReadyDelay", json!("1h"));
     let Some(cluster) = Cluster::sim_only("Ctrl-C cleanup", sim) else {
         return;
     };
-    let home = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lbctl"))
-        .env_remove("KUBECONFIG")
-        .env("HOME", home.path())
-        .env("NO_COLOR", "1")
-        .arg("--kubeconfig")
-        .arg(cluster.kubeconfig())
-        .args([
+    let child = spawn_lbctl(
+        &cluster,
+        &[
             "preflight",
             "--nodes",
             "all",
             "--node-timeout",
             "5m",
             "--no-probe",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+        ],
+    );
     let started = cluster.eventually(Duration::from_secs(30), |c| {
         node_check_pods_left(c).len() == 3
     });
-    // SIGINT as a terminal's Ctrl-C sends it.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let (code, stderr) = interrupt(child);
     assert!(started, "three node-check pods were created");
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while child.try_wait().unwrap().is_none() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "lbctl did not stop after Ctrl-C"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let out = child.wait_with_output().unwrap();
-    let (_, stderr) = output_text(&out);
-    assert_eq!(out.status.code(), Some(3), "{stderr}");
-    assert!(
-        stderr.contains("interrupted: deleted 3 node-check pod(s) in namespace default"),
-        "{stderr}"
+    assert_eq!(code, Some(130), "{stderr}");
+    assert_eq!(
+        stderr, "interrupted: deleted 3 node-check pod(s) in namespace default\n",
+        "the cleanup is said once, without an error label"
     );
     assert!(node_check_pods_left(&cluster).is_empty());
     let (created, deleted) = pod_creates_and_deletes(&cluster);
     assert_eq!((created, deleted.len()), (3, 3));
+}
+
+/// Ctrl-C after the node stage (whose Ctrl-C handling once swallowed every later Ctrl-C) ends
+/// the `--wait` loop at once.
+#[test]
+fn ctrl_c_during_wait_after_the_node_stage_ends_the_run() {
+    use std::io::BufRead;
+    // The workers' speakers never become ready: doctor keeps waiting for them.
+    let sim = Sim::scenario("metallb-speakers-not-ready")
+        .setting("nodeFacts", json!({ "*": speaker_node_log() }));
+    let Some(cluster) = Cluster::sim_only("Ctrl-C during --wait", sim) else {
+        return;
+    };
+    let mut child = spawn_lbctl(
+        &cluster,
+        &["doctor", "--nodes", "all", "--no-probe", "--wait", "5m"],
+    );
+    // Each round that leaves checks pending prints "waiting for ..." (stderr is no terminal).
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    while !first.starts_with("waiting for ") {
+        first.clear();
+        assert_ne!(stderr.read_line(&mut first).unwrap(), 0, "no wait round");
+    }
+    let (created, deleted) = pod_creates_and_deletes(&cluster);
+    assert_eq!((created, deleted.len()), (3, 3), "the node stage is over");
+    let (code, _) = interrupt(child);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert_eq!(code, Some(130), "{first}{rest}");
+    assert!(rest.ends_with("interrupted\n"), "{first}{rest}");
+    assert!(!rest.contains("error:"), "{rest}");
 }
 
 #[test]

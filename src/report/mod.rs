@@ -115,7 +115,7 @@ impl Report {
         let result = match exit_code {
             ExitCode::Ok => "pass",
             ExitCode::Failed => "fail",
-            ExitCode::Usage | ExitCode::CannotRun => "error",
+            ExitCode::Usage | ExitCode::CannotRun | ExitCode::Interrupted => "error",
         };
         Report {
             schema_version: SCHEMA_VERSION,

@@ -192,6 +192,8 @@ pub async fn read(
     let run: String = (0..10)
         .map(|_| fastrand::alphanumeric().to_ascii_lowercase())
         .collect();
+    // Taken before any pod exists: from here Ctrl-C waits for the pods to be deleted.
+    let mut cleanup = crate::interrupt::cleanup_guard();
     let created: Arc<Mutex<BTreeSet<String>>> = Arc::default();
     let work = futures::stream::iter(plan.check.iter())
         .map(|node| {
@@ -203,18 +205,21 @@ pub async fn read(
         })
         .buffer_unordered(settings.concurrency)
         .collect::<Vec<_>>();
+    // `biased`: after an earlier Ctrl-C no pod is started at all.
     let mut states = tokio::select! {
-        states = work => states,
-        _ = tokio::signal::ctrl_c() => {
+        biased;
+        _ = cleanup.interrupted() => {
             let removed = delete_run(&pods, &run, &created).await;
             return Err(Error::Interrupted {
-                cleanup: format!(
+                cleanup: Some(format!(
                     "deleted {removed} node-check pod(s) in namespace {}",
                     settings.namespace
-                ),
+                )),
             });
         }
+        states = work => states,
     };
+    drop(cleanup);
     states.extend(plan.not_ready.iter().map(|(node, why)| {
         (
             node.clone(),
