@@ -240,6 +240,14 @@ impl Store {
         self.lock().rv
     }
 
+    /// Forgets the watch history up to now, as etcd's compaction does: a watch from an older
+    /// resourceVersion then gets 410 Expired, one from the current version still works.
+    pub fn compact(&self) {
+        let mut state = self.lock();
+        state.history.clear();
+        state.history_floor = state.rv;
+    }
+
     /// A copy of the resource table (built-ins plus CRD-defined kinds).
     pub fn registry(&self) -> Registry {
         self.lock().registry.clone()
@@ -476,7 +484,8 @@ impl Store {
                 return Err(Status::new(
                     410,
                     Some("Expired"),
-                    format!("too old resource version: {rv} ({})", state.rv),
+                    // The watch cache names the oldest version it can still serve from.
+                    format!("too old resource version: {rv} ({})", state.history_floor),
                 ));
             }
             Some(rv) => state

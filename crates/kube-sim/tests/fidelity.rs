@@ -283,7 +283,7 @@ fn watch_stream_matches() {
     let sim = api_only();
     runtime().block_on(async {
         let admin = client_for(&sim, "admin").await;
-        let path = "/api/v1/namespaces/kube-system/configmaps?watch=1&fieldSelector=metadata.name=kube-proxy&allowWatchBookmarks=true&timeoutSeconds=1";
+        let path = "/api/v1/namespaces/kube-system/configmaps?watch=1&fieldSelector=metadata.name=kube-proxy&allowWatchBookmarks=true&timeoutSeconds=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan";
         let answer = call(&admin, "GET", path, "", None, None).await;
         assert_eq!(answer.code, 200);
         assert_eq!(answer.content_type, "application/json");
@@ -293,6 +293,29 @@ fn watch_stream_matches() {
             assert_same_shape(theirs, ours);
             assert_eq!(ours["type"], theirs["type"]);
         }
+        let end = &events[events.len() - 1]["object"]["metadata"];
+        assert_eq!(end["annotations"], expected[expected.len() - 1]["object"]["metadata"]["annotations"]);
+        assert_eq!(end["resourceVersion"], sim.store().resource_version().to_string());
+
+        // A plain watch from resourceVersion 0 gets the same ADDED events but no end-of-initial-
+        // events bookmark: that one answers `sendInitialEvents` only.
+        let plain = path.replace("&sendInitialEvents=true&resourceVersionMatch=NotOlderThan", "&resourceVersion=0");
+        let answer = call(&admin, "GET", &plain, "", None, None).await;
+        let types: Vec<Value> = answer.text.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["type"].clone()).collect();
+        assert_eq!(types, ["ADDED"], "{}", answer.text);
+
+        // A watch from a compacted resourceVersion: a 200 stream with one ERROR event, 410 Expired.
+        let rv = sim.store().resource_version();
+        sim.apply_object(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "later", "namespace": "default"}}));
+        sim.store().compact();
+        let expired = format!("/api/v1/namespaces/kube-system/configmaps?watch=1&resourceVersion={rv}");
+        let answer = call(&admin, "GET", &expired, "", None, None).await;
+        assert_eq!((answer.code, answer.content_type.as_str()), (200, "application/json"));
+        // The message names the oldest version still served: the one compacted at.
+        let oldest = sim.store().resource_version();
+        let expected = json!({"type": "ERROR", "object": {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": format!("too old resource version: {rv} ({oldest})"), "reason": "Expired", "code": 410}});
+        assert_eq!(answer.body, expected, "{}", answer.text);
     });
 }
 

@@ -74,7 +74,7 @@ fn configmap_and_daemonset_round_trip() {
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::authorization::v1::SelfSubjectAccessReview;
 use k8s_openapi::api::core::v1::{Event, Namespace, Pod};
-use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams};
+use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams, WatchEvent};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::runtime::{WatchStreamExt, wait::await_condition, watcher};
 use kube_sim::{Fault, SimBuilder};
@@ -526,5 +526,128 @@ fn legacy_discovery_through_the_client() {
         let (legacy, aggregated) = (discovered(&legacy), discovered(&aggregated));
         assert!(legacy.len() >= 9, "{legacy:?}");
         assert_eq!(legacy, aggregated);
+    });
+}
+
+#[test]
+fn watches_resume_time_out_stream_lists_and_expire() {
+    let sim = SimBuilder::new(Scenario::empty()).spawn().unwrap();
+    runtime().block_on(async {
+        let client = client_for(&sim, "admin").await;
+        let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+        cms.create(&PostParams::default(), &configmap("before", json!({})))
+            .await
+            .unwrap();
+        let rv = cms
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .metadata
+            .resource_version
+            .unwrap();
+        cms.create(&PostParams::default(), &configmap("after", json!({})))
+            .await
+            .unwrap();
+        let patch = json!({"data": {"k": "changed"}});
+        cms.patch("after", &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .unwrap();
+        cms.delete("before", &DeleteParams::default())
+            .await
+            .unwrap();
+
+        // From the list's resourceVersion only what happened after it arrives, and with
+        // `timeoutSeconds=1` the server ends the stream cleanly (the outer timeout only guards
+        // against a hang).
+        let params = kube::api::WatchParams::default().timeout(1);
+        let stream = cms.watch(&params, &rv).await.unwrap();
+        let events: Vec<WatchEvent<ConfigMap>> =
+            tokio::time::timeout(Duration::from_secs(30), stream.try_collect())
+                .await
+                .expect("the watch ends by itself")
+                .expect("and without an error");
+        let seen: Vec<(&str, String)> = events
+            .iter()
+            .filter_map(|event| match event {
+                WatchEvent::Added(cm) => Some(("ADDED", cm.metadata.name.clone().unwrap())),
+                WatchEvent::Modified(cm) => Some(("MODIFIED", cm.metadata.name.clone().unwrap())),
+                WatchEvent::Deleted(cm) => Some(("DELETED", cm.metadata.name.clone().unwrap())),
+                WatchEvent::Bookmark(_) => None,
+                WatchEvent::Error(status) => panic!("{status:?}"),
+            })
+            .collect();
+        let name = |n: &str| n.to_string();
+        assert_eq!(
+            seen,
+            [
+                ("ADDED", name("after")),
+                ("MODIFIED", name("after")),
+                ("DELETED", name("before"))
+            ]
+        );
+
+        // A streaming list: the initial state as watch events, then the end-of-initial-events
+        // bookmark (without it the watcher never reports InitDone), then live changes; no LIST.
+        sim.clear_requests();
+        let mut stream = Box::pin(watcher(
+            cms.clone(),
+            watcher::Config::default().streaming_lists(),
+        ));
+        let mut initial = Vec::new();
+        loop {
+            let next = tokio::time::timeout(Duration::from_secs(30), stream.try_next())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
+            match next {
+                watcher::Event::Init => {}
+                watcher::Event::InitApply(cm) => initial.push(cm.metadata.name.unwrap()),
+                watcher::Event::InitDone => break,
+                other => panic!("{other:?} before InitDone"),
+            }
+        }
+        assert_eq!(initial, ["after"]);
+        cms.create(&PostParams::default(), &configmap("live", json!({})))
+            .await
+            .unwrap();
+        let next = tokio::time::timeout(Duration::from_secs(30), stream.try_next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        match next {
+            watcher::Event::Apply(cm) => assert_eq!(cm.metadata.name.as_deref(), Some("live")),
+            other => panic!("expected the new ConfigMap, got {other:?}"),
+        }
+        let verbs: Vec<(String, bool)> = sim
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/api/v1/namespaces/default/configmaps" && r.verb != "create")
+            .map(|r| (r.verb.clone(), r.query.contains("sendInitialEvents=true")))
+            .collect();
+        assert_eq!(verbs[0], ("watch".to_string(), true), "{verbs:?}");
+        assert!(!verbs.iter().any(|(verb, _)| verb == "list"), "{verbs:?}");
+
+        // A resourceVersion the server no longer keeps: 410 Expired, as the real watch cache says it.
+        let old = rv.parse::<u64>().unwrap();
+        sim.store().compact();
+        let oldest = sim.store().resource_version();
+        let stream = cms.watch(&params, &rv).await.unwrap();
+        let events: Vec<WatchEvent<ConfigMap>> =
+            tokio::time::timeout(Duration::from_secs(30), stream.try_collect())
+                .await
+                .unwrap()
+                .unwrap();
+        match &events[..] {
+            [WatchEvent::Error(status)] => {
+                assert_eq!((status.code, status.reason.as_str()), (410, "Expired"));
+                assert_eq!(
+                    status.message,
+                    format!("too old resource version: {old} ({oldest})")
+                );
+            }
+            other => panic!("expected one 410, got {other:?}"),
+        }
     });
 }

@@ -237,7 +237,8 @@ pub(crate) fn watch(server: &Arc<Server>, ctx: &Ctx, target: &Target) -> Reply {
             }
         },
     };
-    let initial = since.is_none() || ctx.flag("sendInitialEvents");
+    let streaming_list = ctx.flag("sendInitialEvents");
+    let initial = since.is_none() || streaming_list;
     let bookmarks = ctx.flag("allowWatchBookmarks");
     let timeout = ctx
         .param("timeoutSeconds")
@@ -297,7 +298,9 @@ pub(crate) fn watch(server: &Arc<Server>, ctx: &Ctx, target: &Target) -> Reply {
                 }
             }
         }
-        if initial && bookmarks {
+        // Only a streaming list (`sendInitialEvents=true`) is told where the initial state ends;
+        // the synthetic ADDED events of a watch from resourceVersion 0 or unset are not.
+        if streaming_list && bookmarks {
             let mark = bookmark(&target, subscription.rv, true);
             if tx.send(line("BOOKMARK", mark)).await.is_err() {
                 return;
