@@ -651,3 +651,63 @@ fn watches_resume_time_out_stream_lists_and_expire() {
         }
     });
 }
+
+/// The names of a list's items, `namespace/name`.
+fn qualified_names<K: kube::Resource + Clone>(list: kube::core::ObjectList<K>) -> Vec<String> {
+    list.items
+        .iter()
+        .map(|o| {
+            format!(
+                "{}/{}",
+                o.meta().namespace.clone().unwrap_or_default(),
+                o.meta().name.clone().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn field_selectors_for_pods_namespaces_and_new_events() {
+    let sim = SimBuilder::new(Scenario::empty()).spawn().unwrap();
+    runtime().block_on(async {
+        let client = client_for(&sim, "admin").await;
+        for node in ["n1", "n2"] {
+            sim.apply_object(json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": node}}));
+        }
+        for (ns, name, node) in [("default", "a", "n1"), ("default", "b", "n2"), ("kube-system", "c", "n1"), ("kube-system", "pending", "")] {
+            let mut pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns},
+                "spec": {"containers": [{"name": "c", "image": "i"}]}});
+            if !node.is_empty() {
+                pod["spec"]["nodeName"] = json!(node);
+            }
+            let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
+            pods.create(&PostParams::default(), &serde_json::from_value(pod).unwrap()).await.unwrap();
+        }
+        let all: Api<Pod> = Api::all(client.clone());
+        let fields = |f: &str| ListParams::default().fields(f);
+        assert_eq!(qualified_names(all.list(&fields("spec.nodeName=n1")).await.unwrap()), ["default/a", "kube-system/c"]);
+        // What `kubectl get pods --field-selector spec.nodeName=` asks: the unscheduled ones.
+        assert_eq!(qualified_names(all.list(&fields("spec.nodeName=")).await.unwrap()), ["kube-system/pending"]);
+        assert_eq!(
+            qualified_names(all.list(&fields("metadata.namespace=kube-system")).await.unwrap()),
+            ["kube-system/c", "kube-system/pending"]
+        );
+        assert_eq!(
+            qualified_names(all.list(&fields("metadata.namespace!=kube-system,spec.nodeName!=n1")).await.unwrap()),
+            ["default/b"]
+        );
+
+        let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(client.clone(), "default");
+        for (name, about) in [("e1", "a"), ("e2", "b"), ("e3", "a")] {
+            let event = json!({"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": name},
+                "eventTime": "2026-12-03T08:00:00.000000Z", "reportingController": "test", "reportingInstance": "test-1",
+                "action": "Testing", "reason": "Test", "type": "Normal",
+                "regarding": {"apiVersion": "v1", "kind": "Pod", "name": about, "namespace": "default"}});
+            events.create(&PostParams::default(), &serde_json::from_value(event).unwrap()).await.unwrap();
+        }
+        let about_a = events.list(&fields("regarding.name=a,regarding.kind=Pod")).await.unwrap();
+        assert_eq!(qualified_names(about_a), ["default/e1", "default/e3"]);
+        let status = api_status(events.list(&fields("regarding.uid=x,note=y")).await.unwrap_err());
+        assert_eq!((status.code, status.message.as_str()), (400, "field label not supported: note"));
+    });
+}
