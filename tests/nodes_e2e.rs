@@ -544,6 +544,81 @@ fn pods_that_time_out_are_deleted_and_reported_per_node() {
     assert!(node_check_pods_left(&cluster).is_empty());
 }
 
+/// The rules of the Role in docs/node-checks.md, for a kube-sim user in `namespace`: the test
+/// below holds the documentation to them.
+fn documented_role(namespace: &str) -> String {
+    let doc = std::fs::read_to_string(support::root().join("docs/node-checks.md")).unwrap();
+    let role = doc
+        .split("kind: Role\n")
+        .nth(1)
+        .and_then(|r| r.split("---").next())
+        .expect("docs/node-checks.md has the Role");
+    let rules: Vec<String> = role
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("- { apiGroups:"))
+        .map(|l| format!("{}, namespaces: [{namespace}] }}", l.trim_end_matches(" }")))
+        .collect();
+    assert!(rules.len() >= 2, "{role}");
+    rules.join("\n")
+}
+
+#[test]
+fn the_documented_role_is_enough_and_a_timeout_says_what_the_pod_does() {
+    let rules = format!(
+        r#"
+- {{ apiGroups: ["*"], resources: ["*"], verbs: [get, list, watch], namespaces: [kube-system, default] }}
+- {{ apiGroups: ["*"], resources: [nodes, namespaces], verbs: [get, list, watch] }}
+{}
+"#,
+        documented_role("lbctl")
+    );
+    let sim = Sim::scenario("kubeadm-ipvs")
+        .setting("podReadyDelay", json!("1h"))
+        .user("jane", &rules);
+    let Some(cluster) = Cluster::sim_only("documented Role", sim) else {
+        return;
+    };
+    cluster.sim().apply_object(json!({
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": { "name": "lbctl" }
+    }));
+    let out = cluster
+        .lbctl_as("jane")
+        .args([
+            "-o",
+            "json",
+            "preflight",
+            "--nodes",
+            "all",
+            "--node-namespace",
+            "lbctl",
+        ])
+        .args(["--node-timeout", "2s", "--no-probe"])
+        .output()
+        .unwrap();
+    let report = json_of(&out);
+    let lb200 = checks_with_id(&report, "LB200");
+    assert_eq!(lb200.len(), 3, "{report:#}");
+    for c in &lb200 {
+        let message = c["message"].as_str().unwrap();
+        assert!(
+            message.contains("no result within 2s")
+                && message.contains("its container waits: ContainerCreating"),
+            "{message}"
+        );
+    }
+    let refused: Vec<String> = cluster
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/api/v1/namespaces/lbctl/") && r.status == 403)
+        .map(|r| format!("{} {}?{}", r.method, r.path, r.query))
+        .collect();
+    assert!(refused.is_empty(), "{refused:?}");
+    assert!(node_check_pods_left(&cluster).is_empty());
+}
+
 /// The real binary, spawned so a test can signal it (assert_cmd only runs to the end).
 fn spawn_lbctl(cluster: &Cluster, args: &[&str]) -> std::process::Child {
     std::process::Command::new(env!("CARGO_BIN_EXE_lbctl"))

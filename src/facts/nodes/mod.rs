@@ -303,9 +303,20 @@ async fn check_node(
             "check `kubectl auth can-i watch pods` in the namespace".into(),
         ),
         Err(_) => {
-            let last = pods.get_opt(&name).await.ok().flatten();
+            let last = pod_now(pods, &name).await.map_err(|e| {
+                let request = Request {
+                    verb: "list",
+                    resource: "pods",
+                    namespace: Some(&settings.namespace),
+                };
+                api_error(e, request, &target.server, &target.context).to_string()
+            });
             let events = events_of(pods, &settings.namespace, &name).await;
-            let (why, hint) = pod::stuck_reason(last.as_ref(), &events, &settings.image);
+            let (why, hint) = pod::stuck_reason(
+                last.as_ref().map(Option::as_ref).map_err(Clone::clone),
+                &events,
+                &settings.image,
+            );
             unreadable(
                 format!(
                     "no result within {} (pod {shown}): {why}",
@@ -407,6 +418,13 @@ async fn collect(pods: &Api<Pod>, name: &str, p: &Pod, node: &str) -> NodeState 
             "the image must provide a POSIX sh; see docs/node-checks.md for the format",
         ),
     }
+}
+
+/// The pod as it is now, `None` when it is gone. Read with `list` by name, which the plan
+/// checked and the documented Role grants; `get` on pods is not needed for anything else.
+async fn pod_now(pods: &Api<Pod>, name: &str) -> kube::Result<Option<Pod>> {
+    let params = ListParams::default().fields(&format!("metadata.name={name}"));
+    Ok(pods.list(&params).await?.items.into_iter().next())
 }
 
 /// Events about one pod, for the reason it is stuck; empty when they cannot be read.

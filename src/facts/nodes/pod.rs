@@ -192,8 +192,13 @@ pub fn hopeless(pod: &Pod) -> Option<String> {
 }
 
 /// Why a pod did not finish in time, from the newest warning event about it, its container
-/// status, or its phase; with the next step.
-pub fn stuck_reason(pod: Option<&Pod>, events: &[Event], image: &str) -> (String, String) {
+/// status, or its phase; with the next step. `pod` is the pod as read after the timeout:
+/// `Ok(None)` when it is gone, `Err` (the API's message) when it could not be read.
+pub fn stuck_reason(
+    pod: Result<Option<&Pod>, String>,
+    events: &[Event],
+    image: &str,
+) -> (String, String) {
     let newest_warning = events
         .iter()
         .filter(|e| e.type_.as_deref() == Some("Warning"))
@@ -203,7 +208,7 @@ pub fn stuck_reason(pod: Option<&Pod>, events: &[Event], image: &str) -> (String
                 .map(|t| t.0)
                 .or_else(|| e.event_time.as_ref().map(|t| t.0))
         });
-    if let Some(pod) = pod
+    if let Ok(Some(pod)) = pod
         && let Some(reason) = hopeless(pod)
     {
         return (reason, image_hint(image));
@@ -218,6 +223,17 @@ pub fn stuck_reason(pod: Option<&Pod>, events: &[Event], image: &str) -> (String
         };
         return (format!("{reason}: {message}"), hint);
     }
+    let pod = match pod {
+        Ok(pod) => pod,
+        // Not knowing is no evidence that the pod is gone.
+        Err(e) => {
+            return (
+                format!("the pod's state cannot be read: {e}"),
+                "check `kubectl auth can-i list pods` in the node namespace (--node-namespace)"
+                    .into(),
+            );
+        }
+    };
     match pod.map(|p| (phase(p), container_status(p))) {
         None => (
             "the pod disappeared before it finished".into(),
@@ -399,7 +415,7 @@ mod tests {
             reason.starts_with("ImagePullBackOff: Back-off pulling"),
             "{reason}"
         );
-        let (msg, hint) = stuck_reason(Some(&waiting("ErrImagePull")), &[], "busybox:1.37");
+        let (msg, hint) = stuck_reason(Ok(Some(&waiting("ErrImagePull"))), &[], "busybox:1.37");
         assert!(msg.starts_with("ErrImagePull"));
         assert!(hint.contains("--node-image"));
     }
@@ -413,7 +429,7 @@ mod tests {
             }),
             ..Default::default()
         };
-        let (msg, _) = stuck_reason(Some(&pending), &[], "busybox:1.37");
+        let (msg, _) = stuck_reason(Ok(Some(&pending)), &[], "busybox:1.37");
         assert!(msg.contains("never started"), "{msg}");
         let event = Event {
             type_: Some("Warning".into()),
@@ -421,12 +437,20 @@ mod tests {
             message: Some("hostPath type check failed: /lib/modules is not a directory".into()),
             ..Default::default()
         };
-        let (msg, _) = stuck_reason(Some(&pending), &[event], "busybox:1.37");
+        let (msg, _) = stuck_reason(Ok(Some(&pending)), &[event], "busybox:1.37");
         assert_eq!(
             msg,
             "FailedMount: hostPath type check failed: /lib/modules is not a directory"
         );
-        let (msg, _) = stuck_reason(None, &[], "busybox:1.37");
+        let (msg, _) = stuck_reason(Ok(None), &[], "busybox:1.37");
         assert!(msg.contains("disappeared"));
+    }
+
+    #[test]
+    fn a_pod_that_cannot_be_read_is_not_said_to_have_disappeared() {
+        let forbidden = "pods is forbidden: User \"jane\" cannot list resource \"pods\"";
+        let (msg, hint) = stuck_reason(Err(forbidden.into()), &[], "busybox:1.37");
+        assert_eq!(msg, format!("the pod's state cannot be read: {forbidden}"));
+        assert!(hint.contains("kubectl auth can-i list pods"), "{hint}");
     }
 }
