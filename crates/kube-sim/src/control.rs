@@ -133,6 +133,9 @@ pub struct LoggedRequest {
     /// The Kubernetes verb (`get`, `list`, `watch`, `create`, `update`, `patch`, `delete`, ...)
     /// or `""` for non-resource paths.
     pub verb: String,
+    /// `dryRun=All`, in the query or (for deletes) in the DeleteOptions body.
+    #[serde(default)]
+    pub dry_run: bool,
 }
 
 impl LoggedRequest {
@@ -142,7 +145,8 @@ impl LoggedRequest {
         matches!(
             self.verb.as_str(),
             "create" | "update" | "patch" | "delete" | "deletecollection"
-        ) && !self.query.split('&').any(|kv| kv == "dryRun=All")
+        ) && !self.dry_run
+            && !self.query.split('&').any(|kv| kv == "dryRun=All")
             && !self.path.ends_with("reviews")
     }
 }
@@ -278,6 +282,7 @@ mod tests {
             status: 201,
             user: "admin".into(),
             verb: verb.into(),
+            dry_run: false,
         }
     }
 
@@ -287,6 +292,11 @@ mod tests {
         assert!(req("create", cm, "").is_write());
         assert!(req("patch", &format!("{cm}/kube-proxy"), "fieldManager=lbctl").is_write());
         assert!(!req("create", cm, "dryRun=All").is_write());
+        let body_dry_run = LoggedRequest {
+            dry_run: true,
+            ..req("delete", &format!("{cm}/kube-proxy"), "")
+        };
+        assert!(!body_dry_run.is_write());
         assert!(!req("get", cm, "").is_write());
         for review in ["selfsubjectaccessreviews", "selfsubjectrulesreviews"] {
             let path = format!("/apis/authorization.k8s.io/v1/{review}");

@@ -711,3 +711,63 @@ fn field_selectors_for_pods_namespaces_and_new_events() {
         assert_eq!((status.code, status.message.as_str()), (400, "field label not supported: note"));
     });
 }
+
+#[test]
+fn dry_run_replace_merge_patch_and_delete_store_nothing() {
+    let sim = SimBuilder::new(Scenario::empty()).spawn().unwrap();
+    runtime().block_on(async {
+        let client = client_for(&sim, "admin").await;
+        let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+        let stored = cms.create(&PostParams::default(), &configmap("cm", json!({"app": "x"}))).await.unwrap();
+        let rv = stored.metadata.resource_version.clone();
+        let counter = sim.store().resource_version();
+        sim.clear_requests();
+
+        // Each answer is the object as the write would have left it, at the stored version.
+        let mut changed = stored.clone();
+        changed.data = Some([("k".to_string(), "replaced".to_string())].into());
+        let dry = PostParams { dry_run: true, ..Default::default() };
+        let answer = cms.replace("cm", &dry, &changed).await.unwrap();
+        assert_eq!(answer.data, changed.data);
+        assert_eq!((&answer.metadata.resource_version, &answer.metadata.uid), (&rv, &stored.metadata.uid));
+
+        let patch = json!({"data": {"k": "patched", "new": "1"}, "metadata": {"labels": {"app": null, "tier": "web"}}});
+        let dry = PatchParams { dry_run: true, ..Default::default() };
+        let answer = cms.patch("cm", &dry, &Patch::Merge(&patch)).await.unwrap();
+        let data = [("k", "patched"), ("new", "1")].map(|(k, v)| (k.to_string(), v.to_string()));
+        assert_eq!(answer.data, Some(data.into()));
+        assert_eq!(answer.metadata.labels, Some([("tier".to_string(), "web".to_string())].into()));
+        assert_eq!(answer.metadata.resource_version, rv);
+
+        // kube-rs sends a delete's dryRun in the DeleteOptions body.
+        let dry = DeleteParams { dry_run: true, ..Default::default() };
+        let answer = cms.delete("cm", &dry).await.unwrap();
+        let status = answer.right().expect("a ConfigMap's delete answers with a Status");
+        assert_eq!(status.status, Some(kube::core::response::StatusSummary::Success));
+        let details = status.details.unwrap();
+        assert_eq!((details.name.as_str(), details.kind.as_str()), ("cm", "configmaps"));
+        assert_eq!(Some(details.uid), stored.metadata.uid);
+
+        // A pod bound to a node would be deleted gracefully: the answer shows the pod marked.
+        sim.apply_object(json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}}));
+        let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+        let pod: Pod = serde_json::from_value(json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"nodeName": "n1", "containers": [{"name": "c", "image": "i"}]}})).unwrap();
+        let pod = pods.create(&PostParams::default(), &pod).await.unwrap();
+        let counter_with_pod = sim.store().resource_version();
+        let marked = pods.delete("p", &dry).await.unwrap().left().expect("a pod's delete answers with the pod");
+        assert!(marked.metadata.deletion_timestamp.is_some());
+        assert_eq!(marked.metadata.deletion_grace_period_seconds, Some(30));
+
+        // Nothing was stored: the objects are as they were and the counter did not move.
+        assert_eq!(cms.get("cm").await.unwrap(), stored);
+        assert_eq!(pods.get("p").await.unwrap(), pod);
+        assert_eq!(counter, counter_with_pod - 2, "only the node and the pod were written");
+        assert_eq!(sim.store().resource_version(), counter_with_pod);
+        let log = sim.requests();
+        let dry_runs: Vec<&str> = log.iter().filter(|r| r.dry_run).map(|r| r.verb.as_str()).collect();
+        assert_eq!(dry_runs, ["update", "patch", "delete", "delete"]);
+        let writes: Vec<&str> = log.iter().filter(|r| r.is_write()).map(|r| r.verb.as_str()).collect();
+        assert_eq!(writes, ["create"], "only the pod's create is a write");
+    });
+}

@@ -71,8 +71,17 @@ impl Ctx {
         matches!(self.param(key), Some("true" | "1"))
     }
 
+    /// `dryRun=All`: in the query, or for a delete also in its DeleteOptions body (where
+    /// kube-rs and client-go put it).
     pub fn dry_run(&self) -> bool {
-        self.param("dryRun") == Some("All")
+        let in_body = || {
+            serde_json::from_slice::<Value>(&self.body).is_ok_and(|b| {
+                b["dryRun"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|v| v == "All"))
+            })
+        };
+        self.param("dryRun") == Some("All") || (self.method == Method::DELETE && in_body())
     }
 
     pub fn header(&self, name: &str) -> &str {
@@ -204,7 +213,7 @@ impl Server {
             .map(str::trim);
         let Some(user) = token.and_then(|t| self.tokens.get(t)).cloned() else {
             let reply = status_reply(&Status::unauthorized());
-            self.log(&parts.method, &path, &raw_query, 401, "", "");
+            self.log(&parts.method, &path, &raw_query, 401, None);
             return Ok(reply);
         };
         let mut ctx = Ctx {
@@ -237,20 +246,21 @@ impl Server {
             &path,
             &raw_query,
             reply.status().as_u16(),
-            &ctx.user.name,
-            &ctx.verb,
+            Some(&ctx),
         );
         Ok(reply)
     }
 
-    fn log(&self, method: &Method, path: &str, query: &str, status: u16, user: &str, verb: &str) {
+    /// Records a served request; `ctx` is `None` when it was never authenticated.
+    fn log(&self, method: &Method, path: &str, query: &str, status: u16, ctx: Option<&Ctx>) {
         self.control.record(LoggedRequest {
             method: method.to_string(),
             path: path.to_string(),
             query: query.to_string(),
             status,
-            user: user.to_string(),
-            verb: verb.to_string(),
+            user: ctx.map(|c| c.user.name.clone()).unwrap_or_default(),
+            verb: ctx.map(|c| c.verb.clone()).unwrap_or_default(),
+            dry_run: ctx.is_some_and(Ctx::dry_run),
         });
     }
 

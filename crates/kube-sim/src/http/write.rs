@@ -498,14 +498,6 @@ fn precondition_rv(ctx: &Ctx) -> Option<u64> {
         .and_then(|rv| rv.parse().ok())
 }
 
-fn dry_run_delete(ctx: &Ctx) -> bool {
-    let body: Value = serde_json::from_slice(&ctx.body).unwrap_or_default();
-    ctx.dry_run()
-        || body["dryRun"]
-            .as_array()
-            .is_some_and(|a| a.iter().any(|v| v == "All"))
-}
-
 /// The grace period a delete gives a pod (the pod strategy's `CheckGracefulDelete`): the
 /// request's `gracePeriodSeconds` (from the DeleteOptions body, else the query), else the pod's
 /// `terminationGracePeriodSeconds` (defaulted to 30); 0 for pods never bound to a node or already
@@ -568,7 +560,7 @@ pub(crate) fn delete(server: &Server, ctx: &Ctx, target: &Target) -> Result<Repl
         &name,
         precondition_rv(ctx),
         grace_period(ctx, target, &old),
-        dry_run_delete(ctx),
+        ctx.dry_run(),
     )?;
     if gone && !returns_object(target) {
         let mut details = json!({"name": name, "kind": target.rt.plural});
@@ -617,7 +609,7 @@ pub(crate) fn delete_collection(
             name,
             None,
             grace_period(ctx, target, &obj),
-            dry_run_delete(ctx),
+            ctx.dry_run(),
         ) {
             let mut item = present(target, &deleted);
             if !target.rt.custom
