@@ -72,7 +72,7 @@ fn configmap_and_daemonset_round_trip() {
 }
 
 use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::authorization::v1::SelfSubjectAccessReview;
+use k8s_openapi::api::authorization::v1::{SelfSubjectAccessReview, SelfSubjectRulesReview};
 use k8s_openapi::api::core::v1::{Event, Namespace, Pod};
 use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams, WatchEvent};
 use kube::core::{ApiResource, GroupVersionKind};
@@ -769,5 +769,130 @@ fn dry_run_replace_merge_patch_and_delete_store_nothing() {
         assert_eq!(dry_runs, ["update", "patch", "delete", "delete"]);
         let writes: Vec<&str> = log.iter().filter(|r| r.is_write()).map(|r| r.verb.as_str()).collect();
         assert_eq!(writes, ["create"], "only the pod's create is a write");
+    });
+}
+
+/// A resource rule of a rules review: API groups, resources, verbs, resource names.
+type Granted = (Vec<String>, Vec<String>, Vec<String>, Option<Vec<String>>);
+
+#[test]
+fn rules_review_reflects_the_scenario_rules() {
+    let scenario = Scenario::from_yaml(
+        r#"
+users:
+  operator:
+    rules:
+      - { apiGroups: [""], resources: [configmaps], verbs: [get, list], namespaces: [kube-system] }
+      - { apiGroups: [apps], resources: [daemonsets], verbs: [get, patch], resourceNames: [kube-proxy] }
+"#,
+    )
+    .unwrap();
+    let sim = SimBuilder::new(scenario).spawn().unwrap();
+    runtime().block_on(async {
+        let operator = client_for(&sim, "operator").await;
+        let reviews: Api<SelfSubjectRulesReview> = Api::all(operator.clone());
+        let review_in = |ns: &str| -> SelfSubjectRulesReview {
+            serde_json::from_value(
+                json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectRulesReview",
+                "spec": {"namespace": ns}}),
+            )
+            .unwrap()
+        };
+        let rules_in = |review: SelfSubjectRulesReview| -> Vec<Granted> {
+            let status = review.status.unwrap();
+            assert!(!status.incomplete);
+            status
+                .resource_rules
+                .into_iter()
+                .map(|r| {
+                    (
+                        r.api_groups.unwrap_or_default(),
+                        r.resources.unwrap_or_default(),
+                        r.verbs,
+                        r.resource_names,
+                    )
+                })
+                .collect()
+        };
+        let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let reviews_rule = (
+            strings(&["authorization.k8s.io"]),
+            strings(&["selfsubjectaccessreviews", "selfsubjectrulesreviews"]),
+            strings(&["create"]),
+            None,
+        );
+        let configmaps_rule = (
+            strings(&[""]),
+            strings(&["configmaps"]),
+            strings(&["get", "list"]),
+            None,
+        );
+        let daemonset_rule = (
+            strings(&["apps"]),
+            strings(&["daemonsets"]),
+            strings(&["get", "patch"]),
+            Some(strings(&["kube-proxy"])),
+        );
+
+        let in_kube_system = reviews
+            .create(&PostParams::default(), &review_in("kube-system"))
+            .await
+            .unwrap();
+        assert_eq!(
+            rules_in(in_kube_system),
+            [
+                reviews_rule.clone(),
+                configmaps_rule,
+                daemonset_rule.clone()
+            ]
+        );
+        // The ConfigMap rule is limited to kube-system; the DaemonSet rule holds everywhere.
+        let in_default = reviews
+            .create(&PostParams::default(), &review_in("default"))
+            .await
+            .unwrap();
+        let non_resource = in_default
+            .status
+            .as_ref()
+            .unwrap()
+            .non_resource_rules
+            .clone();
+        assert_eq!(rules_in(in_default), [reviews_rule, daemonset_rule]);
+        assert!(non_resource.iter().any(|r| {
+            r.verbs == ["get"]
+                && r.non_resource_urls
+                    .as_ref()
+                    .is_some_and(|u| u.contains(&"/version".to_string()))
+        }));
+
+        // And the server enforces what the review says.
+        let cms_in = |ns: &str| Api::<ConfigMap>::namespaced(operator.clone(), ns);
+        assert_eq!(
+            api_status(cms_in("kube-system").get("x").await.unwrap_err()).code,
+            404,
+            "allowed, just absent"
+        );
+        assert_eq!(
+            api_status(cms_in("default").get("x").await.unwrap_err()).code,
+            403
+        );
+        let dss: Api<DaemonSet> = Api::namespaced(operator.clone(), "default");
+        assert_eq!(
+            api_status(dss.get("kube-proxy").await.unwrap_err()).code,
+            404
+        );
+        assert_eq!(api_status(dss.get("speaker").await.unwrap_err()).code, 403);
+
+        // The admin's review grants everything.
+        let admin = client_for(&sim, "admin").await;
+        let everything = Api::<SelfSubjectRulesReview>::all(admin)
+            .create(&PostParams::default(), &review_in("default"))
+            .await
+            .unwrap();
+        let rules = rules_in(everything);
+        assert!(
+            rules.contains(&(strings(&["*"]), strings(&["*"]), strings(&["*"]), None)),
+            "{rules:?}"
+        );
     });
 }
