@@ -13,20 +13,8 @@ use kube_sim::Scenario;
 use kube_sim::cluster::generator;
 use serde_json::{Value, json};
 
-async fn client_for(sim: &kube_sim::SimHandle) -> kube::Client {
-    let kubeconfig = kube::config::Kubeconfig::from_yaml(&sim.kubeconfig_yaml("admin")).unwrap();
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
-        .await
-        .unwrap();
-    kube::Client::try_from(config).unwrap()
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
+mod common;
+use common::{client_for, runtime};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -80,7 +68,7 @@ fn api_error(err: kube::Error) -> (u16, String) {
 fn rollout_restart_of_kube_proxy_replaces_every_pod_and_reports_real_status() {
     let sim = kube_sim::spawn(Scenario::from_file(&fixture("kubeadm-ipvs.yaml")).unwrap()).unwrap();
     runtime().block_on(async {
-        let client = client_for(&sim).await;
+        let client = client_for(&sim, "admin").await;
         let dss: Api<DaemonSet> = Api::namespaced(client.clone(), "kube-system");
         let pods: Api<Pod> = Api::namespaced(client.clone(), "kube-system");
         let before = dss.get("kube-proxy").await.unwrap();
@@ -136,7 +124,7 @@ fn metallb_webhook_goes_from_no_endpoints_to_accepting_pools() {
                        "conditions": [{"type": "Ready", "status": "True"}]}}));
     }
     runtime().block_on(async {
-        let client = client_for(&sim).await;
+        let client = client_for(&sim, "admin").await;
         for kind in ["IPAddressPool", "L2Advertisement", "ServiceL2Status", "ConfigurationState"] {
             sim.apply_object(crd(kind));
         }
@@ -220,7 +208,7 @@ fn load_balancer_services_get_addresses_events_and_l2_status_until_the_pool_runs
     );
     sim.apply_object(json!({"apiVersion": "metallb.io/v1beta1", "kind": "L2Advertisement", "metadata": {"name": "one", "namespace": "metallb-system"}, "spec": {"ipAddressPools": ["one"]}}));
     runtime().block_on(async {
-        let client = client_for(&sim).await;
+        let client = client_for(&sim, "admin").await;
         let services: Api<Service> = Api::namespaced(client.clone(), "default");
         services
             .create(&PostParams::default(), &lb_service("web"))
@@ -370,4 +358,69 @@ fn generated_clusters_boot_with_every_service_served() {
         .filter(|s| s["spec"]["type"] == "LoadBalancer")
         .count();
     assert_eq!(pending, 3, "services without MetalLB stay pending");
+}
+
+/// The target cluster (1000 nodes, 5000 Services) boots and serves every Service exactly once in
+/// pages of 500, as `kube::Client` pages with `limit` and `continue`. How long it takes is
+/// measured by the `large_cluster` example (docs/benchmarks.md), not here.
+#[test]
+fn a_thousand_node_cluster_lists_its_services_in_pages() {
+    let sim = kube_sim::spawn(Scenario::generated(1000, 5000, false)).unwrap();
+    let stored: std::collections::BTreeSet<String> = sim
+        .store()
+        .list("v1", "Service", None)
+        .iter()
+        .map(|s| {
+            format!(
+                "{}/{}",
+                s["metadata"]["namespace"].as_str().unwrap(),
+                s["metadata"]["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(stored.len() >= 5000, "{} services stored", stored.len());
+    runtime().block_on(async {
+        let services: Api<Service> = Api::all(client_for(&sim, "admin").await);
+        let mut params = ListParams::default().limit(500);
+        let (mut seen, mut pages, mut versions) =
+            (Vec::new(), 0, std::collections::BTreeSet::new());
+        loop {
+            let page = services.list(&params).await.unwrap();
+            pages += 1;
+            let remaining = page.metadata.remaining_item_count;
+            let token = page.metadata.continue_.clone().filter(|t| !t.is_empty());
+            versions.insert(page.metadata.resource_version.clone().unwrap());
+            let count = page.items.len();
+            seen.extend(page.items.into_iter().map(|s| {
+                format!(
+                    "{}/{}",
+                    s.metadata.namespace.unwrap(),
+                    s.metadata.name.unwrap()
+                )
+            }));
+            match token {
+                Some(t) => {
+                    assert_eq!(count, 500, "page {pages} is full");
+                    assert_eq!(
+                        remaining,
+                        Some((stored.len() - seen.len()) as i64),
+                        "page {pages}"
+                    );
+                    params = params.continue_token(&t);
+                }
+                None => break,
+            }
+        }
+        assert_eq!(pages, stored.len().div_ceil(500));
+        let unique: std::collections::BTreeSet<String> = seen.iter().cloned().collect();
+        assert_eq!(unique.len(), seen.len(), "no Service is listed twice");
+        assert_eq!(unique, stored, "every Service is listed");
+        let load_balancers = unique.iter().filter(|s| s.starts_with("app-")).count();
+        assert_eq!(load_balancers, 5000);
+        assert_eq!(
+            versions.len(),
+            1,
+            "every page is the same snapshot: {versions:?}"
+        );
+    });
 }
