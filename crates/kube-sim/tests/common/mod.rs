@@ -96,7 +96,8 @@ pub async fn call_with(
     }
 }
 
-/// A recording of the real API server, or `None` (with a note) when `../shared` is absent.
+/// A recording of the real API server, or `None` (with a note on stderr) when `../shared` is
+/// absent.
 pub fn reference(name: &str) -> Option<String> {
     let path: PathBuf = [
         env!("CARGO_MANIFEST_DIR"),
@@ -113,7 +114,14 @@ pub fn reference(name: &str) -> Option<String> {
     match std::fs::read_to_string(&path) {
         Ok(text) => Some(text),
         Err(_) => {
-            println!("skipped: reference {} is absent", path.display());
+            // Straight to the process's stderr: the harness captures `println!`/`eprintln!` of
+            // passing tests, and a skip must be visible.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped: reference {} is absent",
+                path.display()
+            );
             None
         }
     }
