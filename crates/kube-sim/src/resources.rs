@@ -153,7 +153,7 @@ const BUILTINS: &[Builtin] = &[
     builtin!("admissionregistration.k8s.io", "mutatingwebhookconfigurations", "mutatingwebhookconfiguration", "MutatingWebhookConfiguration", false, ALL_VERBS, &[], &["api-extensions"], &[], true),
     builtin!("admissionregistration.k8s.io", "validatingwebhookconfigurations", "validatingwebhookconfiguration", "ValidatingWebhookConfiguration", false, ALL_VERBS, &[], &["api-extensions"], &[], true),
     builtin!("apiextensions.k8s.io", "customresourcedefinitions", "customresourcedefinition", "CustomResourceDefinition", false, ALL_VERBS, &["crd", "crds"], &["api-extensions"], &[STATUS], true),
-    builtin!("discovery.k8s.io", "endpointslices", "endpointslice", "EndpointSlice", true, ALL_VERBS, &[], &[], &[], false),
+    builtin!("discovery.k8s.io", "endpointslices", "endpointslice", "EndpointSlice", true, ALL_VERBS, &[], &[], &[], true),
 ];
 
 fn strings(items: &[&str]) -> Vec<String> {

@@ -1,7 +1,6 @@
 //! The simulated cluster seen through kube::Client: workload rollouts, EndpointSlices and the
 //! MetalLB stand-in (webhook phases, IP allocation, events, ServiceL2Status).
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::DaemonSet;
@@ -14,13 +13,7 @@ use kube_sim::cluster::generator;
 use serde_json::{Value, json};
 
 mod common;
-use common::{client_for, runtime};
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures/clusters")
-        .join(name)
-}
+use common::{client_for, fixture, runtime};
 
 fn metallb(kind: &str) -> ApiResource {
     let plural = match kind {
@@ -66,7 +59,7 @@ fn api_error(err: kube::Error) -> (u16, String) {
 
 #[test]
 fn rollout_restart_of_kube_proxy_replaces_every_pod_and_reports_real_status() {
-    let sim = kube_sim::spawn(Scenario::from_file(&fixture("kubeadm-ipvs.yaml")).unwrap()).unwrap();
+    let sim = kube_sim::spawn(fixture("kubeadm-ipvs.yaml")).unwrap();
     runtime().block_on(async {
         let client = client_for(&sim, "admin").await;
         let dss: Api<DaemonSet> = Api::namespaced(client.clone(), "kube-system");

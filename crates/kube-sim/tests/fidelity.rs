@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{assert_same_shape, call, call_with, client_for, reference, reference_json, runtime};
+use common::{
+    assert_same_shape, call, call_with, client_for, fixture, reference, reference_json, runtime,
+};
 use kube_sim::{AdmissionHook, Operation, Scenario, SimBuilder, Status};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -600,5 +602,127 @@ fn discovery_matches_the_recordings() {
             (&ours["emulationMinor"], &ours["minCompatibilityMinor"]),
             (&json!("35"), &json!("34"))
         );
+    });
+}
+
+/// An object as kubectl prints it (the recordings were taken with `kubectl get -o json`, which
+/// hides managedFields).
+fn as_printed(mut object: Value) -> Value {
+    if let Some(meta) = object["metadata"].as_object_mut() {
+        meta.remove("managedFields");
+    }
+    object
+}
+
+/// Metadata as the server makes it: the labels are the installer's (lbctl adds its own).
+fn server_metadata(object: &Value) -> Value {
+    let mut meta = object["metadata"].clone();
+    if let Some(meta) = meta.as_object_mut() {
+        meta.remove("labels");
+    }
+    meta
+}
+
+#[test]
+fn workload_status_and_webhook_endpoints_match() {
+    let names = [
+        "kube-proxy-daemonset-ready.json",
+        "metallb-speaker-daemonset-ready.json",
+        "metallb-controller-deployment-available.json",
+        "metallb-webhook-endpointslices.json",
+    ];
+    let Some(recorded) = names
+        .iter()
+        .map(|n| reference_json(n))
+        .collect::<Option<Vec<Value>>>()
+    else {
+        return;
+    };
+    let [proxy, speaker, controller, slices] = &recorded[..] else {
+        unreachable!()
+    };
+    let sim = kube_sim::spawn(fixture("metallb-healthy.yaml")).unwrap();
+    // What the controllers settled at boot, held still while it is read.
+    sim.pause();
+    runtime().block_on(async {
+        let admin = client_for(&sim, "admin").await;
+        let get = |path: String| {
+            let admin = admin.clone();
+            async move {
+                let answer = call(&admin, "GET", &path, "", None, None).await;
+                assert_eq!(answer.code, 200, "{path}: {}", answer.text);
+                as_printed(answer.body)
+            }
+        };
+
+        for (real, path) in [(proxy, "/apis/apps/v1/namespaces/kube-system/daemonsets/kube-proxy"),
+            (speaker, "/apis/apps/v1/namespaces/metallb-system/daemonsets/speaker")] {
+            let ours = get(path.to_string()).await;
+            assert_same_shape(&server_metadata(real), &server_metadata(&ours));
+            assert_same_shape(&real["status"], &ours["status"]);
+            let status = &ours["status"];
+            let desired = &status["desiredNumberScheduled"];
+            assert!(desired.as_u64().unwrap() > 0, "{path}");
+            for key in ["currentNumberScheduled", "numberReady", "numberAvailable", "updatedNumberScheduled"] {
+                assert_eq!(&status[key], desired, "{path} {key}");
+            }
+            assert_eq!(status["numberMisscheduled"], 0);
+            assert_eq!(status["observedGeneration"], ours["metadata"]["generation"]);
+            let generation = ours["metadata"]["generation"].to_string();
+            assert_eq!(ours["metadata"]["annotations"]["deprecated.daemonset.template.generation"], generation.as_str());
+        }
+
+        let ours = get("/apis/apps/v1/namespaces/metallb-system/deployments/controller".into()).await;
+        assert_same_shape(&server_metadata(controller), &server_metadata(&ours));
+        assert_same_shape(&controller["status"], &ours["status"]);
+        assert_eq!(ours["metadata"]["annotations"], controller["metadata"]["annotations"]);
+        let status = &ours["status"];
+        for key in ["replicas", "readyReplicas", "availableReplicas", "updatedReplicas", "terminatingReplicas", "observedGeneration"] {
+            assert_eq!(status[key], controller["status"][key], "{key}");
+        }
+        let sets = get("/apis/apps/v1/namespaces/metallb-system/replicasets?labelSelector=component%3Dcontroller".into()).await;
+        let set = sets["items"][0]["metadata"]["name"].as_str().unwrap();
+        assert!(set.starts_with("controller-"), "{set}");
+        for (i, real) in controller["status"]["conditions"].as_array().unwrap().iter().enumerate() {
+            let ours = &status["conditions"][i];
+            for key in ["type", "status", "reason"] {
+                assert_eq!(ours[key], real[key], "condition {i} {key}");
+            }
+            // The recorded message with our ReplicaSet's name where it names one.
+            let message = real["message"].as_str().unwrap();
+            let expected = match message.split('"').nth(1) {
+                Some(real_set) => message.replace(real_set, set),
+                None => message.to_string(),
+            };
+            assert_eq!(ours["message"], expected.as_str(), "condition {i}");
+        }
+
+        let ours = get("/apis/discovery.k8s.io/v1/namespaces/metallb-system/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dmetallb-webhook-service".into()).await;
+        let items = ours["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1);
+        let (ours, real) = (as_printed(items[0].clone()), &slices["items"][0]);
+        // A list's items carry no kind and apiVersion; kubectl adds them to what it prints.
+        let mut real_item = real.clone();
+        for key in ["kind", "apiVersion"] {
+            real_item.as_object_mut().unwrap().remove(key);
+        }
+        // The controller copies the Service's labels (lbctl's) and adds its own two.
+        real_item["metadata"] = server_metadata(real);
+        let mut ours_item = ours.clone();
+        ours_item["metadata"] = server_metadata(&ours);
+        assert_same_shape(&real_item, &ours_item);
+        for (key, value) in real["metadata"]["labels"].as_object().unwrap() {
+            assert_eq!(&ours["metadata"]["labels"][key], value, "label {key}");
+        }
+        for key in ["addressType", "ports"] {
+            assert_eq!(ours[key], real[key], "{key}");
+        }
+        assert_eq!(ours["metadata"]["generateName"], real["metadata"]["generateName"]);
+        let endpoint = &ours["endpoints"][0];
+        assert_eq!(endpoint["conditions"], real["endpoints"][0]["conditions"]);
+        let pod = endpoint["targetRef"]["name"].as_str().unwrap();
+        assert!(pod.starts_with(&format!("{set}-")), "{pod} belongs to {set}");
+        let service = get("/api/v1/namespaces/metallb-system/services/metallb-webhook-service".into()).await;
+        assert_eq!(ours["metadata"]["ownerReferences"][0]["uid"], service["metadata"]["uid"]);
     });
 }

@@ -4,6 +4,8 @@ use kube_sim::Scenario;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+
 struct Kubectl {
     kubeconfig: PathBuf,
     cache: PathBuf,
@@ -202,9 +204,7 @@ objects:
 /// of MetalLB's CRD printer columns.
 #[test]
 fn get_prints_the_server_tables() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures/clusters/metallb-healthy.yaml");
-    let sim = kube_sim::spawn(Scenario::from_file(&path).unwrap()).unwrap();
+    let sim = kube_sim::spawn(common::fixture("metallb-healthy.yaml")).unwrap();
     let kubectl = Kubectl::new(&sim, "admin");
 
     let nodes = kubectl.ok(&["get", "nodes"]);

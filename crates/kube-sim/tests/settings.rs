@@ -1,6 +1,5 @@
 //! Settings switched while the server runs: `SimHandle::set_settings` and `/_sim/settings`.
 
-use std::path::Path;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
@@ -9,7 +8,7 @@ use kube_sim::{Scenario, SimHandle};
 use serde_json::{Value, json};
 
 mod common;
-use common::{call, client_for, runtime};
+use common::{call, client_for, fixture, runtime};
 
 const NODES: &str = r#"
 settings: { podReadyDelay: 200ms }
@@ -168,13 +167,6 @@ fn invalid_settings_change_nothing() {
             .starts_with("invalid scenario: settings: settings.podReadyDelai is not a setting"),
         "{err}"
     );
-}
-
-fn fixture(name: &str) -> Scenario {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures/clusters")
-        .join(name);
-    Scenario::from_file(&path).unwrap()
 }
 
 #[test]

@@ -4,17 +4,14 @@
 
 mod common;
 
-use common::{call_with, client_for, runtime};
+use common::{call_with, client_for, fixture, runtime};
 use kube_sim::Scenario;
 use serde_json::{Value, json};
-use std::path::Path;
 
 const TABLE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
 
 fn healthy() -> kube_sim::SimHandle {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures/clusters/metallb-healthy.yaml");
-    kube_sim::spawn(Scenario::from_file(&path).unwrap()).unwrap()
+    kube_sim::spawn(fixture("metallb-healthy.yaml")).unwrap()
 }
 
 fn column_names(table: &Value) -> Vec<&str> {

@@ -96,6 +96,22 @@ pub async fn call_with(
     }
 }
 
+/// A scenario of `tests/fixtures/clusters/` (the ones lbctl's tests use too).
+pub fn fixture(name: &str) -> kube_sim::Scenario {
+    let path: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "..",
+        "..",
+        "tests",
+        "fixtures",
+        "clusters",
+        name,
+    ]
+    .iter()
+    .collect();
+    kube_sim::Scenario::from_file(&path).expect("the fixture loads")
+}
+
 /// A recording of the real API server, or `None` (with a note on stderr) when `../shared` is
 /// absent.
 pub fn reference(name: &str) -> Option<String> {
