@@ -5,7 +5,8 @@
 mod common;
 
 use common::{
-    assert_same_shape, call, call_with, client_for, fixture, reference, reference_json, runtime,
+    assert_same_shape, call, call_with, client_for, fixture, reference, reference_json, references,
+    runtime,
 };
 use kube_sim::{AdmissionHook, Operation, Scenario, SimBuilder, Status};
 use serde_json::{Value, json};
@@ -464,19 +465,14 @@ fn compare_aggregated(ours: &Value, recorded: &Value) -> Vec<String> {
 
 #[test]
 fn discovery_matches_the_recordings() {
-    let names = [
+    let Some(recorded) = references([
         "api-aggregated.json",
         "apis-aggregated.json",
         "api.json",
         "apis.json",
         "apis-apps-v1.json",
         "version.json",
-    ];
-    let Some(recorded) = names
-        .iter()
-        .map(|n| reference_json(n))
-        .collect::<Option<Vec<Value>>>()
-    else {
+    ]) else {
         return;
     };
     let [
@@ -486,10 +482,7 @@ fn discovery_matches_the_recordings() {
         apis_legacy,
         legacy,
         version,
-    ] = &recorded[..]
-    else {
-        unreachable!()
-    };
+    ] = &recorded;
     let scenario = Scenario::from_yaml(&format!("serverVersion: v1.35.4\n{SCENARIO}")).unwrap();
     let sim = SimBuilder::new(scenario).spawn().unwrap();
     runtime().block_on(async {
@@ -625,22 +618,15 @@ fn server_metadata(object: &Value) -> Value {
 
 #[test]
 fn workload_status_and_webhook_endpoints_match() {
-    let names = [
+    let Some(recorded) = references([
         "kube-proxy-daemonset-ready.json",
         "metallb-speaker-daemonset-ready.json",
         "metallb-controller-deployment-available.json",
         "metallb-webhook-endpointslices.json",
-    ];
-    let Some(recorded) = names
-        .iter()
-        .map(|n| reference_json(n))
-        .collect::<Option<Vec<Value>>>()
-    else {
+    ]) else {
         return;
     };
-    let [proxy, speaker, controller, slices] = &recorded[..] else {
-        unreachable!()
-    };
+    let [proxy, speaker, controller, slices] = &recorded;
     let sim = kube_sim::spawn(fixture("metallb-healthy.yaml")).unwrap();
     // What the controllers settled at boot, held still while it is read.
     sim.pause();

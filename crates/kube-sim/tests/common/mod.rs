@@ -147,6 +147,12 @@ pub fn reference_json(name: &str) -> Option<Value> {
     reference(name).map(|t| serde_json::from_str(&t).expect("reference is JSON"))
 }
 
+/// Several recordings at once, or `None` when any is absent.
+pub fn references<const N: usize>(names: [&str; N]) -> Option<[Value; N]> {
+    let values: Option<Vec<Value>> = names.iter().map(|n| reference_json(n)).collect();
+    values.map(|v| v.try_into().expect("one value per name"))
+}
+
 fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
