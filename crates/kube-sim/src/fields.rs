@@ -66,14 +66,22 @@ fn is_set_list(field: &str) -> bool {
     field == "finalizers"
 }
 
-/// The `k:{...}` element of a list item (key fields in name order, absent ones skipped).
+/// The `k:{...}` element of a list item (key fields in name order, absent ones skipped). A
+/// port's `protocol` has a schema default, which structured-merge-diff uses for an absent key,
+/// so an applied port without it is the stored (defaulted) `TCP` port.
 pub fn key_element(keys: &[&str], item: &Value) -> String {
     let mut sorted: Vec<&&str> = keys.iter().collect();
     sorted.sort();
     let mut map = Map::new();
     for k in sorted {
-        if let Some(v) = item.get(*k) {
-            map.insert((*k).to_string(), v.clone());
+        match item.get(*k) {
+            Some(v) => {
+                map.insert((*k).to_string(), v.clone());
+            }
+            None if *k == "protocol" => {
+                map.insert("protocol".into(), json!("TCP"));
+            }
+            None => {}
         }
     }
     format!("k:{}", Value::Object(map))

@@ -115,6 +115,7 @@ mod apply;
 mod clock;
 pub mod cluster;
 mod control;
+mod defaults;
 mod error;
 mod fields;
 mod http;
@@ -251,6 +252,26 @@ pub struct SimHandle {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+/// The `kubernetes` ServiceCIDR a kubeadm cluster's API server creates.
+fn default_service_cidr(now: &str) -> Value {
+    json!({
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "ServiceCIDR",
+        "metadata": {
+            "name": "kubernetes",
+            "finalizers": ["networking.k8s.io/service-cidr-finalizer"],
+        },
+        "spec": {"cidrs": [defaults::DEFAULT_SERVICE_CIDR]},
+        "status": {"conditions": [{
+            "type": "Ready",
+            "status": "True",
+            "reason": "",
+            "message": "Kubernetes Service CIDR is ready",
+            "lastTransitionTime": now,
+        }]},
+    })
+}
+
 fn load_objects(store: &Store, scenario: &Scenario) -> Result<(), SimError> {
     let listed = |name: &str| {
         scenario.objects.iter().any(|o| {
@@ -266,6 +287,12 @@ fn load_objects(store: &Store, scenario: &Scenario) -> Result<(), SimError> {
                 )
                 .map_err(|status| SimError::Start(status.message))?;
         }
+    }
+    // kube-apiserver creates the default ServiceCIDR from --service-cluster-ip-range.
+    if !scenario.objects.iter().any(|o| o["kind"] == "ServiceCIDR") {
+        store
+            .create_as("kube-apiserver", default_service_cidr(&store.now_string()))
+            .map_err(|status| SimError::Start(status.message))?;
     }
     let rank = |o: &Value| match o["kind"].as_str() {
         Some("Namespace") => 0,

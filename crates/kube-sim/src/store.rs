@@ -2,6 +2,7 @@
 //! (group, resource) and ordered by (namespace, name), a bounded event history for watches.
 
 use crate::clock::Clock;
+use crate::defaults;
 use crate::fields;
 use crate::meta;
 use crate::resources::{self, GroupResource, Registry, ResourceType};
@@ -88,6 +89,8 @@ struct State {
     history_floor: u64,
     watchers: Vec<(GroupResource, mpsc::UnboundedSender<WatchEvent>)>,
     logs: HashMap<(String, String), String>,
+    /// Cluster IPs and node ports given to Services.
+    allocations: defaults::Allocations,
 }
 
 pub(crate) struct Shared {
@@ -176,6 +179,7 @@ impl Store {
                     history_floor: 1,
                     watchers: Vec::new(),
                     logs: HashMap::new(),
+                    allocations: defaults::Allocations::default(),
                 }),
                 clock: Clock::default(),
                 changed: Notify::new(),
@@ -627,6 +631,20 @@ impl Store {
 }
 
 impl State {
+    /// Where Services get their cluster IPs: the first IPv4 range of the ServiceCIDRs.
+    fn service_range(&self) -> defaults::ServiceRange {
+        let cidrs = GroupResource {
+            group: "networking.k8s.io".into(),
+            resource: "servicecidrs".into(),
+        };
+        defaults::ServiceRange::of_service_cidrs(
+            self.buckets
+                .get(&cidrs)
+                .into_iter()
+                .flat_map(|b| b.values().map(|o| o.as_ref())),
+        )
+    }
+
     fn next_rv(&mut self) -> u64 {
         self.rv += 1;
         self.rv
@@ -752,6 +770,14 @@ impl State {
             fields::record_update(None, &mut obj, manager, &rt.api_version(), now, None);
         }
         unowned_defaults(rt, &mut obj);
+        defaults::scheme(rt, &mut obj);
+        let range = self.service_range();
+        if dry_run {
+            // A dry run allocates nothing for good.
+            defaults::on_create(rt, &mut obj, &mut self.allocations.clone(), range);
+        } else {
+            defaults::on_create(rt, &mut obj, &mut self.allocations, range);
+        }
         if dry_run {
             return Ok(Arc::new(obj));
         }
@@ -879,6 +905,18 @@ impl State {
                     .cloned()
                     .unwrap_or(json!("")),
             );
+        }
+        if part != Part::Status {
+            defaults::scheme(rt, &mut new);
+            let range = self.service_range();
+            let mut scratch;
+            let allocations = if dry_run {
+                scratch = self.allocations.clone();
+                &mut scratch
+            } else {
+                &mut self.allocations
+            };
+            defaults::on_update(rt, &old, &mut new, allocations, range);
         }
         if rt.generation && spec_changed(&new, &old) {
             let generation = new

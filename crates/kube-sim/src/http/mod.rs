@@ -105,6 +105,29 @@ impl Ctx {
         }
     }
 
+    /// The object of a create or update, in the media types kube-sim decodes (JSON, YAML); any
+    /// other (kubectl's typed clients send protobuf) is a 415, as the real server answers a
+    /// type it cannot decode.
+    pub fn object_body(&self) -> Result<Value, Status> {
+        let content_type = self.header("content-type");
+        let media = content_type.split(';').next().unwrap_or_default().trim();
+        match media {
+            "" | "application/json" | "*/*" => self.json_body(),
+            "application/yaml" => serde_saphyr::from_slice(&self.body).map_err(|e| {
+                Status::bad_request(format!(
+                    "the body of the request could not be decoded as YAML: {e}"
+                ))
+            }),
+            _ => Err(Status::new(
+                415,
+                Some("UnsupportedMediaType"),
+                format!(
+                    "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (kube-sim does not decode {media})"
+                ),
+            )),
+        }
+    }
+
     pub fn json_body(&self) -> Result<Value, Status> {
         serde_json::from_slice(&self.body).map_err(|e| {
             Status::bad_request(format!(

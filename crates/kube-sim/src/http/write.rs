@@ -193,7 +193,7 @@ pub(crate) fn create(server: &Server, ctx: &Ctx, target: &Target) -> Result<Repl
             "the server does not allow this method on the requested resource",
         ));
     }
-    let mut obj = ctx.json_body()?;
+    let mut obj = ctx.object_body()?;
     if target.rt.virtual_only {
         return review(server, ctx, target, obj);
     }
@@ -318,7 +318,7 @@ fn merge_parts(target: &Target, old: &Value, mut new: Value) -> Value {
 }
 
 pub(crate) fn update(server: &Server, ctx: &Ctx, target: &Target) -> Result<Reply, Status> {
-    let mut obj = ctx.json_body()?;
+    let mut obj = ctx.object_body()?;
     check_body(target, &mut obj)?;
     let warnings = validate_fields(server, ctx, target, &mut obj, true, false)?;
     let name = target.name().to_string();
