@@ -88,6 +88,22 @@
 //! EndpointSlices, ...), field types and values, and duplicate keys in YAML apply bodies.
 //! Unknown fields are reported in key order, not document order.
 //!
+//! # What the API server fills in
+//!
+//! Every write gets the scheme's defaults (`defaults.rs`): pod specs and pod templates
+//! (`restartPolicy`, `dnsPolicy`, container `imagePullPolicy` by tag, `terminationMessagePath`,
+//! port `protocol`, `hostPort` under `hostNetwork`, volume `defaultMode`, probe timings),
+//! workload strategies and `revisionHistoryLimit`, Service `type`, `sessionAffinity`, port
+//! `targetPort` and traffic policies. A created pod also gets what admission adds (service
+//! account and its projected token volume unless `automountServiceAccountToken: false`, the
+//! 300 s not-ready/unreachable tolerations, priority, `phase: Pending`, `qosClass`); a created
+//! Service gets a cluster IP from the first ServiceCIDR (boot creates `kubernetes`,
+//! `10.96.0.0/12`, unless the scenario has one) and node ports, which updates that omit them
+//! keep. Defaulted fields are nobody's in `managedFields`. Not modelled: LimitRanges, resource
+//! quotas, a missing ServiceAccount rejecting the pod. Bodies of creates and updates are JSON
+//! or YAML; protobuf (kubectl's typed clients, e.g. `kubectl create deployment`) is answered
+//! 415 `UnsupportedMediaType`, so use `kubectl apply`.
+//!
 //! # Control endpoints
 //!
 //! `GET|DELETE /_sim/requests`, `POST|DELETE /_sim/faults` (a [`Fault`] as JSON),
