@@ -463,7 +463,7 @@ fn install_then_doctor_wait_is_the_ci_gate() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("all 1 assigned services are announced by a node"),
+        text.contains("the 1 assigned service is announced by a node"),
         "{text}"
     );
 }

@@ -4,7 +4,7 @@
 use super::metallb_facts;
 use super::services::{load_balancers, pending_services};
 use crate::checks::Outcome;
-use crate::checks::preflight::{list, read};
+use crate::checks::preflight::{all_of, list, read};
 use crate::facts::metallb::DoctorFacts;
 use crate::metallb::pools::covers;
 use crate::net::pool::Pool;
@@ -73,9 +73,10 @@ pub fn advertised(f: &DoctorFacts) -> Outcome {
         .map(|p| name_of(*p))
         .collect();
     let Some(first) = uncovered.first() else {
-        return Outcome::pass(format!(
-            "all {} pools are announced by an L2Advertisement",
-            pools.len()
+        return Outcome::pass(all_of(
+            pools.len(),
+            "pool is announced by an L2Advertisement",
+            "pools are announced by an L2Advertisement",
         ));
     };
     let names: Vec<String> = uncovered.iter().map(|s| s.to_string()).collect();
@@ -151,7 +152,11 @@ pub fn capacity(f: &DoctorFacts) -> Outcome {
     if counted == 0 {
         return Outcome::pass("no pool reports its usage yet");
     }
-    Outcome::pass(format!("all {counted} pools have free addresses"))
+    Outcome::pass(all_of(
+        counted,
+        "pool has free addresses",
+        "pools have free addresses",
+    ))
 }
 
 pub fn overlaps(f: &DoctorFacts) -> Outcome {
@@ -192,7 +197,10 @@ pub fn overlaps(f: &DoctorFacts) -> Outcome {
             ),
         );
     }
-    Outcome::pass(format!("{} pools, no overlap", parsed.len()))
+    match parsed.len() {
+        1 => Outcome::pass("1 pool, nothing it could overlap"),
+        n => Outcome::pass(format!("{n} pools, no overlap")),
+    }
 }
 
 #[cfg(test)]
@@ -281,7 +289,7 @@ mod tests {
     fn capacity_table() {
         assert_eq!(
             capacity(&with(|_| {})).message,
-            "all 1 pools have free addresses"
+            "the 1 pool has free addresses"
         );
         let o = capacity(&with(|m| {
             m.pools = Ok(vec![obj(pool(

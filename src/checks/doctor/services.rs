@@ -10,7 +10,7 @@ use k8s_openapi::jiff::Timestamp;
 use super::metallb_facts;
 use super::qualified;
 use crate::checks::Outcome;
-use crate::checks::preflight::{list, read};
+use crate::checks::preflight::{all_of, list, read};
 use crate::facts::metallb::{DoctorFacts, MetalLbFacts};
 
 pub const POOL_ANNOTATION: &str = "metallb.io/address-pool";
@@ -117,9 +117,13 @@ pub fn pending(f: &DoctorFacts) -> Outcome {
     let lbs = load_balancers(services);
     let pending = pending_services(&lbs);
     let Some(first) = pending.first() else {
-        return Outcome::pass(format!(
-            "all {} LoadBalancer services have an address",
-            lbs.len()
+        if lbs.is_empty() {
+            return Outcome::pass("no LoadBalancer services yet");
+        }
+        return Outcome::pass(all_of(
+            lbs.len(),
+            "LoadBalancer service has an address",
+            "LoadBalancer services have an address",
         ));
     };
     let mut exhausted = false;
@@ -198,9 +202,13 @@ pub fn announced(f: &DoctorFacts) -> Outcome {
         .map(|s| with_ips(s))
         .collect();
     if silent.is_empty() {
-        return Outcome::pass(format!(
-            "all {} assigned services are announced by a node",
-            assigned.len()
+        if assigned.is_empty() {
+            return Outcome::pass("no service has an address to announce yet");
+        }
+        return Outcome::pass(all_of(
+            assigned.len(),
+            "assigned service is announced by a node",
+            "assigned services are announced by a node",
         ));
     }
     Outcome::fail(
@@ -256,9 +264,13 @@ pub fn local_endpoints(f: &DoctorFacts) -> Outcome {
         }
     }
     if broken.is_empty() {
-        return Outcome::pass(format!(
-            "{} externalTrafficPolicy Local services have a ready endpoint on their announcing node",
-            local.len()
+        if local.is_empty() {
+            return Outcome::pass("no announced service uses externalTrafficPolicy Local");
+        }
+        return Outcome::pass(all_of(
+            local.len(),
+            "externalTrafficPolicy Local service has a ready endpoint on its announcing node",
+            "externalTrafficPolicy Local services have a ready endpoint on their announcing node",
         ));
     }
     Outcome::fail(

@@ -161,9 +161,13 @@ pub fn config_active(f: &PreflightFacts) -> Outcome {
         })
         .collect();
     if stale.is_empty() {
+        let pods = super::all_of(
+            pods.len(),
+            "kube-proxy pod started",
+            "kube-proxy pods started",
+        );
         return Outcome::pass(format!(
-            "all {} kube-proxy pods started after the last ConfigMap change ({changed_at})",
-            pods.len()
+            "{pods} after the last ConfigMap change ({changed_at})"
         ));
     }
     Outcome::fail(

@@ -42,6 +42,16 @@ pub(crate) fn list(items: &[String], max: usize) -> String {
     }
 }
 
+/// "the 1 pool has free addresses", "all 3 pools have free addresses": a count that reads
+/// right for one (`one` and `many` carry the noun and its verb).
+pub(crate) fn all_of(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("the 1 {one}")
+    } else {
+        format!("all {n} {many}")
+    }
+}
+
 /// The pools to check, or the skip that says none was given.
 pub(crate) fn pools_or_skip(
     f: &PreflightFacts,

@@ -124,7 +124,7 @@ pub fn host(f: &PreflightFacts) -> Outcome {
             .any(|node| node.name == hostname || node.addresses.iter().any(|a| local.contains(a)));
         if !is_node {
             return Outcome::skip(format!(
-                "this host ({hostname}) is not a node of the cluster; run lbctl preflight on a node to check it"
+                "this host ({hostname}) is not a node of the cluster; check every node from here with --nodes all"
             ));
         }
     }
