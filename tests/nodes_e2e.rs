@@ -5,11 +5,10 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use support::node_facts::{TCP_7946, TCP_HEADER, UDP_7946, node_log};
 use support::{Cluster, Sim, output_text};
 
 /// Pods lbctl created (POST answered 201) and pods it deleted (DELETE of a named pod).
@@ -49,50 +48,6 @@ fn json_of(output: &std::process::Output) -> Value {
     let (stdout, stderr) = output_text(output);
     serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("{e}\nstdout: {stdout}\nstderr: {stderr}"))
-}
-
-const TCP_HEADER: &str = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
-/// A memberlist listener on 0.0.0.0:7946 as the socket tables show it.
-const TCP_7946: &str = "   0: 00000000:1F0A 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0\n";
-const UDP_7946: &str = "  1: 00000000:1F0A 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 2 2 0\n";
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
-/// The node-check script's output over `tests/fixtures/proc/<fixture>` with some files
-/// replaced (path relative to the proc root, new text): the real script, run with `sh`.
-fn node_log(fixture: &str, edits: &[(&str, String)]) -> String {
-    let tree = tempfile::tempdir().unwrap();
-    let dir = tree.path();
-    copy_tree(
-        &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/proc")
-            .join(fixture),
-        dir,
-    );
-    for (rel, text) in edits {
-        std::fs::write(dir.join(rel), text).unwrap();
-    }
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(lbctl::net::dump::SCRIPT)
-        .env("LBCTL_PROC", dir)
-        .env("LBCTL_SYS", dir.join("sysfs"))
-        .env("LBCTL_LIB_MODULES", dir.join("lib-modules"))
-        .output()
-        .expect("sh runs");
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// A node ready for MetalLB L2 with IPVS and strictARP, before MetalLB is installed

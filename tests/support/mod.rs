@@ -17,6 +17,8 @@
 // Each test binary uses a different part of the harness.
 #![allow(dead_code)]
 
+pub mod node_facts;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
