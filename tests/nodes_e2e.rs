@@ -167,13 +167,20 @@ fn a_node_without_strict_arp_fails_by_name() {
         return;
     };
     strictarp(&cluster);
+    let junit = cluster.dir().join("nodes.xml");
     let out = cluster
         .lbctl()
-        .args(["preflight", "--nodes", "all", "--no-probe"])
+        .args(["preflight", "--nodes", "all", "--no-probe", "--junit"])
+        .arg(&junit)
         .output()
         .unwrap();
     let (stdout, stderr) = output_text(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("<property name=\"nodes\" value=\"3 checked; fail on w2 (LB201)\"/>"),
+        "{xml}"
+    );
     assert!(stdout.contains("✔ LB201 w1 ARP sysctls"), "{stdout}");
     assert!(
         stdout.contains("✖ LB201 w2 ARP sysctls for the kube-proxy mode: IPVS mode needs arp_ignore>=1 and arp_announce=2 in force, found eth0: arp_ignore=0 arp_announce=0"),

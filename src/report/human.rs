@@ -143,7 +143,7 @@ pub fn render(report: &Report, style: Style) -> String {
     }
 
     if !report.nodes.is_empty() {
-        let _ = write!(out, "\n{}", nodes_line(report));
+        let _ = writeln!(out, "\nnodes: {}", report.nodes_line());
     }
     let s = &report.summary;
     let _ = write!(
@@ -171,34 +171,6 @@ pub fn render(report: &Report, style: Style) -> String {
 /// For a per-node skip: what must match for two nodes to share one line.
 fn same_skip(c: &Check) -> Option<(&str, &str, &str)> {
     (c.status == Status::Skip && c.node.is_some()).then_some((&c.id, &c.title, &c.message))
-}
-
-/// `nodes: 3 checked; fail on w2 (LB201); error on w3 (LB200)`, ending in a newline.
-fn nodes_line(report: &Report) -> String {
-    let mut line = format!("nodes: {} checked", report.nodes.len());
-    let mut any = false;
-    for status in [Status::Fail, Status::Error] {
-        let bad: Vec<String> = report
-            .nodes
-            .iter()
-            .filter(|n| n.status == status)
-            .map(|n| format!("{} ({})", n.node, n.failed.join(", ")))
-            .collect();
-        if !bad.is_empty() {
-            any = true;
-            let _ = write!(
-                line,
-                "; {} on {}",
-                status,
-                crate::checks::preflight::list(&bad, 20)
-            );
-        }
-    }
-    if !any {
-        line.push_str("; none failed");
-    }
-    line.push('\n');
-    line
 }
 
 #[cfg(test)]

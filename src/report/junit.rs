@@ -41,17 +41,27 @@ pub fn render(report: &Report) -> String {
     suite.extend_attributes(counts);
     emit(&mut w, Event::Start(suite));
 
+    let mut properties: Vec<(&str, String)> = Vec::new();
     if let Some(t) = &report.target {
+        properties.extend([
+            ("server", t.server.clone()),
+            ("context", t.context.clone()),
+            (
+                "serverVersion",
+                t.server_version.clone().unwrap_or_default(),
+            ),
+        ]);
+    }
+    // With --nodes: which nodes fail, as the human report's `nodes:` line says it.
+    if !report.nodes.is_empty() {
+        properties.push(("nodes", report.nodes_line()));
+    }
+    if !properties.is_empty() {
         emit(&mut w, Event::Start(BytesStart::new("properties")));
-        let version = t.server_version.clone().unwrap_or_default();
-        for (k, v) in [
-            ("server", t.server.as_str()),
-            ("context", t.context.as_str()),
-            ("serverVersion", version.as_str()),
-        ] {
+        for (k, v) in &properties {
             let mut p = BytesStart::new("property");
-            p.push_attribute(("name", k));
-            p.push_attribute(("value", v));
+            p.push_attribute(("name", *k));
+            p.push_attribute(("value", v.as_str()));
             emit(&mut w, Event::Empty(p));
         }
         emit(&mut w, Event::End(BytesEnd::new("properties")));

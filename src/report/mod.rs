@@ -93,6 +93,35 @@ pub fn node_summaries(checks: &[Check]) -> Vec<NodeSummary> {
     out
 }
 
+impl Report {
+    /// Which nodes fail, for the human report's `nodes:` line and JUnit's `nodes` property:
+    /// `3 checked; fail on w2 (LB201); error on w3 (LB200)`.
+    pub fn nodes_line(&self) -> String {
+        let mut line = format!("{} checked", self.nodes.len());
+        let mut any = false;
+        for status in [Status::Fail, Status::Error] {
+            let bad: Vec<String> = self
+                .nodes
+                .iter()
+                .filter(|n| n.status == status)
+                .map(|n| format!("{} ({})", n.node, n.failed.join(", ")))
+                .collect();
+            if !bad.is_empty() {
+                any = true;
+                line.push_str(&format!(
+                    "; {} on {}",
+                    status,
+                    crate::checks::preflight::list(&bad, 20)
+                ));
+            }
+        }
+        if !any {
+            line.push_str("; none failed");
+        }
+        line
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Target {
