@@ -454,8 +454,11 @@ fn missing_pod_permissions_stop_before_any_pod() {
 
 #[test]
 fn pods_that_time_out_are_deleted_and_reported_per_node() {
-    // The simulated kubelet never gets the pods going within the timeout.
-    let sim = Sim::scenario("kubeadm-ipvs").setting("podReadyDelay", json!("1h"));
+    // The simulated kubelet never gets the pods going within the timeout; on w1 it cannot
+    // even mount /lib/modules and says so in a warning event.
+    let sim = Sim::scenario("kubeadm-ipvs")
+        .setting("podReadyDelay", json!("1h"))
+        .setting("missingHostPaths", json!(["/lib/modules@w1"]));
     let Some(cluster) = Cluster::sim_only("timeout cleanup", sim) else {
         return;
     };
@@ -487,13 +490,15 @@ fn pods_that_time_out_are_deleted_and_reported_per_node() {
     assert_eq!(nodes, ["cp1", "w1", "w2"]);
     for c in &lb200 {
         assert_eq!(c["status"], "error", "{c}");
-        assert!(
-            c["message"]
-                .as_str()
-                .unwrap()
-                .contains("no result within 2s"),
-            "{c}"
-        );
+        let message = c["message"].as_str().unwrap();
+        assert!(message.contains("no result within 2s"), "{c}");
+        // The reason: w1's from its pod's events, the others' from their container status.
+        let reason = if c["node"] == "w1" {
+            "FailedMount: MountVolume.SetUp failed for volume \"lib-modules\" : hostPath type check failed: /lib/modules is not a directory"
+        } else {
+            "the pod is Pending, its container waits: ContainerCreating"
+        };
+        assert!(message.ends_with(reason), "{c}");
     }
     assert_eq!(report["nodes"].as_array().unwrap().len(), 3);
     let (created, deleted) = pod_creates_and_deletes(&cluster);
@@ -578,6 +583,71 @@ fn the_documented_role_is_enough_and_a_timeout_says_what_the_pod_does() {
         .map(|r| format!("{} {}?{}", r.method, r.path, r.query))
         .collect();
     assert!(refused.is_empty(), "{refused:?}");
+    assert!(node_check_pods_left(&cluster).is_empty());
+}
+
+#[test]
+fn with_concurrency_1_each_pod_is_deleted_before_the_next_is_created() {
+    let sim = Sim::scenario("kubeadm-ipvs").setting("nodeFacts", json!({ "*": strict_node_log() }));
+    let Some(cluster) = Cluster::sim_only("--node-concurrency 1", sim) else {
+        return;
+    };
+    let (_, report) = preflight_nodes(&cluster, &["--node-concurrency", "1"]);
+    assert_eq!(checks_with_id(&report, "LB200").len(), 3, "{report:#}");
+    // Creates and deletes of node-check pods, in the order kube-sim served them.
+    let order: String = cluster
+        .requests()
+        .iter()
+        .filter_map(|r| match r.method.as_str() {
+            "POST" if r.path.ends_with("/pods") && r.status == 201 => Some('C'),
+            "DELETE" if r.path.contains("/pods/lbctl-node-check-") => Some('D'),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(order, "CDCDCD");
+}
+
+#[test]
+fn a_cordoned_node_with_a_no_execute_taint_is_still_checked() {
+    let sim = Sim::scenario("kubeadm-ipvs").setting("nodeFacts", json!({ "*": strict_node_log() }));
+    let Some(cluster) = Cluster::sim_only("cordoned node", sim) else {
+        return;
+    };
+    // `kubectl cordon w2` plus a NoExecute taint, as node maintenance or a drain leaves it.
+    let mut w2 = cluster
+        .sim()
+        .get("v1", "Node", None, "w2")
+        .expect("node w2");
+    w2["spec"]["unschedulable"] = json!(true);
+    w2["spec"]["taints"] = json!([
+        { "key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule" },
+        { "key": "maintenance", "value": "kernel", "effect": "NoExecute" },
+    ]);
+    cluster.sim().apply_object(w2);
+    // The taint bites: a pod pinned to w2 that does not tolerate it is rejected by the kubelet.
+    cluster.sim().apply_object(json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": { "name": "intolerant", "namespace": "default" },
+        "spec": {
+            "nodeName": "w2",
+            "restartPolicy": "Never",
+            "containers": [{ "name": "c", "image": "busybox:1.37" }]
+        }
+    }));
+    assert!(cluster.eventually(Duration::from_secs(10), |c| {
+        c.sim()
+            .get("v1", "Pod", Some("default"), "intolerant")
+            .is_some_and(|p| p["status"]["reason"] == "TaintToleration")
+    }));
+
+    let (_, report) = preflight_nodes(&cluster, &["--node-timeout", "5m"]);
+    let lb201 = checks_with_id(&report, "LB201");
+    let w2 = lb201
+        .iter()
+        .find(|c| c["node"] == "w2")
+        .expect("w2 has a result");
+    assert_eq!(w2["status"], "pass", "{w2}");
     assert!(node_check_pods_left(&cluster).is_empty());
 }
 

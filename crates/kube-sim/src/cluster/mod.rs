@@ -22,7 +22,9 @@
 //! ImagePullBackOff, with the kubelet's events ([`images`]). New pods without a controlling owner
 //! on a node listed in `podAdmissionFailures` end Failed with the kubelet's admission reason
 //! ([`rejection`]; workload pods are exempt: the simulated scheduler ignores resources, so their
-//! controllers would recreate them there without end).
+//! controllers would recreate them there without end). As the kubelet's admission does, new
+//! pods that do not tolerate a NoExecute taint of their node end Failed (`TaintToleration`);
+//! NoSchedule taints and cordons only keep the scheduler away (pods bound with nodeName run).
 //!
 //! Scenario `settings` this module reads ([`ClusterSettings`]):
 //!
@@ -37,6 +39,8 @@
 //!     w2: { log: "...", exitCode: 3 }  # exit code != 0: phase Failed, reason Error
 //!     "*": "..."                       # every other node (default: empty log, exit 0)
 //!   imagePullFailures: [busybox:1.37, "mirror.local/busybox:1.37@w2"]   # image[@node], exact names
+//!   missingHostPaths: ["/lib/modules@w1"]  # path[@node]: hostPath type Directory/File fails
+//!                                          # (Pending, FailedMount warning; [`mounts`])
 //!   podAdmissionFailures:              # new pods on these nodes (or "*") are rejected
 //!     w1: OutOfcpu                     # or OutOfmemory, OutOfpods, OutOfephemeral-storage,
 //!                                      # NodeAffinity, NodePorts (kubelet's message)
@@ -58,6 +62,7 @@ pub mod generator;
 pub mod images;
 pub mod meta;
 pub mod metallb;
+pub mod mounts;
 pub mod pods;
 pub mod rejection;
 pub mod scheduling;

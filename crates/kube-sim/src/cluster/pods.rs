@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::completion::{self, Step};
 use super::images;
 use super::meta::{self, rfc3339};
+use super::mounts;
 use super::rejection;
 use super::scheduling;
 use super::settings::ClusterSettings;
@@ -218,6 +219,25 @@ impl Kubelet<'_> {
                 actions.extend(killed);
                 continue;
             }
+            // The kubelet's own admission checks NoExecute taints only (NoSchedule is the
+            // scheduler's): a pod bound with nodeName that does not tolerate one is rejected.
+            // Pods of the booted scenario were admitted before any taint.
+            if pod.pointer("/status/startTime").is_none()
+                && !self.booting
+                && scheduling::untolerated_taints(node, &pod["spec"])
+                    .iter()
+                    .any(|t| meta::str_at(t, &["effect"]) == "NoExecute")
+            {
+                if node_ready {
+                    actions.extend(rejection::reject(
+                        pod,
+                        node,
+                        &rejection::taint_toleration(),
+                        self.now,
+                    ));
+                }
+                continue;
+            }
             // Only pods no controller would replace: the simulated scheduler ignores resources,
             // so a rejected workload pod would come back to the same node without end.
             if pod.pointer("/status/startTime").is_none()
@@ -226,6 +246,15 @@ impl Kubelet<'_> {
             {
                 if node_ready {
                     actions.extend(rejection::reject(pod, node, rejection, self.now));
+                }
+                continue;
+            }
+            if phase(pod) != "Running"
+                && let Some((_, message)) =
+                    mounts::failing_mount(self.settings, pod, meta::name(node))
+            {
+                if node_ready {
+                    actions.extend(self.mount_fails(pod, node, &message));
                 }
                 continue;
             }

@@ -1,6 +1,7 @@
-//! Pods the kubelet's admission rejects (`settings.podAdmissionFailures`): a new pod on such a
-//! node ends Failed at once with the kubelet's reason and `Pod was rejected: ...` message, and the
-//! kubelet records a Warning event with the same reason.
+//! Pods the kubelet's admission rejects (`settings.podAdmissionFailures`, and pods that do not
+//! tolerate a NoExecute taint of their node): a new pod on such a node ends Failed at once with
+//! the kubelet's reason and `Pod was rejected: ...` message, and the kubelet records a Warning
+//! event with the same reason.
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -10,6 +11,15 @@ use super::meta::{self, rfc3339};
 use super::pods;
 use super::settings::Rejection;
 use super::world::Action;
+
+/// The kubelet's rejection of a pod that does not tolerate a NoExecute taint of its node
+/// (`generalFilter` in the kubelet's `lifecycle/predicate.go`).
+pub fn taint_toleration() -> Rejection {
+    Rejection {
+        reason: "TaintToleration".into(),
+        message: None,
+    }
+}
 
 /// A Kubernetes quantity (`500m`, `4`, `8036732Ki`, `1.5Gi`) in base units, or in thousandths
 /// with `milli` (how the kubelet reports CPU), rounded up as `Quantity.Value` rounds.
@@ -66,6 +76,7 @@ fn message(rejection: &Rejection, pod: &Value, node: &Value) -> String {
         None => {
             let why = match rejection.reason.as_str() {
                 "NodePorts" => "node(s) didn't have free ports for the requested pod ports",
+                "TaintToleration" => "node(s) had taints that the pod didn't tolerate",
                 _ => "node(s) didn't match Pod's node affinity/selector",
             };
             format!("Predicate {} failed: {why}", rejection.reason)
@@ -129,6 +140,39 @@ mod tests {
             "spec": {"nodeName": node, "restartPolicy": "Never",
                      "containers": [{"name": "check", "image": "busybox:1.37", "resources": {"requests": {"cpu": "100m", "memory": "16Mi"}}}]},
             "status": {"phase": "Pending", "qosClass": "Burstable"}})
+    }
+
+    #[test]
+    fn pods_not_tolerating_a_no_execute_taint_are_rejected_by_the_kubelet() {
+        let mut nodes = three_nodes();
+        nodes[1]["spec"]["taints"] =
+            json!([{"key": "maintenance", "value": "yes", "effect": "NoExecute"}]);
+        nodes[2]["spec"]["taints"] = json!([{"key": "dedicated", "effect": "NoSchedule"}]);
+        let mut store = MemStore::new(nodes);
+        let mut cluster = Cluster::new(ClusterSettings::default());
+        store.settle(&mut cluster, now(), 20);
+        cluster.finish_boot();
+        let mut tolerant = pod("tolerant", "w1");
+        tolerant["spec"]["tolerations"] = json!([{"operator": "Exists"}]);
+        let pods = [pod("on-w1", "w1"), tolerant, pod("on-w2", "w2")].map(Action::Create);
+        store.apply(pods.to_vec(), now());
+        store.settle(&mut cluster, now(), 20);
+
+        let st = &store.find("Pod", "default", "on-w1")["status"];
+        assert_eq!(st["phase"], "Failed");
+        assert_eq!(st["reason"], "TaintToleration");
+        assert_eq!(
+            st["message"],
+            "Pod was rejected: Predicate TaintToleration failed: node(s) had taints that the pod didn't tolerate"
+        );
+        // Tolerated, or only NoSchedule (the scheduler's business; nodeName bypasses it).
+        for name in ["tolerant", "on-w2"] {
+            assert_ne!(
+                store.find("Pod", "default", name)["status"]["phase"],
+                "Failed",
+                "{name}"
+            );
+        }
     }
 
     #[test]

@@ -31,6 +31,9 @@ pub struct ClusterSettings {
     /// `imagePullFailures`: images (exactly as pods name them) the kubelet cannot pull, as
     /// `image` (every node) or `image@node`.
     pub image_pull_failures: Vec<String>,
+    /// `missingHostPaths`: host paths (`PATH` or `PATH@NODE`) that do not exist, so hostPath
+    /// volumes of type Directory or File naming them cannot be mounted ([`super::mounts`]).
+    pub missing_host_paths: Vec<String>,
     /// `podAdmissionFailures`: nodes (or `"*"`) whose kubelet rejects new pods that no
     /// controller owns.
     pub pod_admission_failures: BTreeMap<String, Rejection>,
@@ -89,6 +92,7 @@ impl Default for ClusterSettings {
             metallb: MetalLbSettings::default(),
             node_facts: BTreeMap::new(),
             image_pull_failures: Vec::new(),
+            missing_host_paths: Vec::new(),
             pod_admission_failures: BTreeMap::new(),
         }
     }
@@ -116,6 +120,7 @@ pub const KEYS: &[&str] = &[
     "nodeFacts",
     "imagePullFailures",
     "podAdmissionFailures",
+    "missingHostPaths",
 ];
 
 /// The keys of `settings.metallb`.
@@ -205,6 +210,14 @@ impl ClusterSettings {
                 ));
             }
         }
+        if let Some(v) = settings.get("missingHostPaths") {
+            out.missing_host_paths = string_list("missingHostPaths", v)?;
+            if let Some(bad) = out.missing_host_paths.iter().find(|e| !e.starts_with('/')) {
+                return Err(format!(
+                    "settings.missingHostPaths: {bad:?} must be an absolute PATH or PATH@NODE"
+                ));
+            }
+        }
         if let Some(v) = settings.get("podAdmissionFailures") {
             out.pod_admission_failures = rejections(v)?;
         }
@@ -243,6 +256,16 @@ impl ClusterSettings {
         self.pod_admission_failures
             .get(node)
             .or_else(|| self.pod_admission_failures.get("*"))
+    }
+
+    /// Whether `path` is missing on `node`.
+    pub fn host_path_missing(&self, path: &str, node: &str) -> bool {
+        self.missing_host_paths
+            .iter()
+            .any(|entry| match entry.rsplit_once('@') {
+                Some((p, n)) => p == path && n == node,
+                None => entry == path,
+            })
     }
 
     /// Whether the kubelet on `node` fails to pull `image`.
