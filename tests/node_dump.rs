@@ -3,6 +3,7 @@
 //! dump must match what lbctl reads locally there, `NodeNetFacts::gather`).
 
 mod netns_support;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,6 +12,7 @@ use lbctl::net::dump::{NodeDump, SCRIPT};
 use lbctl::net::interfaces::Interface;
 use lbctl::net::node::NodeNetFacts;
 use lbctl::net::roots::{HostRoots, NodeFiles};
+use support::node_facts::script_with;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -21,30 +23,6 @@ fn fixture(name: &str) -> PathBuf {
 /// Runs the script with `sh` over a fixture tree laid out like [`HostRoots::fixture`].
 fn script_over(dir: &Path) -> String {
     script_with(&["sh"], dir)
-}
-
-/// Runs the script with the given shell command (`sh`, or `busybox sh` as in the pod's image).
-fn script_with(shell: &[&str], dir: &Path) -> String {
-    let out = Command::new(shell[0])
-        .args(&shell[1..])
-        .arg("-c")
-        .arg(SCRIPT)
-        .env("LBCTL_PROC", dir)
-        .env("LBCTL_SYS", dir.join("sysfs"))
-        .env("LBCTL_LIB_MODULES", dir.join("lib-modules"))
-        .output()
-        .expect("sh runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 #[test]

@@ -44,6 +44,16 @@ fn node_check_pods_left(cluster: &Cluster) -> Vec<String> {
         .collect()
 }
 
+/// Changes a Node of the sim as a controller or `kubectl` would.
+fn edit_node(cluster: &Cluster, name: &str, edit: impl FnOnce(&mut Value)) {
+    let mut node = cluster
+        .sim()
+        .get("v1", "Node", None, name)
+        .unwrap_or_else(|| panic!("node {name}"));
+    edit(&mut node);
+    cluster.sim().apply_object(node);
+}
+
 fn json_of(output: &std::process::Output) -> Value {
     let (stdout, stderr) = output_text(output);
     serde_json::from_str(&stdout)
@@ -223,18 +233,15 @@ fn a_node_that_is_not_ready_is_an_error_without_a_pod() {
     let Some(cluster) = Cluster::sim_only("node not ready", sim) else {
         return;
     };
-    let mut w2 = cluster
-        .sim()
-        .get("v1", "Node", None, "w2")
-        .expect("node w2");
-    for c in w2["status"]["conditions"].as_array_mut().unwrap() {
-        if c["type"] == "Ready" {
-            c["status"] = json!("Unknown");
-            c["reason"] = json!("NodeStatusUnknown");
-            c["message"] = json!("Kubelet stopped posting node status.");
+    edit_node(&cluster, "w2", |w2| {
+        for c in w2["status"]["conditions"].as_array_mut().unwrap() {
+            if c["type"] == "Ready" {
+                c["status"] = json!("Unknown");
+                c["reason"] = json!("NodeStatusUnknown");
+                c["message"] = json!("Kubelet stopped posting node status.");
+            }
         }
-    }
-    cluster.sim().apply_object(w2);
+    });
     let (_, report) = preflight_nodes(&cluster, &[]);
     let lb200 = checks_with_id(&report, "LB200");
     let w2 = lb200.iter().find(|c| c["node"] == "w2").unwrap();
@@ -614,16 +621,13 @@ fn a_cordoned_node_with_a_no_execute_taint_is_still_checked() {
         return;
     };
     // `kubectl cordon w2` plus a NoExecute taint, as node maintenance or a drain leaves it.
-    let mut w2 = cluster
-        .sim()
-        .get("v1", "Node", None, "w2")
-        .expect("node w2");
-    w2["spec"]["unschedulable"] = json!(true);
-    w2["spec"]["taints"] = json!([
-        { "key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule" },
-        { "key": "maintenance", "value": "kernel", "effect": "NoExecute" },
-    ]);
-    cluster.sim().apply_object(w2);
+    edit_node(&cluster, "w2", |w2| {
+        w2["spec"]["unschedulable"] = json!(true);
+        w2["spec"]["taints"] = json!([
+            { "key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule" },
+            { "key": "maintenance", "value": "kernel", "effect": "NoExecute" },
+        ]);
+    });
     // The taint bites: a pod pinned to w2 that does not tolerate it is rejected by the kubelet.
     cluster.sim().apply_object(json!({
         "apiVersion": "v1",

@@ -32,15 +32,23 @@ fn copy_tree(from: &Path, to: &Path) {
 
 /// Runs the node-check script with `sh` over a proc tree (its `sysfs` and `lib-modules` too).
 fn run_script(dir: &Path) -> String {
-    let out = Command::new("sh")
+    script_with(&["sh"], dir)
+}
+
+/// Runs the node-check script with the given shell command (`sh`, or `busybox sh` as in the
+/// pod's image) over a proc tree; it must succeed without a word on stderr.
+pub fn script_with(shell: &[&str], dir: &Path) -> String {
+    let out = Command::new(shell[0])
+        .args(&shell[1..])
         .arg("-c")
         .arg(lbctl::net::dump::SCRIPT)
         .env("LBCTL_PROC", dir)
         .env("LBCTL_SYS", dir.join("sysfs"))
         .env("LBCTL_LIB_MODULES", dir.join("lib-modules"))
         .output()
-        .expect("sh runs");
-    assert!(out.status.success(), "{out:?}");
+        .expect("the shell runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && stderr.is_empty(), "{stderr}");
     String::from_utf8(out.stdout).unwrap()
 }
 

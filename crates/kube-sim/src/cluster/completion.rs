@@ -273,10 +273,7 @@ mod tests {
         pods: Vec<Value>,
     ) -> (MemStore, Cluster) {
         nodes.retain(|n| !n.is_null());
-        let mut store = MemStore::new(nodes);
-        let mut cluster = Cluster::new(settings);
-        store.settle(&mut cluster, now(), 20);
-        cluster.finish_boot();
+        let (mut store, cluster) = booted(nodes, settings);
         store.apply(pods.into_iter().map(Action::Create).collect(), now());
         (store, cluster)
     }

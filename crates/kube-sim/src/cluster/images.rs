@@ -206,8 +206,8 @@ impl Kubelet<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::ClusterSettings;
     use super::super::testutil::*;
-    use super::super::{Cluster, ClusterSettings};
     use super::*;
 
     fn pod(name: &str, node: &str) -> Value {
@@ -228,10 +228,7 @@ mod tests {
         let settings =
             ClusterSettings::from_settings(&json!({"imagePullFailures": ["busybox:1.37@w1"]}))
                 .unwrap();
-        let mut store = MemStore::new(three_nodes());
-        let mut cluster = Cluster::new(settings);
-        store.settle(&mut cluster, now(), 20);
-        cluster.finish_boot();
+        let (mut store, mut cluster) = booted(three_nodes(), settings);
         store.apply(
             vec![
                 Action::Create(pod("p1", "w1")),

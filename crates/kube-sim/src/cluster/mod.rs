@@ -246,10 +246,7 @@ mod tests {
 
     #[test]
     fn pods_wait_for_the_ready_delay_after_boot() {
-        let mut store = MemStore::new(three_nodes());
-        let mut cluster = Cluster::new(ClusterSettings::default());
-        store.settle(&mut cluster, now(), 20);
-        cluster.finish_boot();
+        let (mut store, mut cluster) = booted(three_nodes(), ClusterSettings::default());
         store.apply(vec![Action::Create(kube_proxy())], now());
         store.settle(&mut cluster, now(), 20);
         let pods = store.pods("kube-proxy-");
@@ -276,10 +273,10 @@ mod tests {
 
     #[test]
     fn restart_replaces_every_pod_one_at_a_time_with_new_start_times() {
-        let mut store = MemStore::new([three_nodes(), vec![kube_proxy()]].concat());
-        let mut cluster = Cluster::new(ClusterSettings::default());
-        store.settle(&mut cluster, now(), 20);
-        cluster.finish_boot();
+        let (mut store, mut cluster) = booted(
+            [three_nodes(), vec![kube_proxy()]].concat(),
+            ClusterSettings::default(),
+        );
         let before: Vec<String> = store
             .pods("kube-proxy-")
             .iter()

@@ -62,8 +62,8 @@ impl Kubelet<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::ClusterSettings;
     use super::super::testutil::*;
-    use super::super::{Cluster, ClusterSettings};
     use super::*;
     use serde_json::json;
 
@@ -81,10 +81,7 @@ mod tests {
         let settings =
             ClusterSettings::from_settings(&json!({"missingHostPaths": ["/lib/modules@w1"]}))
                 .unwrap();
-        let mut store = MemStore::new(three_nodes());
-        let mut cluster = Cluster::new(settings);
-        store.settle(&mut cluster, now(), 20);
-        cluster.finish_boot();
+        let (mut store, mut cluster) = booted(three_nodes(), settings);
         let pods = [
             pod("dir-on-w1", "w1", "Directory"),
             pod("created-on-w1", "w1", "DirectoryOrCreate"),

@@ -119,8 +119,8 @@ pub fn reject(pod: &Value, node: &Value, rejection: &Rejection, now: Timestamp) 
 
 #[cfg(test)]
 mod tests {
+    use super::super::ClusterSettings;
     use super::super::testutil::*;
-    use super::super::{Cluster, ClusterSettings};
     use super::*;
 
     #[test]
@@ -148,10 +148,7 @@ mod tests {
         nodes[1]["spec"]["taints"] =
             json!([{"key": "maintenance", "value": "yes", "effect": "NoExecute"}]);
         nodes[2]["spec"]["taints"] = json!([{"key": "dedicated", "effect": "NoSchedule"}]);
-        let mut store = MemStore::new(nodes);
-        let mut cluster = Cluster::new(ClusterSettings::default());
-        store.settle(&mut cluster, now(), 20);
-        cluster.finish_boot();
+        let (mut store, mut cluster) = booted(nodes, ClusterSettings::default());
         let mut tolerant = pod("tolerant", "w1");
         tolerant["spec"]["tolerations"] = json!([{"operator": "Exists"}]);
         let pods = [pod("on-w1", "w1"), tolerant, pod("on-w2", "w2")].map(Action::Create);
@@ -182,10 +179,7 @@ mod tests {
         .unwrap();
         let mut nodes = three_nodes();
         nodes[1]["status"]["allocatable"] = json!({"cpu": "2", "memory": "4Gi", "pods": "110"});
-        let mut store = MemStore::new(nodes);
-        let mut cluster = Cluster::new(settings);
-        store.settle(&mut cluster, now(), 20);
-        cluster.finish_boot();
+        let (mut store, mut cluster) = booted(nodes, settings);
         let pods = ["w1", "w2", "cp1"].map(|n| Action::Create(pod(&format!("on-{n}"), n)));
         store.apply(pods.to_vec(), now());
         store.settle(&mut cluster, now(), 20);

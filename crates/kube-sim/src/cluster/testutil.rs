@@ -103,6 +103,16 @@ pub struct MemStore {
     next_uid: u64,
 }
 
+/// A store with `objects` and a cluster past its boot: new pods then go through the kubelet's
+/// steps (`podReadyDelay`, admission, pulls) instead of coming up at once.
+pub fn booted(objects: Vec<Value>, settings: super::ClusterSettings) -> (MemStore, super::Cluster) {
+    let mut store = MemStore::new(objects);
+    let mut cluster = super::Cluster::new(settings);
+    store.settle(&mut cluster, now(), 20);
+    cluster.finish_boot();
+    (store, cluster)
+}
+
 impl MemStore {
     pub fn new(objects: Vec<Value>) -> MemStore {
         let mut store = MemStore {
