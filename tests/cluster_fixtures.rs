@@ -283,6 +283,39 @@ fn node_facts_of_hand_written_fixtures_are_fresh() {
     }
 }
 
+/// kube-sim's generated clusters (`kube-sim --nodes N`) give every node one of these logs.
+#[test]
+fn node_facts_of_generated_clusters_are_fresh() {
+    let regenerate = std::env::var_os("LBCTL_REGENERATE").is_some();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/kube-sim/src/cluster/node-facts");
+    for (file, memberlist) in [
+        ("ipvs-strictarp.txt", false),
+        ("ipvs-strictarp-speaker.txt", true),
+    ] {
+        let want = node_facts(&NodeSpec {
+            name: String::new(),
+            ip: Ipv4Addr::new(10, 10, 1, 1),
+            ipvs: true,
+            strict_arp: true,
+            memberlist,
+        });
+        let path = dir.join(file);
+        if regenerate {
+            std::fs::write(&path, &want).unwrap();
+            continue;
+        }
+        assert!(
+            std::fs::read_to_string(&path).unwrap_or_default() == want,
+            "{} is stale: run `LBCTL_REGENERATE=1 cargo test --test cluster_fixtures`",
+            path.display()
+        );
+    }
+    let generated = Scenario::generated(5, 0, true);
+    let log = generated.settings.0["nodeFacts"]["*"].as_str().unwrap();
+    let facts = NodeNetFacts::from_files(&NodeDump::parse(log).unwrap());
+    assert!(!facts.memberlist.tcp_free && !facts.memberlist.udp_free);
+}
+
 /// Every scenario's nodeFacts parse as lbctl parses a pod's log, and describe their node.
 #[test]
 fn node_facts_of_every_fixture_parse_as_their_node() {

@@ -69,6 +69,7 @@ pub fn node_log(fixture: &str, edits: &[(&str, String)]) -> String {
 /// One node of a scenario, as far as the node checks see it.
 #[derive(Debug, Clone)]
 pub struct NodeSpec {
+    /// Its hostname; empty for none.
     pub name: String,
     /// Its InternalIP, on eth0 (a /24).
     pub ip: Ipv4Addr,
@@ -125,7 +126,10 @@ pub fn node_facts(node: &NodeSpec) -> String {
         std::fs::write(&file, text).unwrap();
     }
     let write = |rel: &str, text: String| std::fs::write(dir.join(rel), text).unwrap();
-    write("sys/kernel/hostname", format!("{}\n", node.name));
+    // No name: no hostname file (a log several nodes share).
+    if !node.name.is_empty() {
+        write("sys/kernel/hostname", format!("{}\n", node.name));
+    }
     if !node.strict_arp {
         write("sys/net/ipv4/conf/all/arp_ignore", "0\n".into());
         write("sys/net/ipv4/conf/all/arp_announce", "0\n".into());

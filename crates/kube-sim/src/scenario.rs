@@ -119,6 +119,11 @@ impl Scenario {
             serde_saphyr::from_str(text).map_err(|e| SimError::Scenario(e.to_string()))?;
         if let Some(g) = scenario.generate {
             scenario.objects.extend(generated_objects(g));
+            scenario
+                .settings
+                .0
+                .entry("nodeFacts".to_string())
+                .or_insert_with(|| crate::cluster::generator::node_facts(g.metallb));
         }
         scenario.validate()?;
         Ok(scenario)
@@ -132,8 +137,14 @@ impl Scenario {
             services,
             metallb,
         };
+        let mut settings = Settings::default();
+        settings.0.insert(
+            "nodeFacts".to_string(),
+            crate::cluster::generator::node_facts(metallb),
+        );
         Scenario {
             objects: generated_objects(spec),
+            settings,
             ..Scenario::empty()
         }
     }
