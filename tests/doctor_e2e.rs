@@ -77,31 +77,18 @@ impl Env {
         }
     }
 
-    /// Runs doctor twice (human; JSON with --junit); both exit codes must agree.
+    /// Runs doctor in every report format (their exit codes must agree).
     fn run(&self, user: &str, args: &[&str]) -> Run {
-        let human = self.lbctl(user, args).output().unwrap();
         let junit_path = self.cluster.dir().join("doctor.xml");
-        let json = self
-            .lbctl(user, args)
-            .args(["-o", "json", "--junit"])
-            .arg(&junit_path)
-            .output()
-            .unwrap();
-        let code = human.status.code().unwrap();
-        assert_eq!(
-            code,
-            json.status.code().unwrap(),
-            "{}",
-            String::from_utf8_lossy(&human.stderr)
-        );
+        let out = support::in_every_format(|| self.lbctl(user, args), &junit_path);
         let redact = |text: &str| stable(&text.replace(&self.sim().url(), "https://[server]"));
-        let json_text = redact(&String::from_utf8(json.stdout).unwrap());
+        let json_text = redact(&out.json);
         Run {
-            code,
-            human: redact(&String::from_utf8(human.stdout).unwrap()),
+            code: out.code,
+            human: redact(&out.human),
             json: serde_json::from_str(&json_text).expect("stdout is one JSON document"),
             json_text,
-            junit: redact(&std::fs::read_to_string(&junit_path).unwrap()),
+            junit: redact(&out.junit),
         }
     }
 }

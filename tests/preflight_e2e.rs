@@ -113,28 +113,16 @@ impl Env {
         cmd
     }
 
-    /// Runs preflight twice (human; JSON with --junit) and checks both exit codes agree.
+    /// Runs preflight in every report format (their exit codes must agree).
     fn run(&self, user: &str, args: &[&str]) -> Run {
-        let human = self.lbctl(user, args).output().unwrap();
         let junit_path = self.dir.path().join("junit.xml");
-        let json = self
-            .lbctl(user, args)
-            .args(["-o", "json", "--junit"])
-            .arg(&junit_path)
-            .output()
-            .unwrap();
-        let code = human.status.code().unwrap();
-        assert_eq!(
-            code,
-            json.status.code().unwrap(),
-            "exit codes differ between formats"
-        );
+        let out = support::in_every_format(|| self.lbctl(user, args), &junit_path);
         let redact = |text: String| text.replace(&self.sim().url(), "https://[server]");
         Run {
-            code,
-            human: redact(String::from_utf8(human.stdout).unwrap()),
-            json: redact(String::from_utf8(json.stdout).unwrap()),
-            junit: redact(std::fs::read_to_string(&junit_path).unwrap()),
+            code: out.code,
+            human: redact(out.human),
+            json: redact(out.json),
+            junit: redact(out.junit),
         }
     }
 }

@@ -239,6 +239,38 @@ fn command(kubeconfig: &Path, home: &Path) -> assert_cmd::Command {
     cmd
 }
 
+/// What one check command printed in every report format.
+pub struct Formats {
+    pub code: i32,
+    pub human: String,
+    pub json: String,
+    pub junit: String,
+}
+
+/// Runs a check command twice, as human output and as `-o json --junit FILE`, and asserts both
+/// exit alike: exit codes never depend on the format.
+pub fn in_every_format(mut lbctl: impl FnMut() -> assert_cmd::Command, junit: &Path) -> Formats {
+    let human = lbctl().output().unwrap();
+    let json = lbctl()
+        .args(["-o", "json", "--junit"])
+        .arg(junit)
+        .output()
+        .unwrap();
+    let code = human.status.code().unwrap();
+    assert_eq!(
+        Some(code),
+        json.status.code(),
+        "exit codes differ between formats; stderr: {}",
+        String::from_utf8_lossy(&human.stderr)
+    );
+    Formats {
+        code,
+        human: String::from_utf8(human.stdout).unwrap(),
+        json: String::from_utf8(json.stdout).unwrap(),
+        junit: std::fs::read_to_string(junit).unwrap(),
+    }
+}
+
 /// stdout and stderr of a finished command, for readable assertion messages.
 pub fn output_text(output: &std::process::Output) -> (String, String) {
     (
