@@ -144,22 +144,24 @@ impl ArpSysctls {
     }
 }
 
+/// An interface's settings for tests: the four that matter, the rest 0.
+#[cfg(test)]
+pub(crate) fn conf(ignore: u8, announce: u8, rp: u8, proxy: u8) -> ArpConf {
+    ArpConf {
+        arp_ignore: Some(ignore),
+        arp_announce: Some(announce),
+        rp_filter: Some(rp),
+        proxy_arp: Some(proxy),
+        arp_filter: Some(0),
+        arp_accept: Some(0),
+        arp_notify: Some(0),
+        drop_gratuitous_arp: Some(0),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn conf(ignore: u8, announce: u8, rp: u8, proxy: u8) -> ArpConf {
-        ArpConf {
-            arp_ignore: Some(ignore),
-            arp_announce: Some(announce),
-            rp_filter: Some(rp),
-            proxy_arp: Some(proxy),
-            arp_filter: Some(0),
-            arp_accept: Some(0),
-            arp_notify: Some(0),
-            drop_gratuitous_arp: Some(0),
-        }
-    }
 
     #[test]
     fn combines_like_the_kernel() {

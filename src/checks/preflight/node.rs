@@ -421,21 +421,8 @@ mod tests {
     use crate::net::modules::{IpvsSupport, ModuleState};
     use crate::net::ports::PortUse;
     use crate::net::routes::{Route, RouteTable};
-    use crate::net::sysctl::{ArpSysctls, InterfaceArp};
+    use crate::net::sysctl::{ArpSysctls, InterfaceArp, conf};
     use std::collections::BTreeMap;
-
-    fn conf(ignore: u8, announce: u8, rp: u8, proxy: u8) -> ArpConf {
-        ArpConf {
-            arp_ignore: Some(ignore),
-            arp_announce: Some(announce),
-            rp_filter: Some(rp),
-            proxy_arp: Some(proxy),
-            arp_filter: Some(0),
-            arp_accept: Some(0),
-            arp_notify: Some(0),
-            drop_gratuitous_arp: Some(0),
-        }
-    }
 
     fn host_facts(eth0: ArpConf) -> NodeNetFacts {
         let route = |dest: &str, gw: Option<&str>| Route {
