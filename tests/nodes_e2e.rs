@@ -123,7 +123,9 @@ fn strictarp(cluster: &Cluster) {
 
 #[test]
 fn every_node_passes_after_enable_strictarp() {
-    let sim = Sim::scenario("kubeadm-ipvs").setting("nodeFacts", json!({ "*": strict_node_log() }));
+    // The scenario's nodes booted with arp_ignore=0; the restarted kube-proxy sets the sysctls
+    // (kube-sim's host effects), as on a real node.
+    let sim = Sim::scenario("kubeadm-ipvs");
     let Some(cluster) = Cluster::sim_only("all nodes pass", sim) else {
         return;
     };
@@ -169,10 +171,14 @@ fn every_node_passes_after_enable_strictarp() {
 
 #[test]
 fn a_node_without_strict_arp_fails_by_name() {
-    let sim = Sim::scenario("kubeadm-ipvs").setting(
-        "nodeFacts",
-        json!({ "*": strict_node_log(), "w2": lax_node_log() }),
-    );
+    // w2's sysctls stay as booted although kube-proxy restarts with strictARP (something on the
+    // node resets them): the facts are served verbatim.
+    let sim = Sim::scenario("kubeadm-ipvs")
+        .setting(
+            "nodeFacts",
+            json!({ "*": strict_node_log(), "w2": lax_node_log() }),
+        )
+        .setting("hostEffects", json!(false));
     let Some(cluster) = Cluster::sim_only("one node fails", sim) else {
         return;
     };
@@ -263,10 +269,13 @@ fn a_node_that_is_not_ready_is_an_error_without_a_pod() {
 
 #[test]
 fn doctor_expects_the_speaker_on_port_7946() {
-    let sim = Sim::scenario("metallb-healthy").setting(
-        "nodeFacts",
-        json!({ "*": speaker_node_log(), "w1": strict_node_log() }),
-    );
+    // w1's speaker is ready but nothing listens on 7946 (memberlist off): facts verbatim.
+    let sim = Sim::scenario("metallb-healthy")
+        .setting(
+            "nodeFacts",
+            json!({ "*": speaker_node_log(), "w1": strict_node_log() }),
+        )
+        .setting("hostEffects", json!(false));
     let Some(cluster) = Cluster::sim_only("doctor --nodes", sim) else {
         return;
     };

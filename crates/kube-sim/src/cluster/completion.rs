@@ -8,11 +8,12 @@ use std::collections::HashSet;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 
+use super::host;
 use super::images;
 use super::meta::{self, rfc3339};
 use super::pods::{self, Kubelet};
 use super::settings::NodeFact;
-use super::world::Action;
+use super::world::{Action, World};
 
 /// How long a run-to-completion container runs before it exits.
 const CONTAINER_RUN: SignedDuration = SignedDuration::from_millis(100);
@@ -40,6 +41,7 @@ impl Kubelet<'_> {
     /// `podReadyDelay` Running (its log written), after a short run Succeeded or Failed.
     pub(super) fn run_to_completion(
         &mut self,
+        world: &World,
         pod: &Value,
         node: &Value,
         key: &str,
@@ -50,7 +52,11 @@ impl Kubelet<'_> {
         let log = || Action::PodLog {
             namespace: meta::namespace(pod).to_string(),
             name: meta::name(pod).to_string(),
-            text: fact.log.clone(),
+            text: if self.settings.host_effects {
+                host::effects(&fact.log, meta::name(node), world)
+            } else {
+                fact.log.clone()
+            },
         };
         match (pods::phase(pod), started) {
             ("Running", Some(start)) => {

@@ -38,6 +38,8 @@
 //!     w1: "arp_ignore=1\n"             # verbatim log, exit code 0
 //!     w2: { log: "...", exitCode: 3 }  # exit code != 0: phase Failed, reason Error
 //!     "*": "..."                       # every other node (default: empty log, exit 0)
+//!   hostEffects: true                  # default: the facts show kube-proxy's strictARP sysctls
+//!                                      # and the speaker's port 7946 ([`host`]); false: verbatim
 //!   imagePullFailures: [busybox:1.37, "mirror.local/busybox:1.37@w2"]   # image[@node], exact names
 //!   missingHostPaths: ["/lib/modules@w1"]  # path[@node]: hostPath type Directory/File fails
 //!                                          # (Pending, FailedMount warning; [`mounts`])
@@ -59,6 +61,7 @@ pub mod daemonset;
 pub mod deployment;
 pub mod endpoints;
 pub mod generator;
+pub mod host;
 pub mod images;
 pub mod meta;
 pub mod metallb;

@@ -269,7 +269,7 @@ impl Kubelet<'_> {
             if completion::runs_to_completion(pod) {
                 // A kubelet that is down (node not Ready) never even reports the pod.
                 if node_ready {
-                    actions.extend(self.run_to_completion(pod, node, &key, &mut used_ips));
+                    actions.extend(self.run_to_completion(world, pod, node, &key, &mut used_ips));
                 }
                 continue;
             }

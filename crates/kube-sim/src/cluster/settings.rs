@@ -37,6 +37,9 @@ pub struct ClusterSettings {
     /// `podAdmissionFailures`: nodes (or `"*"`) whose kubelet rejects new pods that no
     /// controller owns.
     pub pod_admission_failures: BTreeMap<String, Rejection>,
+    /// `hostEffects` (default true): node facts show what kube-proxy and the speaker did to
+    /// their node ([`super::host`]); false serves `nodeFacts` exactly.
+    pub host_effects: bool,
 }
 
 /// One `settings.podAdmissionFailures` entry: a reason the kubelet's admission gives (`OutOfcpu`,
@@ -94,6 +97,7 @@ impl Default for ClusterSettings {
             image_pull_failures: Vec::new(),
             missing_host_paths: Vec::new(),
             pod_admission_failures: BTreeMap::new(),
+            host_effects: true,
         }
     }
 }
@@ -121,6 +125,7 @@ pub const KEYS: &[&str] = &[
     "imagePullFailures",
     "podAdmissionFailures",
     "missingHostPaths",
+    "hostEffects",
 ];
 
 /// The keys of `settings.metallb`.
@@ -198,6 +203,9 @@ impl ClusterSettings {
         }
         if let Some(v) = settings.get("nodeFacts") {
             out.node_facts = node_facts(v)?;
+        }
+        if let Some(v) = settings.get("hostEffects") {
+            out.host_effects = bool_value("hostEffects", v)?;
         }
         if let Some(v) = settings.get("imagePullFailures") {
             out.image_pull_failures = string_list("imagePullFailures", v)?;

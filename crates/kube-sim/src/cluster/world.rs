@@ -14,6 +14,8 @@ pub const WATCHED: &[(&str, &str)] = &[
     ("v1", "Pod"),
     ("v1", "Service"),
     ("v1", "Secret"),
+    // kube-proxy's configuration, for what it does to its node ([`super::host`]).
+    ("v1", "ConfigMap"),
     ("apps/v1", "DaemonSet"),
     ("apps/v1", "Deployment"),
     ("apps/v1", "ReplicaSet"),
