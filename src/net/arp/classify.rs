@@ -1,7 +1,8 @@
-//! Turning the ARP traffic seen during probing into a verdict per address (RFC 5227 conflict
-//! rules, FACTS.md section 3). Pure: frames come in with the time they were seen.
+//! Turning the ARP (or NDP) traffic seen during probing into a verdict per address (RFC 5227
+//! conflict rules, FACTS.md section 3). Pure: frames come in with the time they were seen.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::Hash;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ const PROXY_MIN_ADDRESSES: usize = 4;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ClaimKind {
-    /// An ARP reply from the address.
+    /// An ARP reply from the address (or an NDP Neighbor Advertisement for it).
     Reply,
     /// An ARP request sent from the address (gratuitous or ordinary).
     Request,
@@ -61,16 +62,49 @@ impl Evidence {
     }
 }
 
-/// Collects claims for the candidates while probing runs.
+/// One frame's claim on an address, whatever the protocol that carried it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sighting<A> {
+    pub address: A,
+    pub mac: MacAddr,
+    pub kind: ClaimKind,
+}
+
+impl ArpFrame {
+    /// The address an ARP frame claims: the target of a probe, the sender of anything else.
+    pub fn sighting(&self) -> Sighting<Ipv4Addr> {
+        let (address, kind) = if self.is_probe() {
+            (self.target_ip, ClaimKind::Probe)
+        } else if self.operation == super::packet::Operation::Reply {
+            (self.sender_ip, ClaimKind::Reply)
+        } else {
+            (self.sender_ip, ClaimKind::Request)
+        };
+        Sighting {
+            address,
+            mac: self.sender_mac,
+            kind,
+        }
+    }
+}
+
+/// Collects claims for the candidates (IPv4 or IPv6 addresses) while probing runs.
 #[derive(Debug)]
-pub struct Observer {
+pub struct Observer<A = Ipv4Addr> {
     our_macs: Vec<MacAddr>,
-    index: HashMap<Ipv4Addr, usize>,
+    index: HashMap<A, usize>,
     evidence: Vec<Evidence>,
 }
 
-impl Observer {
-    pub fn new(candidates: &[Ipv4Addr], our_macs: Vec<MacAddr>) -> Observer {
+impl Observer<Ipv4Addr> {
+    /// Records an ARP frame. Returns the candidate it proves in use, the first time it does.
+    pub fn observe(&mut self, frame: &ArpFrame, at: Duration) -> Option<usize> {
+        self.record(frame.sighting(), at)
+    }
+}
+
+impl<A: Copy + Eq + Hash> Observer<A> {
+    pub fn new(candidates: &[A], our_macs: Vec<MacAddr>) -> Observer<A> {
         Observer {
             index: candidates
                 .iter()
@@ -87,26 +121,19 @@ impl Observer {
         evidence.first_probe.get_or_insert(at);
     }
 
-    /// Records a frame. Returns the candidate it proves in use, the first time it does.
-    pub fn observe(&mut self, frame: &ArpFrame, at: Duration) -> Option<usize> {
+    /// Records a claim. Returns the candidate it proves in use, the first time it does.
+    pub fn record(&mut self, sighting: Sighting<A>, at: Duration) -> Option<usize> {
         // Our own probes, should a bridge or a tap reflect them, are never evidence.
-        if self.our_macs.contains(&frame.sender_mac) {
+        if self.our_macs.contains(&sighting.mac) {
             return None;
         }
-        let (address, kind) = if frame.is_probe() {
-            (frame.target_ip, ClaimKind::Probe)
-        } else if frame.operation == super::packet::Operation::Reply {
-            (frame.sender_ip, ClaimKind::Reply)
-        } else {
-            (frame.sender_ip, ClaimKind::Request)
-        };
-        let index = *self.index.get(&address)?;
+        let index = *self.index.get(&sighting.address)?;
         let evidence = &mut self.evidence[index];
         let first = evidence.claims.is_empty();
         evidence.claims.push(Claim {
-            mac: frame.sender_mac,
+            mac: sighting.mac,
             at,
-            kind,
+            kind: sighting.kind,
         });
         first.then_some(index)
     }
@@ -129,7 +156,7 @@ pub enum Status {
     Ours,
     /// Reached through a router or not through an ARP-capable interface: never probed.
     NotOnLink,
-    /// Not probed for another reason (IPv6: ARP is IPv4 only).
+    /// Not probed for another reason (no longer produced; kept so JSON consumers keep parsing).
     Skipped,
     /// The deadline passed before its first probe.
     Unprobed,
@@ -160,7 +187,8 @@ impl Status {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Flag {
-    /// A VRRP virtual router MAC (00:00:5e:00:01:xx): a legitimate owner, probably a router pair.
+    /// A VRRP virtual router MAC (00:00:5e:00:01:xx for IPv4, 00:00:5e:00:02:xx for IPv6): a
+    /// legitimate owner, probably a router pair.
     VrrpMac,
     /// One MAC answered for most of the pool: a proxy-ARP device, not real owners.
     ProxyArpSuspected,
@@ -207,8 +235,9 @@ impl Verdict {
     }
 }
 
+/// RFC 5798 section 7.3: 00:00:5e:00:01:{VRID} for IPv4, 00:00:5e:00:02:{VRID} for IPv6.
 pub fn is_vrrp_mac(mac: MacAddr) -> bool {
-    (mac.0, mac.1, mac.2, mac.3, mac.4) == (0x00, 0x00, 0x5e, 0x00, 0x01)
+    (mac.0, mac.1, mac.2, mac.3) == (0x00, 0x00, 0x5e, 0x00) && matches!(mac.4, 0x01 | 0x02)
 }
 
 /// MACs that claimed more than half of the probed addresses (and at least a few).
@@ -228,7 +257,7 @@ pub fn proxy_suspects(evidence: &[Evidence], probed: usize) -> Vec<MacAddr> {
 
 /// The verdict for one probed candidate.
 pub fn judge(
-    address: Ipv4Addr,
+    address: impl Into<IpAddr>,
     evidence: &Evidence,
     attempts: u32,
     proxies: &[MacAddr],
@@ -251,7 +280,7 @@ pub fn judge(
         flags.push(Flag::ProbedByOtherHost);
     }
     Verdict {
-        address: IpAddr::V4(address),
+        address: address.into(),
         status,
         macs: macs.iter().map(ToString::to_string).collect(),
         reply_ms: evidence
@@ -385,6 +414,38 @@ mod tests {
             few.observe(&reply(HOST_A, ip(last), false), Duration::ZERO);
         }
         assert!(proxy_suspects(few.evidence(), 10).is_empty());
+    }
+
+    #[test]
+    fn ipv6_claims_use_the_same_rules() {
+        let v6 = |last: u16| std::net::Ipv6Addr::new(0xfd00, 0x10, 0, 0, 0, 0, 0, last);
+        let candidates: Vec<_> = (1..=10).map(v6).collect();
+        let mut o = Observer::new(&candidates, vec![OURS]);
+        for i in 0..10 {
+            o.probe_sent(i, Duration::ZERO);
+        }
+        let claim = |address, mac| Sighting {
+            address,
+            mac,
+            kind: ClaimKind::Reply,
+        };
+        let t = Duration::from_millis(2);
+        assert_eq!(o.record(claim(v6(2), HOST_A), t), Some(1));
+        assert_eq!(o.record(claim(v6(3), HOST_A), t), Some(2));
+        assert_eq!(o.record(claim(v6(3), HOST_B), t), None);
+        assert_eq!(o.record(claim(v6(4), OURS), t), None, "our own MAC");
+        assert_eq!(o.record(claim(v6(99), HOST_A), t), None, "not a candidate");
+        let ipv6_vrrp = MacAddr(0, 0, 0x5e, 0, 2, 0x0a);
+        o.record(claim(v6(5), ipv6_vrrp), t);
+        let verdict = |i: usize| judge(candidates[i], &o.evidence()[i], 3, &[]);
+        assert_eq!(verdict(0).status, Status::Free);
+        assert_eq!(verdict(1).status, Status::InUse);
+        assert_eq!(verdict(1).address, IpAddr::V6(v6(2)));
+        assert_eq!(verdict(1).reply_ms, Some(2.0));
+        assert_eq!(verdict(2).status, Status::Conflict);
+        assert_eq!(verdict(3).status, Status::Free);
+        assert_eq!(verdict(4).flags, [Flag::VrrpMac]);
+        assert!(!is_vrrp_mac(MacAddr(0, 0, 0x5e, 0, 3, 1)));
     }
 
     #[test]

@@ -1,21 +1,81 @@
-//! The ARP prober: RFC 5227 probes for many addresses at once. `packet`, `schedule` and
-//! `classify` are pure; `socket` is the only part that touches the network.
+//! The ARP prober: RFC 5227 probes for many addresses at once, and IPv6 Duplicate Address
+//! Detection probes (RFC 4862) for IPv6 addresses. `packet`, `ndp`, `schedule` and `classify`
+//! are pure; `socket` is the only part that touches the network.
 
 pub mod classify;
+pub mod ndp;
 pub mod packet;
 pub mod plan;
 pub mod schedule;
 pub mod socket;
 
-use std::net::Ipv4Addr;
+use std::hash::Hash;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
-use classify::{Observer, Verdict, judge, proxy_suspects};
+use pnet::util::MacAddr;
+
+use classify::{Observer, Sighting, Verdict, judge, proxy_suspects};
 use packet::{ArpFrame, FRAME_LEN};
 use schedule::{Schedule, ScheduleConfig, Step};
 use socket::ArpSocket;
 
 use crate::Error;
+
+/// What differs between probing IPv4 (ARP) and IPv6 (NDP) addresses: the frames and the
+/// ethertype. Pacing, retries and classification are shared.
+pub trait Family {
+    type Addr: Copy + Eq + Hash + Into<IpAddr>;
+    type Frame: AsRef<[u8]>;
+    /// Names the protocol in error messages.
+    const NAME: &'static str;
+    const ETHERTYPE: u16;
+    /// Link-layer multicast groups the socket must receive besides broadcast.
+    const GROUPS: &'static [[u8; 6]];
+    fn probe(our_mac: MacAddr, candidate: Self::Addr) -> Self::Frame;
+    /// The claim a received frame makes, if any.
+    fn sighting(frame: &[u8]) -> Option<Sighting<Self::Addr>>;
+}
+
+/// RFC 5227 ARP probes.
+pub enum Arp {}
+
+/// RFC 4862 DAD probes: Neighbor Solicitations from `::`, answered by Neighbor Advertisements.
+pub enum Ndp {}
+
+impl Family for Arp {
+    type Addr = Ipv4Addr;
+    type Frame = [u8; FRAME_LEN];
+    const NAME: &'static str = "ARP";
+    const ETHERTYPE: u16 = libc::ETH_P_ARP as u16;
+    const GROUPS: &'static [[u8; 6]] = &[];
+    fn probe(our_mac: MacAddr, candidate: Ipv4Addr) -> [u8; FRAME_LEN] {
+        ArpFrame::probe(our_mac, candidate).to_bytes()
+    }
+    fn sighting(frame: &[u8]) -> Option<Sighting<Ipv4Addr>> {
+        ArpFrame::parse(frame).map(|f| f.sighting())
+    }
+}
+
+impl Family for Ndp {
+    type Addr = Ipv6Addr;
+    type Frame = [u8; ndp::PROBE_LEN];
+    const NAME: &'static str = "NDP";
+    const ETHERTYPE: u16 = ndp::ETHERTYPE_IPV6;
+    // Owners answer to all-nodes; joining it keeps answers coming even when IPv6 is off on the
+    // interface (the kernel then has not joined it itself).
+    const GROUPS: &'static [[u8; 6]] = &[ndp::ALL_NODES_MAC];
+    fn probe(our_mac: MacAddr, candidate: Ipv6Addr) -> [u8; ndp::PROBE_LEN] {
+        ndp::probe(our_mac, candidate)
+    }
+    fn sighting(frame: &[u8]) -> Option<Sighting<Ipv6Addr>> {
+        ndp::parse_advertisement(frame).map(|a| Sighting {
+            address: a.target,
+            mac: a.mac,
+            kind: classify::ClaimKind::Reply,
+        })
+    }
+}
 
 /// What one probing run on one interface found.
 #[derive(Debug)]
@@ -25,18 +85,36 @@ pub struct ProbeRun {
     pub elapsed: Duration,
 }
 
-/// Probes `candidates` on `interface` until every attempt was made and answered or timed out.
-/// One thread: each wake-up sends the probes that came due (one system call) and then sleeps
-/// in poll until the next batch or a reply.
+/// Probes `candidates` on `interface` with ARP until every attempt was made and answered or
+/// timed out.
 pub fn probe(
     interface: &str,
     candidates: &[Ipv4Addr],
     config: ScheduleConfig,
 ) -> Result<ProbeRun, Error> {
-    let mut socket = ArpSocket::open(interface)?;
+    probe_family::<Arp>(interface, candidates, config)
+}
+
+/// The same for IPv6 addresses, with DAD probes.
+pub fn probe_v6(
+    interface: &str,
+    candidates: &[Ipv6Addr],
+    config: ScheduleConfig,
+) -> Result<ProbeRun, Error> {
+    probe_family::<Ndp>(interface, candidates, config)
+}
+
+/// One thread: each wake-up sends the probes that came due (one system call) and then sleeps
+/// in poll until the next batch or a reply.
+pub fn probe_family<F: Family>(
+    interface: &str,
+    candidates: &[F::Addr],
+    config: ScheduleConfig,
+) -> Result<ProbeRun, Error> {
+    let mut socket = ArpSocket::open(interface, F::NAME, F::ETHERTYPE, F::GROUPS)?;
     let mut schedule = Schedule::new(candidates.len(), config);
     let mut observer = Observer::new(candidates, vec![socket.mac]);
-    let mut batch: Vec<[u8; FRAME_LEN]> = Vec::new();
+    let mut batch: Vec<F::Frame> = Vec::new();
     let start = Instant::now();
 
     loop {
@@ -44,7 +122,7 @@ pub fn probe(
         let step = loop {
             match schedule.next(now) {
                 Step::Send(index) => {
-                    batch.push(ArpFrame::probe(socket.mac, candidates[index]).to_bytes());
+                    batch.push(F::probe(socket.mac, candidates[index]));
                     observer.probe_sent(index, now);
                 }
                 other => break other,
@@ -58,12 +136,12 @@ pub fn probe(
             break;
         };
         if socket.wait(until.saturating_sub(start.elapsed()))? {
-            take_replies(&mut socket, &mut observer, &mut schedule, start.elapsed())?;
+            take_replies::<F>(&mut socket, &mut observer, &mut schedule, start.elapsed())?;
         }
     }
     let elapsed = start.elapsed();
     // A reply that arrived as the last wait ended still counts.
-    take_replies(&mut socket, &mut observer, &mut schedule, elapsed)?;
+    take_replies::<F>(&mut socket, &mut observer, &mut schedule, elapsed)?;
 
     let evidence = observer.evidence();
     let probed = evidence.iter().filter(|e| e.first_probe.is_some()).count();
@@ -86,14 +164,14 @@ pub fn probe(
 }
 
 /// Reads what arrived and records it; an address proven in use gets no more probes.
-fn take_replies(
+fn take_replies<F: Family>(
     socket: &mut ArpSocket,
-    observer: &mut Observer,
+    observer: &mut Observer<F::Addr>,
     schedule: &mut Schedule,
     at: Duration,
 ) -> Result<(), Error> {
-    socket.receive(|frame| {
-        if let Some(index) = observer.observe(&frame, at) {
+    socket.receive(F::sighting, |sighting| {
+        if let Some(index) = observer.record(sighting, at) {
             schedule.settle(index);
         }
     })

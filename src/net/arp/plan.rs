@@ -1,9 +1,10 @@
-//! Where each address is probed from: addresses that need no packet (ours, behind a gateway,
-//! IPv6) are decided from the routes, the rest grouped by the interface their probes leave
-//! from, then probed under one deadline. Shared by `lbctl probe`, preflight and doctor.
+//! Where each address is probed from: addresses that need no packet (ours, behind a gateway)
+//! are decided from the routes, the rest grouped by the interface their probes leave from (ARP
+//! for IPv4, NDP for IPv6), then probed under one deadline. Shared by `lbctl probe`, preflight
+//! and doctor.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use super::classify::{Status, Verdict};
@@ -19,6 +20,8 @@ use crate::net::routes::RouteTable;
 pub struct Plan {
     pub decided: Vec<Verdict>,
     pub targets: BTreeMap<String, Vec<Ipv4Addr>>,
+    /// IPv6 addresses, probed with NDP.
+    pub targets_v6: BTreeMap<String, Vec<Ipv6Addr>>,
 }
 
 pub fn plan(
@@ -29,14 +32,7 @@ pub fn plan(
 ) -> Plan {
     let mut plan = Plan::default();
     for &address in addresses {
-        let IpAddr::V4(v4) = address else {
-            plan.decided.push(Verdict::unprobed(
-                address,
-                Status::Skipped,
-                "IPv6: ARP is IPv4 only (lbctl does not probe with NDP)",
-            ));
-            continue;
-        };
+        let protocol = if address.is_ipv4() { "ARP" } else { "NDP" };
         let path = path_to(interfaces, routes, address);
         let not_on_link = |reason: String| Verdict::unprobed(address, Status::NotOnLink, reason);
         let via = match path {
@@ -74,7 +70,7 @@ pub fn plan(
                     .and_then(Interface::probe_skip_reason);
                 if let Some(reason) = skip {
                     plan.decided.push(not_on_link(format!(
-                        "its route leads to {name}, which cannot carry ARP ({reason})"
+                        "its route leads to {name}, which cannot carry {protocol} ({reason})"
                     )));
                     continue;
                 }
@@ -82,7 +78,10 @@ pub fn plan(
             }
             (None, None) => continue,
         };
-        plan.targets.entry(interface).or_default().push(v4);
+        match address {
+            IpAddr::V4(v4) => plan.targets.entry(interface).or_default().push(v4),
+            IpAddr::V6(v6) => plan.targets_v6.entry(interface).or_default().push(v6),
+        }
     }
     plan
 }
@@ -106,21 +105,28 @@ pub struct Outcome {
 
 /// Probes the plan's targets interface by interface (on a blocking thread) under one deadline.
 pub async fn execute(plan: Plan, settings: ProbeSettings) -> Result<Outcome, Error> {
-    let count: usize = plan.targets.values().map(Vec::len).sum();
+    let count: usize = plan.targets.values().map(Vec::len).sum::<usize>()
+        + plan.targets_v6.values().map(Vec::len).sum::<usize>();
     let config = move |deadline| ScheduleConfig::new(settings.rate, settings.attempts, deadline);
     let timeout = settings.timeout.unwrap_or_else(|| {
         config(Duration::ZERO).expected_duration(count) * 2 + Duration::from_secs(5)
     });
-    let Plan { decided, targets } = plan;
+    let Plan {
+        decided,
+        targets,
+        targets_v6,
+    } = plan;
     let runs = tokio::task::spawn_blocking(move || {
         let started = std::time::Instant::now();
-        targets
+        let left = || config(timeout.saturating_sub(started.elapsed()));
+        // IPv4 first, then IPv6: one family after the other on each interface.
+        let v4 = targets
             .iter()
-            .map(|(interface, candidates)| {
-                let left = timeout.saturating_sub(started.elapsed());
-                super::probe(interface, candidates, config(left))
-            })
-            .collect::<Result<Vec<_>, Error>>()
+            .map(|(interface, candidates)| super::probe(interface, candidates, left()));
+        let v6 = targets_v6
+            .iter()
+            .map(|(interface, candidates)| super::probe_v6(interface, candidates, left()));
+        v4.chain(v6).collect::<Result<Vec<_>, Error>>()
     })
     .await
     .map_err(|e| Error::io("the probing thread failed", std::io::Error::other(e)))??;
@@ -203,7 +209,7 @@ mod tests {
                 ("10.20.0.1".to_string(), Status::NotOnLink),
                 ("10.9.0.7".to_string(), Status::NotOnLink),
                 ("172.16.0.1".to_string(), Status::NotOnLink),
-                ("fd00::1".to_string(), Status::Skipped),
+                ("fd00::1".to_string(), Status::NotOnLink),
             ]
         );
         assert!(
@@ -214,6 +220,84 @@ mod tests {
                 .contains("via gateway 192.168.10.1")
         );
         assert!(plan.decided[2].reason.as_deref().unwrap().contains("NOARP"));
+    }
+
+    #[test]
+    fn ipv6_addresses_follow_the_ipv6_routes() {
+        let (mut interfaces, mut routes) = host();
+        interfaces[0]
+            .addresses
+            .push("fd00:10::5/64".parse().unwrap());
+        interfaces[1]
+            .addresses
+            .push("fd00:9::1/64".parse().unwrap());
+        let route = |dest: &str, gateway: Option<&str>, interface: &str| Route {
+            destination: dest.parse().unwrap(),
+            gateway: gateway.map(ip),
+            interface: interface.into(),
+            metric: 256,
+            reject: false,
+        };
+        routes.routes.extend([
+            route("fd00:10::/64", None, "eth0"),
+            route("fd00:9::/64", None, "eth9"),
+            route("fd00:20::/64", Some("fd00:10::1"), "eth0"),
+        ]);
+        let addrs = [
+            "fd00:10::5",
+            "fd00:10::6",
+            "192.168.10.6",
+            "fd00:10::7",
+            "fd00:20::1",
+            "fd00:9::7",
+            "fd00:99::1",
+        ]
+        .map(ip);
+        let plan = plan(&addrs, &interfaces, &routes, None);
+        assert_eq!(plan.targets["eth0"], [Ipv4Addr::new(192, 168, 10, 6)]);
+        assert_eq!(
+            plan.targets_v6["eth0"],
+            ["fd00:10::6", "fd00:10::7"].map(ip6)
+        );
+        assert_eq!(plan.targets_v6.len(), 1);
+        let decided: Vec<(String, Status)> = plan
+            .decided
+            .iter()
+            .map(|v| (v.address.to_string(), v.status))
+            .collect();
+        assert_eq!(
+            decided,
+            [
+                ("fd00:10::5".to_string(), Status::Ours),
+                ("fd00:20::1".to_string(), Status::NotOnLink),
+                ("fd00:9::7".to_string(), Status::NotOnLink),
+                ("fd00:99::1".to_string(), Status::NotOnLink),
+            ]
+        );
+        let reason = |i: usize| plan.decided[i].reason.clone().unwrap();
+        assert!(
+            reason(1).contains("via gateway fd00:10::1"),
+            "{}",
+            reason(1)
+        );
+        assert!(
+            reason(2).contains("cannot carry NDP (") && reason(2).contains("NOARP"),
+            "{}",
+            reason(2)
+        );
+        assert!(reason(3).contains("no route"), "{}", reason(3));
+        // A forced interface takes on-link and unrouted ones (as for IPv4), never routed ones.
+        let forced = super::plan(&addrs[4..], &interfaces, &routes, Some(&interfaces[0]));
+        assert_eq!(
+            forced.targets_v6["eth0"],
+            [ip6("fd00:9::7"), ip6("fd00:99::1")]
+        );
+        assert_eq!(forced.decided.len(), 1);
+        assert_eq!(forced.decided[0].address, ip("fd00:20::1"));
+    }
+
+    fn ip6(s: &str) -> Ipv6Addr {
+        s.parse().unwrap()
     }
 
     #[test]

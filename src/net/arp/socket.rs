@@ -1,9 +1,10 @@
-//! The raw link-layer socket, kept thin: an ARP-only packet socket on one interface that sends a
-//! batch of frames with one system call, waits for replies, and reads them in batches too.
+//! The raw link-layer socket, kept thin: a packet socket for one protocol (ARP, or IPv6 for
+//! NDP) on one interface that sends a batch of frames with one system call, waits for replies,
+//! and reads them in batches too.
 //!
-//! The socket is bound to ethertype ARP rather than ETH_P_ALL (what pnet's Layer2 channel uses):
-//! the kernel then hands it incoming ARP frames only, and never a copy of what the host sends
-//! (ETH_P_ALL sockets are taps on every transmitted frame, our own probes included).
+//! The socket is bound to one ethertype rather than ETH_P_ALL (what pnet's Layer2 channel uses):
+//! the kernel then hands it incoming frames of that protocol only, and never a copy of what the
+//! host sends (ETH_P_ALL sockets are taps on every transmitted frame, our own probes included).
 
 use std::io::ErrorKind;
 use std::mem::{size_of, zeroed};
@@ -13,25 +14,33 @@ use std::time::Duration;
 use pnet::datalink;
 use pnet::util::MacAddr;
 
-use super::packet::{ArpFrame, FRAME_LEN};
 use crate::Error;
 
 /// Frames per sendmmsg call.
 const SEND_BATCH: usize = 64;
-/// Frames per recvmmsg call, and the bytes kept of each (an ARP frame is 42, 60 with padding).
+/// Frames per recvmmsg call, and the bytes kept of each (an ARP frame is 42, 60 with padding;
+/// a Neighbor Advertisement with its link-layer address option 86).
 const READ_BATCH: usize = 16;
 const READ_SIZE: usize = 128;
 
 pub struct ArpSocket {
     pub mac: MacAddr,
+    /// "ARP" or "NDP", for error messages.
+    protocol: &'static str,
     fd: OwnedFd,
     /// Reused by every read: receiving allocates nothing.
     buffers: Box<[[u8; READ_SIZE]; READ_BATCH]>,
 }
 
 impl ArpSocket {
-    /// Opens an ARP packet socket on `name` (not promiscuous).
-    pub fn open(name: &str) -> Result<ArpSocket, Error> {
+    /// Opens a packet socket for `ethertype` on `name` (not promiscuous) that also receives the
+    /// link-layer multicast `groups`.
+    pub fn open(
+        name: &str,
+        protocol: &'static str,
+        ethertype: u16,
+        groups: &[[u8; 6]],
+    ) -> Result<ArpSocket, Error> {
         let interface = datalink::interfaces()
             .into_iter()
             .find(|i| i.name == name)
@@ -45,23 +54,25 @@ impl ArpSocket {
             .mac
             .filter(|m| *m != MacAddr::zero())
             .ok_or_else(|| Error::usage(format!("interface {name} has no MAC address")))?;
-        let fd = arp_socket(interface.index).map_err(|err| Error::RawSocket {
-            interface: name.to_string(),
-            reason: if err.kind() == ErrorKind::PermissionDenied {
-                "permission denied (CAP_NET_RAW is missing)".into()
-            } else {
-                err.to_string()
-            },
-        })?;
+        let fd =
+            packet_socket(interface.index, ethertype, groups).map_err(|err| Error::RawSocket {
+                interface: name.to_string(),
+                reason: if err.kind() == ErrorKind::PermissionDenied {
+                    "permission denied (CAP_NET_RAW is missing)".into()
+                } else {
+                    err.to_string()
+                },
+            })?;
         Ok(ArpSocket {
             mac,
+            protocol,
             fd,
             buffers: Box::new([[0; READ_SIZE]; READ_BATCH]),
         })
     }
 
     /// Sends every frame, up to SEND_BATCH per system call.
-    pub fn send_all(&mut self, frames: &[[u8; FRAME_LEN]]) -> Result<(), Error> {
+    pub fn send_all<B: AsRef<[u8]>>(&mut self, frames: &[B]) -> Result<(), Error> {
         let mut rest = frames;
         while !rest.is_empty() {
             let chunk = &rest[..rest.len().min(SEND_BATCH)];
@@ -69,7 +80,8 @@ impl ArpSocket {
             let mut iovecs: [libc::iovec; SEND_BATCH] = unsafe { zeroed() };
             let mut messages: [libc::mmsghdr; SEND_BATCH] = unsafe { zeroed() };
             for ((frame, iovec), message) in chunk.iter().zip(&mut iovecs).zip(&mut messages) {
-                // No address: the socket is bound to the interface and to ethertype ARP.
+                // No address: the socket is bound to the interface and to the ethertype.
+                let frame = frame.as_ref();
                 point(
                     message,
                     iovec,
@@ -91,7 +103,10 @@ impl ArpSocket {
                 if err.kind() == ErrorKind::Interrupted {
                     continue;
                 }
-                return Err(Error::io("cannot send an ARP probe", err));
+                return Err(Error::io(
+                    format!("cannot send an {} probe", self.protocol),
+                    err,
+                ));
             }
             rest = &rest[sent as usize..];
         }
@@ -116,14 +131,23 @@ impl ArpSocket {
             if err.kind() == ErrorKind::Interrupted {
                 return Ok(false);
             }
-            return Err(Error::io("cannot wait for ARP replies", err));
+            return Err(Error::io(
+                format!("cannot wait for {} replies", self.protocol),
+                err,
+            ));
         }
         Ok(ready > 0)
     }
 
-    /// Reads every ARP frame waiting on the socket, without blocking, READ_BATCH per system
-    /// call. Frames we sent ourselves are dropped (a bridge or a tap could reflect them).
-    pub fn receive(&mut self, mut frame: impl FnMut(ArpFrame)) -> Result<(), Error> {
+    /// Reads every frame waiting on the socket, without blocking, READ_BATCH per system call,
+    /// and hands what `parse` makes of each to `frame`. Frames we sent ourselves (our MAC as
+    /// Ethernet source) are dropped: a bridge or a tap could reflect them.
+    pub fn receive<T>(
+        &mut self,
+        parse: impl Fn(&[u8]) -> Option<T>,
+        mut frame: impl FnMut(T),
+    ) -> Result<(), Error> {
+        let ours = self.mac.octets();
         loop {
             // SAFETY: plain C structs; all-zero is a valid value for both.
             let mut iovecs: [libc::iovec; READ_BATCH] = unsafe { zeroed() };
@@ -148,14 +172,17 @@ impl ArpSocket {
                 return match err.kind() {
                     ErrorKind::WouldBlock => Ok(()),
                     ErrorKind::Interrupted => continue,
-                    _ => Err(Error::io("cannot read ARP replies", err)),
+                    _ => Err(Error::io(
+                        format!("cannot read {} replies", self.protocol),
+                        err,
+                    )),
                 };
             }
             let read = read as usize;
             for (buffer, message) in self.buffers.iter().zip(&messages).take(read) {
                 let len = (message.msg_len as usize).min(READ_SIZE);
-                if let Some(parsed) = ArpFrame::parse(&buffer[..len])
-                    && parsed.sender_mac != self.mac
+                if buffer.get(6..12) != Some(&ours[..])
+                    && let Some(parsed) = parse(&buffer[..len])
                 {
                     frame(parsed);
                 }
@@ -180,9 +207,9 @@ fn point(
     message.msg_hdr.msg_iovlen = 1;
 }
 
-/// A packet socket for ARP frames on one interface. Created with protocol 0, it receives
+/// A packet socket for one ethertype on one interface. Created with protocol 0, it receives
 /// nothing until it is bound, so no frame of another interface slips in meanwhile.
-fn arp_socket(index: u32) -> std::io::Result<OwnedFd> {
+fn packet_socket(index: u32, ethertype: u16, groups: &[[u8; 6]]) -> std::io::Result<OwnedFd> {
     // SAFETY: plain socket(2) call; the result is checked.
     let raw = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
     if raw < 0 {
@@ -193,7 +220,7 @@ fn arp_socket(index: u32) -> std::io::Result<OwnedFd> {
     // SAFETY: all-zero is a valid sockaddr_ll; the fields that matter are set below.
     let mut address: libc::sockaddr_ll = unsafe { zeroed() };
     address.sll_family = libc::AF_PACKET as libc::c_ushort;
-    address.sll_protocol = (libc::ETH_P_ARP as u16).to_be();
+    address.sll_protocol = ethertype.to_be();
     address.sll_ifindex = index as libc::c_int;
     // SAFETY: the address points at a live sockaddr_ll of the stated size.
     let bound = unsafe {
@@ -205,6 +232,27 @@ fn arp_socket(index: u32) -> std::io::Result<OwnedFd> {
     };
     if bound != 0 {
         return Err(std::io::Error::last_os_error());
+    }
+    for group in groups {
+        // SAFETY: all-zero is a valid packet_mreq; the fields that matter are set below.
+        let mut membership: libc::packet_mreq = unsafe { zeroed() };
+        membership.mr_ifindex = index as libc::c_int;
+        membership.mr_type = libc::PACKET_MR_MULTICAST as libc::c_ushort;
+        membership.mr_alen = 6;
+        membership.mr_address[..6].copy_from_slice(group);
+        // SAFETY: the option value points at a live packet_mreq of the stated size.
+        let joined = unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_PACKET,
+                libc::PACKET_ADD_MEMBERSHIP,
+                (&membership as *const libc::packet_mreq).cast(),
+                size_of::<libc::packet_mreq>() as libc::socklen_t,
+            )
+        };
+        if joined != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
     }
     Ok(fd)
 }

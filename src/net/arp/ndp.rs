@@ -1,0 +1,316 @@
+//! NDP frames on Ethernet for IPv6 Duplicate Address Detection probes (RFC 4862 section 5.4):
+//! building the Neighbor Solicitation lbctl sends (and Neighbor Advertisements, for tests) and
+//! parsing the advertisements owners answer with.
+//!
+//! A DAD probe comes from the unspecified address `::`, so no neighbour cache learns from it
+//! (the IPv6 counterpart of an RFC 5227 ARP probe), and goes to the target's solicited-node
+//! multicast group. An owner answers with an advertisement to all-nodes (ff02::1), since it
+//! cannot answer `::`.
+
+use std::net::Ipv6Addr;
+
+use pnet::util::MacAddr;
+
+/// Ethernet header (14) + IPv6 header (40) + Neighbor Solicitation without options (24).
+pub const PROBE_LEN: usize = 78;
+const ETHERNET_HEADER_LEN: usize = 14;
+const IPV6_HEADER_LEN: usize = 40;
+/// Where the ICMPv6 message starts in a frame.
+const ICMP: usize = ETHERNET_HEADER_LEN + IPV6_HEADER_LEN;
+/// ICMPv6 header (4) + reserved/flags (4) + target address (16).
+const NDP_BODY_LEN: usize = 24;
+pub const ETHERTYPE_IPV6: u16 = 0x86dd;
+const NEXT_HEADER_ICMPV6: u8 = 58;
+const NEIGHBOR_SOLICITATION: u8 = 135;
+const NEIGHBOR_ADVERTISEMENT: u8 = 136;
+/// RFC 4861: NDP messages are sent with hop limit 255 and any other value means the message
+/// crossed a router, so it is discarded.
+const HOP_LIMIT: u8 = 255;
+const OPTION_TARGET_LINK_LAYER: u8 = 2;
+/// The Ethernet group of ff02::1 (all nodes), where owners send their answers.
+pub const ALL_NODES_MAC: [u8; 6] = [0x33, 0x33, 0, 0, 0, 1];
+
+/// The solicited-node multicast address of `target`: ff02::1:ff00:0/104 plus its low 24 bits.
+pub fn solicited_node(target: Ipv6Addr) -> Ipv6Addr {
+    let o = target.octets();
+    Ipv6Addr::from([
+        0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, o[13], o[14], o[15],
+    ])
+}
+
+/// The Ethernet multicast address of an IPv6 multicast group (RFC 2464): 33:33 + its low 32 bits.
+pub fn multicast_mac(group: Ipv6Addr) -> MacAddr {
+    let o = group.octets();
+    MacAddr(0x33, 0x33, o[12], o[13], o[14], o[15])
+}
+
+/// The ICMPv6 checksum (RFC 4443 section 2.3): the one's complement sum over the IPv6
+/// pseudo-header (source, destination, upper-layer length, next header) and the message, whose
+/// checksum field must be zero (or hold the checksum, to verify: the result is then zero).
+pub fn checksum(source: Ipv6Addr, destination: Ipv6Addr, message: &[u8]) -> u16 {
+    let mut sum: u32 = 0;
+    let mut add = |bytes: &[u8]| {
+        for pair in bytes.chunks(2) {
+            let word = u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)]);
+            sum += u32::from(word);
+        }
+    };
+    add(&source.octets());
+    add(&destination.octets());
+    add(&(message.len() as u32).to_be_bytes());
+    add(&[0, 0, 0, NEXT_HEADER_ICMPV6]);
+    add(message);
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// Writes Ethernet and IPv6 headers (hop limit 255, ICMPv6) and the ICMPv6 checksum around the
+/// message already in `frame[ICMP..]`.
+fn frame_around(
+    frame: &mut [u8],
+    (eth_source, eth_destination): (MacAddr, MacAddr),
+    (source, destination): (Ipv6Addr, Ipv6Addr),
+) {
+    let message_len = frame.len() - ICMP;
+    frame[0..6].copy_from_slice(&eth_destination.octets());
+    frame[6..12].copy_from_slice(&eth_source.octets());
+    frame[12..14].copy_from_slice(&ETHERTYPE_IPV6.to_be_bytes());
+    let ip = &mut frame[ETHERNET_HEADER_LEN..ICMP];
+    ip[..4].copy_from_slice(&[0x60, 0, 0, 0]); // version 6, no traffic class or flow label
+    ip[4..6].copy_from_slice(&(message_len as u16).to_be_bytes());
+    ip[6] = NEXT_HEADER_ICMPV6;
+    ip[7] = HOP_LIMIT;
+    ip[8..24].copy_from_slice(&source.octets());
+    ip[24..40].copy_from_slice(&destination.octets());
+    frame[ICMP + 2..ICMP + 4].fill(0);
+    let sum = checksum(source, destination, &frame[ICMP..]);
+    frame[ICMP + 2..ICMP + 4].copy_from_slice(&sum.to_be_bytes());
+}
+
+/// A DAD probe for `candidate` from `our_mac`: a Neighbor Solicitation from `::` to the
+/// solicited-node group, without a source link-layer address option (RFC 4861 forbids one
+/// when the source is unspecified, and Linux drops a DAD probe that has one).
+pub fn probe(our_mac: MacAddr, candidate: Ipv6Addr) -> [u8; PROBE_LEN] {
+    let mut frame = [0u8; PROBE_LEN];
+    frame[ICMP] = NEIGHBOR_SOLICITATION;
+    frame[ICMP + 8..ICMP + 24].copy_from_slice(&candidate.octets());
+    let group = solicited_node(candidate);
+    frame_around(
+        &mut frame,
+        (our_mac, multicast_mac(group)),
+        (Ipv6Addr::UNSPECIFIED, group),
+    );
+    frame
+}
+
+/// A Neighbor Advertisement from `owner_mac` for `target`, to all nodes, as a Linux owner
+/// answers a DAD probe (override flag, target link-layer address option unless `option` is
+/// false). For test responders.
+pub fn advertisement(
+    owner_mac: MacAddr,
+    source: Ipv6Addr,
+    target: Ipv6Addr,
+    option: bool,
+) -> Vec<u8> {
+    let len = ICMP + NDP_BODY_LEN + if option { 8 } else { 0 };
+    let mut frame = vec![0u8; len];
+    frame[ICMP] = NEIGHBOR_ADVERTISEMENT;
+    frame[ICMP + 4] = 0x20; // override
+    frame[ICMP + 8..ICMP + 24].copy_from_slice(&target.octets());
+    if option {
+        frame[ICMP + 24] = OPTION_TARGET_LINK_LAYER;
+        frame[ICMP + 25] = 1; // in units of 8 bytes
+        frame[ICMP + 26..ICMP + 32].copy_from_slice(&owner_mac.octets());
+    }
+    let all_nodes = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
+    frame_around(
+        &mut frame,
+        (owner_mac, multicast_mac(all_nodes)),
+        (source, all_nodes),
+    );
+    frame
+}
+
+/// What an advertisement says: `mac` owns `target`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Advertisement {
+    pub target: Ipv6Addr,
+    /// The target link-layer address option, else the Ethernet source.
+    pub mac: MacAddr,
+}
+
+/// Parses an Ethernet frame; `None` for anything but a valid Neighbor Advertisement (RFC 4861
+/// section 7.1.2: hop limit 255, code 0, a correct checksum, options of non-zero length).
+/// Solicitations are never claims: another host's DAD probe for an address does not own it.
+/// A frame longer than `bytes` (cut by the read buffer) cannot be checked and is dropped.
+pub fn parse_advertisement(bytes: &[u8]) -> Option<Advertisement> {
+    if bytes.len() < ICMP + NDP_BODY_LEN
+        || u16::from_be_bytes([bytes[12], bytes[13]]) != ETHERTYPE_IPV6
+    {
+        return None;
+    }
+    let ip = &bytes[ETHERNET_HEADER_LEN..ICMP];
+    let payload_len = usize::from(u16::from_be_bytes([ip[4], ip[5]]));
+    if ip[0] >> 4 != 6
+        || ip[6] != NEXT_HEADER_ICMPV6
+        || ip[7] != HOP_LIMIT
+        || payload_len < NDP_BODY_LEN
+        || ICMP + payload_len > bytes.len()
+    {
+        return None;
+    }
+    // Ethernet pads short frames: the IPv6 payload length says where the message ends.
+    let message = &bytes[ICMP..ICMP + payload_len];
+    if message[0] != NEIGHBOR_ADVERTISEMENT || message[1] != 0 {
+        return None;
+    }
+    let address = |range: std::ops::Range<usize>| {
+        let octets: [u8; 16] = ip[range].try_into().ok()?;
+        Some(Ipv6Addr::from(octets))
+    };
+    if checksum(address(8..24)?, address(24..40)?, message) != 0 {
+        return None;
+    }
+    let target: [u8; 16] = message[8..24].try_into().ok()?;
+    let source_mac: [u8; 6] = bytes[6..12].try_into().ok()?;
+    let mut mac = MacAddr::from(source_mac);
+    let mut options = &message[NDP_BODY_LEN..];
+    while options.len() >= 2 {
+        let len = usize::from(options[1]) * 8;
+        if len == 0 || len > options.len() {
+            return None;
+        }
+        if options[0] == OPTION_TARGET_LINK_LAYER && len == 8 {
+            let option_mac: [u8; 6] = options[2..8].try_into().ok()?;
+            mac = MacAddr::from(option_mac);
+        }
+        options = &options[len..];
+    }
+    Some(Advertisement {
+        target: Ipv6Addr::from(target),
+        mac,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OUR_MAC: MacAddr = MacAddr(0x52, 0x54, 0x00, 0x12, 0x34, 0x56);
+    const OWNER: MacAddr = MacAddr(0x52, 0x54, 0x00, 0xab, 0xcd, 0xef);
+
+    fn ip(s: &str) -> Ipv6Addr {
+        s.parse().unwrap()
+    }
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn probe_is_the_frame_the_linux_kernel_sends_for_dad() {
+        // Captured from a veth whose MAC is OUR_MAC when `ip addr add fd00:10::f0/64` started
+        // DAD (enhanced_dad=0, so no nonce option): the kernel's own DAD probe, checksum 7bb7.
+        let kernel = hex(concat!(
+            "3333ff0000f0",
+            "525400123456",
+            "86dd",
+            "6000000000183aff",
+            "00000000000000000000000000000000",
+            "ff0200000000000000000001ff0000f0",
+            "87007bb700000000",
+            "fd0000100000000000000000000000f0",
+        ));
+        assert_eq!(
+            probe(OUR_MAC, ip("fd00:10::f0")).as_slice(),
+            kernel.as_slice()
+        );
+        // And the link-local one it sent first (checksum c402).
+        let link_local = hex(concat!(
+            "3333ff123456525400123456",
+            "86dd6000000000183aff",
+            "00000000000000000000000000000000",
+            "ff0200000000000000000001ff123456",
+            "8700c40200000000",
+            "fe80000000000000505400fffe123456",
+        ));
+        assert_eq!(
+            probe(OUR_MAC, ip("fe80::5054:ff:fe12:3456")).as_slice(),
+            link_local.as_slice()
+        );
+    }
+
+    #[test]
+    fn checksum_matches_an_independent_computation() {
+        let frame = probe(OUR_MAC, ip("2001:db8::1:2:3"));
+        assert_eq!(solicited_node(ip("2001:db8::1:2:3")), ip("ff02::1:ff02:3"));
+        assert_eq!(&frame[..6], &[0x33, 0x33, 0xff, 0x02, 0x00, 0x03]);
+        let icmp = pnet::packet::icmpv6::Icmpv6Packet::new(&frame[ICMP..]).unwrap();
+        let expected =
+            pnet::packet::icmpv6::checksum(&icmp, &Ipv6Addr::UNSPECIFIED, &ip("ff02::1:ff02:3"));
+        assert_eq!(
+            u16::from_be_bytes([frame[ICMP + 2], frame[ICMP + 3]]),
+            expected
+        );
+        // Verifying a correct message sums to zero.
+        assert_eq!(
+            checksum(Ipv6Addr::UNSPECIFIED, ip("ff02::1:ff02:3"), &frame[ICMP..]),
+            0
+        );
+    }
+
+    #[test]
+    fn advertisements_parse_with_and_without_the_option() {
+        let target = ip("fd00:10::7");
+        let with = advertisement(OWNER, target, target, true);
+        assert_eq!(&with[..6], &ALL_NODES_MAC);
+        assert_eq!(
+            parse_advertisement(&with),
+            Some(Advertisement { target, mac: OWNER })
+        );
+        // Without the option the Ethernet source is the owner.
+        let without = advertisement(OWNER, target, target, false);
+        assert_eq!(parse_advertisement(&without).unwrap().mac, OWNER);
+        // The option wins over the Ethernet source (a bridge or proxy may relay it).
+        let mut relayed = with.clone();
+        relayed[6..12].copy_from_slice(&OUR_MAC.octets());
+        assert_eq!(parse_advertisement(&relayed).unwrap().mac, OWNER);
+        // Ethernet padding after the message is ignored.
+        let mut padded = without.clone();
+        padded.resize(90, 0);
+        assert!(parse_advertisement(&padded).is_some());
+    }
+
+    #[test]
+    fn rejects_solicitations_routed_corrupt_and_truncated_frames() {
+        let target = ip("fd00:10::7");
+        assert_eq!(
+            parse_advertisement(&probe(OWNER, target)),
+            None,
+            "a DAD probe is no claim"
+        );
+        let good = advertisement(OWNER, target, target, true);
+        let mut routed = good.clone();
+        routed[ETHERNET_HEADER_LEN + 7] = 64;
+        assert_eq!(parse_advertisement(&routed), None, "hop limit 64");
+        let mut corrupt = good.clone();
+        corrupt[ICMP + 23] ^= 1;
+        assert_eq!(parse_advertisement(&corrupt), None, "bad checksum");
+        assert_eq!(
+            parse_advertisement(&good[..good.len() - 1]),
+            None,
+            "truncated"
+        );
+        let mut code = good.clone();
+        code[ICMP + 1] = 1;
+        assert_eq!(parse_advertisement(&code), None, "code 1");
+        let mut ipv4 = good.clone();
+        ipv4[12..14].copy_from_slice(&[0x08, 0x00]);
+        assert_eq!(parse_advertisement(&ipv4), None, "not IPv6");
+    }
+}
