@@ -129,10 +129,11 @@ Exit codes: 0 all checks passed (warnings allowed unless --fail-on warning), 1 a
     )]
     Preflight(PreflightArgs),
 
-    /// Probe pool addresses with ARP (RFC 5227) to find hosts already using them.
+    /// Probe pool addresses with ARP (RFC 5227) or, for IPv6, NDP (RFC 4862 DAD) to find hosts already using them.
     #[command(
         long_about = "Sends RFC 5227 ARP probes (sender IP 0.0.0.0, so no neighbour cache changes) for every \
-address of the given pools from this host, and reports which addresses some host already claims.\n\n\
+IPv4 address of the given pools from this host, and IPv6 Duplicate Address Detection probes (RFC 4862: \
+Neighbor Solicitations from ::) for every IPv6 address, and reports which addresses some host already claims.\n\n\
 Each POOL is what an IPAddressPool accepts: CIDRs, ranges a-b and single addresses, several \
 separated by commas. Addresses behind a gateway are reported as not on link and never probed; \
 addresses of this host are reported as ours. ARP can prove an address is in use, never that it \

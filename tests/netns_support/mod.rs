@@ -109,6 +109,31 @@ impl Lab {
         self.exec(ns, "sysctl", &["-qw", &format!("{key}={value}")]);
     }
 
+    /// Turns IPv6 back on in `ns` (labs start with it off): on `interfaces` and on those
+    /// created later.
+    pub fn enable_ipv6(&self, ns: &str, interfaces: &[&str]) {
+        for scope in ["all", "default"].iter().chain(interfaces) {
+            self.sysctl(ns, &format!("net.ipv6.conf.{scope}.disable_ipv6"), "0");
+        }
+    }
+
+    /// Lets the bridge flood IPv6 multicast (solicited-node groups) to every port, whatever
+    /// MLD reports it has or has not seen.
+    pub fn flood_multicast(&self) {
+        self.ip(
+            &self.switch,
+            &[
+                "link",
+                "set",
+                "br0",
+                "type",
+                "bridge",
+                "mcast_snooping",
+                "0",
+            ],
+        );
+    }
+
     /// A namespace that is not on the bridge (reach it with [`Lab::link`]).
     pub fn isolated(&mut self, name: &str) -> String {
         let ns = format!("{}-{name}", self.prefix);
