@@ -127,7 +127,7 @@ fn dad_probes_find_owners_conflicts_vrrp_and_leave_the_rest_free() {
     let h1_mac = lab.mac(&h1, "eth0");
     for addr in ["fd00:50::10", "fd00:50::11", "10.55.0.10"] {
         assert_eq!(v[addr]["status"], "in-use", "{addr}: {}", v[addr]);
-        assert_eq!(macs(&v[addr]), [h1_mac.clone()], "{addr}");
+        assert_eq!(macs(&v[addr]), std::slice::from_ref(&h1_mac), "{addr}");
         assert_eq!(
             v[addr]["attempts"], 1,
             "an answered address is not probed again"
