@@ -6,6 +6,7 @@
 
 use lbctl::kubeproxy::config::{ProxyMode, parse};
 use lbctl::kubeproxy::plan::{ModeChoice, plan};
+use lbctl::net::arp::ndp;
 use lbctl::net::arp::packet::ArpFrame;
 use lbctl::net::pool::Pool;
 
@@ -45,5 +46,16 @@ pub fn arp_frame(bytes: &[u8]) {
     if let Some(frame) = ArpFrame::parse(bytes) {
         assert_eq!(ArpFrame::parse(&frame.to_bytes()), Some(frame));
         assert!(bytes.len() >= 42, "accepted a {}-byte frame", bytes.len());
+    }
+}
+
+/// The Neighbor Advertisement parser (IPv6 probing reads it off the wire) never panics, accepts
+/// only complete frames with hop limit 255, and what it accepts encodes back to the same claim.
+pub fn ndp_advertisement(bytes: &[u8]) {
+    if let Some(claim) = ndp::parse_advertisement(bytes) {
+        assert!(bytes.len() >= 78, "accepted a {}-byte frame", bytes.len());
+        assert_eq!(bytes[21], 255, "accepted hop limit {}", bytes[21]);
+        let again = ndp::advertisement(claim.mac, claim.target, claim.target, true);
+        assert_eq!(ndp::parse_advertisement(&again), Some(claim));
     }
 }

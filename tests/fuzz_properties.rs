@@ -9,6 +9,7 @@ mod properties;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
+use lbctl::net::arp::ndp;
 use lbctl::net::arp::packet::ArpFrame;
 use pnet::util::MacAddr;
 use proptest::prelude::*;
@@ -101,6 +102,15 @@ fn frame_seeds() -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// Real advertisements, with and without the target link-layer option, one padded.
+fn advertisement_seeds() -> Vec<Vec<u8>> {
+    let owner = MacAddr(0x52, 0x54, 0, 0xab, 0xcd, 0xef);
+    let target = "fd00:10::7".parse().unwrap();
+    let mut padded = ndp::advertisement(owner, target, target, false);
+    padded.resize(90, 0);
+    vec![ndp::advertisement(owner, target, target, true), padded]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
@@ -142,5 +152,18 @@ proptest! {
         edits in proptest::collection::vec((any::<usize>(), any::<u8>(), any::<u8>()), 0..4),
     ) {
         properties::arp_frame(&apply(seed, &edits));
+    }
+
+    #[test]
+    fn ndp_advertisement_on_any_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..100)) {
+        properties::ndp_advertisement(&bytes);
+    }
+
+    #[test]
+    fn ndp_advertisement_on_edited_frames(
+        seed in proptest::sample::select(advertisement_seeds()),
+        edits in proptest::collection::vec((any::<usize>(), any::<u8>(), any::<u8>()), 0..4),
+    ) {
+        properties::ndp_advertisement(&apply(seed, &edits));
     }
 }
