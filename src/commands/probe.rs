@@ -280,7 +280,7 @@ pub fn render_human(report: &ProbeReport) -> String {
         ));
     }
     if s.free > 0 {
-        out.push_str("note: ARP proves an address is in use, never that it stays free: hosts that are off or asleep do not answer\n");
+        out.push_str("note: an answer proves an address is in use, silence never that it stays free: hosts that are off or asleep do not answer\n");
     }
     if s.unprobed > 0 {
         out.push_str("hint: the deadline passed before every address was probed; raise --timeout or --rate\n");
@@ -361,7 +361,7 @@ mod tests {
 192.168.10.0-192.168.10.2 free
 192.168.10.5-192.168.10.7 free
 note: 192.168.10.0, 192.168.10.7 are a network or broadcast address; some clients cannot reach such VIPs (set avoidBuggyIPs: true on the IPAddressPool)
-note: ARP proves an address is in use, never that it stays free: hosts that are off or asleep do not answer
+note: an answer proves an address is in use, silence never that it stays free: hosts that are off or asleep do not answer
 ";
         assert_eq!(text, expected);
         let json = serde_json::to_value(&report).unwrap();

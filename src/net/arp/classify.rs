@@ -154,7 +154,8 @@ pub enum Status {
     Conflict,
     /// An address of this host; not probed.
     Ours,
-    /// Reached through a router or not through an ARP-capable interface: never probed.
+    /// Reached through a router or not through an interface that can carry ARP or NDP: never
+    /// probed.
     NotOnLink,
     /// Not probed for another reason (no longer produced; kept so JSON consumers keep parsing).
     Skipped,
