@@ -172,7 +172,7 @@ fn take_replies<F: Family>(
 ) -> Result<(), Error> {
     socket.receive(F::sighting, |sighting| {
         if let Some(index) = observer.record(sighting, at) {
-            schedule.settle(index);
+            schedule.settle(index, at, sighting.kind == classify::ClaimKind::Reply);
         }
     })
 }

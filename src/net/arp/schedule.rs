@@ -10,8 +10,11 @@
 //! lockstep, and ANNOUNCE_WAIT gives a rival claimer's own probes time to show up. lbctl claims
 //! nothing, and one global rate limit already bounds its traffic, so it keeps only what protects
 //! the hosts it asks: probes to one address are never closer than PROBE_MIN (1 s). The first
-//! probe goes out at once, and after an address's last probe lbctl listens REPLY_WAIT, the time
-//! a reply takes on a LAN with a wide margin (replies to the earlier attempts have had 1 s each).
+//! probe goes out at once. Replies to the earlier attempts have had 1 s each; after an address's
+//! last probe lbctl listens as long as this link's answers say a reply can take (the way TCP and
+//! nmap size their timeouts from measured round trips): srtt + 4 x rttvar of the unambiguous
+//! replies seen so far, never less than MIN_REPLY_WAIT, and REPLY_WAIT while nothing has been
+//! measured or the link is slow.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -23,6 +26,10 @@ pub const PROBE_MIN: Duration = Duration::from_secs(1);
 /// and far more than a host answering ARP from its kernel (microseconds) or from user space,
 /// like a MetalLB speaker, needs.
 pub const REPLY_WAIT: Duration = Duration::from_millis(500);
+
+/// The least final listen however fast the link answered: hundreds of times what a kernel or a
+/// MetalLB speaker needs, with room for a responder whose thread waits for a busy CPU.
+pub const MIN_REPLY_WAIT: Duration = Duration::from_millis(250);
 
 /// Packets whose rate slot has come are sent together once per window: one wake-up and one
 /// system call per batch (5 probes at 500/s) instead of one per packet.
@@ -36,8 +43,11 @@ pub struct ScheduleConfig {
     pub attempts: u32,
     /// The least time between two probes for one address.
     pub spacing: Duration,
-    /// How long to keep listening after an address's last probe.
+    /// How long to keep listening after an address's last probe, at most (and while no reply
+    /// has been measured).
     pub reply_wait: Duration,
+    /// How long at least, however fast replies came.
+    pub min_reply_wait: Duration,
     /// Slots that come due within this window are sent together.
     pub batch_window: Duration,
     /// Nothing is sent or awaited past this.
@@ -51,6 +61,7 @@ impl ScheduleConfig {
             attempts: attempts.max(1),
             spacing: PROBE_MIN,
             reply_wait: REPLY_WAIT,
+            min_reply_wait: MIN_REPLY_WAIT,
             batch_window: BATCH_WINDOW,
             deadline,
         }
@@ -60,9 +71,9 @@ impl ScheduleConfig {
         Duration::from_secs(1) / self.rate
     }
 
-    /// The least time probing `count` addresses can take: the packets at the rate limit, or
-    /// the first round plus the spacing of one address's attempts, whichever is longer, plus
-    /// the final listen.
+    /// The most time probing `count` addresses takes on an idle link: the packets at the rate
+    /// limit, or the first round plus the spacing of one address's attempts, whichever is
+    /// longer, plus the longest final listen.
     pub fn expected_duration(&self, count: usize) -> Duration {
         let round = self.interval() * (count as u32);
         let sending = round.saturating_mul(self.attempts);
@@ -94,9 +105,38 @@ pub struct Schedule {
     settled: Vec<bool>,
     /// The earliest time the rate limit allows the next packet.
     next_slot: Duration,
-    /// Keep listening until then (last probe of some address + reply wait).
-    listen_until: Duration,
+    /// The latest probe whose reply window must be waited out: the last probe of an address
+    /// that got all its attempts, or the one that proved an address in use.
+    listen_from: Option<Duration>,
+    round_trip: RoundTrip,
     packets: u64,
+}
+
+/// Smoothed reply time and its variation, as RFC 6298 keeps them for TCP.
+#[derive(Debug, Default, Clone, Copy)]
+struct RoundTrip {
+    /// (srtt, rttvar) once a reply has been measured.
+    estimate: Option<(Duration, Duration)>,
+}
+
+impl RoundTrip {
+    fn sample(&mut self, r: Duration) {
+        self.estimate = Some(match self.estimate {
+            None => (r, r / 2),
+            Some((srtt, rttvar)) => {
+                let deviation = srtt.abs_diff(r);
+                (srtt * 7 / 8 + r / 8, rttvar * 3 / 4 + deviation / 4)
+            }
+        });
+    }
+
+    /// How long a reply may still take: srtt + 4 x rttvar, between `min` and `max`.
+    fn timeout(&self, min: Duration, max: Duration) -> Duration {
+        match self.estimate {
+            None => max,
+            Some((srtt, rttvar)) => (srtt + rttvar * 4).clamp(min, max.max(min)),
+        }
+    }
 }
 
 impl Schedule {
@@ -107,7 +147,8 @@ impl Schedule {
             last_sent: vec![Duration::ZERO; candidates],
             settled: vec![false; candidates],
             next_slot: Duration::ZERO,
-            listen_until: Duration::ZERO,
+            listen_from: None,
+            round_trip: RoundTrip::default(),
             packets: 0,
             config,
         }
@@ -122,10 +163,9 @@ impl Schedule {
             self.due.pop_front();
         }
         let Some(&(due, index)) = self.due.front() else {
-            return if now >= self.listen_until {
-                Step::Finished
-            } else {
-                Step::WaitUntil(self.listen_until.min(self.config.deadline))
+            return match self.listen_until() {
+                Some(until) if now < until => Step::WaitUntil(until.min(self.config.deadline)),
+                _ => Step::Finished,
             };
         };
         let slot = due.max(self.next_slot);
@@ -146,21 +186,44 @@ impl Schedule {
         if self.sent[index] < self.config.attempts {
             self.due.push_back((now + self.config.spacing, index));
         } else {
-            self.listen_until = self.listen_until.max(now + self.config.reply_wait);
+            self.listen_after(now);
         }
         Step::Send(index)
     }
 
-    /// The address is proven in use: no more probes for it. Replies of other owners to the
-    /// probe already sent may still be on their way, so keep listening for that probe's whole
-    /// reply window: a split brain is only seen when every MAC that answers is collected.
-    pub fn settle(&mut self, index: usize) {
-        if let Some(flag) = self.settled.get_mut(index) {
-            *flag = true;
-            self.listen_until = self
-                .listen_until
-                .max(self.last_sent[index] + self.config.reply_wait);
+    /// The address is proven in use at `at`: no more probes for it. Replies of other owners to
+    /// the probe already sent may still be on their way, so keep listening for that probe's
+    /// whole reply window: a split brain is only seen when every MAC that answers is collected.
+    /// `reply` says the proof answered our probe (not a gratuitous or foreign frame); it then
+    /// measures the link, when only one probe was out (a reply after a retry could answer
+    /// either: Karn's rule).
+    pub fn settle(&mut self, index: usize, at: Duration, reply: bool) {
+        let Some(flag) = self.settled.get_mut(index) else {
+            return;
+        };
+        *flag = true;
+        let last = self.last_sent[index];
+        if reply && self.sent[index] == 1 {
+            self.round_trip.sample(at.saturating_sub(last));
         }
+        if self.sent[index] > 0 {
+            self.listen_after(last);
+        }
+    }
+
+    fn listen_after(&mut self, probe: Duration) {
+        self.listen_from = Some(self.listen_from.map_or(probe, |t| t.max(probe)));
+    }
+
+    /// The end of the final listen, by what the replies measured so far say.
+    fn listen_until(&self) -> Option<Duration> {
+        self.listen_from.map(|t| t + self.reply_wait())
+    }
+
+    /// The final listen as it stands now.
+    pub fn reply_wait(&self) -> Duration {
+        self.round_trip
+            .timeout(self.config.min_reply_wait, self.config.reply_wait)
     }
 
     pub fn attempts_sent(&self, index: usize) -> u32 {
@@ -177,7 +240,8 @@ mod tests {
     use super::*;
 
     /// Drives a schedule with a simulated clock; `settle_after` settles a candidate once it has
-    /// been probed that many times. Returns (time, candidate) of every send and the end time.
+    /// been probed that many times, by a reply that arrives at once. Returns (time, candidate)
+    /// of every send and the end time.
     fn simulate(
         n: usize,
         config: ScheduleConfig,
@@ -191,7 +255,7 @@ mod tests {
                 Step::Send(i) => {
                     sends.push((now, i));
                     if settle_after(i) == Some(schedule.attempts_sent(i)) {
-                        schedule.settle(i);
+                        schedule.settle(i, now, true);
                     }
                 }
                 Step::WaitUntil(t) => {
@@ -312,11 +376,92 @@ mod tests {
     fn a_settled_address_keeps_its_reply_window_open_for_other_owners() {
         // Every candidate answers its first probe: without the window the run would end at
         // once and a second owner's slightly later reply (a split brain) would be missed.
+        // The replies came at once, so the window is the least one.
         let config = ScheduleConfig::new(1000, 3, Duration::from_secs(60));
         let (sends, end) = simulate(4, config, &|_| Some(1));
         assert_eq!(sends.len(), 4);
         let last = sends.last().unwrap().0;
-        assert_eq!(end, last + REPLY_WAIT);
+        assert_eq!(end, last + MIN_REPLY_WAIT);
+    }
+
+    /// Drives a schedule with a simulated clock up to `until`; returns when each candidate's
+    /// probes went out.
+    fn drive_until(schedule: &mut Schedule, now: &mut Duration, until: Duration) -> Vec<Duration> {
+        let mut sent = Vec::new();
+        while *now < until {
+            match schedule.next(*now) {
+                Step::Send(i) => {
+                    sent.resize(sent.len().max(i + 1), Duration::MAX);
+                    sent[i] = *now;
+                }
+                Step::WaitUntil(t) => *now = t.min(until),
+                Step::Finished => break,
+            }
+        }
+        sent
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// Four candidates, each probed once (before 100 ms), and the clock at 100 ms.
+    fn four_probed_once() -> (Schedule, Vec<Duration>) {
+        let mut schedule = Schedule::new(4, ScheduleConfig::new(1000, 3, ms(60_000)));
+        let mut now = Duration::ZERO;
+        let sent = drive_until(&mut schedule, &mut now, ms(100));
+        assert_eq!(sent.len(), 4);
+        (schedule, sent)
+    }
+
+    #[test]
+    fn the_final_listen_is_the_longest_while_nothing_was_measured() {
+        let (schedule, _) = four_probed_once();
+        assert_eq!(schedule.reply_wait(), REPLY_WAIT);
+    }
+
+    #[test]
+    fn fast_replies_shorten_the_final_listen_to_its_floor() {
+        let (mut schedule, sent) = four_probed_once();
+        schedule.settle(0, sent[0] + ms(1), true);
+        schedule.settle(1, sent[1] + ms(2), true);
+        assert_eq!(schedule.reply_wait(), MIN_REPLY_WAIT);
+    }
+
+    #[test]
+    fn slow_or_uneven_replies_lengthen_it_up_to_the_ceiling() {
+        // 100 ms, then 20 ms: srtt 90 ms, rttvar 57.5 ms, so 320 ms.
+        let (mut schedule, sent) = four_probed_once();
+        schedule.settle(0, sent[0] + ms(100), true);
+        schedule.settle(1, sent[1] + ms(20), true);
+        assert_eq!(schedule.reply_wait(), ms(320));
+        // A 400 ms reply (a speaker on a loaded node) pushes it to the ceiling.
+        schedule.settle(2, sent[2] + ms(400), true);
+        assert_eq!(schedule.reply_wait(), REPLY_WAIT);
+    }
+
+    #[test]
+    fn only_unambiguous_replies_to_our_probes_are_measured() {
+        let (mut schedule, sent) = four_probed_once();
+        // A gratuitous ARP or a foreign probe says nothing about how fast the link answers us.
+        schedule.settle(0, sent[0] + ms(1), false);
+        assert_eq!(schedule.reply_wait(), REPLY_WAIT);
+        // After a retry, a reply could answer either probe (Karn's rule).
+        let mut now = ms(100);
+        drive_until(&mut schedule, &mut now, ms(1_100));
+        assert_eq!(schedule.attempts_sent(1), 2);
+        schedule.settle(1, now, true);
+        assert_eq!(schedule.reply_wait(), REPLY_WAIT);
+    }
+
+    #[test]
+    fn the_run_ends_the_measured_final_listen_after_the_last_probe() {
+        // Candidate 0 answers its first probe at once; 1 never answers and gets all three.
+        let config = ScheduleConfig::new(1000, 3, Duration::from_secs(60));
+        let (sends, end) = simulate(2, config, &|i| (i == 0).then_some(1));
+        let last = *times_of(&sends, 1).last().unwrap();
+        assert_eq!(times_of(&sends, 1).len(), 3);
+        assert_eq!(end, last + MIN_REPLY_WAIT);
     }
 
     #[test]
