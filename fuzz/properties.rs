@@ -6,8 +6,8 @@
 
 use lbctl::kubeproxy::config::{ProxyMode, parse};
 use lbctl::kubeproxy::plan::{ModeChoice, plan};
-use lbctl::net::arp::ndp;
 use lbctl::net::arp::packet::ArpFrame;
+use lbctl::net::arp::{MacAddr, ndp};
 use lbctl::net::pool::Pool;
 
 /// The pool parser never panics, and whatever it accepts is self-consistent.
@@ -51,11 +51,24 @@ pub fn arp_frame(bytes: &[u8]) {
 
 /// The Neighbor Advertisement parser (IPv6 probing reads it off the wire) never panics, accepts
 /// only complete frames with hop limit 255, and what it accepts encodes back to the same claim.
+/// The same holds for the solicitation parser that shares its checks.
 pub fn ndp_advertisement(bytes: &[u8]) {
     if let Some(claim) = ndp::parse_advertisement(bytes) {
         assert!(bytes.len() >= 78, "accepted a {}-byte frame", bytes.len());
         assert_eq!(bytes[21], 255, "accepted hop limit {}", bytes[21]);
         let again = ndp::advertisement(claim.mac, claim.target, claim.target, true);
         assert_eq!(ndp::parse_advertisement(&again), Some(claim));
+    }
+    if let Some(asked) = ndp::parse_solicitation(bytes) {
+        assert!(bytes.len() >= 78, "accepted a {}-byte frame", bytes.len());
+        assert_eq!(bytes[21], 255, "accepted hop limit {}", bytes[21]);
+        let our_mac = MacAddr::from(<[u8; 6]>::try_from(&bytes[6..12]).unwrap());
+        let again = match asked.source_mac {
+            Some(mac) => ndp::solicitation(mac, asked.source, asked.target).to_vec(),
+            None => ndp::probe(our_mac, asked.target).to_vec(),
+        };
+        let parsed = ndp::parse_solicitation(&again).expect("our own solicitation parses");
+        assert_eq!(parsed.target, asked.target);
+        assert_eq!(parsed.source_mac, asked.source_mac);
     }
 }

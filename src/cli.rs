@@ -129,14 +129,15 @@ Exit codes: 0 all checks passed (warnings allowed unless --fail-on warning), 1 a
     )]
     Preflight(PreflightArgs),
 
-    /// Probe pool addresses with ARP (RFC 5227) or, for IPv6, NDP (RFC 4862 DAD) to find hosts already using them.
+    /// Probe pool addresses with ARP (RFC 5227) or, for IPv6, NDP to find hosts already using them.
     #[command(
         long_about = "Sends RFC 5227 ARP probes (sender IP 0.0.0.0, so no neighbour cache changes) for every \
-IPv4 address of the given pools from this host, and IPv6 Duplicate Address Detection probes (RFC 4862: \
-Neighbor Solicitations from ::) for every IPv6 address, and reports which addresses some host already claims.\n\n\
+IPv4 address of the given pools from this host, and NDP Neighbor Solicitations for every IPv6 address \
+(from the interface's link-local address, which MetalLB speakers answer too; RFC 4862 DAD probes from :: \
+when it has none), and reports which addresses some host already claims.\n\n\
 Each POOL is what an IPAddressPool accepts: CIDRs, ranges a-b and single addresses, several \
 separated by commas. Addresses behind a gateway are reported as not on link and never probed; \
-addresses of this host are reported as ours. ARP can prove an address is in use, never that it \
+addresses of this host are reported as ours. An answer proves an address is in use, silence never that it \
 stays free: a sleeping host does not answer.\n\n\
 Needs CAP_NET_RAW (root, or `setcap cap_net_raw+ep $(command -v lbctl)`).\n\n\
 Exit codes: 0 every address is free, 1 an address is in use, in conflict, ours or not on link, \

@@ -108,7 +108,13 @@ fn advertisement_seeds() -> Vec<Vec<u8>> {
     let target = "fd00:10::7".parse().unwrap();
     let mut padded = ndp::advertisement(owner, target, target, false);
     padded.resize(90, 0);
-    vec![ndp::advertisement(owner, target, target, true), padded]
+    let link_local = "fe80::5054:ff:feab:cdef".parse().unwrap();
+    vec![
+        ndp::advertisement(owner, target, target, true),
+        padded,
+        ndp::solicitation(owner, link_local, target).to_vec(),
+        ndp::probe(owner, target).to_vec(),
+    ]
 }
 
 proptest! {

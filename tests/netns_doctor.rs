@@ -1,7 +1,8 @@
 //! The ARP part of `lbctl doctor` with real packets, inside network namespaces this test creates:
 //! the healthy MetalLB scenario with its nodes and pool moved onto a private bridge, the nodes
 //! as namespaces with their InternalIPs, and the service address held by one node (pass) or by
-//! two (split brain). Nothing is sent on the machine's own interfaces.
+//! two (split brain); over IPv4 (ARP) and IPv6 (NDP). Nothing is sent on the machine's own
+//! interfaces.
 //!
 //! lbctl must run inside the prober's namespace and reach kube-sim on loopback, so the test
 //! re-runs itself there (`ip netns exec`): the inner run starts kube-sim in that namespace,
@@ -19,12 +20,60 @@ use netns_support::Lab;
 use serde_json::{Value, json};
 
 const LBCTL: &str = env!("CARGO_BIN_EXE_lbctl");
-const VIP: &str = "10.66.0.50";
-/// Set in the inner run: `<prober ns>,<w1 ns>,<w2 ns>,<holders>` (holders: `announcer` or `both`).
+/// Set in the inner run: `<prober ns>,<w1 ns>,<w2 ns>,<holders>,<family>` (holders: `announcer`
+/// or `both`; family: `4` or `6`).
 const INNER: &str = "LBCTL_NETNS_DOCTOR_INNER";
 
-/// The healthy scenario with node addresses and the pool on 10.66.0.0/24.
-fn scenario() -> Scenario {
+/// The lab's addresses for one IP family.
+#[derive(Clone, Copy)]
+struct Family {
+    /// `{}` is replaced by the host part.
+    template: &'static str,
+    prefix: u8,
+}
+
+const V4: Family = Family {
+    template: "10.66.0.{}",
+    prefix: 24,
+};
+const V6: Family = Family {
+    template: "fd00:66::{}",
+    prefix: 64,
+};
+
+impl Family {
+    fn of(name: &str) -> Family {
+        if name == "6" { V6 } else { V4 }
+    }
+    fn is_v6(self) -> bool {
+        self.prefix == 64
+    }
+    fn name(self) -> &'static str {
+        if self.is_v6() { "6" } else { "4" }
+    }
+    fn address(self, host: u8) -> String {
+        self.template.replace("{}", &host.to_string())
+    }
+    fn vip(self) -> String {
+        self.address(50)
+    }
+    fn cidr(self, host: u8) -> String {
+        format!("{}/{}", self.address(host), self.prefix)
+    }
+    /// `ip addr add` arguments for `host` on eth0 (IPv6 without DAD, so it answers at once).
+    fn add(self, host: u8) -> Vec<String> {
+        let mut args = vec!["addr".into(), "add".into(), self.cidr(host)];
+        args.extend(["dev".into(), "eth0".into()]);
+        if self.is_v6() {
+            args.push("nodad".into());
+        }
+        args
+    }
+}
+
+/// The healthy scenario with node addresses and the pool on the family's lab network. An IPv6
+/// lab gets IPv6-only nodes and an IPv6 Service (MetalLB picks the family of its cluster IP).
+fn scenario(family: Family) -> Scenario {
     let path =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/clusters/metallb-healthy.yaml");
     let mut s = Scenario::from_file(&path).expect("fixture loads");
@@ -37,11 +86,17 @@ fn scenario() -> Scenario {
                     _ => 12,
                 };
                 obj["status"]["addresses"] = json!([
-                    {"type": "InternalIP", "address": format!("10.66.0.{last}")},
+                    {"type": "InternalIP", "address": family.address(last)},
                     {"type": "Hostname", "address": name}
                 ]);
             }
-            (Some("IPAddressPool"), _) => obj["spec"]["addresses"] = json!([format!("{VIP}/32")]),
+            (Some("IPAddressPool"), _) => {
+                let bits = if family.is_v6() { 128 } else { 32 };
+                obj["spec"]["addresses"] = json!([format!("{}/{bits}", family.vip())]);
+            }
+            (Some("Service"), Some("web")) if family.is_v6() => {
+                obj["spec"]["clusterIP"] = json!("fd00:96::10");
+            }
             _ => {}
         }
     }
@@ -52,7 +107,8 @@ fn scenario() -> Scenario {
 fn inner(spec: &str) {
     let parts: Vec<&str> = spec.split(',').collect();
     let (w1, w2, holders) = (parts[1], parts[2], parts[3]);
-    let sim = kube_sim::spawn(scenario()).expect("kube-sim starts");
+    let family = Family::of(parts[4]);
+    let sim = kube_sim::spawn(scenario(family)).expect("kube-sim starts");
     let deadline = Instant::now() + Duration::from_secs(30);
     let announcer = loop {
         let statuses = sim.store().list(
@@ -82,10 +138,10 @@ fn inner(spec: &str) {
         holders_ns.push(other_ns);
     }
     for ns in holders_ns {
-        netns_support::run(
-            "ip",
-            &["-n", ns, "addr", "add", &format!("{VIP}/24"), "dev", "eth0"],
-        );
+        let mut args = vec!["-n".to_string(), ns.to_string()];
+        args.extend(family.add(50));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        netns_support::run("ip", &args);
     }
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
@@ -107,11 +163,24 @@ fn inner(spec: &str) {
 
 /// Builds the lab, re-runs this test inside the prober's namespace, and returns doctor's exit
 /// code, its report, the announcing node and the lab (kept alive for MAC lookups).
-fn doctor_in_lab(holders: &str) -> Option<(i32, Value, String, Lab, String, String)> {
+fn doctor_in_lab(
+    holders: &str,
+    family: Family,
+) -> Option<(i32, Value, String, Lab, String, String)> {
     let mut lab = Lab::new("doctor");
-    let prober = lab.host_with("prober", &["10.66.0.1/24"]);
-    let w1 = lab.host_with("w1", &["10.66.0.11/24"]);
-    let w2 = lab.host_with("w2", &["10.66.0.12/24"]);
+    let mut host = |name: &str, last: u8| {
+        let ns = lab.host(name);
+        if family.is_v6() {
+            lab.enable_ipv6(&ns, &["eth0"]);
+        }
+        let args = family.add(last);
+        lab.ip(&ns, &args.iter().map(String::as_str).collect::<Vec<_>>());
+        ns
+    };
+    let prober = host("prober", 1);
+    let w1 = host("w1", 11);
+    let w2 = host("w2", 12);
+    lab.flood_multicast();
     let exe = std::env::current_exe().unwrap();
     let test = std::thread::current()
         .name()
@@ -121,7 +190,10 @@ fn doctor_in_lab(holders: &str) -> Option<(i32, Value, String, Lab, String, Stri
         .args(["netns", "exec", &prober])
         .arg(exe)
         .args(["--exact", &test, "--nocapture", "--test-threads", "1"])
-        .env(INNER, format!("{prober},{w1},{w2},{holders}"))
+        .env(
+            INNER,
+            format!("{prober},{w1},{w2},{holders},{}", family.name()),
+        )
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
@@ -158,12 +230,12 @@ fn one_host_answering_passes() {
         return inner(&spec);
     }
     require_lab!();
-    let (code, report, announcer, lab, w1, w2) = doctor_in_lab("announcer").unwrap();
+    let (code, report, announcer, lab, w1, w2) = doctor_in_lab("announcer", V4).unwrap();
     let lb510 = check(&report, "LB510");
     assert_eq!(lb510["status"], "pass", "{lb510:#}");
     assert_eq!(
         lb510["message"],
-        "exactly one MAC answers for each of 1 addresses"
+        "exactly one MAC answers for the 1 address"
     );
     let lb511 = check(&report, "LB511");
     assert_eq!(lb511["status"], "pass", "{lb511:#} (announcer {announcer})");
@@ -177,7 +249,7 @@ fn two_hosts_answering_is_split_brain() {
         return inner(&spec);
     }
     require_lab!();
-    let (code, report, _, lab, w1, w2) = doctor_in_lab("both").unwrap();
+    let (code, report, _, lab, w1, w2) = doctor_in_lab("both", V4).unwrap();
     assert_eq!(code, 1, "{report:#}");
     let lb510 = check(&report, "LB510");
     assert_eq!(lb510["status"], "fail", "{lb510:#}");
@@ -196,4 +268,38 @@ fn two_hosts_answering_is_split_brain() {
             .unwrap()
             .contains("lbctl enable-strictarp")
     );
+}
+
+#[test]
+fn ipv6_addresses_are_judged_with_ndp() {
+    if let Ok(spec) = std::env::var(INNER) {
+        return inner(&spec);
+    }
+    require_lab!();
+    let (code, report, announcer, lab, w1, w2) = doctor_in_lab("announcer", V6).unwrap();
+    let lb510 = check(&report, "LB510");
+    assert_eq!(lb510["status"], "pass", "{lb510:#}");
+    assert_eq!(
+        lb510["message"],
+        "exactly one MAC answers for the 1 address"
+    );
+    // The announcing node's MAC is learnt from its IPv6 InternalIP.
+    let lb511 = check(&report, "LB511");
+    assert_eq!(lb511["status"], "pass", "{lb511:#} (announcer {announcer})");
+    assert_eq!(code, 0, "{report:#}");
+    drop(lab);
+
+    let _ = (w1, w2);
+
+    let (code, report, _, lab, w1, w2) = doctor_in_lab("both", V6).unwrap();
+    assert_eq!(code, 1, "{report:#}");
+    let lb510 = check(&report, "LB510");
+    let message = lb510["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("split brain: fd00:66::50 (default/web) answered by"),
+        "{message}"
+    );
+    for mac in [lab.mac(&w1, "eth0"), lab.mac(&w2, "eth0")] {
+        assert!(message.contains(&mac), "{message} lacks {mac}");
+    }
 }

@@ -1,13 +1,15 @@
-//! `lbctl probe` for IPv6 pools: DAD probes (RFC 4862 Neighbor Solicitations from `::`)
-//! answered by real Linux kernels in network namespaces on a private bridge. Skips (with a
-//! message) when not root or `ip` is missing.
+//! `lbctl probe` for IPv6 pools: Neighbor Solicitations from the prober's link-local address
+//! (DAD probes from `::` when it has none) answered by real Linux kernels, and by a user-space
+//! responder that answers as MetalLB's speaker does, in network namespaces on a private bridge.
+//! Skips (with a message) when not root or `ip` is missing.
 
 mod netns_support;
 
 use std::collections::HashMap;
 use std::process::Output;
+use std::time::Duration;
 
-use netns_support::Lab;
+use netns_support::{Behaviour, Lab, Responder};
 use serde_json::Value;
 
 const LBCTL: &str = env!("CARGO_BIN_EXE_lbctl");
@@ -65,8 +67,28 @@ fn v6_host(lab: &mut Lab, name: &str, addresses: &[&str]) -> String {
     ns
 }
 
+/// A host whose user-space responder answers for `address` as MetalLB's speaker does.
+fn speaker(lab: &mut Lab, name: &str, address: &str) -> (String, Responder) {
+    let ns = v6_host(lab, name, &[]);
+    let answers = HashMap::from([(
+        address.parse().unwrap(),
+        Behaviour {
+            delay: Duration::ZERO,
+            drop_first: 0,
+        },
+    )]);
+    let responder = Responder::start_ndp(&ns, "eth0", answers);
+    (ns, responder)
+}
+
+/// Whether `ns` still holds `address` as tentative, or gave it up (dadfailed).
+fn dad_state(lab: &Lab, ns: &str) -> String {
+    let out = lab.ip(ns, &["-6", "addr", "show", "dev", "eth0"]);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[test]
-fn dad_probes_find_owners_conflicts_vrrp_and_leave_the_rest_free() {
+fn solicitations_find_owners_conflicts_vrrp_and_speakers_and_leave_the_rest_free() {
     require_lab!();
     let mut lab = Lab::new("ndp");
     lab.flood_multicast();
@@ -107,10 +129,14 @@ fn dad_probes_find_owners_conflicts_vrrp_and_leave_the_rest_free() {
     );
     lab.ip(&vrrp, &["link", "set", "vrrp.10", "up"]);
     // A host still running DAD for ::50 (30 probes, one a second): its own DAD probes are
-    // no claim, and ours make its DAD fail, as RFC 4862 section 5.4.3 has it.
+    // no claim, and our solicitations, which come from a unicast address, leave its DAD alone
+    // (RFC 4862 section 5.4.3).
     let claimer = v6_host(&mut lab, "claimer", &[]);
     lab.sysctl(&claimer, "net.ipv6.conf.eth0.dad_transmits", "30");
     lab.ip(&claimer, &["addr", "add", "fd00:50::50/64", "dev", "eth0"]);
+    // A MetalLB speaker announcing ::60: it answers only solicitations that name their sender's
+    // MAC, never a DAD probe.
+    let (speaker, responder) = speaker(&mut lab, "speaker", "fd00:50::60");
 
     let (code, report) = probe_json(
         &prober,
@@ -120,6 +146,7 @@ fn dad_probes_find_owners_conflicts_vrrp_and_leave_the_rest_free() {
             "10.55.0.8-10.55.0.11",
         ],
     );
+    assert!(responder.stop() >= 1, "the speaker answered");
     assert_eq!(code, 1, "{report:#}");
     let v = by_address(&report);
     assert_eq!(v.len(), 128 + 3 + 4);
@@ -142,12 +169,13 @@ fn dad_probes_find_owners_conflicts_vrrp_and_leave_the_rest_free() {
     assert_eq!(macs(&v["fd00:50::40"]), ["00:00:5e:00:02:0a"]);
     assert_eq!(v["fd00:50::40"]["flags"][0], "vrrp-mac");
     assert_eq!(v["fd00:50::50"]["status"], "free", "{}", v["fd00:50::50"]);
-    let claimed = lab.ip(&claimer, &["-6", "addr", "show", "dev", "eth0"]);
+    let claimed = dad_state(&lab, &claimer);
     assert!(
-        String::from_utf8_lossy(&claimed.stdout).contains("dadfailed"),
-        "our probe is a DAD probe to the kernel too: {}",
-        String::from_utf8_lossy(&claimed.stdout)
+        claimed.contains("tentative") && !claimed.contains("dadfailed"),
+        "the claimer's DAD goes on: {claimed}"
     );
+    assert_eq!(v["fd00:50::60"]["status"], "in-use", "{}", v["fd00:50::60"]);
+    assert_eq!(macs(&v["fd00:50::60"]), [lab.mac(&speaker, "eth0")]);
     for addr in ["fd00:51::1", "fd00:51::2", "fd00:51::3"] {
         assert_eq!(v[addr]["status"], "not-on-link");
         assert!(
@@ -167,6 +195,7 @@ fn dad_probes_find_owners_conflicts_vrrp_and_leave_the_rest_free() {
         "fd00:50::20",
         "fd00:50::30",
         "fd00:50::40",
+        "fd00:50::60",
         "10.55.0.10",
     ];
     for (addr, verdict) in &v {
@@ -176,7 +205,7 @@ fn dad_probes_find_owners_conflicts_vrrp_and_leave_the_rest_free() {
         }
         assert!(!verdict.to_string().contains("proxy-arp"), "{addr}");
     }
-    assert_eq!(report["summary"]["free"], 128 - 6 + 3);
+    assert_eq!(report["summary"]["free"], 128 - 7 + 3);
     assert_eq!(report["summary"]["skipped"], 0);
 }
 
@@ -210,4 +239,34 @@ fn a_free_ipv6_range_exits_0_in_both_output_forms() {
         "{text}"
     );
     assert!(text.contains("fd00:60::100-fd00:60::10f free\n"), "{text}");
+}
+
+#[test]
+fn without_a_link_local_address_dad_probes_find_kernel_owners_only() {
+    require_lab!();
+    let mut lab = Lab::new("ndpdad");
+    lab.flood_multicast();
+    let prober = v6_host(&mut lab, "prober", &["fd00:70::1/64"]);
+    lab.ip(
+        &prober,
+        &["-6", "addr", "flush", "dev", "eth0", "scope", "link"],
+    );
+    let owner = v6_host(&mut lab, "owner", &["fd00:70::10/64"]);
+    let claimer = v6_host(&mut lab, "claimer", &[]);
+    lab.sysctl(&claimer, "net.ipv6.conf.eth0.dad_transmits", "30");
+    lab.ip(&claimer, &["addr", "add", "fd00:70::50/64", "dev", "eth0"]);
+    let (_speaker, responder) = speaker(&mut lab, "speaker", "fd00:70::60");
+
+    let (code, report) = probe_json(&prober, &["fd00:70::10,fd00:70::50,fd00:70::60"]);
+    let answered = responder.stop();
+    assert_eq!(code, 1, "{report:#}");
+    let v = by_address(&report);
+    assert_eq!(macs(&v["fd00:70::10"]), [lab.mac(&owner, "eth0")]);
+    // A DAD probe is what the claimer itself sends: RFC 4862 section 5.4.3 makes it give up.
+    assert_eq!(v["fd00:70::50"]["status"], "free");
+    let claimed = dad_state(&lab, &claimer);
+    assert!(claimed.contains("dadfailed"), "{claimed}");
+    // And a speaker never answers a DAD probe: what docs/probe.md warns about.
+    assert_eq!(v["fd00:70::60"]["status"], "free", "{}", v["fd00:70::60"]);
+    assert_eq!(answered, 0);
 }

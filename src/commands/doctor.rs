@@ -108,8 +108,8 @@ async fn gather(
     }
 }
 
-/// ARP-probes every assigned IPv4 address and the InternalIPs of their announcing nodes, with
-/// preflight's prober (which never probes this host's own addresses).
+/// Probes every assigned address and the InternalIPs of their announcing nodes (ARP for IPv4,
+/// NDP for IPv6) with preflight's prober, which never probes this host's own addresses.
 async fn probe_addresses(args: &DoctorArgs, m: &MetalLbFacts, roots: &HostRoots) -> ArpFacts {
     if args.no_probe {
         return ArpFacts::NotProbed {
@@ -119,7 +119,7 @@ async fn probe_addresses(args: &DoctorArgs, m: &MetalLbFacts, roots: &HostRoots)
     let targets = targets(m);
     if targets.is_empty() {
         return ArpFacts::NotProbed {
-            reason: "no IPv4 LoadBalancer address is assigned; nothing to probe".into(),
+            reason: "no LoadBalancer address is assigned; nothing to probe".into(),
         };
     }
     let unable = |reason: String| {
@@ -139,7 +139,7 @@ async fn probe_addresses(args: &DoctorArgs, m: &MetalLbFacts, roots: &HostRoots)
             return unable("this host was not read".into());
         }
     };
-    let vips: Vec<IpAddr> = targets.iter().map(|t| IpAddr::V4(t.address)).collect();
+    let vips: Vec<IpAddr> = targets.iter().map(|t| t.address).collect();
     let mut all: Vec<String> = vips.iter().map(ToString::to_string).collect();
     all.extend(
         targets

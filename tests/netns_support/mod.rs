@@ -4,13 +4,14 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::process::{Command, Output};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use lbctl::net::arp::ndp;
 use lbctl::net::arp::packet::ArpFrame;
 use pnet::datalink::{self, Channel, Config};
 use pnet::util::MacAddr;
@@ -221,16 +222,59 @@ pub struct Behaviour {
     pub drop_first: usize,
 }
 
-/// A user-space ARP responder inside a namespace: answers probes for its addresses with the
-/// interface's MAC, optionally late or after ignoring some requests. The interface must not
-/// carry these addresses itself, or the kernel answers too.
+/// A user-space ARP or NDP responder inside a namespace: answers requests for its addresses
+/// with the interface's MAC, optionally late or after ignoring some requests. The interface
+/// must not carry these addresses itself, or the kernel answers too.
 pub struct Responder {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<usize>>,
 }
 
+/// Reads one frame: the address it asks for and the answer to send, if it is a question.
+type Answerer = fn(&[u8], MacAddr) -> Option<(IpAddr, Vec<u8>)>;
+
 impl Responder {
+    /// Answers ARP requests, probes included.
     pub fn start(ns: &str, interface: &str, answers: HashMap<Ipv4Addr, Behaviour>) -> Responder {
+        let answers = answers
+            .into_iter()
+            .map(|(a, b)| (IpAddr::V4(a), b))
+            .collect();
+        Self::run(ns, interface, answers, |bytes, mac| {
+            let frame = ArpFrame::parse(bytes)?;
+            (frame.sender_mac != mac
+                && frame.operation == lbctl::net::arp::packet::Operation::Request)
+                .then(|| {
+                    let reply = ArpFrame::reply_to(&frame, mac).to_bytes().to_vec();
+                    (IpAddr::V4(frame.target_ip), reply)
+                })
+        })
+    }
+
+    /// Answers Neighbor Solicitations as MetalLB's speaker does: only those that carry a
+    /// source link-layer address option, so never a DAD probe.
+    pub fn start_ndp(
+        ns: &str,
+        interface: &str,
+        answers: HashMap<Ipv6Addr, Behaviour>,
+    ) -> Responder {
+        let answers = answers
+            .into_iter()
+            .map(|(a, b)| (IpAddr::V6(a), b))
+            .collect();
+        Self::run(ns, interface, answers, |bytes, mac| {
+            let asked = ndp::parse_solicitation(bytes)?;
+            (asked.source_mac.is_some_and(|m| m != mac))
+                .then(|| (IpAddr::V6(asked.target), ndp::answer(mac, &asked)))
+        })
+    }
+
+    fn run(
+        ns: &str,
+        interface: &str,
+        answers: HashMap<IpAddr, Behaviour>,
+        answer: Answerer,
+    ) -> Responder {
         let stop = Arc::new(AtomicBool::new(false));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let ns_path = format!("/run/netns/{ns}");
@@ -252,28 +296,23 @@ impl Responder {
                 panic!("responder cannot open a channel");
             };
             ready_tx.send(()).unwrap();
-            let mut seen: HashMap<Ipv4Addr, usize> = HashMap::new();
-            let mut pending: Vec<(Instant, ArpFrame)> = Vec::new();
+            let mut seen: HashMap<IpAddr, usize> = HashMap::new();
+            let mut pending: Vec<(Instant, Vec<u8>)> = Vec::new();
             let mut answered = 0;
             while !flag.load(Ordering::Relaxed) {
                 if let Ok(bytes) = rx.next()
-                    && let Some(frame) = ArpFrame::parse(bytes)
-                    && frame.sender_mac != mac
-                    && frame.operation == lbctl::net::arp::packet::Operation::Request
-                    && let Some(behaviour) = answers.get(&frame.target_ip)
+                    && let Some((address, reply)) = answer(bytes, mac)
+                    && let Some(behaviour) = answers.get(&address)
                 {
-                    let count = seen.entry(frame.target_ip).or_default();
+                    let count = seen.entry(address).or_default();
                     *count += 1;
                     if *count > behaviour.drop_first {
-                        pending.push((
-                            Instant::now() + behaviour.delay,
-                            ArpFrame::reply_to(&frame, mac),
-                        ));
+                        pending.push((Instant::now() + behaviour.delay, reply));
                     }
                 }
                 let now = Instant::now();
                 for (_, reply) in pending.iter().filter(|(due, _)| *due <= now) {
-                    tx.send_to(&reply.to_bytes(), None);
+                    tx.send_to(reply, None);
                     answered += 1;
                 }
                 pending.retain(|(due, _)| *due > now);

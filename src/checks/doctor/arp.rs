@@ -1,9 +1,10 @@
-//! LB510-LB511: what really answers ARP for each assigned address. Exactly one MAC must answer
-//! (several: split brain or strictARP missing; none: not announced), and it should be the MAC of
-//! the node MetalLB says announces the address (else a stale entry or another device).
+//! LB510-LB511: what really answers ARP (IPv4) or NDP (IPv6) for each assigned address. Exactly
+//! one MAC must answer (several: split brain or strictARP missing; none: not announced), and it
+//! should be the MAC of the node MetalLB says announces the address (else a stale entry or
+//! another device).
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 use k8s_openapi::api::core::v1::Node;
 
@@ -11,54 +12,62 @@ use super::metallb_facts;
 use super::qualified;
 use super::services::{announcer, ingress_ips, load_balancers};
 use crate::checks::Outcome;
-use crate::checks::preflight::list;
+use crate::checks::preflight::{all_of, list};
 use crate::facts::metallb::{ArpFacts, ArpProbe, DoctorFacts, MetalLbFacts};
 use crate::net::arp::classify::Status as ArpStatus;
 
-/// An assigned IPv4 address, the service holding it and the node announcing it.
+/// An assigned address, the service holding it and the node announcing it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
-    pub address: Ipv4Addr,
+    pub address: IpAddr,
     pub service: String,
     pub node: Option<String>,
-    /// The announcing node's InternalIP, probed to learn its MAC.
-    pub node_ip: Option<Ipv4Addr>,
+    /// The announcing node's InternalIP, probed to learn its MAC: one of the address's family
+    /// when the node has one (a dual-stack node), else another (the same NIC answers both).
+    pub node_ip: Option<IpAddr>,
 }
 
-fn internal_ip(node: &Node) -> Option<Ipv4Addr> {
-    node.status
-        .as_ref()?
-        .addresses
-        .as_ref()?
+fn internal_ips(node: &Node) -> Vec<IpAddr> {
+    let Some(addresses) = node.status.as_ref().and_then(|s| s.addresses.as_ref()) else {
+        return vec![];
+    };
+    addresses
         .iter()
         .filter(|a| a.type_ == "InternalIP")
-        .find_map(|a| a.address.parse().ok())
+        .filter_map(|a| a.address.parse().ok())
+        .collect()
 }
 
-/// What to probe: every assigned IPv4 LoadBalancer address (ARP is IPv4 only), with its node.
+/// What to probe: every assigned LoadBalancer address, with its announcing node.
 pub fn targets(m: &MetalLbFacts) -> Vec<Target> {
     let Ok(services) = &m.services else {
         return vec![];
     };
-    let nodes: BTreeMap<String, Option<Ipv4Addr>> = m
+    let nodes: BTreeMap<String, Vec<IpAddr>> = m
         .nodes
         .as_ref()
         .map(|nodes| {
             nodes
                 .iter()
-                .map(|n| (n.metadata.name.clone().unwrap_or_default(), internal_ip(n)))
+                .map(|n| (n.metadata.name.clone().unwrap_or_default(), internal_ips(n)))
                 .collect()
         })
         .unwrap_or_default();
     let mut out = Vec::new();
     for svc in load_balancers(services) {
         let node = announcer(m, svc).map(str::to_string);
-        for ip in ingress_ips(svc) {
-            let IpAddr::V4(address) = ip else { continue };
+        let node_ips = node.as_ref().and_then(|n| nodes.get(n));
+        for address in ingress_ips(svc) {
+            let node_ip = node_ips.and_then(|ips| {
+                ips.iter()
+                    .find(|ip| ip.is_ipv4() == address.is_ipv4())
+                    .or(ips.first())
+                    .copied()
+            });
             out.push(Target {
                 address,
                 service: qualified(&svc.metadata),
-                node_ip: node.as_ref().and_then(|n| nodes.get(n).copied().flatten()),
+                node_ip,
                 node: node.clone(),
             });
         }
@@ -83,14 +92,14 @@ pub fn one_answer(f: &DoctorFacts) -> Outcome {
     };
     let targets = targets(m);
     if targets.is_empty() {
-        return Outcome::skip("no IPv4 LoadBalancer address is assigned; nothing to probe");
+        return Outcome::skip("no LoadBalancer address is assigned; nothing to probe");
     }
     let mut split = Vec::new();
     let mut silent = Vec::new();
     let mut unjudged = Vec::new();
     let mut good = 0;
     for t in &targets {
-        let Some(v) = probe.verdict(IpAddr::V4(t.address)) else {
+        let Some(v) = probe.verdict(t.address) else {
             unjudged.push(format!("{} (not probed)", t.address));
             continue;
         };
@@ -124,13 +133,13 @@ pub fn one_answer(f: &DoctorFacts) -> Outcome {
         }
         return Outcome::fail(
             format!("{message}{not_probed}"),
-            "several MACs answer for one address: with kube-proxy in IPVS mode run lbctl enable-strictarp (LB111); otherwise find the other device (ip neigh; arping -I IFACE ADDRESS) and remove the address from it or from the pool",
+            "several MACs answer for one address: with kube-proxy in IPVS mode run lbctl enable-strictarp (LB111); otherwise find the other device (ip neigh; lbctl probe ADDRESS) and remove the address from it or from the pool",
         );
     }
     if !silent.is_empty() {
         return Outcome::fail(
             format!(
-                "not announced: nobody answers ARP for {}{not_probed}",
+                "not announced: nobody answers ARP or NDP for {}{not_probed}",
                 list(&silent, 3)
             ),
             format!(
@@ -145,7 +154,8 @@ pub fn one_answer(f: &DoctorFacts) -> Outcome {
         ));
     }
     Outcome::pass(format!(
-        "exactly one MAC answers for each of {good} addresses{not_probed}"
+        "exactly one MAC answers for {}{not_probed}",
+        all_of(good, "address", "addresses")
     ))
 }
 
@@ -159,7 +169,7 @@ pub fn announcer_mac(f: &DoctorFacts) -> Outcome {
     let mut unknown = Vec::new();
     let mut matched = 0;
     for t in targets(m) {
-        let Some(v) = probe.verdict(IpAddr::V4(t.address)) else {
+        let Some(v) = probe.verdict(t.address) else {
             continue;
         };
         if v.status != ArpStatus::InUse {
@@ -173,7 +183,7 @@ pub fn announcer_mac(f: &DoctorFacts) -> Outcome {
             continue;
         };
         let node_macs = probe
-            .node_verdict(IpAddr::V4(node_ip))
+            .node_verdict(node_ip)
             .map(|n| n.macs.clone())
             .unwrap_or_default();
         if node_macs.is_empty() {
@@ -201,7 +211,7 @@ pub fn announcer_mac(f: &DoctorFacts) -> Outcome {
     if !mismatched.is_empty() {
         return Outcome::warn(
             format!("{}{unknown_text}", list(&mismatched, 2)),
-            "a stale ARP entry or another device owns the address: compare with ip neigh on a client, and look for the MAC on the network",
+            "a stale neighbour entry or another device owns the address: compare with ip neigh on a client, and look for the MAC on the network",
         );
     }
     if matched == 0 {
@@ -210,13 +220,14 @@ pub fn announcer_mac(f: &DoctorFacts) -> Outcome {
         ));
     }
     Outcome::pass(format!(
-        "{matched} addresses are answered by the MAC of their announcing node{unknown_text}"
+        "the announcing node's MAC answers for {}{unknown_text}",
+        all_of(matched, "address", "addresses")
     ))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{MAC_W1, MAC_W2, healthy, healthy_arp, verdict};
+    use super::super::testing::{MAC_W1, MAC_W2, healthy, healthy_arp, verdict, with};
     use super::*;
     use crate::checks::Status;
 
@@ -235,20 +246,96 @@ mod tests {
         assert_eq!(
             t[0],
             Target {
-                address: Ipv4Addr::new(192, 168, 1, 240),
+                address: "192.168.1.240".parse().unwrap(),
                 service: "default/web".into(),
                 node: Some("w1".into()),
-                node_ip: Some(Ipv4Addr::new(192, 168, 1, 11)),
+                node_ip: Some("192.168.1.11".parse().unwrap()),
             }
         );
         assert_eq!(t.len(), 2);
+    }
+
+    /// Healthy facts where each service also holds an IPv6 address (::240 for web, ::241 for
+    /// local) and node w1, unlike w2, has an IPv6 InternalIP.
+    fn dual_stack() -> DoctorFacts {
+        use k8s_openapi::api::core::v1::{LoadBalancerIngress, NodeAddress};
+        let mut f = with(|m| {
+            for svc in m.services.as_mut().unwrap() {
+                let last = match svc.metadata.name.as_deref() {
+                    Some("web") => 240,
+                    Some("local") => 241,
+                    _ => continue,
+                };
+                let lb = svc.status.as_mut().unwrap().load_balancer.as_mut().unwrap();
+                lb.ingress.as_mut().unwrap().push(LoadBalancerIngress {
+                    ip: Some(format!("fd00:1::{last}")),
+                    ..Default::default()
+                });
+            }
+            for node in m.nodes.as_mut().unwrap() {
+                if node.metadata.name.as_deref() == Some("w1") {
+                    let addresses = node.status.as_mut().unwrap().addresses.as_mut().unwrap();
+                    addresses.push(NodeAddress {
+                        type_: "InternalIP".into(),
+                        address: "fd00:1::11".into(),
+                    });
+                }
+            }
+        });
+        let mut probe = healthy_arp();
+        probe.addresses.push(verdict("fd00:1::240", &[MAC_W1]));
+        probe.addresses.push(verdict("fd00:1::241", &[MAC_W2]));
+        probe.nodes.push(verdict("fd00:1::11", &[MAC_W1]));
+        f.arp = ArpFacts::Probed(probe);
+        f
+    }
+
+    #[test]
+    fn ipv6_addresses_are_judged_with_a_node_address_of_their_family_when_there_is_one() {
+        let f = dual_stack();
+        let t = targets(f.metallb().unwrap());
+        assert_eq!(t.len(), 4);
+        let node_ip = |address: &str| {
+            let address: IpAddr = address.parse().unwrap();
+            t.iter()
+                .find(|t| t.address == address)
+                .unwrap()
+                .node_ip
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(node_ip("fd00:1::240"), "fd00:1::11");
+        assert_eq!(node_ip("192.168.1.240"), "192.168.1.11");
+        // w2 has no IPv6 InternalIP: its IPv4 one tells its MAC (the same NIC answers both).
+        assert_eq!(node_ip("fd00:1::241"), "192.168.1.12");
+
+        let o = one_answer(&f);
+        assert_eq!(o.message, "exactly one MAC answers for all 4 addresses");
+        let o = announcer_mac(&f);
+        assert_eq!(
+            o.message,
+            "the announcing node's MAC answers for all 4 addresses"
+        );
+
+        let mut split = f.clone();
+        if let ArpFacts::Probed(p) = &mut split.arp {
+            p.addresses[2] = verdict("fd00:1::240", &[MAC_W1, MAC_W2]);
+        }
+        let o = one_answer(&split);
+        assert_eq!(o.status, Status::Fail);
+        assert!(
+            o.message
+                .starts_with("split brain: fd00:1::240 (default/web)"),
+            "{}",
+            o.message
+        );
     }
 
     #[test]
     fn one_answer_table() {
         let o = one_answer(&healthy());
         assert_eq!(o.status, Status::Pass);
-        assert_eq!(o.message, "exactly one MAC answers for each of 2 addresses");
+        assert_eq!(o.message, "exactly one MAC answers for all 2 addresses");
 
         let o = one_answer(&with_arp(|p| {
             p.addresses[0] = verdict("192.168.1.240", &[MAC_W1, MAC_W2])
@@ -266,7 +353,7 @@ mod tests {
         assert_eq!(o.status, Status::Fail);
         assert_eq!(
             o.message,
-            "not announced: nobody answers ARP for 192.168.1.241 (default/local)"
+            "not announced: nobody answers ARP or NDP for 192.168.1.241 (default/local)"
         );
 
         let o = one_answer(&with_arp(|p| p.addresses.clear()));
@@ -286,7 +373,7 @@ mod tests {
         assert_eq!(o.status, Status::Pass);
         assert_eq!(
             o.message,
-            "2 addresses are answered by the MAC of their announcing node"
+            "the announcing node's MAC answers for all 2 addresses"
         );
 
         let o = announcer_mac(&with_arp(|p| {

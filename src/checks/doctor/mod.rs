@@ -237,7 +237,7 @@ pub fn specs() -> Vec<CheckSpec<DoctorFacts>> {
         ),
         spec(
             "LB510",
-            "exactly one MAC answers ARP for each address",
+            "exactly one MAC answers ARP/NDP for each address",
             "arp",
             CLUSTER,
             true,
@@ -245,7 +245,7 @@ pub fn specs() -> Vec<CheckSpec<DoctorFacts>> {
         ),
         spec(
             "LB511",
-            "the announcing node answers ARP",
+            "the announcing node answers ARP/NDP",
             "arp",
             &["LB510"],
             true,

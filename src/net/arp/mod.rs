@@ -1,5 +1,5 @@
-//! The ARP prober: RFC 5227 probes for many addresses at once, and IPv6 Duplicate Address
-//! Detection probes (RFC 4862) for IPv6 addresses. `packet`, `ndp`, `schedule` and `classify`
+//! The ARP prober: RFC 5227 probes for many addresses at once, and Neighbor Solicitations
+//! (RFC 4861, or RFC 4862 DAD probes without a link-local address) for IPv6 addresses. `packet`, `ndp`, `schedule` and `classify`
 //! are pure; `socket` is the only part that touches the network.
 
 pub mod classify;
@@ -13,7 +13,7 @@ use std::hash::Hash;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
-use pnet::util::MacAddr;
+pub use pnet::util::MacAddr;
 
 use classify::{Observer, Sighting, Verdict, judge, proxy_suspects};
 use packet::{ArpFrame, FRAME_LEN};
@@ -32,15 +32,22 @@ pub trait Family {
     const ETHERTYPE: u16;
     /// Link-layer multicast groups the socket must receive besides broadcast.
     const GROUPS: &'static [[u8; 6]];
-    fn probe(our_mac: MacAddr, candidate: Self::Addr) -> Self::Frame;
+    fn probe(us: &Sender, candidate: Self::Addr) -> Self::Frame;
     /// The claim a received frame makes, if any.
     fn sighting(frame: &[u8]) -> Option<Sighting<Self::Addr>>;
+}
+
+/// Where probes come from: the interface's MAC and, for NDP, its link-local address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sender {
+    pub mac: MacAddr,
+    pub link_local: Option<Ipv6Addr>,
 }
 
 /// RFC 5227 ARP probes.
 pub enum Arp {}
 
-/// RFC 4862 DAD probes: Neighbor Solicitations from `::`, answered by Neighbor Advertisements.
+/// Neighbor Solicitations (see `ndp`), answered by Neighbor Advertisements.
 pub enum Ndp {}
 
 impl Family for Arp {
@@ -49,8 +56,8 @@ impl Family for Arp {
     const NAME: &'static str = "ARP";
     const ETHERTYPE: u16 = libc::ETH_P_ARP as u16;
     const GROUPS: &'static [[u8; 6]] = &[];
-    fn probe(our_mac: MacAddr, candidate: Ipv4Addr) -> [u8; FRAME_LEN] {
-        ArpFrame::probe(our_mac, candidate).to_bytes()
+    fn probe(us: &Sender, candidate: Ipv4Addr) -> [u8; FRAME_LEN] {
+        ArpFrame::probe(us.mac, candidate).to_bytes()
     }
     fn sighting(frame: &[u8]) -> Option<Sighting<Ipv4Addr>> {
         ArpFrame::parse(frame).map(|f| f.sighting())
@@ -59,14 +66,15 @@ impl Family for Arp {
 
 impl Family for Ndp {
     type Addr = Ipv6Addr;
-    type Frame = [u8; ndp::PROBE_LEN];
+    type Frame = ndp::Probe;
     const NAME: &'static str = "NDP";
     const ETHERTYPE: u16 = ndp::ETHERTYPE_IPV6;
-    // Owners answer to all-nodes; joining it keeps answers coming even when IPv6 is off on the
-    // interface (the kernel then has not joined it itself).
+    // Owners answer DAD probes to all-nodes; joining it keeps answers coming even when IPv6 is
+    // off on the interface (the kernel then has not joined it itself). Answers to resolution
+    // solicitations come to our MAC.
     const GROUPS: &'static [[u8; 6]] = &[ndp::ALL_NODES_MAC];
-    fn probe(our_mac: MacAddr, candidate: Ipv6Addr) -> [u8; ndp::PROBE_LEN] {
-        ndp::probe(our_mac, candidate)
+    fn probe(us: &Sender, candidate: Ipv6Addr) -> ndp::Probe {
+        ndp::Probe::new(us.mac, us.link_local, candidate)
     }
     fn sighting(frame: &[u8]) -> Option<Sighting<Ipv6Addr>> {
         ndp::parse_advertisement(frame).map(|a| Sighting {
@@ -113,6 +121,7 @@ pub fn probe_family<F: Family>(
 ) -> Result<ProbeRun, Error> {
     let mut socket = ArpSocket::open(interface, F::NAME, F::ETHERTYPE, F::GROUPS)?;
     let mut schedule = Schedule::new(candidates.len(), config);
+    let sender = socket.sender();
     let mut observer = Observer::new(candidates, vec![socket.mac]);
     let mut batch: Vec<F::Frame> = Vec::new();
     let start = Instant::now();
@@ -122,7 +131,7 @@ pub fn probe_family<F: Family>(
         let step = loop {
             match schedule.next(now) {
                 Step::Send(index) => {
-                    batch.push(F::probe(socket.mac, candidates[index]));
+                    batch.push(F::probe(&sender, candidates[index]));
                     observer.probe_sent(index, now);
                 }
                 other => break other,

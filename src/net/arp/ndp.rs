@@ -1,11 +1,17 @@
-//! NDP frames on Ethernet for IPv6 Duplicate Address Detection probes (RFC 4862 section 5.4):
-//! building the Neighbor Solicitation lbctl sends (and Neighbor Advertisements, for tests) and
-//! parsing the advertisements owners answer with.
+//! NDP frames on Ethernet: building the Neighbor Solicitations lbctl probes IPv6 addresses with
+//! (and Neighbor Advertisements, for tests) and parsing the advertisements owners answer with.
 //!
-//! A DAD probe comes from the unspecified address `::`, so no neighbour cache learns from it
-//! (the IPv6 counterpart of an RFC 5227 ARP probe), and goes to the target's solicited-node
-//! multicast group. An owner answers with an advertisement to all-nodes (ff02::1), since it
-//! cannot answer `::`.
+//! Two kinds of solicitation, both to the target's solicited-node multicast group:
+//! - address resolution (RFC 4861 section 7.2.2): from our link-local address, with our MAC in
+//!   a source link-layer address option. Every owner answers it, kernels and user-space
+//!   responders alike; MetalLB's speaker drops a solicitation without that option, and so never
+//!   answers a DAD probe. An owner answers to our link-local address and may keep it in its
+//!   neighbour cache, as after any client's lookup; a host still running DAD for the address
+//!   ignores it (RFC 4862 section 5.4.3).
+//! - Duplicate Address Detection (RFC 4862 section 5.4), the fallback for an interface without a
+//!   link-local address: from `::` and without options (the IPv6 counterpart of an RFC 5227
+//!   ARP probe); no cache learns from it, owners answer to all-nodes (ff02::1), and a host in
+//!   the middle of its own DAD for the address gives it up.
 
 use std::net::Ipv6Addr;
 
@@ -13,6 +19,8 @@ use pnet::util::MacAddr;
 
 /// Ethernet header (14) + IPv6 header (40) + Neighbor Solicitation without options (24).
 pub const PROBE_LEN: usize = 78;
+/// The same with a source link-layer address option (8).
+pub const SOLICITATION_LEN: usize = PROBE_LEN + 8;
 const ETHERNET_HEADER_LEN: usize = 14;
 const IPV6_HEADER_LEN: usize = 40;
 /// Where the ICMPv6 message starts in a frame.
@@ -26,7 +34,11 @@ const NEIGHBOR_ADVERTISEMENT: u8 = 136;
 /// RFC 4861: NDP messages are sent with hop limit 255 and any other value means the message
 /// crossed a router, so it is discarded.
 const HOP_LIMIT: u8 = 255;
+const OPTION_SOURCE_LINK_LAYER: u8 = 1;
 const OPTION_TARGET_LINK_LAYER: u8 = 2;
+/// Neighbor Advertisement flags (RFC 4861 section 4.4).
+const FLAG_SOLICITED: u8 = 0x40;
+const FLAG_OVERRIDE: u8 = 0x20;
 /// The Ethernet group of ff02::1 (all nodes), where owners send their answers.
 pub const ALL_NODES_MAC: [u8; 6] = [0x33, 0x33, 0, 0, 0, 1];
 
@@ -94,15 +106,67 @@ fn frame_around(
 /// when the source is unspecified, and Linux drops a DAD probe that has one).
 pub fn probe(our_mac: MacAddr, candidate: Ipv6Addr) -> [u8; PROBE_LEN] {
     let mut frame = [0u8; PROBE_LEN];
+    solicit(&mut frame, our_mac, Ipv6Addr::UNSPECIFIED, candidate);
+    frame
+}
+
+/// An address-resolution solicitation for `candidate` from `source` (our link-local address)
+/// and `our_mac`, which it names in a source link-layer address option.
+pub fn solicitation(
+    our_mac: MacAddr,
+    source: Ipv6Addr,
+    candidate: Ipv6Addr,
+) -> [u8; SOLICITATION_LEN] {
+    let mut frame = [0u8; SOLICITATION_LEN];
+    let option = &mut frame[ICMP + NDP_BODY_LEN..];
+    option[0] = OPTION_SOURCE_LINK_LAYER;
+    option[1] = 1; // in units of 8 bytes
+    option[2..8].copy_from_slice(&our_mac.octets());
+    solicit(&mut frame, our_mac, source, candidate);
+    frame
+}
+
+/// Fills in a solicitation for `candidate` around the options already in `frame`.
+fn solicit(frame: &mut [u8], our_mac: MacAddr, source: Ipv6Addr, candidate: Ipv6Addr) {
     frame[ICMP] = NEIGHBOR_SOLICITATION;
     frame[ICMP + 8..ICMP + 24].copy_from_slice(&candidate.octets());
     let group = solicited_node(candidate);
-    frame_around(
-        &mut frame,
-        (our_mac, multicast_mac(group)),
-        (Ipv6Addr::UNSPECIFIED, group),
-    );
-    frame
+    frame_around(frame, (our_mac, multicast_mac(group)), (source, group));
+}
+
+/// A probe of either kind, as the prober sends it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    Dad([u8; PROBE_LEN]),
+    Resolution([u8; SOLICITATION_LEN]),
+}
+
+impl Probe {
+    /// A resolution solicitation from `link_local` when the interface has one, else a DAD probe.
+    pub fn new(our_mac: MacAddr, link_local: Option<Ipv6Addr>, candidate: Ipv6Addr) -> Probe {
+        match link_local {
+            Some(source) => Probe::Resolution(solicitation(our_mac, source, candidate)),
+            None => Probe::Dad(probe(our_mac, candidate)),
+        }
+    }
+}
+
+impl AsRef<[u8]> for Probe {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            Probe::Dad(frame) => frame,
+            Probe::Resolution(frame) => frame,
+        }
+    }
+}
+
+/// What a Neighbor Solicitation asks (parsed for test responders).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Solicitation {
+    pub source: Ipv6Addr,
+    pub target: Ipv6Addr,
+    /// The source link-layer address option: absent in DAD probes.
+    pub source_mac: Option<MacAddr>,
 }
 
 /// A Neighbor Advertisement from `owner_mac` for `target`, to all nodes, as a Linux owner
@@ -114,22 +178,50 @@ pub fn advertisement(
     target: Ipv6Addr,
     option: bool,
 ) -> Vec<u8> {
+    let all_nodes = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
+    advertise(
+        (owner_mac, multicast_mac(all_nodes)),
+        (source, all_nodes),
+        target,
+        FLAG_OVERRIDE,
+        option,
+    )
+}
+
+/// The advertisement `owner_mac` sends back for a solicitation: to all nodes for a DAD probe,
+/// else solicited and unicast to the solicitor, with the target link-layer address option, as
+/// MetalLB's speaker answers. For test responders.
+pub fn answer(owner_mac: MacAddr, to: &Solicitation) -> Vec<u8> {
+    match to.source_mac {
+        Some(mac) if !to.source.is_unspecified() => advertise(
+            (owner_mac, mac),
+            (to.target, to.source),
+            to.target,
+            FLAG_SOLICITED,
+            true,
+        ),
+        _ => advertisement(owner_mac, to.target, to.target, true),
+    }
+}
+
+fn advertise(
+    macs: (MacAddr, MacAddr),
+    addresses: (Ipv6Addr, Ipv6Addr),
+    target: Ipv6Addr,
+    flags: u8,
+    option: bool,
+) -> Vec<u8> {
     let len = ICMP + NDP_BODY_LEN + if option { 8 } else { 0 };
     let mut frame = vec![0u8; len];
     frame[ICMP] = NEIGHBOR_ADVERTISEMENT;
-    frame[ICMP + 4] = 0x20; // override
+    frame[ICMP + 4] = flags;
     frame[ICMP + 8..ICMP + 24].copy_from_slice(&target.octets());
     if option {
         frame[ICMP + 24] = OPTION_TARGET_LINK_LAYER;
         frame[ICMP + 25] = 1; // in units of 8 bytes
-        frame[ICMP + 26..ICMP + 32].copy_from_slice(&owner_mac.octets());
+        frame[ICMP + 26..ICMP + 32].copy_from_slice(&macs.0.octets());
     }
-    let all_nodes = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
-    frame_around(
-        &mut frame,
-        (owner_mac, multicast_mac(all_nodes)),
-        (source, all_nodes),
-    );
+    frame_around(&mut frame, macs, addresses);
     frame
 }
 
@@ -146,6 +238,28 @@ pub struct Advertisement {
 /// Solicitations are never claims: another host's DAD probe for an address does not own it.
 /// A frame longer than `bytes` (cut by the read buffer) cannot be checked and is dropped.
 pub fn parse_advertisement(bytes: &[u8]) -> Option<Advertisement> {
+    let (_, message) = ndp_message(bytes, NEIGHBOR_ADVERTISEMENT)?;
+    let target = Ipv6Addr::from(<[u8; 16]>::try_from(&message[8..24]).ok()?);
+    let source_mac: [u8; 6] = bytes[6..12].try_into().ok()?;
+    let mac = link_layer_option(&message[NDP_BODY_LEN..], OPTION_TARGET_LINK_LAYER)?
+        .unwrap_or(MacAddr::from(source_mac));
+    Some(Advertisement { target, mac })
+}
+
+/// Parses a Neighbor Solicitation with the same checks (section 7.1.1).
+pub fn parse_solicitation(bytes: &[u8]) -> Option<Solicitation> {
+    let (source, message) = ndp_message(bytes, NEIGHBOR_SOLICITATION)?;
+    let target = Ipv6Addr::from(<[u8; 16]>::try_from(&message[8..24]).ok()?);
+    let source_mac = link_layer_option(&message[NDP_BODY_LEN..], OPTION_SOURCE_LINK_LAYER)?;
+    Some(Solicitation {
+        source,
+        target,
+        source_mac,
+    })
+}
+
+/// The IPv6 source and the ICMPv6 message of a valid NDP frame of type `kind`.
+fn ndp_message(bytes: &[u8], kind: u8) -> Option<(Ipv6Addr, &[u8])> {
     if bytes.len() < ICMP + NDP_BODY_LEN
         || u16::from_be_bytes([bytes[12], bytes[13]]) != ETHERTYPE_IPV6
     {
@@ -163,35 +277,36 @@ pub fn parse_advertisement(bytes: &[u8]) -> Option<Advertisement> {
     }
     // Ethernet pads short frames: the IPv6 payload length says where the message ends.
     let message = &bytes[ICMP..ICMP + payload_len];
-    if message[0] != NEIGHBOR_ADVERTISEMENT || message[1] != 0 {
+    if message[0] != kind || message[1] != 0 {
         return None;
     }
     let address = |range: std::ops::Range<usize>| {
         let octets: [u8; 16] = ip[range].try_into().ok()?;
         Some(Ipv6Addr::from(octets))
     };
-    if checksum(address(8..24)?, address(24..40)?, message) != 0 {
+    let source = address(8..24)?;
+    if checksum(source, address(24..40)?, message) != 0 {
         return None;
     }
-    let target: [u8; 16] = message[8..24].try_into().ok()?;
-    let source_mac: [u8; 6] = bytes[6..12].try_into().ok()?;
-    let mut mac = MacAddr::from(source_mac);
-    let mut options = &message[NDP_BODY_LEN..];
+    Some((source, message))
+}
+
+/// The MAC in the last link-layer address option of `kind`; `None` (the frame is invalid) when
+/// an option has length zero or runs past the message.
+fn link_layer_option(mut options: &[u8], kind: u8) -> Option<Option<MacAddr>> {
+    let mut mac = None;
     while options.len() >= 2 {
         let len = usize::from(options[1]) * 8;
         if len == 0 || len > options.len() {
             return None;
         }
-        if options[0] == OPTION_TARGET_LINK_LAYER && len == 8 {
-            let option_mac: [u8; 6] = options[2..8].try_into().ok()?;
-            mac = MacAddr::from(option_mac);
+        if options[0] == kind && len == 8 {
+            let octets: [u8; 6] = options[2..8].try_into().ok()?;
+            mac = Some(MacAddr::from(octets));
         }
         options = &options[len..];
     }
-    Some(Advertisement {
-        target: Ipv6Addr::from(target),
-        mac,
-    })
+    Some(mac)
 }
 
 #[cfg(test)]
@@ -284,6 +399,77 @@ mod tests {
         let mut padded = without.clone();
         padded.resize(90, 0);
         assert!(parse_advertisement(&padded).is_some());
+    }
+
+    #[test]
+    fn resolution_solicitations_carry_our_link_local_and_mac() {
+        let source = ip("fe80::5054:ff:fe12:3456");
+        let target = ip("2001:db8::1:2:3");
+        let frame = solicitation(OUR_MAC, source, target);
+        assert_eq!(&frame[..6], &[0x33, 0x33, 0xff, 0x02, 0x00, 0x03]);
+        assert_eq!(&frame[6..12], &OUR_MAC.octets());
+        // Payload length 32: the solicitation and its option.
+        assert_eq!(
+            &frame[ETHERNET_HEADER_LEN + 4..ETHERNET_HEADER_LEN + 6],
+            &[0, 32]
+        );
+        assert_eq!(frame[ETHERNET_HEADER_LEN + 7], 255);
+        assert_eq!(
+            &frame[ICMP + 24..],
+            &[1, 1, 0x52, 0x54, 0x00, 0x12, 0x34, 0x56]
+        );
+        let icmp = pnet::packet::icmpv6::Icmpv6Packet::new(&frame[ICMP..]).unwrap();
+        let expected = pnet::packet::icmpv6::checksum(&icmp, &source, &ip("ff02::1:ff02:3"));
+        assert_eq!(
+            u16::from_be_bytes([frame[ICMP + 2], frame[ICMP + 3]]),
+            expected
+        );
+        assert_eq!(
+            parse_solicitation(&frame),
+            Some(Solicitation {
+                source,
+                target,
+                source_mac: Some(OUR_MAC)
+            })
+        );
+        // A DAD probe parses without a source MAC.
+        assert_eq!(
+            parse_solicitation(&probe(OUR_MAC, target))
+                .unwrap()
+                .source_mac,
+            None
+        );
+        assert_eq!(
+            parse_solicitation(&advertisement(OWNER, target, target, true)),
+            None
+        );
+        // Which kind the prober sends depends on a link-local address.
+        assert_eq!(
+            Probe::new(OUR_MAC, Some(source), target).as_ref(),
+            frame.as_slice()
+        );
+        assert_eq!(Probe::new(OUR_MAC, None, target).as_ref().len(), PROBE_LEN);
+    }
+
+    #[test]
+    fn answers_go_back_the_way_the_solicitation_came() {
+        let source = ip("fe80::5054:ff:fe12:3456");
+        let target = ip("fd00:10::7");
+        let asked = parse_solicitation(&solicitation(OUR_MAC, source, target)).unwrap();
+        let unicast = answer(OWNER, &asked);
+        assert_eq!(&unicast[..6], &OUR_MAC.octets(), "to the solicitor's MAC");
+        assert_eq!(&unicast[ETHERNET_HEADER_LEN + 24..ICMP], &source.octets());
+        assert_eq!(unicast[ICMP + 4], FLAG_SOLICITED);
+        assert_eq!(
+            parse_advertisement(&unicast),
+            Some(Advertisement { target, mac: OWNER })
+        );
+        let dad = parse_solicitation(&probe(OUR_MAC, target)).unwrap();
+        assert_eq!(
+            &answer(OWNER, &dad)[..6],
+            &ALL_NODES_MAC,
+            "a DAD probe: to all nodes"
+        );
     }
 
     #[test]

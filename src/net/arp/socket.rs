@@ -8,6 +8,7 @@
 
 use std::io::ErrorKind;
 use std::mem::{size_of, zeroed};
+use std::net::{IpAddr, Ipv6Addr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::Duration;
 
@@ -25,6 +26,8 @@ const READ_SIZE: usize = 128;
 
 pub struct ArpSocket {
     pub mac: MacAddr,
+    /// The interface's IPv6 link-local address, the source of resolution solicitations.
+    pub link_local: Option<Ipv6Addr>,
     /// "ARP" or "NDP", for error messages.
     protocol: &'static str,
     fd: OwnedFd,
@@ -63,12 +66,24 @@ impl ArpSocket {
                     err.to_string()
                 },
             })?;
+        let link_local = interface.ips.iter().find_map(|network| match network.ip() {
+            IpAddr::V6(v6) if v6.is_unicast_link_local() => Some(v6),
+            _ => None,
+        });
         Ok(ArpSocket {
             mac,
+            link_local,
             protocol,
             fd,
             buffers: Box::new([[0; READ_SIZE]; READ_BATCH]),
         })
+    }
+
+    pub fn sender(&self) -> super::Sender {
+        super::Sender {
+            mac: self.mac,
+            link_local: self.link_local,
+        }
     }
 
     /// Sends every frame, up to SEND_BATCH per system call.
