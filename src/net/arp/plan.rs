@@ -103,44 +103,77 @@ pub struct Outcome {
     pub elapsed: Duration,
 }
 
-/// Probes the plan's targets interface by interface (on a blocking thread) under one deadline.
+/// Probes the plan's targets under one deadline: every interface and family at once, each on
+/// its own socket and thread, with a share of `--rate` in proportion to its addresses, so the
+/// total rate holds and a dual-stack pool takes as long as one family.
 pub async fn execute(plan: Plan, settings: ProbeSettings) -> Result<Outcome, Error> {
-    let count: usize = plan.targets.values().map(Vec::len).sum::<usize>()
-        + plan.targets_v6.values().map(Vec::len).sum::<usize>();
-    let config = move |deadline| ScheduleConfig::new(settings.rate, settings.attempts, deadline);
-    let timeout = settings.timeout.unwrap_or_else(|| {
-        config(Duration::ZERO).expected_duration(count) * 2 + Duration::from_secs(5)
-    });
     let Plan {
         decided,
         targets,
         targets_v6,
     } = plan;
+    let counts: Vec<usize> = targets
+        .values()
+        .map(Vec::len)
+        .chain(targets_v6.values().map(Vec::len))
+        .collect();
+    let count: usize = counts.iter().sum();
+    let rates = rate_shares(settings.rate, &counts);
+    let timeout = settings.timeout.unwrap_or_else(|| {
+        ScheduleConfig::new(settings.rate, settings.attempts, Duration::ZERO)
+            .expected_duration(count)
+            * 2
+            + Duration::from_secs(5)
+    });
+    let config = move |rate| ScheduleConfig::new(rate, settings.attempts, timeout);
+    let started = std::time::Instant::now();
     let runs = tokio::task::spawn_blocking(move || {
-        let started = std::time::Instant::now();
-        let left = || config(timeout.saturating_sub(started.elapsed()));
-        // IPv4 first, then IPv6: one family after the other on each interface.
-        let v4 = targets
-            .iter()
-            .map(|(interface, candidates)| super::probe(interface, candidates, left()));
-        let v6 = targets_v6
-            .iter()
-            .map(|(interface, candidates)| super::probe_v6(interface, candidates, left()));
-        v4.chain(v6).collect::<Result<Vec<_>, Error>>()
+        let mut rates = rates.into_iter();
+        std::thread::scope(|scope| {
+            let mut running = Vec::new();
+            for (interface, candidates) in &targets {
+                let config = config(rates.next().unwrap_or(1));
+                running.push(scope.spawn(move || super::probe(interface, candidates, config)));
+            }
+            for (interface, candidates) in &targets_v6 {
+                let config = config(rates.next().unwrap_or(1));
+                running.push(scope.spawn(move || super::probe_v6(interface, candidates, config)));
+            }
+            running
+                .into_iter()
+                .map(|run| {
+                    run.join().map_err(|_| {
+                        Error::io("a probing thread failed", std::io::Error::other("panicked"))
+                    })?
+                })
+                .collect::<Result<Vec<_>, Error>>()
+        })
     })
     .await
     .map_err(|e| Error::io("the probing thread failed", std::io::Error::other(e)))??;
     let mut outcome = Outcome {
         verdicts: decided,
         packets_sent: 0,
-        elapsed: Duration::ZERO,
+        elapsed: started.elapsed(),
     };
     for run in runs {
         outcome.verdicts.extend(run.verdicts);
         outcome.packets_sent += run.packets_sent;
-        outcome.elapsed += run.elapsed;
     }
     Ok(outcome)
+}
+
+/// Splits `rate` packets per second over runs probing `counts` addresses, in proportion; every
+/// run gets at least 1/s.
+pub fn rate_shares(rate: u32, counts: &[usize]) -> Vec<u32> {
+    let total: u64 = counts.iter().map(|&n| n as u64).sum();
+    counts
+        .iter()
+        .map(|&n| {
+            let share = u64::from(rate) * n as u64 / total.max(1);
+            u32::try_from(share).unwrap_or(rate).max(1)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -298,6 +331,19 @@ mod tests {
 
     fn ip6(s: &str) -> Ipv6Addr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_rate_is_shared_in_proportion_and_never_exceeded() {
+        assert_eq!(rate_shares(500, &[256]), [500]);
+        assert_eq!(rate_shares(500, &[16, 16]), [250, 250]);
+        assert_eq!(rate_shares(500, &[300, 100]), [375, 125]);
+        // Rounding down keeps the sum within the rate; a tiny run still gets 1/s.
+        let shares = rate_shares(500, &[1000, 999, 1]);
+        assert_eq!(shares, [250, 249, 1]);
+        assert!(shares.iter().sum::<u32>() <= 500);
+        assert_eq!(rate_shares(1, &[5, 5]), [1, 1]);
+        assert!(rate_shares(500, &[]).is_empty());
     }
 
     #[test]
