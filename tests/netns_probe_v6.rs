@@ -81,7 +81,15 @@ fn speaker(lab: &mut Lab, name: &str, address: &str) -> (String, Responder) {
     (ns, responder)
 }
 
-/// Whether `ns` still holds `address` as tentative, or gave it up (dadfailed).
+/// A host in the middle of DAD for `address` (30 probes, one a second).
+fn claimer(lab: &mut Lab, address: &str) -> String {
+    let ns = v6_host(lab, "claimer", &[]);
+    lab.sysctl(&ns, "net.ipv6.conf.eth0.dad_transmits", "30");
+    lab.ip(&ns, &["addr", "add", address, "dev", "eth0"]);
+    ns
+}
+
+/// eth0's IPv6 addresses in `ns`, with their flags (tentative, dadfailed).
 fn dad_state(lab: &Lab, ns: &str) -> String {
     let out = lab.ip(ns, &["-6", "addr", "show", "dev", "eth0"]);
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -128,12 +136,10 @@ fn solicitations_find_owners_conflicts_vrrp_and_speakers_and_leave_the_rest_free
         &["addr", "add", "fd00:50::40/64", "dev", "vrrp.10", "nodad"],
     );
     lab.ip(&vrrp, &["link", "set", "vrrp.10", "up"]);
-    // A host still running DAD for ::50 (30 probes, one a second): its own DAD probes are
+    // A host still running DAD for ::50 (see `claimer`): its own DAD probes are
     // no claim, and our solicitations, which come from a unicast address, leave its DAD alone
     // (RFC 4862 section 5.4.3).
-    let claimer = v6_host(&mut lab, "claimer", &[]);
-    lab.sysctl(&claimer, "net.ipv6.conf.eth0.dad_transmits", "30");
-    lab.ip(&claimer, &["addr", "add", "fd00:50::50/64", "dev", "eth0"]);
+    let claimer = claimer(&mut lab, "fd00:50::50/64");
     // A MetalLB speaker announcing ::60: it answers only solicitations that name their sender's
     // MAC, never a DAD probe.
     let (speaker, responder) = speaker(&mut lab, "speaker", "fd00:50::60");
@@ -252,9 +258,7 @@ fn without_a_link_local_address_dad_probes_find_kernel_owners_only() {
         &["-6", "addr", "flush", "dev", "eth0", "scope", "link"],
     );
     let owner = v6_host(&mut lab, "owner", &["fd00:70::10/64"]);
-    let claimer = v6_host(&mut lab, "claimer", &[]);
-    lab.sysctl(&claimer, "net.ipv6.conf.eth0.dad_transmits", "30");
-    lab.ip(&claimer, &["addr", "add", "fd00:70::50/64", "dev", "eth0"]);
+    let claimer = claimer(&mut lab, "fd00:70::50/64");
     let (_speaker, responder) = speaker(&mut lab, "speaker", "fd00:70::60");
 
     let (code, report) = probe_json(&prober, &["fd00:70::10,fd00:70::50,fd00:70::60"]);
