@@ -14,6 +14,12 @@ pub fn use_color(choice: ColorChoice, stdout_is_tty: bool, no_color: Option<&str
     }
 }
 
+/// `n` and the noun that fits it: "1 address", "2 addresses".
+pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Applies the colour decision process-wide (the `colored` crate reads it).
 pub fn init_color(choice: ColorChoice) {
     let no_color = std::env::var("NO_COLOR").ok();
@@ -36,6 +42,13 @@ pub fn is_json(format: OutputFormat) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_take_the_noun_that_fits() {
+        assert_eq!(count(1u32, "address", "addresses"), "1 address");
+        assert_eq!(count(0u32, "address", "addresses"), "0 addresses");
+        assert_eq!(count(3u64, "probe", "probes"), "3 probes");
+    }
 
     #[test]
     fn auto_colour_follows_tty_and_no_color() {

@@ -24,47 +24,45 @@ const LBCTL: &str = env!("CARGO_BIN_EXE_lbctl");
 /// or `both`; family: `4` or `6`).
 const INNER: &str = "LBCTL_NETNS_DOCTOR_INNER";
 
-/// The lab's addresses for one IP family.
-#[derive(Clone, Copy)]
-struct Family {
-    /// `{}` is replaced by the host part.
-    template: &'static str,
-    prefix: u8,
+/// The IP family of a lab: its addresses, on 10.66.0.0/24 or fd00:66::/64.
+#[derive(Clone, Copy, PartialEq)]
+enum Family {
+    V4,
+    V6,
 }
-
-const V4: Family = Family {
-    template: "10.66.0.{}",
-    prefix: 24,
-};
-const V6: Family = Family {
-    template: "fd00:66::{}",
-    prefix: 64,
-};
+use Family::{V4, V6};
 
 impl Family {
     fn of(name: &str) -> Family {
         if name == "6" { V6 } else { V4 }
     }
-    fn is_v6(self) -> bool {
-        self.prefix == 64
-    }
     fn name(self) -> &'static str {
-        if self.is_v6() { "6" } else { "4" }
+        match self {
+            V4 => "4",
+            V6 => "6",
+        }
     }
     fn address(self, host: u8) -> String {
-        self.template.replace("{}", &host.to_string())
+        match self {
+            V4 => format!("10.66.0.{host}"),
+            V6 => format!("fd00:66::{host}"),
+        }
     }
     fn vip(self) -> String {
         self.address(50)
     }
-    fn cidr(self, host: u8) -> String {
-        format!("{}/{}", self.address(host), self.prefix)
+    /// The pool: the VIP alone (MetalLB takes CIDRs and ranges, not bare addresses).
+    fn pool(self) -> String {
+        let bits = if self == V6 { 128 } else { 32 };
+        format!("{}/{bits}", self.vip())
     }
     /// `ip addr add` arguments for `host` on eth0 (IPv6 without DAD, so it answers at once).
     fn add(self, host: u8) -> Vec<String> {
-        let mut args = vec!["addr".into(), "add".into(), self.cidr(host)];
+        let prefix = if self == V6 { 64 } else { 24 };
+        let cidr = format!("{}/{prefix}", self.address(host));
+        let mut args: Vec<String> = vec!["addr".into(), "add".into(), cidr];
         args.extend(["dev".into(), "eth0".into()]);
-        if self.is_v6() {
+        if self == V6 {
             args.push("nodad".into());
         }
         args
@@ -90,11 +88,8 @@ fn scenario(family: Family) -> Scenario {
                     {"type": "Hostname", "address": name}
                 ]);
             }
-            (Some("IPAddressPool"), _) => {
-                let bits = if family.is_v6() { 128 } else { 32 };
-                obj["spec"]["addresses"] = json!([format!("{}/{bits}", family.vip())]);
-            }
-            (Some("Service"), Some("web")) if family.is_v6() => {
+            (Some("IPAddressPool"), _) => obj["spec"]["addresses"] = json!([family.pool()]),
+            (Some("Service"), Some("web")) if family == V6 => {
                 obj["spec"]["clusterIP"] = json!("fd00:96::10");
             }
             _ => {}
@@ -170,7 +165,7 @@ fn doctor_in_lab(
     let mut lab = Lab::new("doctor");
     let mut host = |name: &str, last: u8| {
         let ns = lab.host(name);
-        if family.is_v6() {
+        if family == V6 {
             lab.enable_ipv6(&ns, &["eth0"]);
         }
         let args = family.add(last);

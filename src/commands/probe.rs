@@ -14,7 +14,7 @@ use crate::net::interfaces::{self, Interface};
 use crate::net::pool::{EdgeKind, Pool, compress, to_u128};
 use crate::net::roots::HostRoots;
 use crate::net::routes::RouteTable;
-use crate::output::{is_json, print_json};
+use crate::output::{count, is_json, print_json};
 use crate::{Error, ExitCode, Result};
 
 /// More addresses than this (a /16) would take minutes at any polite rate.
@@ -224,11 +224,11 @@ pub fn render_human(report: &ProbeReport) -> String {
         format!(" on {}", report.interfaces.join(", "))
     };
     let mut out = format!(
-        "{} addresses of {}{on}: {} ({} probes, {} per address at most, {} packets/s, {:.1}s)\n",
-        s.total,
+        "{} of {}{on}: {} ({}, {} per address at most, {} packets/s, {:.1}s)\n",
+        count(s.total as u64, "address", "addresses"),
         report.pools.join(" "),
         counts.join(", "),
-        report.packets_sent,
+        count(report.packets_sent, "probe", "probes"),
         report.attempts,
         report.rate,
         report.elapsed_ms as f64 / 1000.0

@@ -236,10 +236,6 @@ type Answerer = fn(&[u8], MacAddr) -> Option<(IpAddr, Vec<u8>)>;
 impl Responder {
     /// Answers ARP requests, probes included.
     pub fn start(ns: &str, interface: &str, answers: HashMap<Ipv4Addr, Behaviour>) -> Responder {
-        let answers = answers
-            .into_iter()
-            .map(|(a, b)| (IpAddr::V4(a), b))
-            .collect();
         Self::run(ns, interface, answers, |bytes, mac| {
             let frame = ArpFrame::parse(bytes)?;
             (frame.sender_mac != mac
@@ -258,10 +254,6 @@ impl Responder {
         interface: &str,
         answers: HashMap<Ipv6Addr, Behaviour>,
     ) -> Responder {
-        let answers = answers
-            .into_iter()
-            .map(|(a, b)| (IpAddr::V6(a), b))
-            .collect();
         Self::run(ns, interface, answers, |bytes, mac| {
             let asked = ndp::parse_solicitation(bytes)?;
             (asked.source_mac.is_some_and(|m| m != mac))
@@ -269,12 +261,14 @@ impl Responder {
         })
     }
 
-    fn run(
+    fn run<A: Into<IpAddr>>(
         ns: &str,
         interface: &str,
-        answers: HashMap<IpAddr, Behaviour>,
+        answers: HashMap<A, Behaviour>,
         answer: Answerer,
     ) -> Responder {
+        let answers: HashMap<IpAddr, Behaviour> =
+            answers.into_iter().map(|(a, b)| (a.into(), b)).collect();
         let stop = Arc::new(AtomicBool::new(false));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let ns_path = format!("/run/netns/{ns}");

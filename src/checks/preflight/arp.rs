@@ -5,6 +5,7 @@ use crate::checks::Outcome;
 use crate::facts::PreflightFacts;
 use crate::facts::probe::ProbeState;
 use crate::net::arp::classify::{Flag, Status};
+use crate::output::count;
 
 pub fn probes(f: &PreflightFacts) -> Outcome {
     let verdicts = match &f.probe {
@@ -60,7 +61,10 @@ pub fn probes(f: &PreflightFacts) -> Outcome {
     }
     if unprobed > 0 {
         return Outcome::warn(
-            format!("{unprobed} addresses were not probed before the deadline"),
+            format!(
+                "{} not probed before the deadline",
+                count(unprobed as u64, "address was", "addresses were")
+            ),
             "probe them with lbctl probe --rate N",
         );
     }
@@ -68,8 +72,8 @@ pub fn probes(f: &PreflightFacts) -> Outcome {
         return Outcome::skip("no pool address is on a network this host can probe (see LB308)");
     }
     Outcome::pass(format!(
-        "{} addresses probed, none answered (ARP shows addresses in use, never that they stay free)",
-        probed.len()
+        "{} probed, none answered (an answer shows an address in use, silence never that it stays free)",
+        count(probed.len() as u64, "address", "addresses")
     ))
 }
 
@@ -110,7 +114,7 @@ mod tests {
         let proxied = verdict("10.0.0.3", Status::InUse, 1, vec![Flag::ProxyArpSuspected]);
         let late = verdict("10.0.0.4", Status::Unprobed, 0, vec![]);
         let cases = [
-            (vec![free.clone()], CheckStatus::Pass, "1 addresses probed"),
+            (vec![free.clone()], CheckStatus::Pass, "1 address probed"),
             (
                 vec![free.clone(), used],
                 CheckStatus::Fail,

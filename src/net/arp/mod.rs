@@ -1,6 +1,7 @@
 //! The ARP prober: RFC 5227 probes for many addresses at once, and Neighbor Solicitations
-//! (RFC 4861, or RFC 4862 DAD probes without a link-local address) for IPv6 addresses. `packet`, `ndp`, `schedule` and `classify`
-//! are pure; `socket` is the only part that touches the network.
+//! (RFC 4861, or RFC 4862 DAD probes without a link-local address) for IPv6 addresses.
+//! `packet`, `ndp`, `schedule` and `classify` are pure; `socket` is the only part that touches
+//! the network.
 
 pub mod classify;
 pub mod ndp;
@@ -90,7 +91,6 @@ impl Family for Ndp {
 pub struct ProbeRun {
     pub verdicts: Vec<Verdict>,
     pub packets_sent: u64,
-    pub elapsed: Duration,
 }
 
 /// Probes `candidates` on `interface` with ARP until every attempt was made and answered or
@@ -121,8 +121,8 @@ pub fn probe_family<F: Family>(
 ) -> Result<ProbeRun, Error> {
     let mut socket = ArpSocket::open(interface, F::NAME, F::ETHERTYPE, F::GROUPS)?;
     let mut schedule = Schedule::new(candidates.len(), config);
-    let sender = socket.sender();
-    let mut observer = Observer::new(candidates, vec![socket.mac]);
+    let sender = socket.sender;
+    let mut observer = Observer::new(candidates, vec![sender.mac]);
     let mut batch: Vec<F::Frame> = Vec::new();
     let start = Instant::now();
 
@@ -148,9 +148,8 @@ pub fn probe_family<F: Family>(
             take_replies::<F>(&mut socket, &mut observer, &mut schedule, start.elapsed())?;
         }
     }
-    let elapsed = start.elapsed();
     // A reply that arrived as the last wait ended still counts.
-    take_replies::<F>(&mut socket, &mut observer, &mut schedule, elapsed)?;
+    take_replies::<F>(&mut socket, &mut observer, &mut schedule, start.elapsed())?;
 
     let evidence = observer.evidence();
     let probed = evidence.iter().filter(|e| e.first_probe.is_some()).count();
@@ -168,7 +167,6 @@ pub fn probe_family<F: Family>(
     Ok(ProbeRun {
         verdicts,
         packets_sent: schedule.packets_sent(),
-        elapsed,
     })
 }
 

@@ -238,28 +238,35 @@ pub struct Advertisement {
 /// Solicitations are never claims: another host's DAD probe for an address does not own it.
 /// A frame longer than `bytes` (cut by the read buffer) cannot be checked and is dropped.
 pub fn parse_advertisement(bytes: &[u8]) -> Option<Advertisement> {
-    let (_, message) = ndp_message(bytes, NEIGHBOR_ADVERTISEMENT)?;
-    let target = Ipv6Addr::from(<[u8; 16]>::try_from(&message[8..24]).ok()?);
+    let m = ndp_message(bytes, NEIGHBOR_ADVERTISEMENT)?;
     let source_mac: [u8; 6] = bytes[6..12].try_into().ok()?;
-    let mac = link_layer_option(&message[NDP_BODY_LEN..], OPTION_TARGET_LINK_LAYER)?
+    let mac = link_layer_option(m.options, OPTION_TARGET_LINK_LAYER)?
         .unwrap_or(MacAddr::from(source_mac));
-    Some(Advertisement { target, mac })
+    Some(Advertisement {
+        target: m.target,
+        mac,
+    })
 }
 
 /// Parses a Neighbor Solicitation with the same checks (section 7.1.1).
 pub fn parse_solicitation(bytes: &[u8]) -> Option<Solicitation> {
-    let (source, message) = ndp_message(bytes, NEIGHBOR_SOLICITATION)?;
-    let target = Ipv6Addr::from(<[u8; 16]>::try_from(&message[8..24]).ok()?);
-    let source_mac = link_layer_option(&message[NDP_BODY_LEN..], OPTION_SOURCE_LINK_LAYER)?;
+    let m = ndp_message(bytes, NEIGHBOR_SOLICITATION)?;
     Some(Solicitation {
-        source,
-        target,
-        source_mac,
+        source: m.source,
+        target: m.target,
+        source_mac: link_layer_option(m.options, OPTION_SOURCE_LINK_LAYER)?,
     })
 }
 
-/// The IPv6 source and the ICMPv6 message of a valid NDP frame of type `kind`.
-fn ndp_message(bytes: &[u8], kind: u8) -> Option<(Ipv6Addr, &[u8])> {
+/// What solicitations and advertisements share: the IPv6 source, the target and the options.
+struct NdpMessage<'a> {
+    source: Ipv6Addr,
+    target: Ipv6Addr,
+    options: &'a [u8],
+}
+
+/// The parts of a valid NDP frame of type `kind`.
+fn ndp_message(bytes: &[u8], kind: u8) -> Option<NdpMessage<'_>> {
     if bytes.len() < ICMP + NDP_BODY_LEN
         || u16::from_be_bytes([bytes[12], bytes[13]]) != ETHERTYPE_IPV6
     {
@@ -280,15 +287,16 @@ fn ndp_message(bytes: &[u8], kind: u8) -> Option<(Ipv6Addr, &[u8])> {
     if message[0] != kind || message[1] != 0 {
         return None;
     }
-    let address = |range: std::ops::Range<usize>| {
-        let octets: [u8; 16] = ip[range].try_into().ok()?;
-        Some(Ipv6Addr::from(octets))
-    };
-    let source = address(8..24)?;
-    if checksum(source, address(24..40)?, message) != 0 {
+    let address = |bytes: &[u8]| Some(Ipv6Addr::from(<[u8; 16]>::try_from(bytes).ok()?));
+    let source = address(&ip[8..24])?;
+    if checksum(source, address(&ip[24..40])?, message) != 0 {
         return None;
     }
-    Some((source, message))
+    Some(NdpMessage {
+        source,
+        target: address(&message[8..24])?,
+        options: &message[NDP_BODY_LEN..],
+    })
 }
 
 /// The MAC in the last link-layer address option of `kind`; `None` (the frame is invalid) when

@@ -128,15 +128,16 @@ pub async fn execute(plan: Plan, settings: ProbeSettings) -> Result<Outcome, Err
     let config = move |rate| ScheduleConfig::new(rate, settings.attempts, timeout);
     let started = std::time::Instant::now();
     let runs = tokio::task::spawn_blocking(move || {
+        // `rates` follows `counts`: IPv4 interfaces, then IPv6 ones.
         let mut rates = rates.into_iter();
         std::thread::scope(|scope| {
             let mut running = Vec::new();
-            for (interface, candidates) in &targets {
-                let config = config(rates.next().unwrap_or(1));
+            for ((interface, candidates), rate) in targets.iter().zip(&mut rates) {
+                let config = config(rate);
                 running.push(scope.spawn(move || super::probe(interface, candidates, config)));
             }
-            for (interface, candidates) in &targets_v6 {
-                let config = config(rates.next().unwrap_or(1));
+            for ((interface, candidates), rate) in targets_v6.iter().zip(&mut rates) {
+                let config = config(rate);
                 running.push(scope.spawn(move || super::probe_v6(interface, candidates, config)));
             }
             running

@@ -8,7 +8,7 @@
 
 use std::io::ErrorKind;
 use std::mem::{size_of, zeroed};
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::Duration;
 
@@ -25,9 +25,8 @@ const READ_BATCH: usize = 16;
 const READ_SIZE: usize = 128;
 
 pub struct ArpSocket {
-    pub mac: MacAddr,
-    /// The interface's IPv6 link-local address, the source of resolution solicitations.
-    pub link_local: Option<Ipv6Addr>,
+    /// The interface's MAC and IPv6 link-local address: where probes come from.
+    pub sender: super::Sender,
     /// "ARP" or "NDP", for error messages.
     protocol: &'static str,
     fd: OwnedFd,
@@ -71,19 +70,11 @@ impl ArpSocket {
             _ => None,
         });
         Ok(ArpSocket {
-            mac,
-            link_local,
+            sender: super::Sender { mac, link_local },
             protocol,
             fd,
             buffers: Box::new([[0; READ_SIZE]; READ_BATCH]),
         })
-    }
-
-    pub fn sender(&self) -> super::Sender {
-        super::Sender {
-            mac: self.mac,
-            link_local: self.link_local,
-        }
     }
 
     /// Sends every frame, up to SEND_BATCH per system call.
@@ -162,7 +153,7 @@ impl ArpSocket {
         parse: impl Fn(&[u8]) -> Option<T>,
         mut frame: impl FnMut(T),
     ) -> Result<(), Error> {
-        let ours = self.mac.octets();
+        let ours = self.sender.mac.octets();
         loop {
             // SAFETY: plain C structs; all-zero is a valid value for both.
             let mut iovecs: [libc::iovec; READ_BATCH] = unsafe { zeroed() };
