@@ -117,7 +117,7 @@ always\t''
 never\t''"
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l metallb-namespace -d 'Namespace MetalLB lives in' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l local -d 'Do not contact the cluster: run only the node and pool checks'
-complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l no-probe -d 'Do not send ARP probes for the pool addresses'
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l no-probe -d 'Do not probe the pool addresses (ARP, NDP)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -s V -l version -d 'Print version'
@@ -195,8 +195,8 @@ complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l color -d 'When to
 always\t''
 never\t''"
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l metallb-namespace -d 'Namespace MetalLB lives in' -r
-complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l probe -d 'ARP-probe the assigned addresses; an error when this host cannot (default: probe when CAP_NET_RAW is held)'
-complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l no-probe -d 'Do not send ARP probes'
+complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l probe -d 'Probe the assigned addresses (ARP, NDP); an error when this host cannot (default: probe when CAP_NET_RAW is held)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l no-probe -d 'Do not probe the assigned addresses'
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -s V -l version -d 'Print version'

@@ -168,8 +168,8 @@ announce; the webhook (endpoints, caBundle against its certificate, a server-sid
 the memberlist Secret and every component's ConfigurationState; pools outside MetalLB's namespace, \
 without an L2Advertisement, exhausted or overlapping; LoadBalancer services that are pending (with \
 MetalLB's reason), assigned but not announced, or announced from a node without a local endpoint; \
-kube-proxy's mode, strictARP and restart. With CAP_NET_RAW (or --probe) it also sends ARP probes \
-for every assigned address on this host's segments: exactly one MAC must answer, and it should be \
+kube-proxy's mode, strictARP and restart. With CAP_NET_RAW (or --probe) it also probes \
+every assigned address on this host's segments (ARP for IPv4, NDP for IPv6): exactly one MAC must answer, and it should be \
 the announcing node's.\n\n\
 The API requests are a fixed set of lists, whatever the number of nodes and services. With \
 --nodes all|SELECTOR it also checks the ARP sysctls, IPVS modules and memberlist port of every \
@@ -363,7 +363,7 @@ pub struct PreflightArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub wait: Option<Duration>,
 
-    /// Do not send ARP probes for the pool addresses.
+    /// Do not probe the pool addresses (ARP, NDP).
     #[arg(long)]
     pub no_probe: bool,
 
@@ -419,11 +419,11 @@ pub struct DoctorArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub wait: Option<Duration>,
 
-    /// ARP-probe the assigned addresses; an error when this host cannot (default: probe when CAP_NET_RAW is held).
+    /// Probe the assigned addresses (ARP, NDP); an error when this host cannot (default: probe when CAP_NET_RAW is held).
     #[arg(long, conflicts_with = "no_probe")]
     pub probe: bool,
 
-    /// Do not send ARP probes.
+    /// Do not probe the assigned addresses.
     #[arg(long)]
     pub no_probe: bool,
 
