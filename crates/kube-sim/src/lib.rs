@@ -127,6 +127,7 @@
 //! Bootstrap-only keys (`bootAge`, `bootTime`) are accepted but only matter while a scenario
 //! loads.
 
+pub mod agent;
 mod apply;
 mod clock;
 pub mod cluster;
@@ -134,7 +135,7 @@ mod control;
 mod defaults;
 mod error;
 mod fields;
-mod http;
+pub(crate) mod http;
 mod meta;
 mod patch;
 mod printers;

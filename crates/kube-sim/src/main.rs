@@ -1,5 +1,7 @@
 //! `kube-sim --scenario FILE --kubeconfig-out FILE [--port N] [--user NAME]`: runs a simulated
 //! API server for demos and benchmarks until Ctrl-C.
+//! `kube-sim --scenario FILE --agent-for KUBECONFIG`: loads the scenario into a real API server
+//! without nodes and plays its kubelets and MetalLB until Ctrl-C ([`kube_sim::agent`]).
 
 use clap::Parser;
 use std::io::Write;
@@ -31,8 +33,12 @@ struct Args {
     #[arg(long, requires = "nodes")]
     metallb: bool,
     /// Where to write a kubeconfig for the server.
-    #[arg(long)]
-    kubeconfig_out: PathBuf,
+    #[arg(long, required_unless_present = "agent_for")]
+    kubeconfig_out: Option<PathBuf>,
+    /// Instead of serving: load the scenario into the real API server of this kubeconfig (a
+    /// control plane without nodes) and play its kubelets and MetalLB there.
+    #[arg(long, requires = "scenario", conflicts_with_all = ["nodes", "port", "kubeconfig_out"])]
+    agent_for: Option<PathBuf>,
     /// Port on 127.0.0.1 (default: a free one).
     #[arg(long, default_value_t = 0)]
     port: u16,
@@ -60,6 +66,12 @@ fn main() -> ExitCode {
         }
     };
     let started = std::time::Instant::now();
+    if let Some(kubeconfig) = &args.agent_for {
+        return agent(kubeconfig, &scenario, started);
+    }
+    let Some(kubeconfig_out) = args.kubeconfig_out else {
+        unreachable!("clap requires --kubeconfig-out without --agent-for")
+    };
     let built = kube_sim::SimBuilder::new(scenario)
         .port(args.port)
         .with_cluster()
@@ -71,8 +83,8 @@ fn main() -> ExitCode {
             return ExitCode::from(3);
         }
     };
-    if let Err(e) = sim.write_kubeconfig(&args.kubeconfig_out, &args.user) {
-        eprintln!("error: cannot write {}: {e}", args.kubeconfig_out.display());
+    if let Err(e) = sim.write_kubeconfig(&kubeconfig_out, &args.user) {
+        eprintln!("error: cannot write {}: {e}", kubeconfig_out.display());
         return ExitCode::from(2);
     }
     // Whoever started us may stop reading stdout; that must not stop the server.
@@ -83,8 +95,43 @@ fn main() -> ExitCode {
         sim.url(),
         started.elapsed()
     );
-    let _ = writeln!(stdout, "kubeconfig: {}", args.kubeconfig_out.display());
+    let _ = writeln!(stdout, "kubeconfig: {}", kubeconfig_out.display());
     let _ = stdout.flush();
+    wait_for_ctrl_c();
+    drop(sim);
+    ExitCode::SUCCESS
+}
+
+fn agent(
+    kubeconfig: &std::path::Path,
+    scenario: &kube_sim::Scenario,
+    started: std::time::Instant,
+) -> ExitCode {
+    let config = match kube_sim::agent::config_from_file(kubeconfig) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let agent = match kube_sim::agent::Agent::start(config, scenario) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    println!(
+        "kube-sim agent: scenario loaded into {} and settled in {:?}; playing its nodes and MetalLB until Ctrl-C",
+        kubeconfig.display(),
+        started.elapsed()
+    );
+    wait_for_ctrl_c();
+    drop(agent);
+    ExitCode::SUCCESS
+}
+
+fn wait_for_ctrl_c() {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -92,10 +139,8 @@ fn main() -> ExitCode {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::from(3);
+            return;
         }
     };
     let _ = runtime.block_on(tokio::signal::ctrl_c());
-    drop(sim);
-    ExitCode::SUCCESS
 }

@@ -93,16 +93,36 @@ pub struct Cluster {
     /// The kubelet's timed steps of running and deleted pods.
     timers: HashMap<(String, completion::Step), Timestamp>,
     metallb: metallb::Memory,
+    /// Which parts run here: all of them behind kube-sim's own API, or only those a bare
+    /// control plane lacks ([`Parts::NodesAndMetalLb`], for [`crate::agent`]).
+    parts: Parts,
+}
+
+/// The parts of a cluster the simulation plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parts {
+    /// Everything: the controllers and scheduler of kube-controller-manager and kube-scheduler,
+    /// the kubelets, EndpointSlices and MetalLB (behind kube-sim's API).
+    All,
+    /// What a real control plane without nodes lacks: the kubelets (pod status, logs, events)
+    /// and MetalLB's controller and speakers. The real kube-controller-manager and
+    /// kube-scheduler run the workloads, schedule the pods and write EndpointSlices.
+    NodesAndMetalLb,
 }
 
 impl Cluster {
     pub fn new(settings: ClusterSettings) -> Cluster {
+        Cluster::with_parts(settings, Parts::All)
+    }
+
+    pub fn with_parts(settings: ClusterSettings, parts: Parts) -> Cluster {
         Cluster {
             settings,
             booting: true,
             seen: HashMap::new(),
             timers: HashMap::new(),
             metallb: metallb::Memory::default(),
+            parts,
         }
     }
 
@@ -121,9 +141,11 @@ impl Cluster {
             return Vec::new();
         }
         let mut actions = Vec::new();
-        actions.extend(daemonset::sync(world, now));
-        actions.extend(deployment::sync(world, now));
-        actions.extend(pods::schedule(world, now));
+        if self.parts == Parts::All {
+            actions.extend(daemonset::sync(world, now));
+            actions.extend(deployment::sync(world, now));
+            actions.extend(pods::schedule(world, now));
+        }
         let mut kubelet = pods::Kubelet {
             settings: &self.settings,
             now,
@@ -138,7 +160,9 @@ impl Cluster {
         if self.booting && !actions.is_empty() {
             return actions;
         }
-        actions.extend(endpoints::sync(world, now));
+        if self.parts == Parts::All {
+            actions.extend(endpoints::sync(world, now));
+        }
         actions.extend(metallb::sync(
             world,
             now,

@@ -543,7 +543,10 @@ pub(super) fn cond(kind: &str, ok: bool, at: &str, unready_containers: Option<&s
     c
 }
 
-/// The pod's IP: the node's for hostNetwork pods, else the next free address of the node's pod CIDR.
+/// The pod's IP: the node's for hostNetwork pods, else the next free address of the node's pod
+/// network: `127.R.N.0/24` for a node whose kubelet serves at loopback address `127.R.0.N` (the
+/// agent's nodes beside a real API server, which calls webhooks at their pods' addresses), else
+/// its pod CIDR.
 pub(super) fn pod_ip(pod: &Value, node: &Value, used: &mut HashSet<String>) -> String {
     let current = meta::str_at(pod, &["status", "podIP"]);
     if !current.is_empty() {
@@ -552,8 +555,23 @@ pub(super) fn pod_ip(pod: &Value, node: &Value, used: &mut HashSet<String>) -> S
     if is_host_network(pod) {
         return node_ip(node).unwrap_or("").to_string();
     }
-    let cidr = meta::str_at(node, &["spec", "podCIDR"]);
-    let base: [u8; 4] = cidr
+    let base = loopback_kubelet(node)
+        .map(|ip| {
+            let [a, r, _, n] = ip.octets();
+            [a, r, n, 0]
+        })
+        .unwrap_or_else(|| pod_cidr_base(node));
+    for host in 2u8..=254 {
+        let ip = format!("{}.{}.{}.{}", base[0], base[1], base[2], host);
+        if used.insert(ip.clone()) {
+            return ip;
+        }
+    }
+    String::new()
+}
+
+fn pod_cidr_base(node: &Value) -> [u8; 4] {
+    meta::str_at(node, &["spec", "podCIDR"])
         .split('/')
         .next()
         .and_then(|ip| ip.parse::<std::net::Ipv4Addr>().ok())
@@ -564,12 +582,21 @@ pub(super) fn pod_ip(pod: &Value, node: &Value, used: &mut HashSet<String>) -> S
                 .bytes()
                 .fold(0u8, |a, b| a.wrapping_mul(31).wrapping_add(b));
             [10, 244, h, 0]
-        });
-    for host in 2u8..=254 {
-        let ip = format!("{}.{}.{}.{}", base[0], base[1], base[2], host);
-        if used.insert(ip.clone()) {
-            return ip;
-        }
-    }
-    String::new()
+        })
+}
+
+/// The loopback address a node's kubelet serves at, from its `Hostname` address (what the agent
+/// reports for its nodes; a real API server configured to prefer `Hostname` calls the kubelet
+/// there).
+pub fn loopback_kubelet(node: &Value) -> Option<std::net::Ipv4Addr> {
+    node.pointer("/status/addresses")
+        .and_then(Value::as_array)?
+        .iter()
+        .filter(|a| meta::str_at(a, &["type"]) == "Hostname")
+        .filter_map(|a| {
+            meta::str_at(a, &["address"])
+                .parse::<std::net::Ipv4Addr>()
+                .ok()
+        })
+        .find(|ip| ip.is_loopback())
 }

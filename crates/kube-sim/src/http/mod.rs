@@ -4,7 +4,7 @@
 mod auth;
 mod body;
 mod discovery;
-mod log;
+pub(crate) mod log;
 mod openapi;
 mod read;
 mod route;

@@ -172,8 +172,8 @@ fn target_port(world: &World, ns: &str, name: &str) -> i64 {
         .unwrap_or(443)
 }
 
-/// What MetalLB's webhook handlers check.
-fn validate(world: &World, call: &Call, metallb_ns: &str) -> Result<(), String> {
+/// What MetalLB's webhook handlers check: `Err` is the reason they deny the call with.
+pub fn validate(world: &World, call: &Call, metallb_ns: &str) -> Result<(), String> {
     if call.operation == "DELETE" {
         return Ok(());
     }
