@@ -323,6 +323,29 @@ fn schema_facts(schema: &Value) -> (BTreeMap<String, Value>, BTreeMap<String, St
     (facts, docs)
 }
 
+/// Every schema node as `path -> the keywords it sets`, descriptions aside (ours may describe
+/// more than upstream does).
+fn schema_keywords(schema: &Value) -> BTreeMap<String, BTreeSet<String>> {
+    fn walk(s: &Value, path: String, out: &mut BTreeMap<String, BTreeSet<String>>) {
+        let keywords = s
+            .as_object()
+            .map(|m| m.keys().filter(|k| *k != "description").cloned().collect())
+            .unwrap_or_default();
+        out.insert(path.clone(), keywords);
+        if let Some(props) = s.get("properties").and_then(Value::as_object) {
+            for (name, child) in props {
+                walk(child, format!("{path}.{name}"), out);
+            }
+        }
+        if let Some(items) = s.get("items") {
+            walk(items, format!("{path}[]"), out);
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(schema, String::new(), &mut out);
+    out
+}
+
 #[test]
 fn crds_match_in_names_versions_and_schemas() {
     let Some(crds) = of_kind("CustomResourceDefinition") else {
@@ -383,6 +406,23 @@ fn crds_match_in_names_versions_and_schemas() {
             for (path, fact) in &ufacts {
                 assert_eq!(&ofacts[path], fact, "{name} {version} schema at `{path}`");
             }
+            let (ukeys, okeys) = (
+                schema_keywords(&u["schema"]["openAPIV3Schema"]),
+                schema_keywords(&o["schema"]["openAPIV3Schema"]),
+            );
+            for (path, keywords) in &ukeys {
+                assert_eq!(
+                    &okeys[path], keywords,
+                    "{name} {version} schema keywords at `{path}`"
+                );
+            }
+            // A structural schema may say nothing about the root's metadata but its type (the
+            // API server refuses even a description there).
+            assert_eq!(
+                o["schema"]["openAPIV3Schema"]["properties"]["metadata"],
+                serde_json::json!({"type": "object"}),
+                "{name} {version} root metadata"
+            );
             for (path, theirs) in &udocs {
                 if let Some(mine) = odocs.get(path) {
                     assert_ne!(

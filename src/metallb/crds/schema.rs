@@ -55,7 +55,10 @@ pub fn drop_empty_properties(schema: &mut Value) {
 }
 
 /// Gives the root the standard object fields every Kubernetes schema declares, without the
-/// derive's `title`.
+/// derive's `title`. `metadata` is a bare `{"type": "object"}`, as controller-gen writes it: a
+/// structural schema may say nothing else about the root's metadata (not even a description;
+/// only `name` and `generateName` may be restricted), and the API server refuses the CRD
+/// otherwise (422, `must not specify anything other than name and generateName`).
 pub fn standard_root(root: &mut Value) {
     let Some(map) = root.as_object_mut() else {
         return;
@@ -73,10 +76,7 @@ pub fn standard_root(root: &mut Value) {
             "kind".into(),
             json!({"type": "string", "description": "The REST resource this object represents."}),
         );
-        props.insert(
-            "metadata".into(),
-            json!({"type": "object", "description": "Standard Kubernetes object metadata."}),
-        );
+        props.insert("metadata".into(), json!({"type": "object"}));
     }
 }
 
@@ -122,6 +122,7 @@ mod tests {
         for field in ["apiVersion", "kind", "metadata", "spec"] {
             assert!(v["properties"].get(field).is_some(), "{field}");
         }
+        assert_eq!(v["properties"]["metadata"], json!({"type": "object"}));
     }
 
     #[test]
