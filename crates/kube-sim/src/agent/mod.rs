@@ -9,7 +9,8 @@
 //!   `daemonEndpoints`; each node's kubelet serves `/containerLogs` over HTTPS at a loopback
 //!   address of this machine, reported as the node's `Hostname` address (start the API server
 //!   with `--kubelet-preferred-address-types=Hostname,InternalIP`; InternalIPs stay as the
-//!   scenario has them). Pods get addresses on loopback too (`127.R.N.0/24` for node N).
+//!   scenario has them). Pods get addresses in the agent's pod network, a network namespace of
+//!   its own joined by a veth pair ([`netns`]: the API server refuses loopback endpoints).
 //! - the node lifecycle controller's one step that matters here: a Ready node loses the
 //!   `node.kubernetes.io/not-ready` taint admission put on it.
 //! - MetalLB's controller and speakers: certificates and CA injection, IP allocation,
@@ -21,6 +22,7 @@
 
 mod cache;
 pub mod load;
+mod netns;
 mod servers;
 mod writer;
 
@@ -41,6 +43,8 @@ use crate::cluster::{
     Action, Cluster, ClusterSettings, Parts, WATCHED, World, endpoints, meta, scheduling,
 };
 use cache::Cache;
+use netns::PodNetwork;
+pub use netns::pod_subnet;
 pub use writer::WriteError;
 use writer::Writer;
 
@@ -257,12 +261,13 @@ fn unsettled(world: &World) -> Option<String> {
         })
 }
 
-/// This agent's part of the loopback range, `127.R.0.0/16`: its kubelets at `127.R.0.N`, their
-/// pods in `127.R.N.0/24`. Claimed by holding `127.R.255.254:10250` open, so agents running at
-/// the same time (tests in parallel) never share addresses.
+/// This agent's number R: its kubelets at `127.R.0.N`, its pods in `198.18.R.0/24`. Claimed by
+/// holding `127.R.255.254:10250` open, so agents running at the same time (tests in parallel)
+/// never share addresses.
 struct Network {
     r: u8,
     _claim: tokio::net::TcpListener,
+    pods: PodNetwork,
 }
 
 async fn claim_loopback_network() -> Result<Network, AgentError> {
@@ -270,9 +275,12 @@ async fn claim_loopback_network() -> Result<Network, AgentError> {
         let r = fastrand::u8(1..=254);
         let claim = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, r, 255, 254)), KUBELET_PORT);
         if let Ok(listener) = tokio::net::TcpListener::bind(claim).await {
+            let pods = PodNetwork::create(r)
+                .map_err(|e| AgentError::Start(format!("pod network: {e}")))?;
             return Ok(Network {
                 r,
                 _claim: listener,
+                pods,
             });
         }
     }
@@ -339,7 +347,7 @@ async fn run(
             }
         }
         serve_kubelets(&world, &cache, &writer, &mut servers).await;
-        serve_webhook(&world, &cluster, &cache, &mut servers, now).await;
+        serve_webhook(&world, &cluster, &cache, &network.pods, &mut servers, now);
         *shared.world.lock().unwrap_or_else(|e| e.into_inner()) = world;
         if wrote {
             shared.idle_passes.store(0, Ordering::SeqCst);
@@ -462,10 +470,11 @@ async fn serve_kubelets(world: &World, cache: &Arc<Cache>, writer: &Writer, serv
 /// settle time has passed (unless the scenario says it never serves), with the certificate the
 /// controller wrote into `metallb-webhook-cert` (a self-signed one before that: the API server
 /// then fails to verify it, as it does while the CA is not injected).
-async fn serve_webhook(
+fn serve_webhook(
     world: &World,
     cluster: &Cluster,
     cache: &Arc<Cache>,
+    pods: &PodNetwork,
     servers: &mut Servers,
     now: Timestamp,
 ) {
@@ -473,7 +482,7 @@ async fn serve_webhook(
         let ns = install.namespace;
         let service = "metallb-webhook-service";
         let ip: Ipv4Addr = endpoints::ready_address(world, ns, service)?.parse().ok()?;
-        if !ip.is_loopback() || !cluster.settings.metallb.webhook_serving {
+        if !cluster.settings.metallb.webhook_serving {
             return None;
         }
         let since = (*cluster
@@ -528,7 +537,10 @@ async fn serve_webhook(
         Some((crt, key)) => servers::tls_config(crt, key),
         None => servers::self_signed(addr.ip()),
     };
-    let (Some(listener), Ok(tls)) = (servers::bind(addr).await, tls) else {
+    let listener = pods
+        .listen(addr)
+        .and_then(|l| tokio::net::TcpListener::from_std(l).map_err(|e| e.to_string()));
+    let (Ok(listener), Ok(tls)) = (listener, tls) else {
         return;
     };
     let handler = servers::metallb_webhook(cache.clone(), ns);

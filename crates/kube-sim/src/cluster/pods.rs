@@ -544,9 +544,9 @@ pub(super) fn cond(kind: &str, ok: bool, at: &str, unready_containers: Option<&s
 }
 
 /// The pod's IP: the node's for hostNetwork pods, else the next free address of the node's pod
-/// network: `127.R.N.0/24` for a node whose kubelet serves at loopback address `127.R.0.N` (the
-/// agent's nodes beside a real API server, which calls webhooks at their pods' addresses), else
-/// its pod CIDR.
+/// network: the agent's `198.18.R.0/24` for a node whose kubelet serves at loopback address
+/// `127.R.0.N` (the agent's nodes beside a real API server, which calls webhooks at their pods'
+/// addresses and refuses loopback ones in EndpointSlices), else its pod CIDR.
 pub(super) fn pod_ip(pod: &Value, node: &Value, used: &mut HashSet<String>) -> String {
     let current = meta::str_at(pod, &["status", "podIP"]);
     if !current.is_empty() {
@@ -556,10 +556,7 @@ pub(super) fn pod_ip(pod: &Value, node: &Value, used: &mut HashSet<String>) -> S
         return node_ip(node).unwrap_or("").to_string();
     }
     let base = loopback_kubelet(node)
-        .map(|ip| {
-            let [a, r, _, n] = ip.octets();
-            [a, r, n, 0]
-        })
+        .map(|ip| crate::agent::pod_subnet(ip.octets()[1]))
         .unwrap_or_else(|| pod_cidr_base(node));
     for host in 2u8..=254 {
         let ip = format!("{}.{}.{}.{}", base[0], base[1], base[2], host);
