@@ -169,10 +169,10 @@ extern "C" fn stop_at_exit() {
     }
     if let Some((dir, keep)) = ETCD_DIR.get() {
         if *keep {
-            eprintln!(
+            crate::say(&format!(
                 "lbctl-cp: kept the shared etcd's directory {}",
                 dir.display()
-            );
+            ));
         } else {
             let _ = std::fs::remove_dir_all(dir);
         }

@@ -39,9 +39,9 @@ use base64::Engine;
 use k8s_openapi::api::authorization::v1::{
     NonResourceAttributes, ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
 };
-use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
+use k8s_openapi::api::core::v1::{Event, Pod, ServiceAccount};
 use k8s_openapi::api::rbac::v1::PolicyRule;
-use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use process::Process;
 use serde_json::{Value, json};
 use std::fmt;
@@ -221,7 +221,8 @@ pub fn should_skip() -> bool {
     match bins::locate() {
         Ok(_) => false,
         Err(bins::Unavailable::Absent(why)) => {
-            ONCE.call_once(|| eprintln!("skipping the real-control-plane tier: {why}"));
+            // Straight to the file descriptor: the test harness captures `eprintln!`.
+            ONCE.call_once(|| say(&format!("skipping the real-control-plane tier: {why}")));
             true
         }
         Err(bins::Unavailable::Broken(why)) => {
@@ -235,6 +236,13 @@ pub fn should_skip() -> bool {
 #[doc(hidden)]
 pub fn remove_leftovers() -> Vec<PathBuf> {
     process::remove_leftovers()
+}
+
+/// One line straight to the stderr file descriptor, past the test harness's capture of
+/// `eprintln!` (which only shows a test's output when it fails).
+pub(crate) fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(io::stderr(), "{line}");
 }
 
 fn keep_requested() -> bool {
@@ -368,7 +376,8 @@ impl ControlPlane {
 
     /// Grants `user` exactly `rules` (RBAC PolicyRules as JSON) through the ClusterRole and
     /// ClusterRoleBinding `lbctl-test:<user>` (replaced when they exist), and waits until the
-    /// API server's authorizer allows the first rule. Works from sync and async code.
+    /// API server's authorizer allows the first rule. Works from sync and async code; panics
+    /// for a user not in the options.
     pub fn apply_rbac_for(&self, user: &str, rules: &[Value]) -> Result<(), Error> {
         let u = self.user(user);
         let parsed: Vec<PolicyRule> = serde_json::from_value(Value::Array(rules.to_vec()))
@@ -715,6 +724,22 @@ impl ControlPlane {
             pods.delete(SCHEDULER_PROBE, &DeleteParams::default().grace_period(0))
                 .await
                 .map_err(|e| Waited::Other(format!("deleting the scheduler's probe pod: {e}")))?;
+            // And its FailedScheduling event, which the scheduler sends shortly (best effort:
+            // tests that read events should not meet a pod that never was theirs).
+            let events: Api<Event> = Api::namespaced(pods.into_client(), "kube-system");
+            let about_probe =
+                ListParams::default().fields(&format!("involvedObject.name={SCHEDULER_PROBE}"));
+            let give_up = Instant::now() + Duration::from_secs(2);
+            while Instant::now() < give_up {
+                let found = events.list(&about_probe).await.map(|l| l.items.len());
+                if found.is_ok_and(|n| n > 0) {
+                    let _ = events
+                        .delete_collection(&DeleteParams::default(), &about_probe)
+                        .await;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
             Ok((kcm_ready, scheduler_ready))
         });
         let (kcm, scheduler) = waited.map_err(|w| self.waited_error(w, timeout))?;
@@ -777,11 +802,11 @@ impl Drop for ControlPlane {
             self.etcd.delete_prefix(&format!("{}/", self.etcd_prefix));
         }
         if self.keep {
-            eprintln!(
+            say(&format!(
                 "lbctl-cp: kept cluster {}'s directory {} ({KEEP_ENV} is set)",
                 self.seq,
                 self.dir.display()
-            );
+            ));
         } else {
             let _ = fs::remove_dir_all(&self.dir);
         }
@@ -905,4 +930,38 @@ fn write_private(path: &Path, text: &str) -> io::Result<()> {
         .mode(0o600)
         .open(path)?;
     file.write_all(text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn self_signed(names: &[&str]) -> String {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let names = names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        rcgen::CertificateParams::new(names)
+            .unwrap()
+            .self_signed(&key)
+            .unwrap()
+            .pem()
+    }
+
+    #[test]
+    fn a_certificate_for_127_0_0_1_is_trusted_else_verification_is_skipped() {
+        assert!(names_localhost_ip(&self_signed(&[
+            "kubernetes",
+            "127.0.0.1"
+        ])));
+        assert!(!names_localhost_ip(&self_signed(&[
+            "localhost",
+            "10.96.0.1"
+        ])));
+        assert!(!names_localhost_ip("not a certificate"));
+    }
+
+    #[test]
+    fn processes_that_are_gone_are_not_running() {
+        assert!(process_running(std::process::id()));
+        assert!(!process_running(u32::MAX));
+    }
 }
