@@ -40,7 +40,7 @@ use k8s_openapi::api::authorization::v1::{
     NonResourceAttributes, ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
 };
 use k8s_openapi::api::core::v1::{Event, Pod, ServiceAccount};
-use k8s_openapi::api::rbac::v1::PolicyRule;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use process::Process;
 use serde_json::{Value, json};
@@ -398,21 +398,11 @@ impl ControlPlane {
         block_on(async move {
             let client = client_from(&admin).await?;
             let params = PatchParams::apply("lbctl-control-plane").force();
-            let roles: Api<kube::api::DynamicObject> = Api::all_with(
-                client.clone(),
-                &kube::api::ApiResource::erase::<k8s_openapi::api::rbac::v1::ClusterRole>(&()),
-            );
-            roles
+            Api::<ClusterRole>::all(client.clone())
                 .patch(&name, &params, &Patch::Apply(&role))
                 .await
                 .map_err(|e| format!("apply ClusterRole {name}: {e}"))?;
-            let bindings: Api<kube::api::DynamicObject> = Api::all_with(
-                client.clone(),
-                &kube::api::ApiResource::erase::<k8s_openapi::api::rbac::v1::ClusterRoleBinding>(
-                    &(),
-                ),
-            );
-            bindings
+            Api::<ClusterRoleBinding>::all(client.clone())
                 .patch(&name, &params, &Patch::Apply(&binding))
                 .await
                 .map_err(|e| format!("apply ClusterRoleBinding {name}: {e}"))?;
@@ -535,9 +525,8 @@ impl ControlPlane {
         for attempt in 1..=5 {
             let port = process::free_port().map_err(|e| format!("no free port: {e}"))?;
             match self.try_apiserver(bins, port, timeout) {
-                Err(e) if attempt < 5 && process::bind_failed(&log) => {
+                Err(_) if attempt < 5 && process::bind_failed(&log) => {
                     // Someone took the port between our probe and the API server's bind.
-                    let _ = e;
                     let _ = fs::rename(&log, self.path(&format!("kube-apiserver.{attempt}.log")));
                 }
                 result => {
