@@ -155,15 +155,28 @@ pub async fn get(target: &ClusterTarget, r: &ObjectRef) -> Result<Option<Dynamic
     }
 }
 
-/// Deletes one object (foreground: dependents first); an object already gone counts as deleted.
-/// Returns whether a delete was sent for an existing object.
+/// Whether deleting `kind` waits for its dependents (foreground deletion): workloads, whose pods
+/// must be gone with them. Other kinds have no dependents lbctl waits for, and a foreground
+/// delete of a custom resource waits for the garbage collector to have discovered its type
+/// (up to its 30 s resync on a real cluster, right after an install).
+pub fn deletes_in_foreground(kind: &str) -> bool {
+    matches!(
+        kind,
+        "Deployment" | "DaemonSet" | "ReplicaSet" | "StatefulSet" | "Job"
+    )
+}
+
+/// Deletes one object (workloads in the foreground: their pods first); an object already gone
+/// counts as deleted. Returns whether a delete was sent for an existing object.
 pub async fn delete(target: &ClusterTarget, r: &ObjectRef, dry_run: bool) -> Result<bool> {
     let resource = r.resource();
     let api = dynamic_api(target, &resource, r.namespace.as_deref());
-    let params = DeleteParams {
-        dry_run,
-        ..DeleteParams::foreground()
+    let base = if deletes_in_foreground(&r.kind) {
+        DeleteParams::foreground()
+    } else {
+        DeleteParams::background()
     };
+    let params = DeleteParams { dry_run, ..base };
     match api.delete(&r.name, &params).await {
         Ok(_) => Ok(true),
         Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
@@ -175,6 +188,20 @@ pub async fn delete(target: &ClusterTarget, r: &ObjectRef, dry_run: bool) -> Res
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn only_workloads_are_deleted_in_the_foreground() {
+        assert!(deletes_in_foreground("DaemonSet"));
+        assert!(deletes_in_foreground("Deployment"));
+        for kind in [
+            "IPAddressPool",
+            "CustomResourceDefinition",
+            "ClusterRole",
+            "Namespace",
+        ] {
+            assert!(!deletes_in_foreground(kind), "{kind}");
+        }
+    }
 
     #[test]
     fn object_refs_resolve_plural_and_scope() {

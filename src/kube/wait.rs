@@ -64,6 +64,9 @@ where
     let mut stream = std::pin::pin!(stream.into_stream());
     let mut current: BTreeMap<(String, String), K> = BTreeMap::new();
     let mut listing: BTreeMap<(String, String), K> = BTreeMap::new();
+    // Judged only once the first list is complete: before that the set is not empty, only
+    // unknown (a real API server's deletes can take seconds, so "nothing left" must be seen).
+    let mut listed = false;
     loop {
         let next = match tokio::time::timeout_at(deadline, stream.next()).await {
             Err(_) => return Ok(false),
@@ -75,13 +78,19 @@ where
             watcher::Event::InitApply(o) => {
                 listing.insert(key(&o), o);
             }
-            watcher::Event::InitDone => current = std::mem::take(&mut listing),
+            watcher::Event::InitDone => {
+                current = std::mem::take(&mut listing);
+                listed = true;
+            }
             watcher::Event::Apply(o) => {
                 current.insert(key(&o), o);
             }
             watcher::Event::Delete(o) => {
                 current.remove(&key(&o));
             }
+        }
+        if !listed {
+            continue;
         }
         let objects: Vec<K> = current.values().cloned().collect();
         if done(&objects) {

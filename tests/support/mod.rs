@@ -2,6 +2,13 @@
 //! `tests/fixtures/clusters/`, write a kubeconfig into a temporary directory, run the real
 //! `lbctl` binary with it, and read kube-sim's request log ("no write happened").
 //!
+//! Two backends ([`Backend`]): kube-sim, and a real control plane (`crates/control-plane`: a real
+//! kube-apiserver, kube-controller-manager and kube-scheduler from `../shared/kubernetes-v1.36`)
+//! whose nodes and MetalLB kube-sim's agent plays ([`kube_sim::agent`]). [`on_both_backends!`]
+//! declares a test once and runs it on each (`NAME::kube_sim`, `NAME::real_control_plane`);
+//! tests that need kube-sim's own powers (faults, the request log, the clock, settings switched
+//! at run time) say so in their name (`..._sim_only`).
+//!
 //! Real clusters: when `LBCTL_E2E_KUBECONFIG` names a kubeconfig, [`Cluster::start`] uses that
 //! cluster instead of kube-sim. Only tests that need nothing but a generic kubeadm-like cluster
 //! should use [`Cluster::start`]; tests that inject faults, read the request log or need a
@@ -23,6 +30,40 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use kube_sim::{AdmissionHook, LoggedRequest, Rule, Scenario, SimBuilder, SimHandle, User};
+
+/// Where an end-to-end test runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// kube-sim (or the cluster of `LBCTL_E2E_KUBECONFIG`, as [`Cluster::start`]).
+    KubeSim,
+    /// A real control plane with kube-sim's agent as its nodes and MetalLB.
+    Real,
+}
+
+/// Declares an end-to-end test that runs on both backends: `fn name(backend) { ... }` becomes
+/// `name::kube_sim` and `name::real_control_plane`, each calling the body with its [`Backend`].
+#[macro_export]
+macro_rules! on_both_backends {
+    ($(#[$attr:meta])* fn $name:ident($backend:ident) $body:block) => {
+        $(#[$attr])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            fn body($backend: $crate::support::Backend) $body
+
+            #[test]
+            fn kube_sim() {
+                body($crate::support::Backend::KubeSim)
+            }
+
+            #[test]
+            fn real_control_plane() {
+                body($crate::support::Backend::Real)
+            }
+        }
+    };
+}
 use serde_json::Value;
 
 /// Environment variable naming a real cluster's kubeconfig for the tests that can use one.
@@ -97,6 +138,63 @@ impl Sim {
         self
     }
 
+    /// Starts the scenario on `backend`; None (after one loud line on stderr) when the real tier
+    /// cannot run on this machine (no `../shared/kubernetes-v1.36`, or not root: the agent's pod
+    /// network is a network namespace).
+    pub fn on(self, backend: Backend) -> Option<Cluster> {
+        match backend {
+            Backend::KubeSim => Some(Cluster::start(self)),
+            Backend::Real => self.start_real(),
+        }
+    }
+
+    fn start_real(self) -> Option<Cluster> {
+        if !self.hooks.is_empty() {
+            panic!(
+                "admission hooks are kube-sim's: name the test ..._sim_only and use Cluster::sim_only"
+            );
+        }
+        if control_plane::should_skip() {
+            return None;
+        }
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            static ONCE: std::sync::Once = std::sync::Once::new();
+            ONCE.call_once(|| {
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr().lock(),
+                    "skipping the real-control-plane tier: it needs root (the agent's pod network is a network namespace)"
+                );
+            });
+            return None;
+        }
+        let mut options = control_plane::ControlPlaneOptions::default();
+        for user in self.scenario.users.keys() {
+            options = options.user(user, &[]);
+        }
+        let cp = control_plane::ControlPlane::start(options)
+            .unwrap_or_else(|e| panic!("starting the real control plane: {e}"));
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let kubeconfig = dir.path().join("kubeconfig");
+        cp.write_kubeconfig(&kubeconfig, control_plane::ADMIN)
+            .expect("writing the kubeconfig");
+        let config =
+            kube_sim::agent::config_from_file(&kubeconfig).unwrap_or_else(|e| panic!("{e}"));
+        let agent = kube_sim::agent::Agent::start(config, &self.scenario).unwrap_or_else(|e| {
+            panic!(
+                "{e}\nkube-controller-manager's log ends:\n{}",
+                cp.log_tail(control_plane::Component::ControllerManager, 20)
+            )
+        });
+        Some(Cluster {
+            sim: None,
+            real: Some(Real { agent, cp }),
+            dir,
+            kubeconfig,
+        })
+    }
+
     /// Starts kube-sim with the simulated cluster behaviour.
     pub fn start(self) -> Cluster {
         let mut builder = SimBuilder::new(self.scenario);
@@ -114,15 +212,23 @@ impl Sim {
             .expect("writing the kubeconfig");
         Cluster {
             sim: Some(handle),
+            real: None,
             dir,
             kubeconfig,
         }
     }
 }
 
+/// The real backend: the agent goes first (it stops writing before the API server goes).
+pub struct Real {
+    pub agent: kube_sim::agent::Agent,
+    pub cp: control_plane::ControlPlane,
+}
+
 /// A cluster a test runs lbctl against: kube-sim, or a real one from `LBCTL_E2E_KUBECONFIG`.
 pub struct Cluster {
     sim: Option<SimHandle>,
+    real: Option<Real>,
     dir: tempfile::TempDir,
     kubeconfig: PathBuf,
 }
@@ -138,6 +244,7 @@ impl Cluster {
                 );
                 Cluster {
                     sim: None,
+                    real: None,
                     dir: tempfile::tempdir().expect("temporary directory"),
                     kubeconfig: PathBuf::from(path),
                 }
@@ -177,18 +284,128 @@ impl Cluster {
         command(&self.kubeconfig, self.dir.path())
     }
 
-    /// `lbctl` as another user of the scenario (kube-sim only).
+    /// `lbctl` as another user of the scenario.
     pub fn lbctl_as(&self, user: &str) -> assert_cmd::Command {
         command(&self.kubeconfig_for(user), self.dir.path())
     }
 
-    /// A kubeconfig for a user of the scenario (kube-sim only), written next to the others.
+    /// The real control plane (panics on kube-sim).
+    pub fn real(&self) -> &Real {
+        self.real
+            .as_ref()
+            .expect("this assertion needs the real control plane")
+    }
+
+    pub fn is_real(&self) -> bool {
+        self.real.is_some()
+    }
+
+    /// A kubeconfig for a user of the scenario, written next to the others.
     pub fn kubeconfig_for(&self, user: &str) -> PathBuf {
         let path = self.dir.path().join(format!("kubeconfig-{user}"));
-        self.sim()
-            .write_kubeconfig(&path, user)
-            .expect("writing the kubeconfig");
+        match &self.real {
+            Some(real) => real.cp.write_kubeconfig(&path, user),
+            None => self.sim().write_kubeconfig(&path, user),
+        }
+        .expect("writing the kubeconfig");
         path
+    }
+
+    /// `kubectl` as the admin user against this cluster.
+    pub fn kubectl(&self) -> assert_cmd::Command {
+        let mut cmd = assert_cmd::Command::new("kubectl");
+        cmd.env_remove("KUBECONFIG")
+            .env("HOME", self.dir.path())
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .timeout(Duration::from_secs(60));
+        cmd
+    }
+
+    /// The API server's URL.
+    pub fn url(&self) -> String {
+        match &self.real {
+            Some(real) => real.cp.url().to_string(),
+            None => self.sim().url(),
+        }
+    }
+
+    /// An object as the API server has it now, None when it does not exist.
+    pub fn get(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<Value> {
+        if self.real.is_none() {
+            return self.sim().get(api_version, kind, namespace, name);
+        }
+        let mut cmd = self.kubectl();
+        cmd.args([
+            "get",
+            &kubectl_resource(api_version, kind),
+            name,
+            "-o",
+            "json",
+        ]);
+        if let Some(ns) = namespace {
+            cmd.args(["-n", ns]);
+        }
+        let out = cmd.output().expect("running kubectl");
+        out.status
+            .success()
+            .then(|| serde_json::from_slice(&out.stdout).expect("kubectl's JSON"))
+    }
+
+    /// Creates or replaces an object as a controller would (status included), past any
+    /// admission lbctl's writes go through on kube-sim; on the real server, with `kubectl`.
+    pub fn apply_object(&self, obj: Value) -> Value {
+        if self.real.is_none() {
+            return self.sim().apply_object(obj);
+        }
+        let api_version = obj["apiVersion"].as_str().unwrap_or_default().to_string();
+        let kind = obj["kind"].as_str().unwrap_or_default().to_string();
+        let namespace = obj["metadata"]["namespace"].as_str().map(str::to_string);
+        let name = obj["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let mut body = obj.clone();
+        let exists = self.get(&api_version, &kind, namespace.as_deref(), &name);
+        if let Some(current) = &exists {
+            body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"].clone();
+        }
+        let verb = if exists.is_some() {
+            "replace"
+        } else {
+            "create"
+        };
+        let run = |args: &[&str], body: &Value| {
+            let out = self
+                .kubectl()
+                .args(args)
+                .args(["-o", "json", "-f", "-"])
+                .write_stdin(body.to_string())
+                .output()
+                .expect("running kubectl");
+            assert!(
+                out.status.success(),
+                "kubectl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            serde_json::from_slice::<Value>(&out.stdout).expect("kubectl's JSON")
+        };
+        let mut stored = run(&[verb], &body);
+        if obj
+            .get("status")
+            .is_some_and(|s| s.as_object().is_some_and(|m| !m.is_empty()))
+        {
+            let mut with_status = stored.clone();
+            with_status["status"] = obj["status"].clone();
+            stored = run(&["replace", "--subresource=status"], &with_status);
+        }
+        stored
     }
 
     /// The temporary directory of this cluster (kubeconfigs; tests may put files there).
@@ -225,6 +442,14 @@ impl Cluster {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+}
+
+/// How kubectl names a kind of a group and version: `IPAddressPool.v1beta1.metallb.io`.
+fn kubectl_resource(api_version: &str, kind: &str) -> String {
+    match api_version.split_once('/') {
+        Some((group, version)) => format!("{kind}.{version}.{group}"),
+        None => kind.to_string(),
     }
 }
 

@@ -335,15 +335,21 @@ async fn run(
         let world = cache.world();
         let mut actions = kubelet_registration(&world, network.r);
         actions.extend(cluster.reconcile(&world, now));
-        let wrote = !actions.is_empty();
+        // A pass that changed nothing is idle, also when the writes it wanted failed (a kind
+        // that is not served: MetalLB's controller without its CRDs retries without end).
+        let mut wrote = false;
         for action in actions {
-            if let Err(e) = writer.perform(action).await
-                && !matches!(
-                    e.1.as_deref(),
-                    Some("Conflict" | "NotFound" | "AlreadyExists")
-                )
-            {
-                *shared.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.to_string());
+            match writer.perform(action).await {
+                Ok(()) => wrote = true,
+                Err(e)
+                    if matches!(
+                        e.1.as_deref(),
+                        Some("Conflict" | "NotFound" | "AlreadyExists")
+                    ) => {}
+                Err(e) => {
+                    *shared.last_error.lock().unwrap_or_else(|e| e.into_inner()) =
+                        Some(e.to_string());
+                }
             }
         }
         serve_kubelets(&world, &cache, &writer, &mut servers).await;
