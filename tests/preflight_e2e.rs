@@ -1,14 +1,16 @@
-//! `lbctl preflight` end to end: the real binary against kube-sim scenarios, with a node proc
-//! tree written by the test (`--proc-root`) and no ARP probes (`--no-probe`: these tests never
-//! send packets). Human, JSON and JUnit outputs are compared with reviewed snapshots; the
-//! server URL is redacted.
+//! `lbctl preflight` end to end: the real binary against the scenarios on both backends, with a
+//! node proc tree written by the test (`--proc-root`) and no ARP probes (`--no-probe`: these
+//! tests never send packets). On kube-sim, human, JSON and JUnit outputs are compared with
+//! reviewed snapshots (the server URL redacted); on the real control plane, every check must
+//! reach the snapshot's verdict (the texts carry the real server's version and context).
 
 mod support;
 
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use kube_sim::{Scenario, SimHandle};
+use kube_sim::Scenario;
+use support::Backend;
 use tempfile::TempDir;
 
 fn fixture(name: &str) -> PathBuf {
@@ -70,27 +72,26 @@ struct Run {
     junit: String,
 }
 
-/// kube-sim (always: the snapshots are kube-sim's cluster) from the shared harness, plus the
-/// proc tree of the host.
+/// A scenario on one backend from the shared harness, plus the proc tree of the host.
 struct Env {
     cluster: support::Cluster,
     dir: TempDir,
 }
 
 impl Env {
-    fn new(scenario: Scenario) -> Env {
-        let cluster = support::Sim::new(scenario).start();
+    /// None when the backend cannot run here (the real tier skips with one loud line).
+    fn new(scenario: Scenario, backend: Backend) -> Option<Env> {
+        let cluster = support::Sim::new(scenario).on(backend)?;
         let dir = tempfile::tempdir().unwrap();
         write_proc(&dir.path().join("proc"), 0, 0);
-        Env { cluster, dir }
+        Some(Env { cluster, dir })
     }
 
-    fn sim(&self) -> &SimHandle {
-        self.cluster.sim()
-    }
-
-    fn from_fixture(name: &str) -> Env {
-        Env::new(Scenario::from_file(&fixture(name)).expect("fixture loads"))
+    fn from_fixture(name: &str, backend: Backend) -> Option<Env> {
+        Env::new(
+            Scenario::from_file(&fixture(name)).expect("fixture loads"),
+            backend,
+        )
     }
 
     fn kubeconfig(&self, user: &str) -> PathBuf {
@@ -117,7 +118,7 @@ impl Env {
     fn run(&self, user: &str, args: &[&str]) -> Run {
         let junit_path = self.dir.path().join("junit.xml");
         let out = support::in_every_format(|| self.lbctl(user, args), &junit_path);
-        let redact = |text: String| text.replace(&self.sim().url(), "https://[server]");
+        let redact = |text: String| text.replace(&self.cluster.url(), "https://[server]");
         Run {
             code: out.code,
             human: redact(out.human),
@@ -137,10 +138,39 @@ fn status_of<'a>(json: &'a serde_json::Value, id: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no check {id}"))
 }
 
-fn snapshot(name: &str, run: &Run) {
+/// On kube-sim, the reviewed snapshots; on the real control plane, the snapshot's verdicts: the
+/// same checks with the same statuses and exit code (one truth, two backends).
+fn snapshot(name: &str, run: &Run, env: &Env) {
     let json: serde_json::Value =
         serde_json::from_str(&run.json).expect("stdout is one JSON document");
     assert_eq!(json["exitCode"], run.code);
+    if env.cluster.is_real() {
+        let path = support::root().join(format!("tests/snapshots/preflight_e2e__{name}_json.snap"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let body = text.splitn(3, "---\n").nth(2).expect("a snapshot body");
+        let reviewed: serde_json::Value = serde_json::from_str(body).unwrap();
+        let verdicts = |doc: &serde_json::Value| -> Vec<(String, String)> {
+            doc["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| {
+                    (
+                        format!("{} {}", c["id"], c["node"]),
+                        c["status"].to_string(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(
+            verdicts(&json),
+            verdicts(&reviewed),
+            "the real control plane disagrees with kube-sim's snapshot {name}:\n{}",
+            run.human
+        );
+        assert_eq!(json["exitCode"], reviewed["exitCode"]);
+        return;
+    }
     let version = format!("\"version\": \"{}\"", env!("CARGO_PKG_VERSION"));
     let json_text = run.json.replace(&version, "\"version\": \"[version]\"");
     insta::assert_snapshot!(format!("{name}_human"), run.human);
@@ -150,54 +180,65 @@ fn snapshot(name: &str, run: &Run) {
 
 const POOL: &[&str] = &["--pool", "192.168.77.240-192.168.77.250"];
 
-#[test]
-fn kubeadm_ipvs_without_strictarp_fails_with_the_fix() {
-    let env = Env::from_fixture("kubeadm-ipvs");
+on_both_backends! {
+fn kubeadm_ipvs_without_strictarp_fails_with_the_fix(backend) {
+    let Some(env) = Env::from_fixture("kubeadm-ipvs", backend) else {
+        return;
+    };
     let run = env.run("admin", POOL);
     assert_eq!(run.code, 1, "{}", run.human);
     let json: serde_json::Value = serde_json::from_str(&run.json).unwrap();
     assert_eq!(status_of(&json, "LB111"), "fail");
     assert_eq!(status_of(&json, "LB201"), "fail");
     assert!(run.human.contains("hint: lbctl enable-strictarp"));
-    snapshot("kubeadm_ipvs", &run);
+    snapshot("kubeadm_ipvs", &run, &env);
+}
 }
 
-#[test]
-fn kubeadm_iptables_and_nftables_pass() {
+on_both_backends! {
+fn kubeadm_iptables_and_nftables_pass(backend) {
     for name in ["kubeadm-iptables", "kubeadm-nftables"] {
-        let env = Env::from_fixture(name);
+        let Some(env) = Env::from_fixture(name, backend) else {
+        return;
+    };
         let run = env.run("admin", POOL);
         assert_eq!(run.code, 0, "{name}: {}", run.human);
-        snapshot(&name.replace('-', "_"), &run);
+        snapshot(&name.replace('-', "_"), &run, &env);
     }
 }
+}
 
-#[test]
-fn managed_clusters_and_other_implementations() {
+on_both_backends! {
+fn managed_clusters_and_other_implementations(backend) {
     for (name, code, failing) in [
         ("eks", 1, "LB105"),
         ("k3s", 1, "LB106"),
         ("cilium", 0, "LB111"),
         ("single-node", 1, "LB108"),
     ] {
-        let env = Env::from_fixture(name);
+        let Some(env) = Env::from_fixture(name, backend) else {
+        return;
+    };
         let run = env.run("admin", POOL);
         assert_eq!(run.code, code, "{name}: {}", run.human);
         let json: serde_json::Value = serde_json::from_str(&run.json).unwrap();
         let want = if code == 0 { "skip" } else { "fail" };
         assert_eq!(status_of(&json, failing), want, "{name}: {}", run.human);
-        snapshot(&name.replace('-', "_"), &run);
+        snapshot(&name.replace('-', "_"), &run, &env);
     }
 }
+}
 
-#[test]
-fn a_forbidden_user_gets_errors_naming_the_permission() {
+on_both_backends! {
+fn a_forbidden_user_gets_errors_naming_the_permission(backend) {
     let text = std::fs::read_to_string(fixture("kubeadm-iptables")).unwrap();
     let scenario = Scenario::from_yaml(&format!(
         "{text}\nusers:\n  viewer:\n    rules:\n      - {{ apiGroups: [\"\"], resources: [services, namespaces], verbs: [get, list] }}\n"
     ))
     .unwrap();
-    let env = Env::new(scenario);
+    let Some(env) = Env::new(scenario, backend) else {
+        return;
+    };
     let run = env.run("viewer", POOL);
     assert_eq!(run.code, 3, "{}", run.human);
     let json: serde_json::Value = serde_json::from_str(&run.json).unwrap();
@@ -210,27 +251,35 @@ fn a_forbidden_user_gets_errors_naming_the_permission() {
         run.human
     );
     assert!(run.human.contains("kubectl auth can-i list nodes -A"));
-    snapshot("forbidden", &run);
+    snapshot("forbidden", &run, &env);
+}
 }
 
-#[test]
-fn local_runs_node_and_pool_checks_only() {
-    let env = Env::from_fixture("kubeadm-iptables");
+on_both_backends! {
+fn local_runs_node_and_pool_checks_only(backend) {
+    let Some(env) = Env::from_fixture("kubeadm-iptables", backend) else {
+        return;
+    };
     let mut cmd = env.lbctl("admin", &["--local", "--pool", "192.168.77.240/29"]);
     let out = cmd.output().unwrap();
     let human = String::from_utf8(out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(0), "{human}");
     assert!(human.contains("LB101 API server reachable: --local: the cluster is not contacted"));
     assert!(human.contains("✔ LB308"), "{human}");
-    assert!(
-        env.sim().requests().is_empty(),
-        "--local must not contact the API"
-    );
+    if env.cluster.is_sim() {
+        assert!(
+            env.cluster.requests().is_empty(),
+            "--local must not contact the API"
+        );
+    }
+}
 }
 
-#[test]
-fn ignore_fail_on_and_bad_input() {
-    let env = Env::from_fixture("kubeadm-ipvs");
+on_both_backends! {
+fn ignore_fail_on_and_bad_input(backend) {
+    let Some(env) = Env::from_fixture("kubeadm-ipvs", backend) else {
+        return;
+    };
     let out = env
         .lbctl("admin", &["--ignore", "lb111,LB201,lb113", "-o", "json"])
         .output()
@@ -264,10 +313,13 @@ fn ignore_fail_on_and_bad_input() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("hint:"));
     }
 }
+}
 
-#[test]
-fn config_file_pools_in_the_wrong_namespace_fail_with_the_fix() {
-    let env = Env::from_fixture("kubeadm-iptables");
+on_both_backends! {
+fn config_file_pools_in_the_wrong_namespace_fail_with_the_fix(backend) {
+    let Some(env) = Env::from_fixture("kubeadm-iptables", backend) else {
+        return;
+    };
     let file = env.dir.path().join("pools.yaml");
     std::fs::write(
         &file,
@@ -285,17 +337,20 @@ fn config_file_pools_in_the_wrong_namespace_fail_with_the_fix() {
         "{human}"
     );
 }
+}
 
-#[test]
-fn an_unreachable_cluster_is_exit_3_and_node_checks_still_run() {
-    let env = Env::from_fixture("kubeadm-iptables");
+on_both_backends! {
+fn an_unreachable_cluster_is_exit_3_and_node_checks_still_run(backend) {
+    let Some(env) = Env::from_fixture("kubeadm-iptables", backend) else {
+        return;
+    };
     let kubeconfig = env.kubeconfig("admin");
     let text = std::fs::read_to_string(&kubeconfig).unwrap();
     // Point the kubeconfig at a port nothing listens on.
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = dead.local_addr().unwrap().port();
     drop(dead);
-    let url = env.sim().url();
+    let url = env.cluster.url();
     let moved = text.replace(&url, &format!("https://127.0.0.1:{port}"));
     std::fs::write(&kubeconfig, moved).unwrap();
     let out = Command::cargo_bin("lbctl")
@@ -318,10 +373,13 @@ fn an_unreachable_cluster_is_exit_3_and_node_checks_still_run() {
     assert_eq!(status_of(&json, "LB101"), "error");
     assert_eq!(status_of(&json, "LB205"), "pass");
 }
+}
 
-#[test]
-fn metallb_installed_by_lbctl_is_recognised_and_its_pool_checked() {
-    let env = Env::from_fixture("kubeadm-nftables");
+on_both_backends! {
+fn metallb_installed_by_lbctl_is_recognised_and_its_pool_checked(backend) {
+    let Some(env) = Env::from_fixture("kubeadm-nftables", backend) else {
+        return;
+    };
     let install = Command::cargo_bin("lbctl")
         .unwrap()
         .env_remove("KUBECONFIG")
@@ -350,14 +408,17 @@ fn metallb_installed_by_lbctl_is_recognised_and_its_pool_checked() {
     assert_eq!(status_of(&json, "LB122"), "pass");
     assert_eq!(status_of(&json, "LB306"), "fail");
     assert!(run.human.contains("managed by lbctl"), "{}", run.human);
-    snapshot("metallb_installed", &run);
+    snapshot("metallb_installed", &run, &env);
+}
 }
 
-#[test]
-fn a_config_change_without_restart_is_not_active_and_wait_gives_up_at_the_deadline() {
-    let env = Env::from_fixture("kubeadm-ipvs");
+on_both_backends! {
+fn a_config_change_without_restart_is_not_active_and_wait_gives_up_at_the_deadline(backend) {
+    let Some(env) = Env::from_fixture("kubeadm-ipvs", backend) else {
+        return;
+    };
     let mut cm = env
-        .sim()
+        .cluster
         .get("v1", "ConfigMap", Some("kube-system"), "kube-proxy")
         .expect("kube-proxy ConfigMap");
     let text = cm["data"]["config.conf"]
@@ -365,7 +426,7 @@ fn a_config_change_without_restart_is_not_active_and_wait_gives_up_at_the_deadli
         .unwrap()
         .replace("strictARP: false", "strictARP: true");
     cm["data"]["config.conf"] = serde_json::Value::String(text);
-    env.sim().apply_object(cm);
+    env.cluster.apply_object(cm);
 
     let out = env
         .lbctl("admin", &["-o", "json", "--wait", "3s"])
@@ -399,4 +460,5 @@ fn a_config_change_without_restart_is_not_active_and_wait_gives_up_at_the_deadli
     );
     // Not a terminal: plain progress lines on stderr, never on stdout.
     assert!(stderr.contains("waiting for LB112"), "{stderr}");
+}
 }

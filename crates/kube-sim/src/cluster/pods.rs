@@ -429,7 +429,8 @@ impl Kubelet<'_> {
             "hostIP": host_ip,
             "hostIPs": [{"ip": host_ip}],
             "phase": "Pending",
-            "qosClass": "BestEffort",
+            // Set by the API server at creation and immutable since (a kubelet never changes it).
+            "qosClass": pod.pointer("/status/qosClass").cloned().unwrap_or(json!("BestEffort")),
             "startTime": now,
         });
         // The kubelet gives hostNetwork pods the node's IPs before their containers run.
@@ -499,7 +500,8 @@ impl Kubelet<'_> {
             "phase": "Running",
             "podIP": ip,
             "podIPs": [{"ip": ip}],
-            "qosClass": "BestEffort",
+            // Set by the API server at creation and immutable since (a kubelet never changes it).
+            "qosClass": pod.pointer("/status/qosClass").cloned().unwrap_or(json!("BestEffort")),
             "startTime": rfc3339(start),
         })
     }
