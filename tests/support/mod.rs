@@ -324,10 +324,21 @@ impl Cluster {
 
     /// The API server's URL.
     pub fn url(&self) -> String {
-        match &self.real {
-            Some(real) => real.cp.url().to_string(),
-            None => self.sim().url(),
+        if let Some(sim) = &self.sim {
+            return sim.url();
         }
+        let out = self
+            .kubectl()
+            .args([
+                "config",
+                "view",
+                "--minify",
+                "-o",
+                "jsonpath={.clusters[0].cluster.server}",
+            ])
+            .output()
+            .expect("running kubectl");
+        String::from_utf8(out.stdout).expect("a URL")
     }
 
     /// An object as the API server has it now, None when it does not exist.
@@ -338,8 +349,8 @@ impl Cluster {
         namespace: Option<&str>,
         name: &str,
     ) -> Option<Value> {
-        if self.real.is_none() {
-            return self.sim().get(api_version, kind, namespace, name);
+        if let Some(sim) = &self.sim {
+            return sim.get(api_version, kind, namespace, name);
         }
         let mut cmd = self.kubectl();
         cmd.args([
@@ -358,11 +369,11 @@ impl Cluster {
             .then(|| serde_json::from_slice(&out.stdout).expect("kubectl's JSON"))
     }
 
-    /// Creates or replaces an object as a controller would (status included), past any
-    /// admission lbctl's writes go through on kube-sim; on the real server, with `kubectl`.
+    /// Creates or replaces an object as a controller would (status included): on kube-sim past
+    /// admission, on a real API server with `kubectl`.
     pub fn apply_object(&self, obj: Value) -> Value {
-        if self.real.is_none() {
-            return self.sim().apply_object(obj);
+        if let Some(sim) = &self.sim {
+            return sim.apply_object(obj);
         }
         let api_version = obj["apiVersion"].as_str().unwrap_or_default().to_string();
         let kind = obj["kind"].as_str().unwrap_or_default().to_string();
