@@ -600,3 +600,83 @@ fn objects_a_newer_version_dropped_are_removed(backend) {
     assert!(get(&cluster, "v1", "ConfigMap", Some(NS), "metallb-excludel2").is_some());
 }
 }
+
+on_both_backends! {
+/// An install an older lbctl wrote (MetalLB v0.15.0: other images and version labels, an object
+/// this version no longer has) is upgraded in place: the workloads roll out the new images, the
+/// dropped object goes, and the result is healthy.
+fn an_older_lbctl_install_is_upgraded_in_place(backend) {
+    let Some(cluster) = kubeadm().on(backend) else {
+        return;
+    };
+    // kube-proxy as MetalLB L2 needs it, so that doctor judges MetalLB alone at the end.
+    let out = cluster.lbctl().args(["enable-strictarp"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{:?}", output_text(&out));
+    let out = cluster.lbctl().args(["install", "--dry-run"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let rendered = String::from_utf8(out.stdout).unwrap();
+    // The older release as an older lbctl wrote it: every object but the pools (which need
+    // a serving webhook), by server-side apply as lbctl's field manager.
+    let older: Vec<String> = rendered
+        .split("\n---\n")
+        .filter(|doc| {
+            !doc
+                .lines()
+                .any(|l| l == "kind: IPAddressPool" || l == "kind: L2Advertisement")
+        })
+        .map(|doc| doc.replace("v0.16.1", "v0.15.0"))
+        .chain(std::iter::once(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: metallb-old-config\n  namespace: metallb-system\n  labels: { app.kubernetes.io/managed-by: lbctl, app.kubernetes.io/part-of: metallb, app.kubernetes.io/version: v0.15.0 }\ndata: { x: \"y\" }\n".to_string(),
+        ))
+        .collect();
+    let file = cluster.dir().join("older.yaml");
+    std::fs::write(&file, older.join("\n---\n")).unwrap();
+    let applied = cluster
+        .kubectl()
+        .args(["apply", "--server-side", "--field-manager=lbctl", "-f"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = output_text(&applied);
+    assert!(applied.status.success(), "{stdout}\n{stderr}");
+    let old_controller = get(&cluster, "apps/v1", "Deployment", Some(NS), "controller").unwrap();
+    assert_eq!(
+        old_controller["spec"]["template"]["spec"]["containers"][0]["image"],
+        "quay.io/metallb/controller:v0.15.0"
+    );
+    let ready = cluster.eventually(std::time::Duration::from_secs(60), |c| {
+        get(c, "apps/v1", "Deployment", Some(NS), "controller")
+            .is_some_and(|d| d["status"]["availableReplicas"] == 1)
+    });
+    assert!(ready, "the older controller never came up");
+
+    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert_contains(
+        &stdout,
+        &[
+            "removed 1 object(s) this version no longer has",
+            "MetalLB v0.16.1 is installed and serving",
+        ],
+    );
+    let controller = get(&cluster, "apps/v1", "Deployment", Some(NS), "controller").unwrap();
+    assert_eq!(
+        controller["spec"]["template"]["spec"]["containers"][0]["image"],
+        "quay.io/metallb/controller:v0.16.1"
+    );
+    assert_eq!(
+        controller["metadata"]["labels"]["app.kubernetes.io/version"],
+        "v0.16.1"
+    );
+    assert!(controller["metadata"]["generation"].as_i64() > old_controller["metadata"]["generation"].as_i64());
+    assert!(get(&cluster, "v1", "ConfigMap", Some(NS), "metallb-old-config").is_none());
+    let speaker = get(&cluster, "apps/v1", "DaemonSet", Some(NS), "speaker").unwrap();
+    assert_eq!(
+        speaker["spec"]["template"]["spec"]["containers"][0]["image"],
+        "quay.io/metallb/speaker:v0.16.1"
+    );
+    let doctor = cluster.lbctl().args(["doctor", "--no-probe"]).output().unwrap();
+    let (stdout, stderr) = output_text(&doctor);
+    assert_eq!(doctor.status.code(), Some(0), "{stdout}\n{stderr}");
+}
+}
