@@ -73,6 +73,22 @@ pub async fn load(writer: &Writer, objects: &[Value]) -> Result<(), WriteError> 
     Ok(())
 }
 
+/// Creates the users' RBAC objects; returns those whose namespace does not exist yet.
+pub async fn grant(writer: &Writer, objects: Vec<Value>) -> Result<Vec<Value>, WriteError> {
+    let mut pending = Vec::new();
+    for obj in objects {
+        match writer.create(obj.clone()).await {
+            Ok(_) => {}
+            Err(e) if e.already_exists() => {}
+            Err(e) if e.1.as_deref() == Some("NotFound") && !meta::namespace(&obj).is_empty() => {
+                pending.push(obj)
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(pending)
+}
+
 /// The RBAC objects granting `user` exactly `rules`: a ClusterRole and binding for rules without
 /// namespaces, a Role and binding in each namespace a rule names.
 pub fn rbac_objects(user: &str, rules: &[Rule]) -> Vec<Value> {

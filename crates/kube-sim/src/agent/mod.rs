@@ -116,22 +116,30 @@ impl Agent {
                             .map_err(|e| AgentError::Start(e.to_string()))?;
                         let cache = Arc::new(Cache::default());
                         let writer = Writer::new(client.clone(), cache.clone());
-                        load::load(&writer, &rbac)
-                            .await
-                            .map_err(|e| AgentError::Load(e.to_string()))?;
                         load::load(&writer, &objects)
                             .await
                             .map_err(|e| AgentError::Load(e.to_string()))?;
+                        let pending = load::grant(&writer, rbac)
+                            .await
+                            .map_err(|e| AgentError::Load(e.to_string()))?;
                         let network = claim_loopback_network().await?;
-                        Ok::<_, AgentError>((client, cache, writer, network))
+                        Ok::<_, AgentError>((client, cache, writer, network, pending))
                     };
                     match setup.await {
                         Err(e) => {
                             let _ = started_tx.send(Err(e));
                         }
-                        Ok((client, cache, writer, network)) => {
+                        Ok((client, cache, writer, network, pending)) => {
                             let _ = started_tx.send(Ok(()));
-                            let run = run(client, cache, writer, network, settings, thread_shared);
+                            let run = run(
+                                client,
+                                cache,
+                                writer,
+                                network,
+                                settings,
+                                thread_shared,
+                                pending,
+                            );
                             tokio::select! {
                                 _ = run => {}
                                 _ = stop_rx => {}
@@ -297,6 +305,7 @@ struct Servers {
     webhook: Option<(SocketAddr, String, JoinHandle<()>)>,
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run(
     client: kube::Client,
     cache: Arc<Cache>,
@@ -304,10 +313,14 @@ async fn run(
     network: Network,
     settings: ClusterSettings,
     shared: Arc<Shared>,
+    mut pending_grants: Vec<Value>,
 ) {
     let synced = Arc::new(tokio::sync::Notify::new());
+    // Namespaces too: the users' rights in a namespace that does not exist yet are granted when
+    // it appears (as a Role there would be, the moment an admin could create one).
     let mut watches: Vec<JoinHandle<()>> = WATCHED
         .iter()
+        .chain([("v1", "Namespace")].iter())
         .map(|(api_version, kind)| {
             tokio::spawn(cache::watch(
                 client.clone(),
@@ -330,6 +343,16 @@ async fn run(
     loop {
         if shared.finish_boot.load(Ordering::SeqCst) && cluster.is_booting() {
             cluster.finish_boot();
+        }
+        if !pending_grants.is_empty() {
+            let ready: Vec<Value> = pending_grants
+                .extract_if(.., |o| {
+                    cache.get("Namespace", "", meta::namespace(o)).is_some()
+                })
+                .collect();
+            if !ready.is_empty() {
+                pending_grants.extend(load::grant(&writer, ready).await.unwrap_or_default());
+            }
         }
         let now = Timestamp::now();
         let world = cache.world();
