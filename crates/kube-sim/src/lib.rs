@@ -88,6 +88,19 @@
 //! EndpointSlices, ...), field types and values, and duplicate keys in YAML apply bodies.
 //! Unknown fields are reported in key order, not document order.
 //!
+//! # CustomResourceDefinitions
+//!
+//! A CRD is checked as kube-apiserver's apiextensions validation checks it (`crd_rules`), on
+//! create, update, patch and server-side apply (dry-run too) and in a scenario's `objects:`: a
+//! refused one gets the real 422 (`CustomResourceDefinition.apiextensions.k8s.io "<name>" is
+//! invalid: ...`, causes with `FieldValueForbidden`/`Required`/`Invalid`/`NotSupported`/...
+//! and the field paths of the server's internal form, `spec.validation.openAPIV3Schema...` for a
+//! schema every version shares). Structural schemas (types, `items`, the root `metadata`,
+//! embedded resources, value validations), defaults, the OpenAPI keywords and the
+//! `x-kubernetes-*` extensions' placement, names, versions, printer columns and, on update, the
+//! immutable scope, kind, group and plural. Not compiled: CEL rules. `status.storedVersions`
+//! accumulates every storage version the CRD has had.
+//!
 //! # What the API server fills in
 //!
 //! Every write gets the scheme's defaults (`defaults.rs`): pod specs and pod templates
@@ -131,8 +144,10 @@ mod apply;
 mod clock;
 pub mod cluster;
 mod control;
+mod crd_rules;
 mod defaults;
 mod error;
+mod field_error;
 mod fields;
 mod http;
 mod meta;
@@ -318,8 +333,12 @@ fn load_objects(store: &Store, scenario: &Scenario) -> Result<(), SimError> {
     let mut ordered: Vec<(usize, &Value)> = scenario.objects.iter().enumerate().collect();
     ordered.sort_by_key(|(i, o)| (rank(o), *i));
     for (index, object) in ordered {
-        store
-            .create(object.clone())
+        let checked = match object["kind"].as_str() {
+            Some("CustomResourceDefinition") => crd_rules::check(object, None),
+            _ => Ok(()),
+        };
+        checked
+            .and_then(|()| store.create(object.clone()))
             .map_err(|status| SimError::ScenarioObject {
                 index,
                 what: format!(

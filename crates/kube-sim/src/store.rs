@@ -1257,7 +1257,7 @@ impl State {
                  "reason": "InitialNamesAccepted", "message": "the initial names have been accepted"},
             ],
             "acceptedNames": accepted,
-            "storedVersions": [rt.version],
+            "storedVersions": crate::crd_rules::stored_versions(&current, Some(&current)),
         });
         if unchanged(&new, &current) {
             return;

@@ -4,6 +4,7 @@ use super::read::present;
 use super::route::Target;
 use super::{Ctx, Reply, Server, auth, json_reply};
 use crate::control::{AdmissionRequest, Operation};
+use crate::crd_rules;
 use crate::fields;
 use crate::meta;
 use crate::patch;
@@ -128,6 +129,18 @@ fn validate_fields(
     }
 }
 
+/// The kind's validation of the object a write would store (`old`: the object it replaces):
+/// names for every kind, CustomResourceDefinitions by [`crd_rules`]. A CRD's status is only
+/// checked for its name.
+fn validate_object(target: &Target, new: &Value, old: Option<&Value>) -> Result<(), Status> {
+    let rt = &target.rt;
+    let crd = rt.group == "apiextensions.k8s.io" && rt.plural == "customresourcedefinitions";
+    if crd && target.subresource.is_none() {
+        return crd_rules::check(new, old);
+    }
+    meta::validate(&rt.group, &rt.kind, new)
+}
+
 /// Adds `Warning` headers (field validation's findings) to an answer.
 fn with_warnings(mut reply: Reply, warnings: &[String]) -> Reply {
     for warning in warnings {
@@ -224,7 +237,7 @@ pub(crate) fn create(server: &Server, ctx: &Ctx, target: &Target) -> Result<Repl
         meta.insert("name".into(), json!(name));
     }
     reset_status(target, &mut obj);
-    meta::validate(&target.rt.group, &target.rt.kind, &obj)?;
+    validate_object(target, &obj, None)?;
     crate::store::owned_defaults(&target.rt, &mut obj);
     let now = server.store.now_string();
     fields::record_update(
@@ -336,7 +349,7 @@ pub(crate) fn update(server: &Server, ctx: &Ctx, target: &Target) -> Result<Repl
         .ok_or_else(|| Status::not_found(&target.rt.group, &target.rt.plural, &name))?;
     let old = present(target, &old);
     let mut new = merge_parts(target, &old, obj);
-    meta::validate(&target.rt.group, &target.rt.kind, &new)?;
+    validate_object(target, &new, Some(&old))?;
     let now = server.store.now_string();
     fields::record_update(
         Some(&old),
@@ -432,7 +445,7 @@ pub(crate) fn patch(server: &Server, ctx: &Ctx, target: &Target) -> Result<Reply
                 target.subresource.as_deref(),
             );
         }
-        meta::validate(&target.rt.group, &target.rt.kind, &new)?;
+        validate_object(target, &new, Some(&old))?;
         server.admit(&admission(
             ctx,
             target,
@@ -486,7 +499,7 @@ fn apply_create(
         None,
     )?;
     reset_status(target, &mut obj);
-    meta::validate(&target.rt.group, &target.rt.kind, &obj)?;
+    validate_object(target, &obj, None)?;
     admit_and_create(server, ctx, target, &name, obj).map(|r| with_warnings(r, &warnings))
 }
 
