@@ -101,6 +101,13 @@
 //! immutable scope, kind, group and plural. Not compiled: CEL rules. `status.storedVersions`
 //! accumulates every storage version the CRD has had.
 //!
+//! # Other validation of writes
+//!
+//! Every object needs a valid name. Deployments and DaemonSets need a selector that matches
+//! their pod template's labels, and keep it; Services keep their cluster IPs once set (an
+//! update that leaves them out keeps the stored ones, a changed `clusterIP` with the old
+//! `clusterIPs` is lined up first). The 422s are worded and ordered as kube-apiserver's.
+//!
 //! # What the API server fills in
 //!
 //! Every write gets the scheme's defaults (`defaults.rs`): pod specs and pod templates
@@ -151,6 +158,7 @@ mod field_error;
 mod fields;
 mod http;
 mod meta;
+mod object_rules;
 mod patch;
 mod printers;
 pub mod resources;

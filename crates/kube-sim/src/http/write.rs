@@ -5,8 +5,10 @@ use super::route::Target;
 use super::{Ctx, Reply, Server, auth, json_reply};
 use crate::control::{AdmissionRequest, Operation};
 use crate::crd_rules;
+use crate::field_error;
 use crate::fields;
 use crate::meta;
+use crate::object_rules;
 use crate::patch;
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::status::Status;
@@ -130,15 +132,26 @@ fn validate_fields(
 }
 
 /// The kind's validation of the object a write would store (`old`: the object it replaces):
-/// names for every kind, CustomResourceDefinitions by [`crd_rules`]. A CRD's status is only
-/// checked for its name.
+/// names for every kind, CustomResourceDefinitions by [`crd_rules`], workloads by
+/// [`object_rules`]. A CRD's status is only checked for its name.
 fn validate_object(target: &Target, new: &Value, old: Option<&Value>) -> Result<(), Status> {
     let rt = &target.rt;
     let crd = rt.group == "apiextensions.k8s.io" && rt.plural == "customresourcedefinitions";
     if crd && target.subresource.is_none() {
         return crd_rules::check(new, old);
     }
-    meta::validate(&rt.group, &rt.kind, new)
+    meta::validate(&rt.group, &rt.kind, new)?;
+    if target.subresource.is_none() {
+        let errors = object_rules::workload(&rt.group, &rt.plural, new, old);
+        if !errors.is_empty() {
+            let name = new
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            return Err(field_error::invalid(&rt.group, &rt.kind, name, &errors));
+        }
+    }
+    Ok(())
 }
 
 /// Adds `Warning` headers (field validation's findings) to an answer.
