@@ -72,21 +72,27 @@
 //!
 //! # Field validation
 //!
-//! POST, PUT and PATCH (server-side apply too) honour `?fieldValidation=` (`Warn` when absent):
-//! `Strict` answers 400 `<Kind> in version "<v>" cannot be handled as a <Kind>: strict decoding
-//! error: unknown field "spec.foo", duplicate field "data.a"` (apply: `failed to create typed
-//! patch object (<gv>, Kind=<Kind>): .spec.foo: field not declared in schema`); `Warn` stores
-//! the object without the unknown fields and sends one `Warning: 299 - "unknown field
-//! \"spec.foo\""` header per finding; `Ignore` drops them silently. Checked: custom resources
-//! against their CRD's structural schema (`properties`, `items`, `additionalProperties`,
-//! `x-kubernetes-preserve-unknown-fields`, `x-kubernetes-embedded-resource`); `metadata` of
-//! every kind against ObjectMeta; for built-in kinds the top-level fields of configmaps,
-//! secrets, namespaces, nodes, serviceaccounts, pods, services, daemonsets, deployments,
-//! replicasets, RBAC, CRDs and validating webhook configurations, plus Service specs and ports,
-//! workload specs, pod templates, pod specs and containers. Not checked: anything below those
-//! (probes, volumes, securityContext, affinity, status, ...), other built-in kinds (events,
-//! EndpointSlices, ...), field types and values, and duplicate keys in YAML apply bodies.
-//! Unknown fields are reported in key order, not document order.
+//! POST, PUT and PATCH honour `?fieldValidation=` (`Warn` when absent): `Strict` answers 400
+//! `<Kind> in version "<v>" cannot be handled as a <Kind>: strict decoding error: unknown field
+//! "spec.foo", duplicate field "data.a"`; `Warn` stores the object without the unknown fields
+//! and sends one `Warning: 299 - "unknown field \"spec.foo\""` header per finding; `Ignore`
+//! drops them silently. Findings come in the server's order: a JSON body's order for built-in
+//! kinds; duplicates, then `metadata`, then the rest in key order for custom resources.
+//! Server-side apply is different, as in kube-apiserver: keys its YAML (or JSON) body repeats
+//! are reported by line (`line 7: key "b" already set in map`: 400 `error strict decoding YAML:
+//! ...` under Strict, warnings under Warn), and undeclared fields are refused whatever the
+//! directive with 500 `failed to create typed patch object (<ns>/<name>; <gv>, Kind=<Kind>):
+//! .spec.foo: field not declared in schema` (the first undeclared field of each object in key
+//! order; the real server walks Go maps and reports one of several at random). Checked: custom
+//! resources against their CRD's structural schema (`properties`, `items`,
+//! `additionalProperties`, `x-kubernetes-preserve-unknown-fields`,
+//! `x-kubernetes-embedded-resource`); `metadata` of every kind against ObjectMeta; for built-in
+//! kinds the top-level fields of configmaps, secrets, namespaces, nodes, serviceaccounts, pods,
+//! services, daemonsets, deployments, replicasets, RBAC, CRDs and validating webhook
+//! configurations, plus Service specs and ports, workload specs, pod templates, pod specs and
+//! containers. Not checked: anything below those (probes, volumes, securityContext, affinity,
+//! status, ...), other built-in kinds (events, EndpointSlices, ...), field types and values,
+//! and the order of findings in YAML create/update bodies (key order).
 //!
 //! # CustomResourceDefinitions
 //!

@@ -13,7 +13,7 @@ use crate::patch;
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::status::Status;
 use crate::store::Part;
-use crate::validation::{self, Directive, Findings};
+use crate::validation::{self, BodyScan, Directive, Findings};
 use hyper::header::HeaderValue;
 use serde_json::{Value, json};
 
@@ -84,8 +84,10 @@ fn check_body(target: &Target, obj: &mut Value) -> Result<(), Status> {
 
 /// Field validation of a write's object (`?fieldValidation=`): fields the kind's schema lacks are
 /// dropped from `obj`, and with `duplicates_in_body` the JSON body is checked for fields set
-/// twice. Strict refuses a write with findings (in server-side apply's words when `apply`);
-/// Warn returns them as `Warning` header values; Ignore returns nothing.
+/// twice; Strict refuses a write with findings, Warn returns them as `Warning` header values,
+/// Ignore returns nothing. A server-side apply (`apply`) is checked as the server makes its
+/// typed object: keys the YAML body repeats follow the directive (in the YAML decoder's words),
+/// undeclared fields are refused whatever it says (500, structured-merge-diff's words).
 fn validate_fields(
     server: &Server,
     ctx: &Ctx,
@@ -109,20 +111,38 @@ fn validate_fields(
     } else {
         validation::builtin_schema(&target.rt.group, &target.rt.plural)
     };
-    let findings = Findings {
-        unknown: schema
-            .map(|schema| validation::prune_unknown(&schema, obj))
-            .unwrap_or_default(),
-        duplicates: if duplicates_in_body {
-            validation::duplicate_fields(&ctx.body)
-        } else {
-            Vec::new()
-        },
-    };
-    match directive {
-        Directive::Strict if !findings.is_empty() && apply => {
-            Err(findings.strict_apply_error(&target.api_version(), &target.rt.kind))
+    if apply {
+        let repeated = validation::yaml_duplicates(&ctx.body);
+        let warnings = match directive {
+            Directive::Strict if !repeated.is_empty() => {
+                return Err(validation::yaml_strict_error(&repeated));
+            }
+            Directive::Warn => validation::yaml_warnings(&repeated),
+            _ => Vec::new(),
+        };
+        if let Some(schema) = &schema {
+            let unknown = validation::apply_unknown(schema, obj);
+            if !unknown.is_empty() {
+                return Err(validation::typed_patch_error(
+                    obj,
+                    &target.api_version(),
+                    &target.rt.kind,
+                    &unknown,
+                ));
+            }
         }
+        return Ok(warnings);
+    }
+    let unknown = schema
+        .map(|schema| validation::prune_unknown(&schema, obj))
+        .unwrap_or_default();
+    let scan = if duplicates_in_body {
+        BodyScan::of(&ctx.body)
+    } else {
+        BodyScan::default()
+    };
+    let findings = Findings::ordered(unknown, &scan, target.rt.custom);
+    match directive {
         Directive::Strict if !findings.is_empty() => {
             Err(findings.strict_error(&target.rt.kind, &target.version))
         }
