@@ -88,11 +88,12 @@
 //! `additionalProperties`, `x-kubernetes-preserve-unknown-fields`,
 //! `x-kubernetes-embedded-resource`); `metadata` of every kind against ObjectMeta; for built-in
 //! kinds the top-level fields of configmaps, secrets, namespaces, nodes, serviceaccounts, pods,
-//! services, daemonsets, deployments, replicasets, RBAC, CRDs and validating webhook
-//! configurations, plus Service specs and ports, workload specs, pod templates, pod specs and
-//! containers. Not checked: anything below those (probes, volumes, securityContext, affinity,
-//! status, ...), other built-in kinds (events, EndpointSlices, ...), field types and values,
-//! and the order of findings in YAML create/update bodies (key order).
+//! services, daemonsets, deployments, replicasets, RBAC, CRDs (their specs and every schema's
+//! JSONSchemaProps keywords at any depth) and validating webhook configurations, plus Service
+//! specs and ports, workload specs, pod templates, pod specs and containers. Not checked:
+//! anything below those (probes, volumes, securityContext, affinity, status, ...), other
+//! built-in kinds (events, EndpointSlices, ...), field types and values, and the order of
+//! findings in YAML create/update bodies (key order).
 //!
 //! # CustomResourceDefinitions
 //!

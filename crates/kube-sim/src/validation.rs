@@ -178,6 +178,10 @@ fn open(schema: &Value) -> bool {
 }
 
 fn walk(schema: &Value, value: &mut Value, path: &str, out: &mut Vec<String>) {
+    if schema[JSON_SCHEMA_PROPS] == true {
+        schema_props(value, path, false, out);
+        return;
+    }
     match value {
         Value::Object(map) => walk_object(schema, map, path, out),
         Value::Array(items) => {
@@ -459,6 +463,10 @@ pub fn apply_unknown(schema: &Value, obj: &Value) -> Vec<String> {
 }
 
 fn typed_walk(schema: &Value, value: &Value, path: &str, out: &mut Vec<String>) {
+    if schema[JSON_SCHEMA_PROPS] == true {
+        schema_props(&mut value.clone(), path, true, out);
+        return;
+    }
     match value {
         Value::Object(map) => {
             let properties = schema.get("properties").and_then(Value::as_object);
@@ -558,6 +566,147 @@ pub fn crd_schema(crd: &Value, version: &str) -> Option<Value> {
         .cloned()
 }
 
+/// Marks a schema node holding a JSONSchemaProps (a CRD's `openAPIV3Schema`), whose
+/// recursion a static schema cannot spell out: [`schema_props`] checks it.
+const JSON_SCHEMA_PROPS: &str = "x-kube-sim-json-schema-props";
+
+/// The members of a JSONSchemaProps, with what each holds.
+fn schema_props_member(key: &str) -> Option<PropsMember> {
+    Some(match key {
+        "properties" | "patternProperties" | "definitions" | "dependencies" => PropsMember::Map,
+        "items" | "allOf" | "oneOf" | "anyOf" => PropsMember::OneOrMany,
+        "not" | "additionalProperties" | "additionalItems" => PropsMember::One,
+        "externalDocs" => PropsMember::Fields(&["description", "url"]),
+        "x-kubernetes-validations" => PropsMember::Rules,
+        "id"
+        | "$schema"
+        | "$ref"
+        | "description"
+        | "type"
+        | "format"
+        | "title"
+        | "default"
+        | "maximum"
+        | "exclusiveMaximum"
+        | "minimum"
+        | "exclusiveMinimum"
+        | "maxLength"
+        | "minLength"
+        | "pattern"
+        | "maxItems"
+        | "minItems"
+        | "uniqueItems"
+        | "multipleOf"
+        | "enum"
+        | "maxProperties"
+        | "minProperties"
+        | "required"
+        | "example"
+        | "nullable"
+        | "x-kubernetes-preserve-unknown-fields"
+        | "x-kubernetes-embedded-resource"
+        | "x-kubernetes-int-or-string"
+        | "x-kubernetes-list-map-keys"
+        | "x-kubernetes-list-type"
+        | "x-kubernetes-map-type" => PropsMember::Value,
+        _ => return None,
+    })
+}
+
+enum PropsMember {
+    /// Any JSON (a scalar, or free-form like `default`).
+    Value,
+    /// A schema (or a boolean).
+    One,
+    /// A schema or a list of schemas.
+    OneOrMany,
+    /// Schemas by name (or string lists, under `dependencies`).
+    Map,
+    Fields(&'static [&'static str]),
+    /// `x-kubernetes-validations` rules.
+    Rules,
+}
+
+/// The members of a JSONSchemaProps (at any depth) the type does not declare, below `path`.
+/// Without `typed` they are removed and all reported; with it (structured-merge-diff) an
+/// object's first undeclared member ends its walk.
+fn schema_props(value: &mut Value, path: &str, typed: bool, out: &mut Vec<String>) {
+    let Value::Object(map) = value else {
+        return;
+    };
+    let keys: Vec<String> = map.keys().cloned().collect();
+    for key in keys {
+        let at = format!("{path}.{key}");
+        let Some(member) = schema_props_member(&key) else {
+            out.push(at);
+            if typed {
+                return;
+            }
+            map.remove(&key);
+            continue;
+        };
+        let Some(child) = map.get_mut(&key) else {
+            continue;
+        };
+        match (member, child) {
+            (PropsMember::Value, _) => {}
+            (PropsMember::One | PropsMember::OneOrMany, child @ Value::Object(_)) => {
+                schema_props(child, &at, typed, out)
+            }
+            (PropsMember::OneOrMany, Value::Array(items)) => {
+                for (i, item) in items.iter_mut().enumerate() {
+                    schema_props(item, &format!("{at}[{i}]"), typed, out);
+                }
+            }
+            (PropsMember::Map, Value::Object(schemas)) => {
+                for (name, schema) in schemas.iter_mut() {
+                    schema_props(schema, &format!("{at}.{name}"), typed, out);
+                }
+            }
+            (PropsMember::Fields(known), Value::Object(members)) => {
+                closed_object(members, known, &at, typed, out)
+            }
+            (PropsMember::Rules, Value::Array(rules)) => {
+                let known = &[
+                    "rule",
+                    "message",
+                    "messageExpression",
+                    "reason",
+                    "fieldPath",
+                    "optionalOldSelf",
+                ];
+                for (i, rule) in rules.iter_mut().enumerate() {
+                    if let Value::Object(members) = rule {
+                        closed_object(members, known, &format!("{at}[{i}]"), typed, out);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn closed_object(
+    members: &mut Map<String, Value>,
+    known: &[&str],
+    path: &str,
+    typed: bool,
+    out: &mut Vec<String>,
+) {
+    let unknown: Vec<String> = members
+        .keys()
+        .filter(|k| !known.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    for key in unknown {
+        out.push(format!("{path}.{key}"));
+        if typed {
+            return;
+        }
+        members.remove(&key);
+    }
+}
+
 /// A schema node that accepts anything below it.
 fn any() -> Value {
     json!({"x-kubernetes-preserve-unknown-fields": true})
@@ -578,6 +727,76 @@ fn with(open_names: &[&str], typed: &[(&str, Value)]) -> Value {
         properties.insert((*name).to_string(), schema.clone());
     }
     json!({"type": "object", "properties": properties})
+}
+
+fn list_of(item: Value) -> Value {
+    json!({"type": "array", "items": item})
+}
+
+/// A CustomResourceDefinition's spec, schemas included.
+fn crd_spec() -> Value {
+    let schema = json!({JSON_SCHEMA_PROPS: true});
+    let version = with(
+        &[
+            "name",
+            "served",
+            "storage",
+            "deprecated",
+            "deprecationWarning",
+        ],
+        &[
+            ("schema", with(&[], &[("openAPIV3Schema", schema)])),
+            (
+                "subresources",
+                with(
+                    &["status"],
+                    &[(
+                        "scale",
+                        fields(&[
+                            "specReplicasPath",
+                            "statusReplicasPath",
+                            "labelSelectorPath",
+                        ]),
+                    )],
+                ),
+            ),
+            (
+                "additionalPrinterColumns",
+                list_of(fields(&[
+                    "name",
+                    "type",
+                    "format",
+                    "description",
+                    "priority",
+                    "jsonPath",
+                ])),
+            ),
+            ("selectableFields", list_of(fields(&["jsonPath"]))),
+        ],
+    );
+    let client = with(
+        &["url", "caBundle"],
+        &[("service", fields(&["namespace", "name", "path", "port"]))],
+    );
+    let webhook = with(&["conversionReviewVersions"], &[("clientConfig", client)]);
+    with(
+        &["group", "scope", "preserveUnknownFields"],
+        &[
+            (
+                "names",
+                fields(&[
+                    "plural",
+                    "singular",
+                    "shortNames",
+                    "kind",
+                    "listKind",
+                    "categories",
+                ]),
+            ),
+            ("versions", list_of(version)),
+            ("conversion", with(&["strategy"], &[("webhook", webhook)])),
+        ],
+    )
 }
 
 /// A list merged by these keys (`x-kubernetes-list-type: map`), as containers and ports are.
@@ -773,7 +992,9 @@ pub fn builtin_schema(group: &str, plural: &str) -> Option<Value> {
         ("rbac.authorization.k8s.io", "rolebindings" | "clusterrolebindings") => {
             fields(&["subjects", "roleRef"])
         }
-        ("apiextensions.k8s.io", "customresourcedefinitions") => fields(&["spec", "status"]),
+        ("apiextensions.k8s.io", "customresourcedefinitions") => {
+            with(&["status"], &[("spec", crd_spec())])
+        }
         ("admissionregistration.k8s.io", "validatingwebhookconfigurations") => {
             fields(&["webhooks"])
         }
@@ -896,6 +1117,52 @@ mod tests {
         assert_eq!(
             custom.strict_error("Widget", "v1").message,
             "Widget in version \"v1\" cannot be handled as a Widget: strict decoding error: duplicate field \"metadata.name\", duplicate field \"spec.a\", unknown field \"metadata.labelz\", unknown field \"alpha\", unknown field \"zeta\""
+        );
+    }
+
+    /// Recorded from a real kube-apiserver v1.36.2: a CRD's schemas are JSONSchemaProps at every
+    /// depth.
+    #[test]
+    fn crd_schemas_only_take_json_schema_props_keywords() {
+        let schema = builtin_schema("apiextensions.k8s.io", "customresourcedefinitions").unwrap();
+        let mut crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "widgets.example.com"},
+            "spec": {"group": "example.com", "scope": "Namespaced", "zfoo": 1,
+                "names": {"kind": "Widget", "plural": "widgets", "bar": 1},
+                "versions": [{"name": "v1", "served": true, "storage": true, "subresources": {"status": {}, "foo": 1},
+                    "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                        "spec": {"type": "object", "properties": {
+                            "a": {"type": "string", "examples": ["x"], "const": "y",
+                                "x-kubernetes-validations": [{"rule": "self != ''", "severity": "high"}]},
+                            "b": {"type": "array", "items": {"type": "object", "additionalProperties": {"type": "string", "x": 1}}}}}}}}}]}});
+        let typed = apply_unknown(&schema, &crd);
+        assert_eq!(
+            typed,
+            [
+                ".spec.names.bar",
+                ".spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.a.const",
+                ".spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.b.items.additionalProperties.x",
+                ".spec.versions[0].subresources.foo",
+                ".spec.zfoo",
+            ]
+        );
+        let unknown = prune_unknown(&schema, &mut crd);
+        assert_eq!(
+            unknown,
+            [
+                "spec.names.bar",
+                "spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.a.const",
+                "spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.a.examples",
+                "spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.a.x-kubernetes-validations[0].severity",
+                "spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.b.items.additionalProperties.x",
+                "spec.versions[0].subresources.foo",
+                "spec.zfoo",
+            ]
+        );
+        assert_eq!(
+            crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+                ["a"],
+            json!({"type": "string", "x-kubernetes-validations": [{"rule": "self != ''"}]})
         );
     }
 
