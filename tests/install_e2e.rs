@@ -680,3 +680,98 @@ fn an_older_lbctl_install_is_upgraded_in_place(backend) {
     assert_eq!(doctor.status.code(), Some(0), "{stdout}\n{stderr}");
 }
 }
+
+/// The CRDs lbctl wrote while their root `metadata` carried a description: kube-sim refuses
+/// them as a real kube-apiserver v1.36.2 refused them (server-side apply, 422 bodies recorded
+/// from the real server), a schema every version shares at `spec.validation`, per-version
+/// schemas at `spec.versions[i]`. The CRDs lbctl writes now are accepted.
+#[test]
+fn crds_that_describe_their_root_metadata_are_refused_as_a_real_server_refuses_them_sim_only() {
+    let Some(cluster) = Cluster::sim_only("CRDs a real server refuses", kubeadm()) else {
+        return;
+    };
+    let crds: Vec<Value> = lbctl::metallb::render(&lbctl::metallb::RenderOptions::default())
+        .into_iter()
+        .map(|r| r.object)
+        .filter(|o| o["kind"] == "CustomResourceDefinition")
+        .collect();
+    let crd = |name: &str| {
+        crds.iter()
+            .find(|c| c["metadata"]["name"] == name)
+            .cloned()
+            .unwrap()
+    };
+    let described = |mut crd: Value| {
+        for version in crd["spec"]["versions"].as_array_mut().unwrap() {
+            version["schema"]["openAPIV3Schema"]["properties"]["metadata"]["description"] =
+                json!("Standard Kubernetes object metadata.");
+        }
+        crd
+    };
+    let forbidden = "Forbidden: must not specify anything other than name and generateName, but metadata is implicitly specified";
+    let cause = |field: &str| json!({"reason": "FieldValueForbidden", "message": forbidden, "field": field});
+    let refusal = |name: &str, causes: Vec<Value>| {
+        let texts: Vec<String> = causes
+            .iter()
+            .map(|c| format!("{}: {forbidden}", c["field"].as_str().unwrap()))
+            .collect();
+        let listed = if texts.len() == 1 {
+            texts[0].clone()
+        } else {
+            format!("[{}]", texts.join(", "))
+        };
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": format!("CustomResourceDefinition.apiextensions.k8s.io \"{name}\" is invalid: {listed}"),
+            "reason": "Invalid",
+            "details": {"name": name, "group": "apiextensions.k8s.io", "kind": "CustomResourceDefinition", "causes": causes},
+            "code": 422})
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let kubeconfig = kube::config::Kubeconfig::from_yaml(&cluster.sim().kubeconfig_yaml("admin")).unwrap();
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await.unwrap();
+        let client = kube::Client::try_from(config).unwrap();
+        let apply = |crd: Value| {
+            let name = crd["metadata"]["name"].as_str().unwrap().to_string();
+            let request = http::Request::patch(format!(
+                "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}?fieldManager=lbctl&force=true"
+            ))
+            .header("content-type", "application/apply-patch+yaml")
+            .body(kube::client::Body::from(serde_json::to_vec(&crd).unwrap()))
+            .unwrap();
+            let client = client.clone();
+            async move {
+                let response = client.send(request).await.unwrap();
+                let code = response.status().as_u16();
+                let body = response.into_body().collect_bytes().await.unwrap();
+                (code, serde_json::from_slice::<Value>(&body).unwrap())
+            }
+        };
+
+        let (code, body) = apply(described(crd("bfdprofiles.metallb.io"))).await;
+        assert_eq!(code, 422);
+        assert_eq!(
+            body,
+            refusal("bfdprofiles.metallb.io", vec![cause("spec.validation.openAPIV3Schema.properties[metadata]")])
+        );
+        let (code, body) = apply(described(crd("bgppeers.metallb.io"))).await;
+        assert_eq!(code, 422);
+        assert_eq!(
+            body,
+            refusal(
+                "bgppeers.metallb.io",
+                vec![
+                    cause("spec.versions[0].schema.openAPIV3Schema.properties[metadata]"),
+                    cause("spec.versions[1].schema.openAPIV3Schema.properties[metadata]"),
+                ]
+            )
+        );
+        for crd in &crds {
+            let (code, body) = apply(crd.clone()).await;
+            assert!(code == 200 || code == 201, "{}: {body}", crd["metadata"]["name"]);
+        }
+    });
+}

@@ -4,6 +4,8 @@
 //! phase and QoS class; a Service's cluster IP and node ports), and the allocated values an
 //! update of a Service may omit (the registry copies them from the stored object).
 
+use crate::field_error::FieldError;
+use crate::object_rules;
 use crate::resources::ResourceType;
 use serde_json::{Map, Value, json};
 use std::collections::HashSet;
@@ -119,23 +121,26 @@ pub fn on_create(
 }
 
 /// An update of a Service may leave out what was allocated (kubectl apply does): the registry
-/// keeps the stored values, then allocates what a type change needs.
+/// keeps the stored values, refuses changed cluster IPs (the findings of
+/// [`object_rules::service_cluster_ips`]), then allocates what a type change needs.
 pub fn on_update(
     rt: &ResourceType,
     old: &Value,
     new: &mut Value,
     allocations: &mut Allocations,
     range: ServiceRange,
-) {
+) -> Result<(), Vec<FieldError>> {
     if !(rt.group.is_empty() && rt.plural == "services") {
-        return;
+        return Ok(());
     }
     let (Some(old_spec), Some(spec)) = (old.get("spec"), new.get_mut("spec")) else {
-        return;
+        return Ok(());
     };
     let type_unchanged = old_spec.get("type") == spec.get("type");
     for key in ["clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"] {
-        if spec.get(key).is_none_or(|v| v.is_null() || v == "")
+        let unset =
+            |v: &Value| v.is_null() || v == "" || v.as_array().is_some_and(|a| a.is_empty());
+        if spec.get(key).is_none_or(unset)
             && let Some(kept) = old_spec.get(key)
             && (type_unchanged || spec.get("type") != Some(&json!("ExternalName")))
         {
@@ -155,7 +160,12 @@ pub fn on_update(
             }
         }
     }
+    let refused = object_rules::service_cluster_ips(old_spec, spec);
+    if !refused.is_empty() {
+        return Err(refused);
+    }
     allocate_service(spec, allocations, range);
+    Ok(())
 }
 
 fn set_absent(obj: &mut Value, key: &str, value: Value) {
@@ -704,7 +714,7 @@ mod tests {
         // An apply of the original manifest leaves out what was allocated: it is kept.
         let mut again = lb("a");
         scheme(&services, &mut again);
-        on_update(&services, &a, &mut again, &mut allocations, range());
+        on_update(&services, &a, &mut again, &mut allocations, range()).unwrap();
         assert_eq!(again["spec"], a["spec"]);
 
         let mut headless =

@@ -72,21 +72,48 @@
 //!
 //! # Field validation
 //!
-//! POST, PUT and PATCH (server-side apply too) honour `?fieldValidation=` (`Warn` when absent):
-//! `Strict` answers 400 `<Kind> in version "<v>" cannot be handled as a <Kind>: strict decoding
-//! error: unknown field "spec.foo", duplicate field "data.a"` (apply: `failed to create typed
-//! patch object (<gv>, Kind=<Kind>): .spec.foo: field not declared in schema`); `Warn` stores
-//! the object without the unknown fields and sends one `Warning: 299 - "unknown field
-//! \"spec.foo\""` header per finding; `Ignore` drops them silently. Checked: custom resources
-//! against their CRD's structural schema (`properties`, `items`, `additionalProperties`,
-//! `x-kubernetes-preserve-unknown-fields`, `x-kubernetes-embedded-resource`); `metadata` of
-//! every kind against ObjectMeta; for built-in kinds the top-level fields of configmaps,
-//! secrets, namespaces, nodes, serviceaccounts, pods, services, daemonsets, deployments,
-//! replicasets, RBAC, CRDs and validating webhook configurations, plus Service specs and ports,
-//! workload specs, pod templates, pod specs and containers. Not checked: anything below those
-//! (probes, volumes, securityContext, affinity, status, ...), other built-in kinds (events,
-//! EndpointSlices, ...), field types and values, and duplicate keys in YAML apply bodies.
-//! Unknown fields are reported in key order, not document order.
+//! POST, PUT and PATCH honour `?fieldValidation=` (`Warn` when absent): `Strict` answers 400
+//! `<Kind> in version "<v>" cannot be handled as a <Kind>: strict decoding error: unknown field
+//! "spec.foo", duplicate field "data.a"`; `Warn` stores the object without the unknown fields
+//! and sends one `Warning: 299 - "unknown field \"spec.foo\""` header per finding; `Ignore`
+//! drops them silently. Findings come in the server's order: a JSON body's order for built-in
+//! kinds; duplicates, then `metadata`, then the rest in key order for custom resources.
+//! Server-side apply is different, as in kube-apiserver: keys its YAML (or JSON) body repeats
+//! are reported by line (`line 7: key "b" already set in map`: 400 `error strict decoding YAML:
+//! ...` under Strict, warnings under Warn), and undeclared fields are refused whatever the
+//! directive with 500 `failed to create typed patch object (<ns>/<name>; <gv>, Kind=<Kind>):
+//! .spec.foo: field not declared in schema` (the first undeclared field of each object in key
+//! order; the real server walks Go maps and reports one of several at random). Checked: custom
+//! resources against their CRD's structural schema (`properties`, `items`,
+//! `additionalProperties`, `x-kubernetes-preserve-unknown-fields`,
+//! `x-kubernetes-embedded-resource`); `metadata` of every kind against ObjectMeta; for built-in
+//! kinds the top-level fields of configmaps, secrets, namespaces, nodes, serviceaccounts, pods,
+//! services, daemonsets, deployments, replicasets, RBAC, CRDs (their specs and every schema's
+//! JSONSchemaProps keywords at any depth) and validating webhook configurations, plus Service
+//! specs and ports, workload specs, pod templates, pod specs and containers. Not checked:
+//! anything below those (probes, volumes, securityContext, affinity, status, ...), other
+//! built-in kinds (events, EndpointSlices, ...), field types and values, and the order of
+//! findings in YAML create/update bodies (key order).
+//!
+//! # CustomResourceDefinitions
+//!
+//! A CRD is checked as kube-apiserver's apiextensions validation checks it (`crd_rules`), on
+//! create, update, patch and server-side apply (dry-run too) and in a scenario's `objects:`: a
+//! refused one gets the real 422 (`CustomResourceDefinition.apiextensions.k8s.io "<name>" is
+//! invalid: ...`, causes with `FieldValueForbidden`/`Required`/`Invalid`/`NotSupported`/...
+//! and the field paths of the server's internal form, `spec.validation.openAPIV3Schema...` for a
+//! schema every version shares). Structural schemas (types, `items`, the root `metadata`,
+//! embedded resources, value validations), defaults, the OpenAPI keywords and the
+//! `x-kubernetes-*` extensions' placement, names, versions, printer columns and, on update, the
+//! immutable scope, kind, group and plural. Not compiled: CEL rules. `status.storedVersions`
+//! accumulates every storage version the CRD has had.
+//!
+//! # Other validation of writes
+//!
+//! Every object needs a valid name. Deployments and DaemonSets need a selector that matches
+//! their pod template's labels, and keep it; Services keep their cluster IPs once set (an
+//! update that leaves them out keeps the stored ones, a changed `clusterIP` with the old
+//! `clusterIPs` is lined up first). The 422s are worded and ordered as kube-apiserver's.
 //!
 //! # What the API server fills in
 //!
@@ -132,11 +159,14 @@ mod apply;
 mod clock;
 pub mod cluster;
 mod control;
+mod crd_rules;
 mod defaults;
 mod error;
+mod field_error;
 mod fields;
 pub(crate) mod http;
 mod meta;
+mod object_rules;
 mod patch;
 mod printers;
 pub mod resources;
@@ -319,8 +349,12 @@ fn load_objects(store: &Store, scenario: &Scenario) -> Result<(), SimError> {
     let mut ordered: Vec<(usize, &Value)> = scenario.objects.iter().enumerate().collect();
     ordered.sort_by_key(|(i, o)| (rank(o), *i));
     for (index, object) in ordered {
-        store
-            .create(object.clone())
+        let checked = match object["kind"].as_str() {
+            Some("CustomResourceDefinition") => crd_rules::check(object, None),
+            _ => Ok(()),
+        };
+        checked
+            .and_then(|()| store.create(object.clone()))
             .map_err(|status| SimError::ScenarioObject {
                 index,
                 what: format!(

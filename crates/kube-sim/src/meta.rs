@@ -36,9 +36,9 @@ pub fn format_time(ts: Timestamp) -> String {
         .to_string()
 }
 
-const SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+pub(crate) const SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
 const LABEL_MSG: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
-const DNS1035_MSG: &str = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
+pub(crate) const DNS1035_MSG: &str = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
 
 fn is_label(s: &str) -> bool {
     let b = s.as_bytes();
@@ -50,8 +50,27 @@ fn is_label(s: &str) -> bool {
         && b[b.len() - 1] != b'-'
 }
 
-fn is_subdomain(s: &str) -> bool {
+pub(crate) fn is_subdomain(s: &str) -> bool {
     s.len() <= 253 && s.split('.').all(is_label)
+}
+
+/// apimachinery's `IsDNS1035Label`: what is wrong with `s` as a DNS-1035 label (empty when
+/// nothing is).
+pub(crate) fn dns1035_label_errors(s: &str) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if s.len() > 63 {
+        out.push("must be no more than 63 characters");
+    }
+    let b = s.as_bytes();
+    let shaped = !b.is_empty()
+        && b[0].is_ascii_lowercase()
+        && b[b.len() - 1] != b'-'
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-');
+    if !shaped {
+        out.push(DNS1035_MSG);
+    }
+    out
 }
 
 /// Which naming rule a kind's names follow.

@@ -43,7 +43,11 @@ impl PatchKind {
 pub fn parse_apply_body(body: &[u8]) -> Result<Value, Status> {
     let text = std::str::from_utf8(body)
         .map_err(|_| Status::bad_request("the apply body is not UTF-8"))?;
-    let value: Value = serde_saphyr::from_str(text)
+    // A repeated key keeps its last value (field validation reports it).
+    let options = serde_saphyr::options! {
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
+    };
+    let value: Value = serde_saphyr::from_str_with_options(text, options)
         .map_err(|e| Status::bad_request(format!("error decoding YAML: {e}")))?;
     if !value.is_object() {
         return Err(Status::bad_request("the apply body must be an object"));

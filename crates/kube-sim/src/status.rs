@@ -129,18 +129,23 @@ impl Status {
         .with_details(details(group, resource, name))
     }
 
-    /// 422 for an object that fails validation; `causes` are `(field, message)` pairs where the
-    /// message already starts with its kind ("Invalid value: ...", "Required value: ...").
+    /// 422 for an object that fails validation; `causes` are `(field, message, reason)` where
+    /// the message already starts with its kind ("Invalid value: ...", "Required value: ...").
+    /// The message lists each distinct `field: message` once, in order (apimachinery's
+    /// `ToAggregate`), bracketed when there are several; the causes keep every entry.
     pub fn invalid(
         group: &str,
         kind: &str,
         name: &str,
         causes: &[(String, String, &str)],
     ) -> Status {
-        let texts: Vec<String> = causes
-            .iter()
-            .map(|(field, message, _)| format!("{field}: {message}"))
-            .collect();
+        let mut texts: Vec<String> = Vec::new();
+        for (field, message, _) in causes {
+            let text = format!("{field}: {message}");
+            if !texts.contains(&text) {
+                texts.push(text);
+            }
+        }
         let joined = if texts.len() == 1 {
             texts[0].clone()
         } else {

@@ -3,6 +3,7 @@
 
 use crate::clock::Clock;
 use crate::defaults;
+use crate::field_error;
 use crate::fields;
 use crate::meta;
 use crate::resources::{self, GroupResource, Registry, ResourceType};
@@ -916,7 +917,8 @@ impl State {
             } else {
                 &mut self.allocations
             };
-            defaults::on_update(rt, &old, &mut new, allocations, range);
+            defaults::on_update(rt, &old, &mut new, allocations, range)
+                .map_err(|errors| field_error::invalid(&rt.group, &rt.kind, &name, &errors))?;
         }
         if rt.generation && spec_changed(&new, &old) {
             let generation = new
@@ -1257,7 +1259,7 @@ impl State {
                  "reason": "InitialNamesAccepted", "message": "the initial names have been accepted"},
             ],
             "acceptedNames": accepted,
-            "storedVersions": [rt.version],
+            "storedVersions": crate::crd_rules::stored_versions(&current, Some(&current)),
         });
         if unchanged(&new, &current) {
             return;

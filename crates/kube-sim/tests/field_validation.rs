@@ -75,14 +75,45 @@ fn strict_refuses_warn_drops_and_warns_ignore_drops() {
         assert_eq!(patch.code, 400);
         assert!(patch.text.contains("unknown field \\\"datum\\\""), "{}", patch.text);
 
-        // Server-side apply answers in structured-merge-diff's words.
+        // Server-side apply refuses undeclared fields whatever fieldValidation says, in
+        // structured-merge-diff's words (500, no reason), as a real v1.36 server does.
         let apply = ("content-type", "application/apply-patch+yaml");
-        let applied = call_with(&client, "PATCH", &format!("{cms}/w?fieldManager=me&fieldValidation=Strict"), &[apply], Some(&json!({
-            "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "w"}, "data": {"b": "2"}, "spek": {}}))).await;
-        assert_eq!(applied.code, 400);
+        let config = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "w"}, "data": {"b": "2"}, "spek": {}});
+        for directive in ["Strict", "Warn", "Ignore"] {
+            let applied = call_with(&client, "PATCH", &format!("{cms}/w?fieldManager=me&fieldValidation={directive}"), &[apply], Some(&config)).await;
+            assert_eq!(
+                applied.body,
+                json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                    "message": "failed to create typed patch object (/w; /v1, Kind=ConfigMap): .spek: field not declared in schema",
+                    "code": 500}),
+                "{directive}"
+            );
+        }
+
+        // Keys an apply body repeats are the YAML decoder's findings, by line.
+        let repeated = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: w\ndata:\n  b: \"2\"\n  b: \"3\"\n";
+        let send = |directive: &str| {
+            http::Request::patch(format!("{cms}/w?fieldManager=me&fieldValidation={directive}"))
+                .header("content-type", "application/apply-patch+yaml")
+                .body(kube::client::Body::from(repeated.to_vec()))
+                .unwrap()
+        };
+        let strict = client.send(send("Strict")).await.unwrap();
+        assert_eq!(strict.status(), 400);
+        let warn = client.send(send("Warn")).await.unwrap();
+        assert_eq!(warn.status(), 200);
+        let warnings: Vec<&str> = warn.headers().get_all("warning").iter().map(|v| v.to_str().unwrap()).collect();
+        assert_eq!(warnings, ["299 - \"line 7: key \\\"b\\\" already set in map\""]);
+        assert_eq!(sim.get("v1", "ConfigMap", Some("default"), "w").unwrap()["data"]["b"], "3");
+        let strict = http::Request::patch(format!("{cms}/w?fieldManager=me&fieldValidation=Strict"))
+            .header("content-type", "application/apply-patch+yaml")
+            .body(repeated.to_vec())
+            .unwrap();
+        let strict = client.request::<Value>(strict).await.unwrap_err();
+        let kube::Error::Api(status) = strict else { panic!("{strict:?}") };
         assert_eq!(
-            applied.body["message"],
-            "failed to create typed patch object (/v1, Kind=ConfigMap): .spek: field not declared in schema"
+            status.message,
+            "error strict decoding YAML: error converting YAML to JSON: yaml: unmarshal errors:\n  line 7: key \"b\" already set in map"
         );
 
         let bad = call_with(&client, "POST", &format!("{cms}?fieldValidation=Loud"), &[JSON], Some(&cm("b"))).await;

@@ -4,13 +4,16 @@ use super::read::present;
 use super::route::Target;
 use super::{Ctx, Reply, Server, auth, json_reply};
 use crate::control::{AdmissionRequest, Operation};
+use crate::crd_rules;
+use crate::field_error;
 use crate::fields;
 use crate::meta;
+use crate::object_rules;
 use crate::patch;
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::status::Status;
 use crate::store::Part;
-use crate::validation::{self, Directive, Findings};
+use crate::validation::{self, BodyScan, Directive, Findings};
 use hyper::header::HeaderValue;
 use serde_json::{Value, json};
 
@@ -81,8 +84,10 @@ fn check_body(target: &Target, obj: &mut Value) -> Result<(), Status> {
 
 /// Field validation of a write's object (`?fieldValidation=`): fields the kind's schema lacks are
 /// dropped from `obj`, and with `duplicates_in_body` the JSON body is checked for fields set
-/// twice. Strict refuses a write with findings (in server-side apply's words when `apply`);
-/// Warn returns them as `Warning` header values; Ignore returns nothing.
+/// twice; Strict refuses a write with findings, Warn returns them as `Warning` header values,
+/// Ignore returns nothing. A server-side apply (`apply`) is checked as the server makes its
+/// typed object: keys the YAML body repeats follow the directive (in the YAML decoder's words),
+/// undeclared fields are refused whatever it says (500, structured-merge-diff's words).
 fn validate_fields(
     server: &Server,
     ctx: &Ctx,
@@ -106,26 +111,67 @@ fn validate_fields(
     } else {
         validation::builtin_schema(&target.rt.group, &target.rt.plural)
     };
-    let findings = Findings {
-        unknown: schema
-            .map(|schema| validation::prune_unknown(&schema, obj))
-            .unwrap_or_default(),
-        duplicates: if duplicates_in_body {
-            validation::duplicate_fields(&ctx.body)
-        } else {
-            Vec::new()
-        },
-    };
-    match directive {
-        Directive::Strict if !findings.is_empty() && apply => {
-            Err(findings.strict_apply_error(&target.api_version(), &target.rt.kind))
+    if apply {
+        let repeated = validation::yaml_duplicates(&ctx.body);
+        let warnings = match directive {
+            Directive::Strict if !repeated.is_empty() => {
+                return Err(validation::yaml_strict_error(&repeated));
+            }
+            Directive::Warn => validation::yaml_warnings(&repeated),
+            _ => Vec::new(),
+        };
+        if let Some(schema) = &schema {
+            let unknown = validation::apply_unknown(schema, obj);
+            if !unknown.is_empty() {
+                return Err(validation::typed_patch_error(
+                    obj,
+                    &target.api_version(),
+                    &target.rt.kind,
+                    &unknown,
+                ));
+            }
         }
+        return Ok(warnings);
+    }
+    let unknown = schema
+        .map(|schema| validation::prune_unknown(&schema, obj))
+        .unwrap_or_default();
+    let scan = if duplicates_in_body {
+        BodyScan::of(&ctx.body)
+    } else {
+        BodyScan::default()
+    };
+    let findings = Findings::ordered(unknown, &scan, target.rt.custom);
+    match directive {
         Directive::Strict if !findings.is_empty() => {
             Err(findings.strict_error(&target.rt.kind, &target.version))
         }
         Directive::Warn => Ok(findings.warnings()),
         _ => Ok(Vec::new()),
     }
+}
+
+/// The kind's validation of the object a write would store (`old`: the object it replaces):
+/// names for every kind, CustomResourceDefinitions by [`crd_rules`], workloads by
+/// [`object_rules`]. A CRD's status is only checked for its name.
+fn validate_object(target: &Target, new: &Value, old: Option<&Value>) -> Result<(), Status> {
+    let rt = &target.rt;
+    let crd = rt.group == "apiextensions.k8s.io" && rt.plural == "customresourcedefinitions";
+    if crd && target.subresource.is_none() {
+        return crd_rules::check(new, old);
+    }
+    meta::validate(&rt.group, &rt.kind, new)?;
+    if target.subresource.is_none() {
+        let errors = object_rules::workload(&rt.group, &rt.plural, new, old);
+        if !errors.is_empty() {
+            let name = new
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            return Err(field_error::invalid(&rt.group, &rt.kind, name, &errors));
+        }
+    }
+    Ok(())
 }
 
 /// Adds `Warning` headers (field validation's findings) to an answer.
@@ -224,7 +270,7 @@ pub(crate) fn create(server: &Server, ctx: &Ctx, target: &Target) -> Result<Repl
         meta.insert("name".into(), json!(name));
     }
     reset_status(target, &mut obj);
-    meta::validate(&target.rt.group, &target.rt.kind, &obj)?;
+    validate_object(target, &obj, None)?;
     crate::store::owned_defaults(&target.rt, &mut obj);
     let now = server.store.now_string();
     fields::record_update(
@@ -336,7 +382,7 @@ pub(crate) fn update(server: &Server, ctx: &Ctx, target: &Target) -> Result<Repl
         .ok_or_else(|| Status::not_found(&target.rt.group, &target.rt.plural, &name))?;
     let old = present(target, &old);
     let mut new = merge_parts(target, &old, obj);
-    meta::validate(&target.rt.group, &target.rt.kind, &new)?;
+    validate_object(target, &new, Some(&old))?;
     let now = server.store.now_string();
     fields::record_update(
         Some(&old),
@@ -432,7 +478,7 @@ pub(crate) fn patch(server: &Server, ctx: &Ctx, target: &Target) -> Result<Reply
                 target.subresource.as_deref(),
             );
         }
-        meta::validate(&target.rt.group, &target.rt.kind, &new)?;
+        validate_object(target, &new, Some(&old))?;
         server.admit(&admission(
             ctx,
             target,
@@ -486,7 +532,7 @@ fn apply_create(
         None,
     )?;
     reset_status(target, &mut obj);
-    meta::validate(&target.rt.group, &target.rt.kind, &obj)?;
+    validate_object(target, &obj, None)?;
     admit_and_create(server, ctx, target, &name, obj).map(|r| with_warnings(r, &warnings))
 }
 
