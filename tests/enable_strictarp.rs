@@ -621,6 +621,15 @@ fn rollout_timeout_exits_3_with_what_was_observed(backend) {
         "{err}"
     );
     assert!(err.contains("--revert"), "{err}");
+    // Every kube-proxy pod (all replaced: none was available to keep) is named with its node.
+    let named: Vec<&str> = err
+        .lines()
+        .filter(|l| {
+            l.starts_with("  pod kube-proxy-")
+                && l.ends_with(": Running, not ready: containers with unready status: [kube-proxy]")
+        })
+        .collect();
+    assert_eq!(named.len(), 3, "{err}");
     // The config change itself was written before the wait.
     assert!(config_text(&kube_proxy_config(&cluster), "config.conf").contains("strictARP: true"));
 }
