@@ -57,6 +57,27 @@ fn kube_proxy_daemonset(cluster: &Cluster) -> Value {
         .expect("DaemonSet kube-system/kube-proxy")
 }
 
+/// The kube-proxy DaemonSet once its controller has counted every pod ready, so that only lbctl
+/// could change its resourceVersion from here (the real controller's last status update may land
+/// after the scenario counts as started).
+fn settled_kube_proxy_daemonset(cluster: &Cluster) -> Value {
+    let settled = |ds: &Value| {
+        let st = &ds["status"];
+        let desired = &st["desiredNumberScheduled"];
+        st["observedGeneration"] == ds["metadata"]["generation"]
+            && desired.as_i64().is_some_and(|d| d > 0)
+            && ["numberReady", "numberAvailable", "updatedNumberScheduled"]
+                .iter()
+                .all(|k| &st[*k] == desired)
+    };
+    let done = cluster.eventually(Duration::from_secs(30), |c| {
+        settled(&kube_proxy_daemonset(c))
+    });
+    let ds = kube_proxy_daemonset(cluster);
+    assert!(done, "kube-proxy never became ready: {}", ds["status"]);
+    ds
+}
+
 fn restarted_at(ds: &Value) -> Option<String> {
     ds["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"]
         .as_str()
@@ -325,7 +346,7 @@ fn check_and_dry_run_write_nothing(backend) {
         return;
     };
     let before = kube_proxy_config(&cluster);
-    let ds_before = kube_proxy_daemonset(&cluster);
+    let ds_before = settled_kube_proxy_daemonset(&cluster);
     if cluster.is_sim() {
         cluster.clear_requests();
     }
@@ -533,7 +554,7 @@ fn forbidden_user_gets_exit_3_and_nothing_is_written(backend) {
         return;
     };
     let cm_before = resource_version(&kube_proxy_config(&cluster));
-    let ds_before = resource_version(&kube_proxy_daemonset(&cluster));
+    let ds_before = resource_version(&settled_kube_proxy_daemonset(&cluster));
     if cluster.is_sim() {
         cluster.clear_requests();
     }
