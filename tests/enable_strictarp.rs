@@ -1,8 +1,11 @@
-//! `lbctl enable-strictarp` end to end: the real binary against kube-sim scenarios.
+//! `lbctl enable-strictarp` end to end: the real binary on both backends (kube-sim, and a real
+//! control plane whose DaemonSet controller rolls kube-proxy out, with kube-sim's agent as the
+//! kubelets). What only kube-sim can show (its request log: "nothing was written") is checked
+//! there, next to a backend-neutral check (resourceVersions unchanged).
 //!
-//! `kubeadm_apply_then_nothing_to_do` also runs against a real kubeadm-like cluster when
-//! `LBCTL_E2E_KUBECONFIG` is set (it changes that cluster's kube-proxy!); every other test
-//! needs kube-sim and says that it skips.
+//! On kube-sim's backend `kubeadm_apply_then_nothing_to_do` also runs against a real
+//! kubeadm-like cluster when `LBCTL_E2E_KUBECONFIG` is set (it changes that cluster's
+//! kube-proxy!); tests that need a scenario's layout skip there.
 
 mod support;
 
@@ -12,13 +15,153 @@ use std::time::Duration;
 
 use kube_sim::{AdmissionRequest, Operation, Store};
 use serde_json::{Value, json};
-use support::{Cluster, Sim, output_text};
+use support::{Backend, Cluster, Sim, output_text};
+
+/// The scenario on `backend`; None when the backend cannot run here, or when
+/// `LBCTL_E2E_KUBECONFIG` replaces kube-sim with a cluster that does not have this layout.
+fn scenario_on(name: &str, test: &str, backend: Backend) -> Option<Cluster> {
+    scenario_sim_on(Sim::scenario(name), test, backend)
+}
+
+fn scenario_sim_on(sim: Sim, test: &str, backend: Backend) -> Option<Cluster> {
+    let users_cluster = std::env::var_os(support::REAL_CLUSTER_ENV).is_some_and(|v| !v.is_empty());
+    if backend == Backend::KubeSim && users_cluster {
+        eprintln!(
+            "skipping {test}: it needs its scenario's layout, and {} selects another cluster",
+            support::REAL_CLUSTER_ENV
+        );
+        return None;
+    }
+    sim.on(backend)
+}
+
+/// The cluster is one of our scenarios (kube-sim or the real control plane), not a user's
+/// cluster from `LBCTL_E2E_KUBECONFIG`, so the scenario's layout can be asserted.
+fn knows_scenario(cluster: &Cluster) -> bool {
+    cluster.is_sim() || cluster.is_real()
+}
+
+fn configmap(cluster: &Cluster, name: &str) -> Value {
+    cluster
+        .get("v1", "ConfigMap", Some("kube-system"), name)
+        .unwrap_or_else(|| panic!("ConfigMap kube-system/{name}"))
+}
 
 fn kube_proxy_config(cluster: &Cluster) -> Value {
+    configmap(cluster, "kube-proxy")
+}
+
+fn kube_proxy_daemonset(cluster: &Cluster) -> Value {
     cluster
-        .sim()
-        .get("v1", "ConfigMap", Some("kube-system"), "kube-proxy")
-        .expect("ConfigMap kube-system/kube-proxy")
+        .get("apps/v1", "DaemonSet", Some("kube-system"), "kube-proxy")
+        .expect("DaemonSet kube-system/kube-proxy")
+}
+
+/// The kube-proxy DaemonSet once its controller has counted every pod ready, so that only lbctl
+/// could change its resourceVersion from here (the real controller's last status update may land
+/// after the scenario counts as started).
+fn settled_kube_proxy_daemonset(cluster: &Cluster) -> Value {
+    let settled = |ds: &Value| {
+        let st = &ds["status"];
+        let desired = &st["desiredNumberScheduled"];
+        st["observedGeneration"] == ds["metadata"]["generation"]
+            && desired.as_i64().is_some_and(|d| d > 0)
+            && ["numberReady", "numberAvailable", "updatedNumberScheduled"]
+                .iter()
+                .all(|k| &st[*k] == desired)
+    };
+    let done = cluster.eventually(Duration::from_secs(30), |c| {
+        settled(&kube_proxy_daemonset(c))
+    });
+    let ds = kube_proxy_daemonset(cluster);
+    assert!(done, "kube-proxy never became ready: {}", ds["status"]);
+    ds
+}
+
+fn restarted_at(ds: &Value) -> Option<String> {
+    ds["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"]
+        .as_str()
+        .map(str::to_string)
+}
+
+fn resource_version(obj: &Value) -> Value {
+    obj["metadata"]["resourceVersion"].clone()
+}
+
+/// The kube-proxy pods as the API server has them now: (name, node, startTime).
+fn kube_proxy_pods(cluster: &Cluster) -> Vec<(String, String, Option<jiff::Timestamp>)> {
+    let out = cluster
+        .kubectl()
+        .args([
+            "get",
+            "pods",
+            "-n",
+            "kube-system",
+            "-l",
+            "k8s-app=kube-proxy",
+            "-o",
+            "json",
+        ])
+        .output()
+        .expect("running kubectl");
+    assert!(
+        out.status.success(),
+        "kubectl get pods: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: Value = serde_json::from_slice(&out.stdout).expect("kubectl's JSON");
+    let mut pods: Vec<_> = list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            (
+                p["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                p["spec"]["nodeName"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                p["status"]["startTime"]
+                    .as_str()
+                    .map(|t| t.parse().expect("an RFC 3339 startTime")),
+            )
+        })
+        .collect();
+    pods.sort();
+    pods
+}
+
+/// Waits until the clock is in a later second than every pod's start. The API records times in
+/// whole seconds: a configuration written in the second a pod started cannot be told apart from
+/// one written just before it, and lbctl then counts the pod as current. kube-sim's scenario pods
+/// started long ago; the real backend's started when the scenario was loaded, a moment ago.
+fn after_every_start(pods: &[(String, String, Option<jiff::Timestamp>)]) {
+    let Some(last) = pods.iter().filter_map(|(_, _, started)| *started).max() else {
+        return;
+    };
+    let next = last + jiff::SignedDuration::from_secs(1);
+    while jiff::Timestamp::now() < next {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The server's gitVersion, as `/version` reports it.
+fn server_git_version(cluster: &Cluster) -> String {
+    let out = cluster
+        .kubectl()
+        .args(["get", "--raw", "/version"])
+        .output()
+        .expect("running kubectl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("/version is JSON");
+    v["gitVersion"].as_str().expect("gitVersion").to_string()
 }
 
 fn config_text(cm: &Value, key: &str) -> String {
@@ -35,9 +178,11 @@ fn is_configmap_put(r: &kube_sim::LoggedRequest) -> bool {
     r.method == "PUT" && r.path.ends_with("/configmaps/kube-proxy")
 }
 
-#[test]
-fn kubeadm_apply_then_nothing_to_do() {
-    let cluster = Cluster::start(Sim::scenario("kubeadm-iptables"));
+on_both_backends! {
+fn kubeadm_apply_then_nothing_to_do(backend) {
+    let Some(cluster) = Sim::scenario("kubeadm-iptables").on(backend) else {
+        return;
+    };
     let (code, out, err) = run(cluster
         .lbctl()
         .args(["enable-strictarp", "--timeout", "60s"]));
@@ -47,15 +192,18 @@ fn kubeadm_apply_then_nothing_to_do() {
         "{out}"
     );
     assert!(out.contains("rollout complete"), "{out}");
-    if cluster.is_sim() {
+    if knows_scenario(&cluster) {
         assert!(
             out.contains("-  strictARP: false\n+  strictARP: true"),
             "{out}"
         );
         assert!(out.contains("-mode: \"\"\n+mode: \"ipvs\""), "{out}");
-        // kube-sim serves v1.36: switching into IPVS warns about the deprecation.
+        // Both backends serve v1.36: switching into IPVS warns about the deprecation and names
+        // the version the server reports.
+        let version = server_git_version(&cluster);
+        assert!(version.starts_with("v1.36."), "{version}");
         assert!(
-            err.contains("deprecated since Kubernetes 1.35") && err.contains("v1.36.0"),
+            err.contains("deprecated since Kubernetes 1.35") && err.contains(&version),
             "{err}"
         );
         let cm = kube_proxy_config(&cluster);
@@ -71,38 +219,137 @@ fn kubeadm_apply_then_nothing_to_do() {
                 .replace("mode: \"ipvs\"", "mode: \"\""),
             previous
         );
-        let ds = cluster
-            .sim()
-            .get("apps/v1", "DaemonSet", Some("kube-system"), "kube-proxy")
-            .unwrap();
-        assert!(
-            ds["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"]
-                .is_string()
-        );
+        assert!(restarted_at(&kube_proxy_daemonset(&cluster)).is_some());
+    }
+    if cluster.is_sim() {
         cluster.clear_requests();
     }
+    let before = (
+        resource_version(&kube_proxy_config(&cluster)),
+        resource_version(&kube_proxy_daemonset(&cluster)),
+        kube_proxy_pods(&cluster),
+    );
 
     // A second run changes nothing and writes nothing.
     let (code, out, err) = run(cluster.lbctl().args(["enable-strictarp"]));
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
     assert!(out.contains("already configured"), "{out}");
     assert!(out.contains("nothing written, nothing restarted"), "{out}");
-    let (code, _, _) = run(cluster.lbctl().args(["enable-strictarp", "--check"]));
-    assert_eq!(code, 0);
+    let (code, out, _) = run(cluster.lbctl().args(["enable-strictarp", "--check"]));
+    assert_eq!(code, 0, "{out}");
     if cluster.is_sim() {
         assert_eq!(cluster.writes(), vec![], "a second run must not write");
     }
+    let after = (
+        resource_version(&kube_proxy_config(&cluster)),
+        resource_version(&kube_proxy_daemonset(&cluster)),
+        kube_proxy_pods(&cluster),
+    );
+    assert_eq!(after, before, "a second run must change nothing");
+}
 }
 
-#[test]
-fn check_and_dry_run_write_nothing() {
-    let Some(cluster) = Cluster::sim_only(
+on_both_backends! {
+/// The whole cycle on the DaemonSet controller of each backend: enable (a rollout that really
+/// replaces every kube-proxy pod), `--check` passes, `--revert` (another real rollout), and
+/// `--check` then wants the change again.
+fn enable_check_revert_check_replaces_the_pods(backend) {
+    let Some(cluster) = scenario_on(
+        "kubeadm-iptables",
+        "enable_check_revert_check_replaces_the_pods",
+        backend,
+    ) else {
+        return;
+    };
+    let original = config_text(&kube_proxy_config(&cluster), "config.conf");
+    let pods_at_start = kube_proxy_pods(&cluster);
+    assert_eq!(pods_at_start.len(), 3, "one kube-proxy per node: {pods_at_start:?}");
+    assert!(restarted_at(&kube_proxy_daemonset(&cluster)).is_none());
+
+    let (code, out, err) = run(cluster
+        .lbctl()
+        .args(["enable-strictarp", "--timeout", "60s"]));
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(out.contains("rollout complete: 3 of 3 pods updated"), "{out}");
+    let enabled_at = restarted_at(&kube_proxy_daemonset(&cluster))
+        .expect("the restart annotation is set");
+    let enabled_cm = kube_proxy_config(&cluster);
+    assert!(config_text(&enabled_cm, "config.conf").contains("strictARP: true"));
+    let pods_enabled = assert_replaced(&pods_at_start, &kube_proxy_pods(&cluster), &enabled_at);
+
+    let (code, out, err) = run(cluster.lbctl().args(["enable-strictarp", "--check"]));
+    assert_eq!(code, 0, "enabled and every pod restarted:\nstdout:\n{out}\nstderr:\n{err}");
+    assert!(out.contains("already configured"), "{out}");
+
+    let (code, out, err) = run(cluster
+        .lbctl()
+        .args(["enable-strictarp", "--revert", "--timeout", "60s"]));
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(out.contains("rollout complete: 3 of 3 pods updated"), "{out}");
+    let reverted_at = restarted_at(&kube_proxy_daemonset(&cluster))
+        .expect("the restart annotation is set");
+    assert_ne!(reverted_at, enabled_at, "--revert restarts kube-proxy again");
+    assert!(reverted_at > enabled_at, "{reverted_at} after {enabled_at}");
+    assert_eq!(config_text(&kube_proxy_config(&cluster), "config.conf"), original);
+    assert_replaced(&pods_enabled, &kube_proxy_pods(&cluster), &reverted_at);
+
+    let (code, out, err) = run(cluster.lbctl().args(["enable-strictarp", "--check"]));
+    assert_eq!(code, 1, "reverted: the change is needed again:\nstdout:\n{out}\nstderr:\n{err}");
+    assert!(out.contains("+  strictARP: true"), "{out}");
+}
+}
+
+/// Every pod of `before` is gone, one new pod runs per node, started no earlier than the
+/// restart (`restartedAt` and `startTime` are both RFC 3339 in whole seconds, truncated, as
+/// kubectl and the kubelet write them). Returns `after`.
+fn assert_replaced(
+    before: &[(String, String, Option<jiff::Timestamp>)],
+    after: &[(String, String, Option<jiff::Timestamp>)],
+    restarted_at: &str,
+) -> Vec<(String, String, Option<jiff::Timestamp>)> {
+    let restarted: jiff::Timestamp = restarted_at.parse().expect("restartedAt is RFC 3339");
+    assert_eq!(
+        after.len(),
+        before.len(),
+        "before: {before:?}\nafter: {after:?}"
+    );
+    for (name, node, started) in after {
+        assert!(
+            !before.iter().any(|(old, _, _)| old == name),
+            "pod {name} was not replaced: {after:?}"
+        );
+        let started = started.unwrap_or_else(|| panic!("pod {name} has not started"));
+        assert!(
+            started >= restarted,
+            "pod {name} on {node} started at {started}, before the restart at {restarted}"
+        );
+        if let Some((_, _, Some(old_start))) = before.iter().find(|(_, n, _)| n == node) {
+            assert!(
+                started >= *old_start,
+                "pod {name} on {node}: {started} < {old_start}"
+            );
+        }
+    }
+    let mut nodes: Vec<&String> = after.iter().map(|(_, n, _)| n).collect();
+    nodes.dedup();
+    assert_eq!(nodes.len(), after.len(), "one pod per node: {after:?}");
+    after.to_vec()
+}
+
+on_both_backends! {
+fn check_and_dry_run_write_nothing(backend) {
+    let Some(cluster) = scenario_on(
+        "kubeadm-iptables",
         "check_and_dry_run_write_nothing",
-        Sim::scenario("kubeadm-iptables"),
+        backend,
     ) else {
         return;
     };
     let before = kube_proxy_config(&cluster);
+    let ds_before = settled_kube_proxy_daemonset(&cluster);
+    if cluster.is_sim() {
+        cluster.clear_requests();
+    }
     let (code, out, _) = run(cluster.lbctl().args(["enable-strictarp", "--check"]));
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("+  strictARP: true"), "{out}");
@@ -121,27 +368,30 @@ fn check_and_dry_run_write_nothing() {
     assert_eq!(doc["location"]["key"], "config.conf");
     assert_eq!(doc["changes"].as_array().unwrap().len(), 2);
     assert!(doc["diff"].as_str().unwrap().contains("+  strictARP: true"));
+    if cluster.is_sim() {
+        assert_eq!(
+            cluster.writes(),
+            vec![],
+            "--check and --dry-run must not write"
+        );
+    }
     assert_eq!(
-        cluster.writes(),
-        vec![],
-        "--check and --dry-run must not write"
+        resource_version(&kube_proxy_config(&cluster)),
+        resource_version(&before)
     );
     assert_eq!(
-        kube_proxy_config(&cluster)["metadata"]["resourceVersion"],
-        before["metadata"]["resourceVersion"]
+        resource_version(&kube_proxy_daemonset(&cluster)),
+        resource_version(&ds_before)
     );
 }
+}
 
-#[test]
-fn eks_layout_inserts_strict_arp() {
-    let Some(cluster) = Cluster::sim_only("eks_layout_inserts_strict_arp", Sim::scenario("eks"))
-    else {
+on_both_backends! {
+fn eks_layout_inserts_strict_arp(backend) {
+    let Some(cluster) = scenario_on("eks", "eks_layout_inserts_strict_arp", backend) else {
         return;
     };
-    let before = cluster
-        .sim()
-        .get("v1", "ConfigMap", Some("kube-system"), "kube-proxy-config")
-        .unwrap();
+    let before = configmap(&cluster, "kube-proxy-config");
     let old = config_text(&before, "config");
     assert!(!old.contains("strictARP"));
     let (code, out, err) = run(cluster
@@ -152,10 +402,8 @@ fn eks_layout_inserts_strict_arp() {
         out.contains("ConfigMap kube-system/kube-proxy-config, key config"),
         "{out}"
     );
-    let after = cluster
-        .sim()
-        .get("v1", "ConfigMap", Some("kube-system"), "kube-proxy-config")
-        .unwrap();
+    assert!(out.contains("rollout complete"), "{out}");
+    let after = configmap(&cluster, "kube-proxy-config");
     let new = config_text(&after, "config");
     assert!(new.contains("strictARP: true"), "{new}");
     // Every line of the old text is still there, in order, except the mode line.
@@ -166,14 +414,16 @@ fn eks_layout_inserts_strict_arp() {
         .collect();
     assert_eq!(kept, remaining);
 }
+}
 
-#[test]
-fn flags_only_k3s_prints_instructions() {
-    let Some(cluster) =
-        Cluster::sim_only("flags_only_k3s_prints_instructions", Sim::scenario("k3s"))
-    else {
+on_both_backends! {
+fn flags_only_k3s_prints_instructions(backend) {
+    let Some(cluster) = scenario_on("k3s", "flags_only_k3s_prints_instructions", backend) else {
         return;
     };
+    if cluster.is_sim() {
+        cluster.clear_requests();
+    }
     let (code, out, err) = run(cluster.lbctl().args(["enable-strictarp"]));
     assert_eq!(code, 3, "stdout:\n{out}\nstderr:\n{err}");
     assert!(
@@ -192,17 +442,27 @@ fn flags_only_k3s_prints_instructions() {
     let doc: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(doc["outcome"], "flagsOnly");
     assert_eq!(doc["location"]["distribution"], "k3s");
-    assert_eq!(cluster.writes(), vec![]);
+    if cluster.is_sim() {
+        assert_eq!(cluster.writes(), vec![]);
+    }
+    // Nothing of kube-proxy's exists to write to; the flags stay on the nodes.
+    assert!(cluster.get("apps/v1", "DaemonSet", Some("kube-system"), "kube-proxy").is_none());
+}
 }
 
-#[test]
-fn no_kube_proxy_with_cilium_needs_nothing() {
-    let Some(cluster) = Cluster::sim_only(
+on_both_backends! {
+fn no_kube_proxy_with_cilium_needs_nothing(backend) {
+    let Some(cluster) = scenario_on(
+        "cilium",
         "no_kube_proxy_with_cilium_needs_nothing",
-        Sim::scenario("cilium"),
+        backend,
     ) else {
         return;
     };
+    let cilium_before = resource_version(&configmap(&cluster, "cilium-config"));
+    if cluster.is_sim() {
+        cluster.clear_requests();
+    }
     let (code, out, err) = run(cluster.lbctl().args(["enable-strictarp"]));
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
     assert!(
@@ -211,13 +471,19 @@ fn no_kube_proxy_with_cilium_needs_nothing() {
     );
     let (code, _, _) = run(cluster.lbctl().args(["enable-strictarp", "--check"]));
     assert_eq!(code, 0);
-    assert_eq!(cluster.writes(), vec![]);
+    if cluster.is_sim() {
+        assert_eq!(cluster.writes(), vec![]);
+    }
+    assert_eq!(resource_version(&configmap(&cluster, "cilium-config")), cilium_before);
+    assert!(cluster.get("v1", "ConfigMap", Some("kube-system"), "kube-proxy").is_none());
+}
 }
 
 /// On the first update of the ConfigMap, someone else edits another key: the update fails
-/// with a real 409, lbctl re-reads, re-plans and keeps that edit.
+/// with a real 409, lbctl re-reads, re-plans and keeps that edit. kube-sim only: the concurrent
+/// edit is made by an admission hook at exactly the right moment.
 #[test]
-fn conflict_is_retried_and_concurrent_edit_survives() {
+fn conflict_is_retried_and_concurrent_edit_survives_sim_only() {
     let fired = Arc::new(AtomicBool::new(false));
     let once = fired.clone();
     let hook = Arc::new(move |req: &AdmissionRequest, store: &Store| {
@@ -235,7 +501,7 @@ fn conflict_is_retried_and_concurrent_edit_survives() {
         Ok(())
     });
     let Some(cluster) = Cluster::sim_only(
-        "conflict_is_retried_and_concurrent_edit_survives",
+        "conflict_is_retried_and_concurrent_edit_survives_sim_only",
         Sim::scenario("kubeadm-iptables").admission(hook),
     ) else {
         return;
@@ -272,20 +538,26 @@ fn conflict_is_retried_and_concurrent_edit_survives() {
     );
 }
 
-#[test]
-fn forbidden_user_gets_exit_3_and_nothing_is_written() {
+on_both_backends! {
+fn forbidden_user_gets_exit_3_and_nothing_is_written(backend) {
     let reader = r#"
 - { apiGroups: [""], resources: [configmaps], verbs: [get, list], namespaces: [kube-system] }
 - { apiGroups: ["apps"], resources: [daemonsets], verbs: [get, list, watch, patch], namespaces: [kube-system] }
 - { apiGroups: [""], resources: [nodes, pods], verbs: [get, list] }
 - { apiGroups: ["authorization.k8s.io"], resources: [selfsubjectaccessreviews], verbs: [create] }
 "#;
-    let Some(cluster) = Cluster::sim_only(
-        "forbidden_user_gets_exit_3_and_nothing_is_written",
+    let Some(cluster) = scenario_sim_on(
         Sim::scenario("kubeadm-iptables").user("reader", reader),
+        "forbidden_user_gets_exit_3_and_nothing_is_written",
+        backend,
     ) else {
         return;
     };
+    let cm_before = resource_version(&kube_proxy_config(&cluster));
+    let ds_before = resource_version(&settled_kube_proxy_daemonset(&cluster));
+    if cluster.is_sim() {
+        cluster.clear_requests();
+    }
     let (code, out, err) = run(cluster.lbctl_as("reader").args(["enable-strictarp"]));
     assert_eq!(code, 3, "stdout:\n{out}\nstderr:\n{err}");
     assert!(
@@ -296,18 +568,24 @@ fn forbidden_user_gets_exit_3_and_nothing_is_written() {
         err.contains("kubectl auth can-i update configmaps/kube-proxy -n kube-system"),
         "{err}"
     );
-    assert_eq!(
-        cluster.writes(),
-        vec![],
-        "nothing may be written without every permission"
-    );
+    if cluster.is_sim() {
+        assert_eq!(
+            cluster.writes(),
+            vec![],
+            "nothing may be written without every permission"
+        );
+    }
+    assert_eq!(resource_version(&kube_proxy_config(&cluster)), cm_before);
+    assert_eq!(resource_version(&kube_proxy_daemonset(&cluster)), ds_before);
+}
 }
 
-#[test]
-fn revert_restores_the_exact_text() {
-    let Some(cluster) = Cluster::sim_only(
+on_both_backends! {
+fn revert_restores_the_exact_text(backend) {
+    let Some(cluster) = scenario_on(
+        "kubeadm-iptables",
         "revert_restores_the_exact_text",
-        Sim::scenario("kubeadm-iptables"),
+        backend,
     ) else {
         return;
     };
@@ -333,14 +611,17 @@ fn revert_restores_the_exact_text() {
     let (code, out, _) = run(cluster.lbctl().args(["enable-strictarp", "--revert"]));
     assert_eq!(code, 0);
     assert!(out.contains("nothing to revert"), "{out}");
+    assert_eq!(resource_version(&kube_proxy_config(&cluster)), resource_version(&cm));
+}
 }
 
-#[test]
-fn rollout_timeout_exits_3_with_what_was_observed() {
-    let Some(cluster) = Cluster::sim_only(
-        "rollout_timeout_exits_3_with_what_was_observed",
+on_both_backends! {
+fn rollout_timeout_exits_3_with_what_was_observed(backend) {
+    let Some(cluster) = scenario_sim_on(
         Sim::scenario("kubeadm-iptables")
             .setting("podsNeverReady", json!(["kube-system/kube-proxy"])),
+        "rollout_timeout_exits_3_with_what_was_observed",
+        backend,
     ) else {
         return;
     };
@@ -361,18 +642,33 @@ fn rollout_timeout_exits_3_with_what_was_observed() {
         "{err}"
     );
     assert!(err.contains("--revert"), "{err}");
+    // Every kube-proxy pod (all replaced: none was available to keep) is named with its node.
+    let named: Vec<&str> = err
+        .lines()
+        .filter(|l| {
+            l.starts_with("  pod kube-proxy-")
+                && l.ends_with(": Running, not ready: containers with unready status: [kube-proxy]")
+        })
+        .collect();
+    assert_eq!(named.len(), 3, "{err}");
     // The config change itself was written before the wait.
     assert!(config_text(&kube_proxy_config(&cluster), "config.conf").contains("strictARP: true"));
 }
+}
 
-#[test]
-fn nftables_needs_an_explicit_mode() {
-    let Some(cluster) = Cluster::sim_only(
+on_both_backends! {
+fn nftables_needs_an_explicit_mode(backend) {
+    let Some(cluster) = scenario_on(
+        "kubeadm-nftables",
         "nftables_needs_an_explicit_mode",
-        Sim::scenario("kubeadm-nftables"),
+        backend,
     ) else {
         return;
     };
+    let before = resource_version(&kube_proxy_config(&cluster));
+    if cluster.is_sim() {
+        cluster.clear_requests();
+    }
     let (code, _, err) = run(cluster.lbctl().args(["enable-strictarp", "--dry-run"]));
     assert_eq!(code, 2, "{err}");
     assert!(
@@ -388,28 +684,28 @@ fn nftables_needs_an_explicit_mode() {
         out.contains("+  strictARP: true") && !out.contains("+mode"),
         "{out}"
     );
-    assert_eq!(cluster.writes(), vec![]);
+    if cluster.is_sim() {
+        assert_eq!(cluster.writes(), vec![]);
+    }
+    assert_eq!(resource_version(&kube_proxy_config(&cluster)), before);
+}
 }
 
-#[test]
-fn no_restart_then_next_run_restarts_and_says_why() {
-    let Some(cluster) = Cluster::sim_only(
+on_both_backends! {
+fn no_restart_then_next_run_restarts_and_says_why(backend) {
+    let Some(cluster) = scenario_on(
+        "kubeadm-iptables",
         "no_restart_then_next_run_restarts_and_says_why",
-        Sim::scenario("kubeadm-iptables"),
+        backend,
     ) else {
         return;
     };
+    let pods_before = kube_proxy_pods(&cluster);
+    after_every_start(&pods_before);
     let (code, out, _) = run(cluster.lbctl().args(["enable-strictarp", "--no-restart"]));
     assert_eq!(code, 0, "{out}");
-    let ds = cluster
-        .sim()
-        .get("apps/v1", "DaemonSet", Some("kube-system"), "kube-proxy")
-        .unwrap();
-    assert!(
-        ds["spec"]["template"]["metadata"]["annotations"]
-            .get("kubectl.kubernetes.io/restartedAt")
-            .is_none()
-    );
+    assert!(restarted_at(&kube_proxy_daemonset(&cluster)).is_none());
+    assert_eq!(kube_proxy_pods(&cluster), pods_before, "--no-restart restarts nothing");
     let (code, out, err) =
         run(cluster
             .lbctl()
@@ -425,16 +721,20 @@ fn no_restart_then_next_run_restarts_and_says_why() {
             .contains("started before the configuration last changed")
     );
     assert_eq!(doc["rollout"]["updated"], doc["rollout"]["desired"]);
+    let restarted = restarted_at(&kube_proxy_daemonset(&cluster)).expect("restarted");
+    assert_replaced(&pods_before, &kube_proxy_pods(&cluster), &restarted);
     // Now every pod runs the current configuration: nothing more to do.
     let (code, out, _) = run(cluster.lbctl().args(["enable-strictarp", "--check"]));
     assert_eq!(code, 0, "{out}");
 }
+}
 
-#[test]
-fn unparsable_config_is_refused_with_exit_2() {
-    let Some(cluster) = Cluster::sim_only(
+on_both_backends! {
+fn unparsable_config_is_refused_with_exit_2(backend) {
+    let Some(cluster) = scenario_on(
+        "kubeadm-iptables",
         "unparsable_config_is_refused_with_exit_2",
-        Sim::scenario("kubeadm-iptables"),
+        backend,
     ) else {
         return;
     };
@@ -442,13 +742,22 @@ fn unparsable_config_is_refused_with_exit_2() {
     cm["data"]["config.conf"] = json!(
         "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nipvs: [\n"
     );
-    cluster.sim().apply_object(cm);
-    cluster.clear_requests();
+    let broken = cluster.apply_object(cm);
+    if cluster.is_sim() {
+        cluster.clear_requests();
+    }
     let (code, _, err) = run(cluster.lbctl().args(["enable-strictarp"]));
     assert_eq!(code, 2, "{err}");
     assert!(
         err.contains("not valid YAML") && err.contains("hint:"),
         "{err}"
     );
-    assert_eq!(cluster.writes(), vec![]);
+    if cluster.is_sim() {
+        assert_eq!(cluster.writes(), vec![]);
+    }
+    assert_eq!(
+        resource_version(&kube_proxy_config(&cluster)),
+        resource_version(&broken)
+    );
+}
 }

@@ -214,7 +214,7 @@ async fn execute(
     let text = config_text(&cm, &key)?;
 
     if args.revert {
-        return revert(&target, args, ui, report, &key, cm).await;
+        return revert(&target, args, ui, report, &key, cm, daemonset.as_ref()).await;
     }
 
     let planned = plan(&text, args.mode, server.as_ref()).map_err(plan_error)?;
@@ -275,7 +275,7 @@ async fn execute(
         access::require(&target, &restart_permissions()).await?;
         crate::verbose::timed(
             "restarting kube-proxy and waiting",
-            restart_and_wait(&target, args, ui, report),
+            restart_and_wait(&target, args, ui, report, daemonset.as_ref()),
         )
         .await?;
         report.outcome = Outcome::Restarted;
@@ -362,7 +362,7 @@ async fn execute(
     }
     crate::verbose::timed(
         "restarting kube-proxy and waiting",
-        restart_and_wait(&target, args, ui, report),
+        restart_and_wait(&target, args, ui, report, daemonset.as_ref()),
     )
     .await?;
     report.outcome = Outcome::Changed;
@@ -658,13 +658,16 @@ async fn update_with_retry(
 }
 
 /// Restarts kube-proxy and waits for the rollout; on timeout names the pods that are not ready.
+/// `seen` is the DaemonSet as this run read it (its restart annotation must change).
 async fn restart_and_wait(
     target: &ClusterTarget,
     args: &EnableStrictarpArgs,
     ui: &Ui,
     report: &mut Report,
+    seen: Option<&DaemonSet>,
 ) -> Result<()> {
-    let ds: DaemonSet = rollout::restart(target, NAMESPACE, DAEMONSET).await?;
+    let previous = seen.and_then(restarted_at);
+    let ds: DaemonSet = rollout::restart(target, NAMESPACE, DAEMONSET, previous.as_deref()).await?;
     report.restarted = true;
     ui.step(
         "restart",
@@ -713,6 +716,19 @@ async fn restart_and_wait(
         }
         Err(e) => Err(e),
     }
+}
+
+/// The pod template's restart annotation (`kubectl rollout restart`'s).
+fn restarted_at(ds: &DaemonSet) -> Option<String> {
+    ds.spec
+        .as_ref()?
+        .template
+        .metadata
+        .as_ref()?
+        .annotations
+        .as_ref()?
+        .get(rollout::RESTARTED_AT)
+        .cloned()
 }
 
 /// The DaemonSet's selector as a label selector string.
@@ -800,6 +816,7 @@ async fn revert(
     report: &mut Report,
     key: &ConfigMapKey,
     cm: ConfigMap,
+    daemonset: Option<&DaemonSet>,
 ) -> Result<ExitCode> {
     let current = config_text(&cm, key)?;
     let Some(previous) = previous_text(&cm, key) else {
@@ -865,7 +882,7 @@ async fn revert(
     );
     ui.note(sysctl_note);
     if !args.no_restart {
-        restart_and_wait(target, args, ui, report).await?;
+        restart_and_wait(target, args, ui, report, daemonset).await?;
     } else {
         ui.note("--no-restart: the reverted configuration is not active until kube-proxy restarts");
     }

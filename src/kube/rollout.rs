@@ -127,22 +127,49 @@ impl Workload for Deployment {
     }
 }
 
+/// The value `kubectl rollout restart` writes: RFC 3339 in whole seconds, truncated (as Go's
+/// `time.Now().Format(time.RFC3339)`), never later than the restart itself.
+pub fn restart_value(at: jiff::Timestamp) -> String {
+    jiff::Timestamp::from_second(at.as_second())
+        .unwrap_or(at)
+        .to_string()
+}
+
 /// The strategic merge patch `kubectl rollout restart` sends.
-pub fn restart_patch(at: jiff::Timestamp) -> serde_json::Value {
-    let at = at.round(jiff::Unit::Second).unwrap_or(at);
+pub fn restart_patch(at: &str) -> serde_json::Value {
     serde_json::json!({
-        "spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: at.to_string()}}}}
+        "spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: at}}}}
     })
 }
 
+/// A restart value other than `previous`. Within the second of the previous restart the value
+/// would be the same, the patch would change nothing and no pod would restart (kubectl fails
+/// then: "if restart has already been triggered within the past second, please wait"), so this
+/// waits for the next second instead.
+async fn fresh_restart_value(previous: Option<&str>) -> String {
+    for _ in 0..3 {
+        let now = jiff::Timestamp::now();
+        let value = restart_value(now);
+        if previous != Some(value.as_str()) {
+            return value;
+        }
+        let into_second = u64::try_from(now.subsec_nanosecond()).unwrap_or(0);
+        let rest = Duration::from_nanos(1_000_000_000u64.saturating_sub(into_second));
+        tokio::time::sleep(rest + Duration::from_millis(1)).await;
+    }
+    restart_value(jiff::Timestamp::now())
+}
+
 /// Restarts the workload's pods as `kubectl rollout restart` does; returns the patched object.
+/// `previous` is the restart annotation the caller last saw on the workload's pod template.
 pub async fn restart<K: Workload>(
     target: &ClusterTarget,
     namespace: &str,
     name: &str,
+    previous: Option<&str>,
 ) -> Result<K> {
     let api: Api<K> = Api::namespaced(target.client.clone(), namespace);
-    let patch = restart_patch(jiff::Timestamp::now());
+    let patch = restart_patch(&fresh_restart_value(previous).await);
     api.patch(name, &PatchParams::default(), &Patch::Strategic(&patch))
         .await
         .map_err(|e| {
@@ -331,10 +358,28 @@ mod tests {
 
     #[test]
     fn restart_patch_matches_kubectl() {
-        let at: jiff::Timestamp = "2026-11-25T09:40:00.123Z".parse().unwrap();
+        let at: jiff::Timestamp = "2026-11-25T09:40:00.923Z".parse().unwrap();
         assert_eq!(
-            restart_patch(at),
+            restart_value(at),
+            "2026-11-25T09:40:00Z",
+            "truncated, as Go formats it"
+        );
+        assert_eq!(
+            restart_patch(&restart_value(at)),
             json!({"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "2026-11-25T09:40:00Z"}}}}})
+        );
+    }
+
+    #[tokio::test]
+    async fn a_second_restart_within_the_same_second_gets_a_new_value() {
+        let first = fresh_restart_value(None).await;
+        let second = fresh_restart_value(Some(&first)).await;
+        assert_ne!(first, second);
+        assert!(second > first, "{second} after {first}");
+        let later = fresh_restart_value(Some("2020-01-01T00:00:00Z")).await;
+        assert!(
+            later >= second,
+            "no wait when the previous restart is older"
         );
     }
 

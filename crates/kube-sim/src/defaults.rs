@@ -326,7 +326,8 @@ fn admit_pod(pod: &mut Value) {
     let qos = qos_class(spec);
     let status = entry_object(pod, "status");
     status.entry("phase").or_insert(json!("Pending"));
-    status.entry("qosClass").or_insert(json!(qos));
+    // PrepareForCreate computes the class from the spec, whatever the client sent.
+    status.insert("qosClass".into(), json!(qos));
 }
 
 /// The projected token volume the ServiceAccount admission plugin adds and mounts.

@@ -104,6 +104,44 @@ fn rollout_restart_of_kube_proxy_replaces_every_pod_and_reports_real_status() {
     });
 }
 
+/// The API server computes a pod's QoS class when the pod is created and never lets it change
+/// (a real one refuses a status update that does: 422 `field is immutable`); the kubelets keep it.
+#[test]
+fn pods_keep_the_qos_class_their_requests_give_them() {
+    // EKS' kube-proxy requests 100m CPU and limits nothing: Burstable.
+    let sim = kube_sim::spawn(fixture("eks.yaml")).unwrap();
+    runtime().block_on(async {
+        let client = client_for(&sim, "admin").await;
+        let dss: Api<DaemonSet> = Api::namespaced(client.clone(), "kube-system");
+        let pods: Api<Pod> = Api::namespaced(client.clone(), "kube-system");
+        let selector = ListParams::default().labels("k8s-app=kube-proxy");
+        let restart = json!({"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "2026-11-25T10:00:00Z"}}}}});
+        dss.patch("kube-proxy", &PatchParams::default(), &Patch::Strategic(&restart)).await.unwrap();
+        let running = |pods: &[Pod]| {
+            pods.iter().all(|p| p.metadata.annotations.as_ref().is_some_and(|a| a.contains_key("kubectl.kubernetes.io/restartedAt"))
+                && p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let new = loop {
+            let items = pods.list(&selector).await.unwrap().items;
+            if items.len() == 2 && running(&items) {
+                break items;
+            }
+            assert!(std::time::Instant::now() < deadline, "the restarted pods never ran: {items:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        for pod in &new {
+            assert_eq!(pod.status.as_ref().unwrap().qos_class.as_deref(), Some("Burstable"), "{pod:?}");
+        }
+        // A client cannot set it either: the create strategy computes it.
+        let mut pod: Pod = serde_json::from_value(json!({"metadata": {"name": "asks-for-best-effort"},
+            "spec": {"containers": [{"name": "c", "image": "busybox:1.37", "resources": {"requests": {"memory": "1Mi"}}}]},
+            "status": {"qosClass": "BestEffort"}})).unwrap();
+        pod = Api::<Pod>::namespaced(client.clone(), "default").create(&PostParams::default(), &pod).await.unwrap();
+        assert_eq!(pod.status.unwrap().qos_class.as_deref(), Some("Burstable"));
+    });
+}
+
 #[test]
 fn metallb_webhook_goes_from_no_endpoints_to_accepting_pools() {
     let scenario = Scenario::from_yaml(

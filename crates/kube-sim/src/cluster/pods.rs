@@ -32,7 +32,7 @@ pub fn new_pod(
             "ownerReferences": [meta::controller_ref(owner)],
         },
         "spec": template.get("spec").cloned().unwrap_or_else(|| json!({})),
-        "status": {"phase": "Pending", "qosClass": "BestEffort"},
+        "status": {"phase": "Pending"},
     });
     for key in ["labels", "annotations"] {
         if let Some(v) = template.pointer(&format!("/metadata/{key}")) {
@@ -99,7 +99,7 @@ pub fn schedule(world: &World, now: Timestamp) -> Vec<Action> {
                 let mut updated = pod.clone();
                 updated["status"] = json!({
                     "phase": "Pending",
-                    "qosClass": "BestEffort",
+                    "qosClass": qos_class(pod),
                     "conditions": [{
                         "lastProbeTime": null,
                         "lastTransitionTime": rfc3339(now),
@@ -429,8 +429,7 @@ impl Kubelet<'_> {
             "hostIP": host_ip,
             "hostIPs": [{"ip": host_ip}],
             "phase": "Pending",
-            // Set by the API server at creation and immutable since (a kubelet never changes it).
-            "qosClass": pod.pointer("/status/qosClass").cloned().unwrap_or(json!("BestEffort")),
+            "qosClass": qos_class(pod),
             "startTime": now,
         });
         // The kubelet gives hostNetwork pods the node's IPs before their containers run.
@@ -500,11 +499,18 @@ impl Kubelet<'_> {
             "phase": "Running",
             "podIP": ip,
             "podIPs": [{"ip": ip}],
-            // Set by the API server at creation and immutable since (a kubelet never changes it).
-            "qosClass": pod.pointer("/status/qosClass").cloned().unwrap_or(json!("BestEffort")),
+            "qosClass": qos_class(pod),
             "startTime": rfc3339(start),
         })
     }
+}
+
+/// The QoS class the API server gave the pod when it was created (`status.qosClass` is
+/// immutable: a real API server refuses a kubelet status that changes it).
+pub(super) fn qos_class(pod: &Value) -> Value {
+    pod.pointer("/status/qosClass")
+        .cloned()
+        .unwrap_or(json!("BestEffort"))
 }
 
 fn is_host_network(pod: &Value) -> bool {

@@ -96,7 +96,7 @@ pub fn reject(pod: &Value, node: &Value, rejection: &Rejection, now: Timestamp) 
     let mut status = json!({
         "message": status_message,
         "phase": "Failed",
-        "qosClass": pod.pointer("/status/qosClass").cloned().unwrap_or(json!("BestEffort")),
+        "qosClass": super::pods::qos_class(pod),
         "reason": rejection.reason,
         "startTime": rfc3339(now),
     });

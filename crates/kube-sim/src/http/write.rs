@@ -196,7 +196,8 @@ fn reset_status(target: &Target, obj: &mut Value) {
             "desiredNumberScheduled": 0, "numberReady": 0})),
         ("apps", "replicasets") => Some(json!({"replicas": 0})),
         ("", "services") => Some(json!({"loadBalancer": {}})),
-        ("", "pods") => Some(json!({"phase": "Pending", "qosClass": "BestEffort"})),
+        // qosClass is computed from the spec by the pod admission (defaults::on_create).
+        ("", "pods") => Some(json!({"phase": "Pending"})),
         _ if rt.custom => None,
         _ => Some(json!({})),
     };
