@@ -670,6 +670,140 @@ fn the_documented_role_is_enough_and_a_timeout_says_what_the_pod_does(backend) {
 }
 }
 
+on_both_backends! {
+/// lbctl may not read the namespace, so it cannot see that it enforces `restricted`: the API
+/// server's Pod Security admission refuses every pod, and each node's LB200 quotes it.
+fn a_namespace_that_rejects_privileged_pods_is_an_error_per_node_with_the_servers_reason(backend) {
+    let rules = format!(
+        r#"
+- {{ apiGroups: ["*"], resources: ["*"], verbs: [get, list, watch], namespaces: [kube-system, default] }}
+- {{ apiGroups: [""], resources: [nodes], verbs: [get, list, watch] }}
+{}
+"#,
+        documented_role("locked")
+    );
+    let sim = kubeadm_with(
+        "  - { apiVersion: v1, kind: Namespace, metadata: { name: locked, labels: { pod-security.kubernetes.io/enforce: restricted } } }\n",
+    )
+    .setting("nodeFacts", json!({ "*": strict_node_log() }))
+    .user("jane", &rules);
+    let Some(cluster) = sim.on(backend) else {
+        return;
+    };
+    let out = cluster
+        .lbctl_as("jane")
+        .args(["-o", "json", "preflight", "--nodes", "all"])
+        .args(["--node-namespace", "locked", "--no-probe"])
+        .output()
+        .unwrap();
+    let report = json_of(&out);
+    let lb200 = checks_with_id(&report, "LB200");
+    assert_eq!(lb200.len(), 3, "{report:#}");
+    for c in &lb200 {
+        assert_eq!(c["status"], "error", "{c}");
+        let message = c["message"].as_str().unwrap();
+        let node = c["node"].as_str().unwrap();
+        let prefix = format!(
+            "node {node} could not be checked: the node-check pod was refused: pods \"lbctl-node-check-"
+        );
+        assert!(message.starts_with(&prefix), "{message}");
+        assert!(
+            message.ends_with(
+                "\" is forbidden: violates PodSecurity \"restricted:latest\": host namespaces (hostNetwork=true), restricted volume types (volume \"lib-modules\" uses restricted volume type \"hostPath\")"
+            ),
+            "{message}"
+        );
+        assert!(
+            c["hint"]
+                .as_str()
+                .unwrap()
+                .contains("pod-security.kubernetes.io/enforce=privileged"),
+            "{c}"
+        );
+    }
+    assert_eq!(node_check_pods_left(&cluster), Vec::<String>::new());
+}
+}
+
+/// kube-sim only (an admission hook): a namespace created moments before lbctl runs has no
+/// ServiceAccount `default` until kube-controller-manager makes it, and the real API server
+/// refuses pods there until then, with the 403 below (recorded from v1.36). A real server's
+/// controller cannot be held back on demand, so the refusals are kube-sim's.
+#[test]
+fn pods_refused_until_the_service_account_exists_are_created_again_sim_only() {
+    use kube_sim::{AdmissionRequest, Operation, Status, Store};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let refusals = Arc::new(AtomicUsize::new(0));
+    let counted = refusals.clone();
+    let hook = Arc::new(move |req: &AdmissionRequest, _: &Store| {
+        if req.operation != Operation::Create
+            || req.resource != "pods"
+            || req.namespace != "default"
+            || counted.fetch_add(1, Ordering::SeqCst) >= 4
+        {
+            return Ok(());
+        }
+        let prefix = req.object.as_ref().unwrap()["metadata"]["generateName"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        Err(Status::forbidden(
+            "",
+            "pods",
+            &prefix,
+            "error looking up service account default/default: serviceaccount \"default\" not found",
+        ))
+    });
+    let sim = Sim::scenario("kubeadm-ipvs")
+        .setting("nodeFacts", json!({ "*": strict_node_log() }))
+        .admission(hook);
+    let Some(cluster) = Cluster::sim_only("ServiceAccount not there yet", sim) else {
+        return;
+    };
+    let (_, report) = preflight_nodes(&cluster, &[]);
+    assert!(refusals.load(Ordering::SeqCst) > 4, "the hook refused pods");
+    for c in checks_with_id(&report, "LB200") {
+        assert_eq!(c["status"], "pass", "{c}");
+    }
+    let (created, deleted) = pod_creates_and_deletes(&cluster);
+    assert_eq!((created, deleted.len()), (3, 3));
+
+    // A ServiceAccount that never appears: the refusal, and how to make the account.
+    let cluster = Cluster::sim_only(
+        "ServiceAccount never there",
+        Sim::scenario("kubeadm-ipvs").admission(Arc::new(|req: &AdmissionRequest, _: &Store| {
+            if req.operation == Operation::Create && req.resource == "pods" {
+                return Err(Status::forbidden(
+                    "",
+                    "pods",
+                    "lbctl-node-check-",
+                    "error looking up service account default/default: serviceaccount \"default\" not found",
+                ));
+            }
+            Ok(())
+        })),
+    )
+    .unwrap();
+    let (_, report) = preflight_nodes(&cluster, &["--node-timeout", "2s"]);
+    for c in checks_with_id(&report, "LB200") {
+        assert_eq!(c["status"], "error", "{c}");
+        assert!(
+            c["message"].as_str().unwrap().ends_with(
+                "the node-check pod was refused: pods \"lbctl-node-check-\" is forbidden: error looking up service account default/default: serviceaccount \"default\" not found"
+            ),
+            "{c}"
+        );
+        assert!(
+            c["hint"]
+                .as_str()
+                .unwrap()
+                .contains("kubectl -n default create serviceaccount default"),
+            "{c}"
+        );
+    }
+}
+
 /// kube-sim only: the order of the requests is the point (a real server keeps no log of them).
 #[test]
 fn with_concurrency_1_each_pod_is_deleted_before_the_next_is_created_sim_only() {
