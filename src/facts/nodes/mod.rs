@@ -286,15 +286,18 @@ async fn check_node(
             tokio::time::sleep(SERVICE_ACCOUNT_RETRY).await;
             continue;
         }
+        let ns = &settings.namespace;
         let hint = if missing_account {
             format!(
-                "kube-controller-manager creates the ServiceAccount default in every namespace: check that it runs, or create it: kubectl -n {} create serviceaccount default",
-                settings.namespace
+                "kube-controller-manager creates the ServiceAccount default in every namespace: check that it runs, or create it: kubectl -n {ns} create serviceaccount default"
+            )
+        } else if refusal.contains("violates PodSecurity") {
+            format!(
+                "the namespace must allow privileged pods (hostNetwork, hostPath): label it pod-security.kubernetes.io/enforce=privileged, or choose another with --node-namespace (now {ns})"
             )
         } else {
             format!(
-                "the namespace must allow privileged pods (hostNetwork, hostPath): label it pod-security.kubernetes.io/enforce=privileged, or choose another with --node-namespace (now {})",
-                settings.namespace
+                "a policy or quota of namespace {ns} refuses the pod: choose another namespace with --node-namespace, or ask a cluster admin"
             )
         };
         return unreadable(format!("the node-check pod was refused: {refusal}"), hint);
