@@ -47,6 +47,10 @@
 //!   sees every API write (also dry-run ones) before it is stored; `Err(status)` is sent to
 //!   the client as is, so a hook can answer any recorded body ([`Status::new`],
 //!   [`Status::internal`], [`Status::from_json`]).
+//! - Pod Security admission (`pod_security`): pods created through the API in a namespace
+//!   labelled `pod-security.kubernetes.io/enforce: baseline` or `restricted` are refused with
+//!   the API server's 403 (before the hooks run). Pods the simulated controllers create do not
+//!   pass through the API, so they are not judged.
 //! - Controllers: a [`Controller`] (`reconcile(&mut self, &Store)`) runs on a background loop
 //!   after every write and on a short tick. [`SimHandle::pause`] stops the loop and freezes
 //!   the clock; [`SimHandle::advance`] moves the clock and runs the controllers until the
@@ -168,6 +172,7 @@ pub(crate) mod http;
 mod meta;
 mod object_rules;
 mod patch;
+mod pod_security;
 mod printers;
 pub mod resources;
 mod scenario;

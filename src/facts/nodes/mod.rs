@@ -234,6 +234,9 @@ pub async fn read(
     Ok(states)
 }
 
+/// How long to wait before creating a pod again while the namespace's ServiceAccount is missing.
+const SERVICE_ACCOUNT_RETRY: Duration = Duration::from_millis(500);
+
 /// How waiting for a pod ended (before the timeout).
 enum End {
     Finished(Box<Pod>),
@@ -256,10 +259,14 @@ async fn check_node(
         hint,
     };
     let manifest = pod::manifest(node, run, &settings.image, settings.timeout);
-    let made = match pods.create(&PostParams::default(), &manifest).await {
-        Ok(p) => p,
-        Err(e) => {
-            let err = api_error(
+    let start = std::time::Instant::now();
+    let made = loop {
+        let refusal = match pods.create(&PostParams::default(), &manifest).await {
+            Ok(p) => break p,
+            // The API server's own words: a 403 here comes from admission (Pod Security, the
+            // ServiceAccount), not from RBAC, which the plan checked.
+            Err(kube::Error::Api(status)) => status.message,
+            Err(e) => api_error(
                 e,
                 Request {
                     verb: "create",
@@ -268,15 +275,32 @@ async fn check_node(
                 },
                 &target.server,
                 &target.context,
-            );
-            return unreadable(
-                format!("the node-check pod was refused: {err}"),
-                format!(
-                    "the namespace must allow privileged pods (hostNetwork): label it pod-security.kubernetes.io/enforce=privileged, or choose another with --node-namespace (now {})",
-                    settings.namespace
-                ),
-            );
+            )
+            .to_string(),
+        };
+        // A namespace created moments ago has no ServiceAccount `default` until the controller
+        // manager makes it, and pods are refused until then.
+        let missing_account = pod::service_account_missing(&refusal);
+        if missing_account && start.elapsed() + SERVICE_ACCOUNT_RETRY < settings.timeout {
+            crate::verbose::say(1, || format!("node {node}: {refusal}; retrying"));
+            tokio::time::sleep(SERVICE_ACCOUNT_RETRY).await;
+            continue;
         }
+        let ns = &settings.namespace;
+        let hint = if missing_account {
+            format!(
+                "kube-controller-manager creates the ServiceAccount default in every namespace: check that it runs, or create it: kubectl -n {ns} create serviceaccount default"
+            )
+        } else if refusal.contains("violates PodSecurity") {
+            format!(
+                "the namespace must allow privileged pods (hostNetwork, hostPath): label it pod-security.kubernetes.io/enforce=privileged, or choose another with --node-namespace (now {ns})"
+            )
+        } else {
+            format!(
+                "a policy or quota of namespace {ns} refuses the pod: choose another namespace with --node-namespace, or ask a cluster admin"
+            )
+        };
+        return unreadable(format!("the node-check pod was refused: {refusal}"), hint);
     };
     let name = made.metadata.name.clone().unwrap_or_default();
     lock(created).insert(name.clone());
@@ -284,7 +308,6 @@ async fn check_node(
     crate::verbose::say(1, || {
         format!("node {node}: pod {shown} created, waiting for it to end")
     });
-    let start = std::time::Instant::now();
     let state = match tokio::time::timeout(settings.timeout, wait_for_end(pods, &name)).await {
         Ok(Ok(End::Finished(p))) => collect(pods, &name, &p, node).await,
         Ok(Ok(End::Hopeless(reason))) => unreadable(

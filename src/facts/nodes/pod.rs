@@ -265,6 +265,14 @@ pub fn stuck_reason(
     }
 }
 
+/// True when the API server refused a pod because the namespace's ServiceAccount does not exist
+/// (yet): `pods "lbctl-node-check-" is forbidden: error looking up service account lbctl/default:
+/// serviceaccount "default" not found`. The ServiceAccount admission waits a second or two
+/// for the controller manager to create `default` in a new namespace, then gives up.
+pub fn service_account_missing(message: &str) -> bool {
+    message.contains("error looking up service account") && message.ends_with("not found")
+}
+
 /// Seconds the kubelet's `activeDeadlineSeconds` lies beyond `--node-timeout`.
 pub const DEADLINE_SLACK: i64 = 15;
 
@@ -444,6 +452,20 @@ mod tests {
         );
         let (msg, _) = stuck_reason(Ok(None), &[], "busybox:1.37");
         assert!(msg.contains("disappeared"));
+    }
+
+    #[test]
+    fn a_missing_service_account_is_told_from_other_refusals() {
+        // As a real v1.36 API server words them.
+        assert!(service_account_missing(
+            "pods \"lbctl-node-check-\" is forbidden: error looking up service account lbctl/default: serviceaccount \"default\" not found"
+        ));
+        assert!(!service_account_missing(
+            "pods \"lbctl-node-check-5ldzt\" is forbidden: violates PodSecurity \"restricted:latest\": host namespaces (hostNetwork=true), restricted volume types (volume \"lib-modules\" uses restricted volume type \"hostPath\")"
+        ));
+        assert!(!service_account_missing(
+            "pods is forbidden: User \"jane\" cannot create resource \"pods\" in API group \"\" in the namespace \"lbctl\""
+        ));
     }
 
     #[test]

@@ -98,10 +98,11 @@ impl Agent {
             .enable_all()
             .build()
             .map_err(|e| AgentError::Start(e.to_string()))?;
-        let objects = scenario.objects.clone();
-        let mut rbac = Vec::new();
+        // The users' RBAC is loaded with the objects, after the namespaces: a Role may be in a
+        // namespace the scenario creates.
+        let mut objects = scenario.objects.clone();
         for (name, user) in &scenario.users {
-            rbac.extend(load::rbac_objects(name, &user.rules));
+            objects.extend(load::rbac_objects(name, &user.rules));
         }
         let shared = Arc::new(Shared::default());
         let (started_tx, started_rx) = std::sync::mpsc::channel();

@@ -287,8 +287,19 @@ impl Server {
         });
     }
 
-    /// Runs the admission hooks; the first rejection wins.
+    /// Runs the built-in Pod Security admission, then the admission hooks (as the API server
+    /// runs its own validating plugins before webhooks); the first rejection wins.
     pub fn admit(&self, request: &crate::control::AdmissionRequest) -> Result<(), Status> {
+        if request.operation == crate::control::Operation::Create
+            && request.group.is_empty()
+            && request.resource == "pods"
+            && request.subresource.is_none()
+            && let Some(pod) = &request.object
+            && let Some(namespace) = self.store.get("v1", "Namespace", None, &request.namespace)
+            && let Some(why) = crate::pod_security::violation(&namespace, pod)
+        {
+            return Err(Status::forbidden("", "pods", &request.name, &why));
+        }
         for hook in &self.hooks {
             hook(request, &self.store)?;
         }
