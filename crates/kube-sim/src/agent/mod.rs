@@ -98,11 +98,12 @@ impl Agent {
             .enable_all()
             .build()
             .map_err(|e| AgentError::Start(e.to_string()))?;
-        // The users' RBAC is loaded with the objects, after the namespaces: a Role may be in a
-        // namespace the scenario creates.
-        let mut objects = scenario.objects.clone();
+        // The users' RBAC goes after the objects (a Role may be in a namespace the scenario
+        // creates); a Role in a namespace nobody made yet waits for it ([`load::grant`]).
+        let objects = scenario.objects.clone();
+        let mut rbac = Vec::new();
         for (name, user) in &scenario.users {
-            objects.extend(load::rbac_objects(name, &user.rules));
+            rbac.extend(load::rbac_objects(name, &user.rules));
         }
         let shared = Arc::new(Shared::default());
         let (started_tx, started_rx) = std::sync::mpsc::channel();
