@@ -3,9 +3,8 @@
 //! kubelets). What only kube-sim can show (its request log: "nothing was written") is checked
 //! there, next to a backend-neutral check (resourceVersions unchanged).
 //!
-//! On kube-sim's backend `kubeadm_apply_then_nothing_to_do` also runs against a real
-//! kubeadm-like cluster when `LBCTL_E2E_KUBECONFIG` is set (it changes that cluster's
-//! kube-proxy!); tests that need a scenario's layout skip there.
+//! `kubeadm_apply_then_nothing_to_do` also runs against a user's kubeadm-like cluster when
+//! `LBCTL_E2E_KUBECONFIG` is set (it changes that cluster's kube-proxy!).
 
 mod support;
 
@@ -17,22 +16,9 @@ use kube_sim::{AdmissionRequest, Operation, Store};
 use serde_json::{Value, json};
 use support::{Backend, Cluster, Sim, output_text};
 
-/// The scenario on `backend`; None when the backend cannot run here, or when
-/// `LBCTL_E2E_KUBECONFIG` replaces kube-sim with a cluster that does not have this layout.
-fn scenario_on(name: &str, test: &str, backend: Backend) -> Option<Cluster> {
-    scenario_sim_on(Sim::scenario(name), test, backend)
-}
-
-fn scenario_sim_on(sim: Sim, test: &str, backend: Backend) -> Option<Cluster> {
-    let users_cluster = std::env::var_os(support::REAL_CLUSTER_ENV).is_some_and(|v| !v.is_empty());
-    if backend == Backend::KubeSim && users_cluster {
-        eprintln!(
-            "skipping {test}: it needs its scenario's layout, and {} selects another cluster",
-            support::REAL_CLUSTER_ENV
-        );
-        return None;
-    }
-    sim.on(backend)
+/// The scenario on `backend` (None: the backend cannot run here).
+fn scenario_on(name: &str, backend: Backend) -> Option<Cluster> {
+    Sim::scenario(name).on(backend)
 }
 
 /// The cluster is one of our scenarios (kube-sim or the real control plane), not a user's
@@ -180,7 +166,7 @@ fn is_configmap_put(r: &kube_sim::LoggedRequest) -> bool {
 
 on_both_backends! {
 fn kubeadm_apply_then_nothing_to_do(backend) {
-    let Some(cluster) = Sim::scenario("kubeadm-iptables").on(backend) else {
+    let Some(cluster) = Sim::scenario("kubeadm-iptables").generic_on(backend) else {
         return;
     };
     let (code, out, err) = run(cluster
@@ -254,11 +240,7 @@ on_both_backends! {
 /// replaces every kube-proxy pod), `--check` passes, `--revert` (another real rollout), and
 /// `--check` then wants the change again.
 fn enable_check_revert_check_replaces_the_pods(backend) {
-    let Some(cluster) = scenario_on(
-        "kubeadm-iptables",
-        "enable_check_revert_check_replaces_the_pods",
-        backend,
-    ) else {
+    let Some(cluster) = scenario_on("kubeadm-iptables", backend) else {
         return;
     };
     let original = config_text(&kube_proxy_config(&cluster), "config.conf");
@@ -338,11 +320,7 @@ fn assert_replaced(
 
 on_both_backends! {
 fn check_and_dry_run_write_nothing(backend) {
-    let Some(cluster) = scenario_on(
-        "kubeadm-iptables",
-        "check_and_dry_run_write_nothing",
-        backend,
-    ) else {
+    let Some(cluster) = scenario_on("kubeadm-iptables", backend) else {
         return;
     };
     let before = kube_proxy_config(&cluster);
@@ -388,7 +366,7 @@ fn check_and_dry_run_write_nothing(backend) {
 
 on_both_backends! {
 fn eks_layout_inserts_strict_arp(backend) {
-    let Some(cluster) = scenario_on("eks", "eks_layout_inserts_strict_arp", backend) else {
+    let Some(cluster) = scenario_on("eks", backend) else {
         return;
     };
     let before = configmap(&cluster, "kube-proxy-config");
@@ -418,7 +396,7 @@ fn eks_layout_inserts_strict_arp(backend) {
 
 on_both_backends! {
 fn flags_only_k3s_prints_instructions(backend) {
-    let Some(cluster) = scenario_on("k3s", "flags_only_k3s_prints_instructions", backend) else {
+    let Some(cluster) = scenario_on("k3s", backend) else {
         return;
     };
     if cluster.is_sim() {
@@ -452,11 +430,7 @@ fn flags_only_k3s_prints_instructions(backend) {
 
 on_both_backends! {
 fn no_kube_proxy_with_cilium_needs_nothing(backend) {
-    let Some(cluster) = scenario_on(
-        "cilium",
-        "no_kube_proxy_with_cilium_needs_nothing",
-        backend,
-    ) else {
+    let Some(cluster) = scenario_on("cilium", backend) else {
         return;
     };
     let cilium_before = resource_version(&configmap(&cluster, "cilium-config"));
@@ -546,11 +520,8 @@ fn forbidden_user_gets_exit_3_and_nothing_is_written(backend) {
 - { apiGroups: [""], resources: [nodes, pods], verbs: [get, list] }
 - { apiGroups: ["authorization.k8s.io"], resources: [selfsubjectaccessreviews], verbs: [create] }
 "#;
-    let Some(cluster) = scenario_sim_on(
-        Sim::scenario("kubeadm-iptables").user("reader", reader),
-        "forbidden_user_gets_exit_3_and_nothing_is_written",
-        backend,
-    ) else {
+    let Some(cluster) =
+        Sim::scenario("kubeadm-iptables").user("reader", reader).on(backend) else {
         return;
     };
     let cm_before = resource_version(&kube_proxy_config(&cluster));
@@ -582,11 +553,7 @@ fn forbidden_user_gets_exit_3_and_nothing_is_written(backend) {
 
 on_both_backends! {
 fn revert_restores_the_exact_text(backend) {
-    let Some(cluster) = scenario_on(
-        "kubeadm-iptables",
-        "revert_restores_the_exact_text",
-        backend,
-    ) else {
+    let Some(cluster) = scenario_on("kubeadm-iptables", backend) else {
         return;
     };
     let original = config_text(&kube_proxy_config(&cluster), "config.conf");
@@ -617,12 +584,9 @@ fn revert_restores_the_exact_text(backend) {
 
 on_both_backends! {
 fn rollout_timeout_exits_3_with_what_was_observed(backend) {
-    let Some(cluster) = scenario_sim_on(
+    let Some(cluster) =
         Sim::scenario("kubeadm-iptables")
-            .setting("podsNeverReady", json!(["kube-system/kube-proxy"])),
-        "rollout_timeout_exits_3_with_what_was_observed",
-        backend,
-    ) else {
+            .setting("podsNeverReady", json!(["kube-system/kube-proxy"])).on(backend) else {
         return;
     };
     let started = std::time::Instant::now();
@@ -658,11 +622,7 @@ fn rollout_timeout_exits_3_with_what_was_observed(backend) {
 
 on_both_backends! {
 fn nftables_needs_an_explicit_mode(backend) {
-    let Some(cluster) = scenario_on(
-        "kubeadm-nftables",
-        "nftables_needs_an_explicit_mode",
-        backend,
-    ) else {
+    let Some(cluster) = scenario_on("kubeadm-nftables", backend) else {
         return;
     };
     let before = resource_version(&kube_proxy_config(&cluster));
@@ -693,11 +653,7 @@ fn nftables_needs_an_explicit_mode(backend) {
 
 on_both_backends! {
 fn no_restart_then_next_run_restarts_and_says_why(backend) {
-    let Some(cluster) = scenario_on(
-        "kubeadm-iptables",
-        "no_restart_then_next_run_restarts_and_says_why",
-        backend,
-    ) else {
+    let Some(cluster) = scenario_on("kubeadm-iptables", backend) else {
         return;
     };
     let pods_before = kube_proxy_pods(&cluster);
@@ -731,11 +687,7 @@ fn no_restart_then_next_run_restarts_and_says_why(backend) {
 
 on_both_backends! {
 fn unparsable_config_is_refused_with_exit_2(backend) {
-    let Some(cluster) = scenario_on(
-        "kubeadm-iptables",
-        "unparsable_config_is_refused_with_exit_2",
-        backend,
-    ) else {
+    let Some(cluster) = scenario_on("kubeadm-iptables", backend) else {
         return;
     };
     let mut cm = kube_proxy_config(&cluster);

@@ -1194,7 +1194,7 @@ on_both_backends! {
 /// Also runs on a user's cluster (LBCTL_E2E_KUBECONFIG): every selected node gets a result.
 fn every_selected_node_gets_a_result(backend) {
     let sim = Sim::scenario("kubeadm-ipvs").setting("nodeFacts", json!({ "*": strict_node_log() }));
-    let Some(cluster) = sim.on(backend) else {
+    let Some(cluster) = sim.generic_on(backend) else {
         return;
     };
     let (code, report) = preflight_nodes(&cluster, &["--node-timeout", "2m"]);

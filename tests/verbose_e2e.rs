@@ -9,18 +9,8 @@ use std::time::Duration;
 
 use support::{Backend, Cluster, Sim, output_text};
 
-/// The kubeadm scenario on `backend`; None when the backend cannot run here, or when
-/// `LBCTL_E2E_KUBECONFIG` replaces kube-sim with a cluster that does not have its layout (its
-/// nodes, its `admin` user).
-fn kubeadm_on(test: &str, backend: Backend) -> Option<Cluster> {
-    let users_cluster = std::env::var_os(support::REAL_CLUSTER_ENV).is_some_and(|v| !v.is_empty());
-    if backend == Backend::KubeSim && users_cluster {
-        eprintln!(
-            "skipping {test}: it needs its scenario's layout, and {} selects another cluster",
-            support::REAL_CLUSTER_ENV
-        );
-        return None;
-    }
+/// The kubeadm scenario on `backend` (None: the backend cannot run here).
+fn kubeadm_on(backend: Backend) -> Option<Cluster> {
     Sim::scenario("kubeadm-ipvs").on(backend)
 }
 
@@ -54,7 +44,7 @@ fn created_pods(stderr: &str) -> Vec<String> {
 
 on_both_backends! {
 fn vv_lists_every_request_and_never_the_token(backend) {
-    let Some(cluster) = kubeadm_on("vv_lists_every_request_and_never_the_token", backend) else {
+    let Some(cluster) = kubeadm_on(backend) else {
         return;
     };
     // --nodes: pods are created, watched, their logs read and deleted.
@@ -153,10 +143,7 @@ fn vv_lists_every_request_and_never_the_token(backend) {
 
 on_both_backends! {
 fn v_names_the_target_and_steps_but_no_requests_and_quiet_says_nothing(backend) {
-    let Some(cluster) = kubeadm_on(
-        "v_names_the_target_and_steps_but_no_requests_and_quiet_says_nothing",
-        backend,
-    ) else {
+    let Some(cluster) = kubeadm_on(backend) else {
         return;
     };
     let server = server(&cluster);

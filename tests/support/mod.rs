@@ -9,8 +9,9 @@
 //! tests that need kube-sim's own powers (faults, the request log, the clock, settings switched
 //! at run time) say so in their name (`..._sim_only`).
 //!
-//! Real clusters: when `LBCTL_E2E_KUBECONFIG` names a kubeconfig, [`Cluster::start`] uses that
-//! cluster instead of kube-sim. Only tests that need nothing but a generic kubeadm-like cluster
+//! Users' clusters: when `LBCTL_E2E_KUBECONFIG` names a kubeconfig, [`Cluster::start`] and
+//! [`Sim::generic_on`] (the tests that need nothing but a generic kubeadm-like cluster) use that
+//! cluster instead of kube-sim; every other test keeps its scenario. Only tests that need nothing but a generic kubeadm-like cluster
 //! should use [`Cluster::start`]; tests that inject faults, read the request log or need a
 //! particular layout use [`Cluster::sim_only`], which prints that it skips on a real cluster.
 //!
@@ -142,6 +143,15 @@ impl Sim {
     /// cannot run on this machine (no `../shared/kubernetes-v1.36`, or not root: the agent's pod
     /// network is a network namespace).
     pub fn on(self, backend: Backend) -> Option<Cluster> {
+        match backend {
+            Backend::KubeSim => Some(self.start()),
+            Backend::Real => self.start_real(),
+        }
+    }
+
+    /// As [`Sim::on`], for a test that needs nothing but a generic kubeadm-like cluster: its
+    /// kube-sim run goes to the cluster of `LBCTL_E2E_KUBECONFIG` when that is set.
+    pub fn generic_on(self, backend: Backend) -> Option<Cluster> {
         match backend {
             Backend::KubeSim => Some(Cluster::start(self)),
             Backend::Real => self.start_real(),
