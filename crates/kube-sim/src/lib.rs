@@ -161,6 +161,7 @@ pub mod cluster;
 mod control;
 mod crd_rules;
 mod defaults;
+mod endpoint_rules;
 mod error;
 mod field_error;
 mod fields;
@@ -367,6 +368,25 @@ fn load_objects(store: &Store, scenario: &Scenario) -> Result<(), SimError> {
                 ),
                 message: status.message,
             })?;
+    }
+    // The controller manager had given every namespace its `default` ServiceAccount.
+    for ns in store.list("v1", "Namespace", None) {
+        if ns.pointer("/metadata/deletionTimestamp").is_some() {
+            continue;
+        }
+        let ns = ns
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if store
+            .get("v1", "ServiceAccount", Some(ns), "default")
+            .is_none()
+        {
+            store
+                .create(json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                    "metadata": {"name": "default", "namespace": ns}}))
+                .map_err(|status| SimError::Start(status.message))?;
+        }
     }
     Ok(())
 }

@@ -69,13 +69,14 @@ pub mod mounts;
 pub mod pods;
 pub mod rejection;
 pub mod scheduling;
+pub mod serviceaccounts;
 pub mod settings;
 pub mod world;
 
 #[cfg(test)]
 mod testutil;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use jiff::Timestamp;
 
@@ -93,6 +94,8 @@ pub struct Cluster {
     /// The kubelet's timed steps of running and deleted pods.
     timers: HashMap<(String, completion::Step), Timestamp>,
     metallb: metallb::Memory,
+    /// Pod creates refused for a missing ServiceAccount, already reported by an event.
+    refused_creates: HashSet<String>,
     /// Which parts run here: all of them behind kube-sim's own API, or only those a bare
     /// control plane lacks ([`Parts::NodesAndMetalLb`], for [`crate::agent`]).
     parts: Parts,
@@ -122,6 +125,7 @@ impl Cluster {
             seen: HashMap::new(),
             timers: HashMap::new(),
             metallb: metallb::Memory::default(),
+            refused_creates: HashSet::new(),
             parts,
         }
     }
@@ -142,8 +146,11 @@ impl Cluster {
         }
         let mut actions = Vec::new();
         if self.parts == Parts::All {
+            actions.extend(serviceaccounts::sync(world));
             actions.extend(daemonset::sync(world, now));
             actions.extend(deployment::sync(world, now));
+            actions =
+                serviceaccounts::admit_creates(world, actions, &mut self.refused_creates, now);
             actions.extend(pods::schedule(world, now));
         }
         let mut kubelet = pods::Kubelet {

@@ -10,6 +10,8 @@ use super::meta;
 /// The (apiVersion, kind) pairs the simulated controllers read. The wiring lists these from the
 /// store to build a [`World`].
 pub const WATCHED: &[(&str, &str)] = &[
+    ("v1", "Namespace"),
+    ("v1", "ServiceAccount"),
     ("v1", "Node"),
     ("v1", "Pod"),
     ("v1", "Service"),

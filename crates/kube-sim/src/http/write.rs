@@ -3,8 +3,10 @@
 use super::read::present;
 use super::route::Target;
 use super::{Ctx, Reply, Server, auth, json_reply};
+use crate::cluster::serviceaccounts;
 use crate::control::{AdmissionRequest, Operation};
 use crate::crd_rules;
+use crate::endpoint_rules;
 use crate::field_error;
 use crate::fields;
 use crate::meta;
@@ -161,15 +163,24 @@ fn validate_object(target: &Target, new: &Value, old: Option<&Value>) -> Result<
         return crd_rules::check(new, old);
     }
     meta::validate(&rt.group, &rt.kind, new)?;
-    if target.subresource.is_none() {
-        let errors = object_rules::workload(&rt.group, &rt.plural, new, old);
-        if !errors.is_empty() {
-            let name = new
-                .pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            return Err(field_error::invalid(&rt.group, &rt.kind, name, &errors));
-        }
+    let errors = match (
+        rt.group.as_str(),
+        rt.plural.as_str(),
+        target.subresource.as_deref(),
+    ) {
+        ("discovery.k8s.io", "endpointslices", None) => endpoint_rules::endpoint_slice(new),
+        ("", "pods", Some("status")) => old
+            .map(|old| object_rules::pod_status(new, old))
+            .unwrap_or_default(),
+        (group, plural, None) => object_rules::workload(group, plural, new, old),
+        _ => Vec::new(),
+    };
+    if !errors.is_empty() {
+        let name = new
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        return Err(field_error::invalid(&rt.group, &rt.kind, name, &errors));
     }
     Ok(())
 }
@@ -211,6 +222,66 @@ fn reset_status(target: &Target, obj: &mut Value) {
     }
 }
 
+/// The ServiceAccount admission plugin (mutating admission, before validation): a pod whose
+/// ServiceAccount does not exist is refused with 403 (`pods "p" is forbidden: error looking up
+/// service account default/missing: serviceaccount "missing" not found`). A pod in a namespace
+/// that does not exist is left to the store's 404, as namespace admission comes first.
+fn service_account_admission(server: &Server, target: &Target, pod: &Value) -> Result<(), Status> {
+    if !(target.rt.group.is_empty() && target.rt.plural == "pods") || target.subresource.is_some() {
+        return Ok(());
+    }
+    let ns = target.ns();
+    let account = serviceaccounts::account_of(pod);
+    if server.store.get("v1", "Namespace", None, ns).is_none()
+        || server
+            .store
+            .get("v1", "ServiceAccount", Some(ns), account)
+            .is_some()
+    {
+        return Ok(());
+    }
+    let name = ["name", "generateName"]
+        .iter()
+        .filter_map(|k| pod["metadata"].get(*k).and_then(Value::as_str))
+        .find(|n| !n.is_empty())
+        .unwrap_or_default();
+    Err(Status::forbidden(
+        "",
+        "pods",
+        name,
+        &serviceaccounts::lookup_error(ns, account),
+    ))
+}
+
+/// Before a pod create: while the namespace's `default` ServiceAccount, which the pod runs as,
+/// does not exist yet, wait for it as the admission plugin does (10 lookups 100-200 ms apart),
+/// so a pod created right after its namespace finds the account the controllers create.
+pub(crate) async fn await_default_service_account(server: &Server, ctx: &Ctx, target: &Target) {
+    if !(target.rt.group.is_empty() && target.rt.plural == "pods") || target.subresource.is_some() {
+        return;
+    }
+    let Ok(pod) = ctx.object_body() else {
+        return;
+    };
+    let ns = target.ns();
+    if serviceaccounts::account_of(&pod) != "default"
+        || server.store.get("v1", "Namespace", None, ns).is_none()
+    {
+        return;
+    }
+    let pause = std::time::Duration::from_millis(100 + fastrand::u64(0..100));
+    for _ in 0..9 {
+        if server
+            .store
+            .get("v1", "ServiceAccount", Some(ns), "default")
+            .is_some()
+        {
+            return;
+        }
+        tokio::time::sleep(pause).await;
+    }
+}
+
 /// The last steps of every create: admission, then the store (which may still refuse).
 fn admit_and_create(
     server: &Server,
@@ -245,6 +316,7 @@ pub(crate) fn create(server: &Server, ctx: &Ctx, target: &Target) -> Result<Repl
     }
     check_body(target, &mut obj)?;
     let warnings = validate_fields(server, ctx, target, &mut obj, true, false)?;
+    service_account_admission(server, target, &obj)?;
     let meta = obj["metadata"].as_object_mut().expect("checked above");
     for server_owned in [
         "uid",
@@ -345,6 +417,9 @@ fn merge_parts(target: &Target, old: &Value, mut new: Value) -> Value {
             }
             if let Some(rv) = new.pointer("/metadata/resourceVersion") {
                 merged["metadata"]["resourceVersion"] = rv.clone();
+            }
+            if target.rt.group.is_empty() && target.rt.plural == "pods" {
+                object_rules::pod_status_backfill(&mut merged, old);
             }
             merged
         }
@@ -512,6 +587,7 @@ fn apply_create(
     let mut config = patch::parse_apply_body(&ctx.body)?;
     check_body(target, &mut config)?;
     let warnings = validate_fields(server, ctx, target, &mut config, true, true)?;
+    service_account_admission(server, target, &config)?;
     let name = target.name().to_string();
     match config.pointer("/metadata/name").and_then(Value::as_str) {
         Some(given) if given != name => {
