@@ -165,6 +165,7 @@ mod endpoint_rules;
 mod error;
 mod field_error;
 mod fields;
+mod go_types;
 pub(crate) mod http;
 mod meta;
 mod object_rules;
@@ -176,6 +177,7 @@ mod selectors;
 mod status;
 mod store;
 mod tls;
+mod typed_decode;
 mod validation;
 mod wiring;
 

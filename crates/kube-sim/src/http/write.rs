@@ -9,12 +9,14 @@ use crate::crd_rules;
 use crate::endpoint_rules;
 use crate::field_error;
 use crate::fields;
+use crate::go_types;
 use crate::meta;
 use crate::object_rules;
 use crate::patch;
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::status::Status;
 use crate::store::Part;
+use crate::typed_decode;
 use crate::validation::{self, BodyScan, Directive, Findings};
 use hyper::header::HeaderValue;
 use serde_json::{Value, json};
@@ -82,6 +84,31 @@ fn check_body(target: &Target, obj: &mut Value) -> Result<(), Status> {
         }
     }
     Ok(())
+}
+
+/// Typed decoding of a built-in kind's create or update body ([`typed_decode`]): a value of
+/// the wrong JSON type is a 400 before anything else is looked at.
+fn decode_typed(ctx: &Ctx, target: &Target, obj: &Value) -> Result<(), Status> {
+    if target.rt.custom {
+        return Ok(());
+    }
+    let Some(root) = go_types::kind(&target.rt.group, &target.rt.plural) else {
+        return Ok(());
+    };
+    let yaml = ctx.header("content-type").starts_with("application/yaml");
+    let node = match yaml {
+        true => None,
+        false => typed_decode::Node::parse(&ctx.body),
+    }
+    .unwrap_or_else(|| typed_decode::Node::from_value(obj));
+    match typed_decode::check(&root, &node) {
+        None => Ok(()),
+        Some(why) => Err(Status::bad_request(format!(
+            "{kind} in version \"{version}\" cannot be handled as a {kind}: {why}",
+            kind = target.rt.kind,
+            version = target.version
+        ))),
+    }
 }
 
 /// Field validation of a write's object (`?fieldValidation=`): fields the kind's schema lacks are
@@ -314,6 +341,7 @@ pub(crate) fn create(server: &Server, ctx: &Ctx, target: &Target) -> Result<Repl
     if target.rt.virtual_only {
         return review(server, ctx, target, obj);
     }
+    decode_typed(ctx, target, &obj)?;
     check_body(target, &mut obj)?;
     let warnings = validate_fields(server, ctx, target, &mut obj, true, false)?;
     service_account_admission(server, target, &obj)?;
@@ -440,6 +468,7 @@ fn merge_parts(target: &Target, old: &Value, mut new: Value) -> Value {
 
 pub(crate) fn update(server: &Server, ctx: &Ctx, target: &Target) -> Result<Reply, Status> {
     let mut obj = ctx.object_body()?;
+    decode_typed(ctx, target, &obj)?;
     check_body(target, &mut obj)?;
     let warnings = validate_fields(server, ctx, target, &mut obj, true, false)?;
     let name = target.name().to_string();
