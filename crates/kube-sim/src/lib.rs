@@ -161,6 +161,7 @@ pub mod cluster;
 mod control;
 mod crd_rules;
 mod defaults;
+mod deletion;
 mod endpoint_rules;
 mod error;
 mod field_error;

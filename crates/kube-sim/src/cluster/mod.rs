@@ -60,6 +60,7 @@ pub mod completion;
 pub mod daemonset;
 pub mod deployment;
 pub mod endpoints;
+pub mod gc;
 pub mod generator;
 pub mod host;
 pub mod images;
@@ -178,6 +179,16 @@ impl Cluster {
             self.booting,
         ));
         actions
+    }
+
+    /// One pass of the garbage collector ([`gc`]) over every object of every kind (the other
+    /// controllers read only [`WATCHED`] kinds); nothing when the real controller manager runs
+    /// beside us or the controllers are off.
+    pub fn collect_garbage(&self, objects: &[std::sync::Arc<serde_json::Value>]) -> Vec<Action> {
+        if !self.settings.controllers || self.parts != Parts::All {
+            return Vec::new();
+        }
+        gc::sync(objects)
     }
 
     /// When MetalLB's webhook Service got ready endpoints (shared with the admission hook, which

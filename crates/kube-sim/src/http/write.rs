@@ -6,6 +6,7 @@ use super::{Ctx, Reply, Server, auth, json_reply};
 use crate::cluster::serviceaccounts;
 use crate::control::{AdmissionRequest, Operation};
 use crate::crd_rules;
+use crate::deletion::Propagation;
 use crate::endpoint_rules;
 use crate::field_error;
 use crate::fields;
@@ -690,7 +691,13 @@ fn returns_object(target: &Target) -> bool {
     target.rt.custom || (target.rt.group.is_empty() && target.rt.plural == "pods")
 }
 
+/// The delete's propagation policy ([`Propagation`]), refused before anything else.
+fn propagation(ctx: &Ctx) -> Result<Propagation, Status> {
+    Propagation::from_request(&ctx.body, |key| ctx.param(key).map(str::to_string))
+}
+
 pub(crate) fn delete(server: &Server, ctx: &Ctx, target: &Target) -> Result<Reply, Status> {
+    let propagation = propagation(ctx)?;
     let name = target.name().to_string();
     let old = server
         .store
@@ -711,6 +718,7 @@ pub(crate) fn delete(server: &Server, ctx: &Ctx, target: &Target) -> Result<Repl
         &name,
         precondition_rv(ctx),
         grace_period(ctx, target, &old),
+        propagation.finalizers(&old),
         ctx.dry_run(),
     )?;
     if gone && !returns_object(target) {
@@ -732,6 +740,7 @@ pub(crate) fn delete_collection(
     ctx: &Ctx,
     target: &Target,
 ) -> Result<Reply, Status> {
+    let propagation = propagation(ctx)?;
     let labels = LabelSelector::parse(ctx.param("labelSelector").unwrap_or_default())?;
     let fields = FieldSelector::parse(
         ctx.param("fieldSelector").unwrap_or_default(),
@@ -760,6 +769,7 @@ pub(crate) fn delete_collection(
             name,
             None,
             grace_period(ctx, target, &obj),
+            propagation.finalizers(&obj),
             ctx.dry_run(),
         ) {
             let mut item = present(target, &deleted);
