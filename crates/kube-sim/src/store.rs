@@ -1135,6 +1135,7 @@ impl State {
         Ok(((*removed).clone(), true))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn delete(
         &mut self,
         rt: &ResourceType,

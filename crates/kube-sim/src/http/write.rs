@@ -74,6 +74,7 @@ fn check_body(target: &Target, obj: &mut Value) -> Result<(), Status> {
     if !obj.get("metadata").is_some_and(Value::is_object) {
         obj["metadata"] = json!({});
     }
+    meta::drop_empty_metadata(obj);
     if let Some(ns) = &target.namespace {
         match obj.pointer("/metadata/namespace").and_then(Value::as_str) {
             Some(given) if !given.is_empty() && given != ns => {
@@ -568,6 +569,7 @@ pub(crate) fn patch(server: &Server, ctx: &Ctx, target: &Target) -> Result<Reply
                 let mut patched = patch::apply_patch(kind, &old, &body)?;
                 patched["apiVersion"] = json!(target.api_version());
                 patched["kind"] = json!(target.rt.kind);
+                meta::drop_empty_metadata(&mut patched);
                 let warnings = validate_fields(server, ctx, target, &mut patched, true, false)?;
                 (patched, pinned, warnings)
             }
