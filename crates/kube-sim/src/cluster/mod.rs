@@ -3,8 +3,11 @@
 //! the actions through its store (so they bump resourceVersions and emit watch events) and calls
 //! [`Cluster::reconcile`] again until nothing is left to do.
 //!
-//! What runs: DaemonSets (one pod per eligible node, rolling updates within maxUnavailable /
-//! maxSurge), Deployments with ReplicaSets (rolling or Recreate), a scheduler (nodeSelector,
+//! What runs: the serviceaccount controller (`default` in every namespace, [`serviceaccounts`];
+//! workload pods whose ServiceAccount is missing are refused as admission refuses them, with a
+//! `FailedCreate` event), the garbage collector ([`gc`]: dependents of owners that are gone,
+//! Foreground and Orphan deletion), DaemonSets (one pod per eligible node, rolling updates
+//! within maxUnavailable / maxSurge), Deployments with ReplicaSets (rolling or Recreate), a scheduler (nodeSelector,
 //! required node affinity, taints, cordons; `FailedScheduling` when nothing fits), kubelets
 //! (Pending/ContainerCreating, then Running and Ready after `podReadyDelay`), EndpointSlices, and
 //! a MetalLB stand-in once MetalLB's controller Deployment exists ([`metallb`]). Objects present
