@@ -43,6 +43,10 @@
 //!   body (else the query), else `terminationGracePeriodSeconds` (30); a period > 0 only sets
 //!   `deletionTimestamp` (the simulated kubelet removes the pod), 0 removes it at once, and
 //!   unbound or finished pods always go at once. `Store::delete` (for controllers) removes at once.
+//! - Deletes honour DeleteOptions `propagationPolicy` (`orphanDependents`): Foreground and Orphan
+//!   add the `foregroundDeletion` / `orphan` finalizers, so the object stays marked until the
+//!   simulated cluster's garbage collector (`cluster::gc`) has deleted or released its
+//!   dependents; Background (the default) removes it at once and the collector its dependents.
 //! - Admission: an [`AdmissionHook`] (`Fn(&AdmissionRequest, &Store) -> Result<(), Status>`)
 //!   sees every API write (also dry-run ones) before it is stored; `Err(status)` is sent to
 //!   the client as is, so a hook can answer any recorded body ([`Status::new`],
@@ -96,8 +100,18 @@
 //! JSONSchemaProps keywords at any depth) and validating webhook configurations, plus Service
 //! specs and ports, workload specs, pod templates, pod specs and containers. Not checked:
 //! anything below those (probes, volumes, securityContext, affinity, status, ...), other
-//! built-in kinds (events, EndpointSlices, ...), field types and values, and the order of
-//! findings in YAML create/update bodies (key order).
+//! built-in kinds (events, EndpointSlices, ...), and the order of findings in YAML
+//! create/update bodies (key order).
+//!
+//! # Typed decoding
+//!
+//! Create and update bodies of built-in kinds are decoded as the server's Go decoder does
+//! (`typed_decode`, types in `go_types`: ConfigMaps, Secrets, ServiceAccounts, Namespaces,
+//! Nodes, pods, Services, workloads, EndpointSlices, RBAC, ObjectMeta, pod specs and
+//! containers): a value of the wrong JSON type answers 400 `ConfigMap in version "v1" cannot be
+//! handled as a ConfigMap: json: cannot unmarshal bool into Go struct field ConfigMap.data of
+//! type string` (the first in body order; base64, quantities, int-or-strings and times as
+//! their decoders refuse them). Patches and server-side apply are not type-checked.
 //!
 //! # CustomResourceDefinitions
 //!
@@ -114,7 +128,10 @@
 //!
 //! # Other validation of writes
 //!
-//! Every object needs a valid name. Deployments and DaemonSets need a selector that matches
+//! Every object needs a valid name. EndpointSlice addresses must suit the slice's address type
+//! and may not be loopback, link-local, link-local multicast or unspecified. A pod's
+//! `status.qosClass` cannot change (a status update that empties it keeps it, and keeps the
+//! owner references). Deployments and DaemonSets need a selector that matches
 //! their pod template's labels, and keep it; Services keep their cluster IPs once set (an
 //! update that leaves them out keeps the stored ones, a changed `clusterIP` with the old
 //! `clusterIPs` is lined up first). The 422s are worded and ordered as kube-apiserver's.
@@ -130,8 +147,13 @@
 //! 300 s not-ready/unreachable tolerations, priority, `phase: Pending`, `qosClass`); a created
 //! Service gets a cluster IP from the first ServiceCIDR (boot creates `kubernetes`,
 //! `10.96.0.0/12`, unless the scenario has one) and node ports, which updates that omit them
-//! keep. Defaulted fields are nobody's in `managedFields`. Not modelled: LimitRanges, resource
-//! quotas, a missing ServiceAccount rejecting the pod. Bodies of creates and updates are JSON
+//! keep. Defaulted fields are nobody's in `managedFields`. A pod whose ServiceAccount does not
+//! exist is refused as the ServiceAccount admission plugin refuses it (403 `pods "p" is
+//! forbidden: error looking up service account default/missing: serviceaccount "missing" not
+//! found`, before validation; for `default` it waits up to ~1.5 s for the account to appear).
+//! Every namespace of a scenario has its `default` ServiceAccount; later namespaces get theirs
+//! from the simulated cluster (none without it, as a real server without its controller
+//! manager). Not modelled: LimitRanges, resource quotas. Bodies of creates and updates are JSON
 //! or YAML; protobuf (kubectl's typed clients, e.g. `kubectl create deployment`) is answered
 //! 415 `UnsupportedMediaType`, so use `kubectl apply`.
 //!
@@ -165,9 +187,12 @@ pub mod cluster;
 mod control;
 mod crd_rules;
 mod defaults;
+mod deletion;
+mod endpoint_rules;
 mod error;
 mod field_error;
 mod fields;
+mod go_types;
 pub(crate) mod http;
 mod meta;
 mod object_rules;
@@ -180,6 +205,7 @@ mod selectors;
 mod status;
 mod store;
 mod tls;
+mod typed_decode;
 mod validation;
 mod wiring;
 
@@ -372,6 +398,25 @@ fn load_objects(store: &Store, scenario: &Scenario) -> Result<(), SimError> {
                 ),
                 message: status.message,
             })?;
+    }
+    // The controller manager had given every namespace its `default` ServiceAccount.
+    for ns in store.list("v1", "Namespace", None) {
+        if ns.pointer("/metadata/deletionTimestamp").is_some() {
+            continue;
+        }
+        let ns = ns
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if store
+            .get("v1", "ServiceAccount", Some(ns), "default")
+            .is_none()
+        {
+            store
+                .create(json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                    "metadata": {"name": "default", "namespace": ns}}))
+                .map_err(|status| SimError::Start(status.message))?;
+        }
     }
     Ok(())
 }

@@ -123,3 +123,21 @@ pub fn validate(group: &str, kind: &str, obj: &Value) -> Result<(), Status> {
     }
     Ok(())
 }
+
+/// What Go's `omitempty` does to ObjectMeta when the server decodes and encodes an object: an
+/// empty `labels`, `annotations`, `finalizers` or `ownerReferences` (or a null one) is dropped.
+pub(crate) fn drop_empty_metadata(obj: &mut Value) {
+    let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for key in ["labels", "annotations", "finalizers", "ownerReferences"] {
+        let empty = meta.get(key).is_some_and(|v| {
+            v.is_null()
+                || v.as_array().is_some_and(|a| a.is_empty())
+                || v.as_object().is_some_and(|m| m.is_empty())
+        });
+        if empty {
+            meta.remove(key);
+        }
+    }
+}

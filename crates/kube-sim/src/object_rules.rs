@@ -1,6 +1,7 @@
 //! Validation of built-in kinds beyond their names, where lbctl's writes meet it (words of
 //! kube-apiserver v1.36): a Deployment's or DaemonSet's selector must match its pod template's
-//! labels and cannot change; a Service's cluster IPs cannot change once set.
+//! labels and cannot change; a Service's cluster IPs cannot change once set; a pod's
+//! `status.qosClass` cannot change once set.
 
 use crate::cluster::meta::label_selector_matches;
 use crate::field_error::{FieldError, go_json, write_go_string};
@@ -81,6 +82,44 @@ fn selector_shown(selector: Option<&Value>) -> String {
     }
     out.push('}');
     out
+}
+
+/// A pod status update (`/status`): the QoS class the API server set at creation stays
+/// (`status.qosClass: Invalid value: "Guaranteed": field is immutable`). An update that leaves
+/// it out keeps the stored one (see [`pod_status_backfill`]).
+pub fn pod_status(new: &Value, old: &Value) -> Vec<FieldError> {
+    let qos = new
+        .pointer("/status/qosClass")
+        .cloned()
+        .unwrap_or(Value::Null);
+    if qos
+        == old
+            .pointer("/status/qosClass")
+            .cloned()
+            .unwrap_or(Value::Null)
+    {
+        return Vec::new();
+    }
+    vec![FieldError::immutable("status.qosClass", qos)]
+}
+
+/// What the pod status strategy keeps from the stored pod before validating a status update:
+/// its owner references (old kubelets corrupted them) and an empty or absent QoS class.
+pub fn pod_status_backfill(new: &mut Value, old: &Value) {
+    match old.pointer("/metadata/ownerReferences") {
+        Some(refs) => new["metadata"]["ownerReferences"] = refs.clone(),
+        None => {
+            if let Some(meta) = new.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.remove("ownerReferences");
+            }
+        }
+    }
+    let unset = new
+        .pointer("/status/qosClass")
+        .is_none_or(|q| q.is_null() || q == "");
+    if unset && let Some(qos) = old.pointer("/status/qosClass") {
+        new["status"]["qosClass"] = qos.clone();
+    }
 }
 
 /// A Service update's cluster IPs once the registry has filled in what the update left out
@@ -202,6 +241,24 @@ mod tests {
             ]
         );
         assert!(workload("", "services", &other, Some(&old)).is_empty());
+    }
+
+    #[test]
+    fn a_pods_qos_class_stays() {
+        let old = json!({"metadata": {"ownerReferences": [{"uid": "u"}]}, "status": {"phase": "Pending", "qosClass": "BestEffort"}});
+        let mut cleared = json!({"metadata": {}, "status": {"phase": "Running", "qosClass": ""}});
+        pod_status_backfill(&mut cleared, &old);
+        assert_eq!(cleared["status"]["qosClass"], "BestEffort");
+        assert_eq!(cleared["metadata"]["ownerReferences"][0]["uid"], "u");
+        assert!(pod_status(&cleared, &old).is_empty());
+        let changed = json!({"status": {"qosClass": "Guaranteed"}});
+        assert_eq!(
+            pod_status(&changed, &old)
+                .iter()
+                .map(FieldError::text)
+                .collect::<Vec<_>>(),
+            ["status.qosClass: Invalid value: \"Guaranteed\": field is immutable"]
+        );
     }
 
     #[test]

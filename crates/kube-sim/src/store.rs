@@ -448,7 +448,35 @@ impl Store {
         name: &str,
     ) -> Result<Value, Status> {
         let rt = self.type_by_kind(api_version, kind)?;
-        self.delete_typed(&rt, namespace.unwrap_or_default(), name, None, None, false)
+        self.delete_typed(
+            &rt,
+            namespace.unwrap_or_default(),
+            name,
+            None,
+            None,
+            None,
+            false,
+        )
+        .map(|(obj, _)| obj)
+    }
+
+    /// Deletes as the garbage collector deletes an object that has dependents of its own when
+    /// its owner waits for them: with `propagationPolicy: Foreground` (finalizer
+    /// `foregroundDeletion`, so it stays until its own blocking dependents are gone).
+    pub fn delete_in_foreground(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Value, Status> {
+        let rt = self.type_by_kind(api_version, kind)?;
+        let ns = namespace.unwrap_or_default();
+        let current = self
+            .get_typed(&rt, ns, name)
+            .ok_or_else(|| Status::not_found(&rt.group, &rt.plural, name))?;
+        let finalizers = crate::deletion::Propagation::foreground().finalizers(&current);
+        self.delete_typed(&rt, ns, name, None, None, finalizers, false)
             .map(|(obj, _)| obj)
     }
 
@@ -582,7 +610,10 @@ impl Store {
     }
 
     /// Deletes; the bool says whether the object is gone (false: it waits for finalizers or, with
-    /// a `grace_period` > 0, for the kubelet).
+    /// a `grace_period` > 0, for the kubelet). `finalizers`: the object's finalizers as the
+    /// delete's propagation policy sets them (`foregroundDeletion`, `orphan`), when it changes
+    /// them.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn delete_typed(
         &self,
         rt: &ResourceType,
@@ -590,6 +621,7 @@ impl Store {
         name: &str,
         precondition_rv: Option<u64>,
         grace_period: Option<i64>,
+        finalizers: Option<Vec<Value>>,
         dry_run: bool,
     ) -> Result<(Value, bool), Status> {
         let now = self.now();
@@ -602,6 +634,7 @@ impl Store {
                     name,
                     precondition_rv,
                     period,
+                    finalizers,
                     now,
                     dry_run,
                 )?,
@@ -610,6 +643,7 @@ impl Store {
                     namespace,
                     name,
                     precondition_rv,
+                    finalizers,
                     &meta::format_time(now),
                     dry_run,
                 )?,
@@ -993,6 +1027,41 @@ impl State {
         Ok(old)
     }
 
+    /// [`State::deletable`], with the finalizers a delete's propagation policy sets. An object
+    /// already being deleted gets them in a write of its own (it stays marked as it was); for
+    /// one that is not, they are part of the write that marks it (the caller's), or of a dry
+    /// run's answer.
+    fn with_finalizers(
+        &mut self,
+        rt: &ResourceType,
+        key: &(String, String),
+        precondition_rv: Option<u64>,
+        finalizers: Option<Vec<Value>>,
+        dry_run: bool,
+    ) -> Result<Arc<Value>, Status> {
+        let old = self.deletable(rt, key, precondition_rv)?;
+        let Some(finalizers) = finalizers else {
+            return Ok(old);
+        };
+        let mut new = (*old).clone();
+        metadata_mut(&mut new).insert("finalizers".into(), json!(finalizers));
+        if finalizers.is_empty() {
+            metadata_mut(&mut new).remove("finalizers");
+        }
+        if dry_run || !new_is_deleting(&old) {
+            return Ok(Arc::new(new));
+        }
+        let rv = self.next_rv();
+        metadata_mut(&mut new).insert("resourceVersion".into(), json!(rv.to_string()));
+        let stored = Arc::new(new);
+        self.buckets
+            .entry(rt.key())
+            .or_default()
+            .insert(key.clone(), stored.clone());
+        self.emit(rt, EventType::Modified, stored.clone(), Some(old));
+        Ok(stored)
+    }
+
     /// Graceful deletion as `rest.BeforeDelete` does it for pods: a period > 0 marks the object
     /// (`deletionTimestamp` = now + period) and leaves its removal to the kubelet; 0 marks it and
     /// removes it at once (watchers see MODIFIED, then DELETED) unless finalizers hold it. A
@@ -1005,11 +1074,12 @@ impl State {
         name: &str,
         precondition_rv: Option<u64>,
         period: i64,
+        finalizers: Option<Vec<Value>>,
         now: Timestamp,
         dry_run: bool,
     ) -> Result<(Value, bool), Status> {
         let key = (namespace.to_string(), name.to_string());
-        let old = self.deletable(rt, &key, precondition_rv)?;
+        let old = self.with_finalizers(rt, &key, precondition_rv, finalizers, dry_run)?;
         let marked_at = old
             .pointer("/metadata/deletionTimestamp")
             .and_then(Value::as_str)
@@ -1065,18 +1135,20 @@ impl State {
         Ok(((*removed).clone(), true))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn delete(
         &mut self,
         rt: &ResourceType,
         namespace: &str,
         name: &str,
         precondition_rv: Option<u64>,
+        finalizers: Option<Vec<Value>>,
         now: &str,
         dry_run: bool,
     ) -> Result<(Value, bool), Status> {
         let ns = if rt.namespaced { namespace } else { "" };
         let key = (ns.to_string(), name.to_string());
-        let old = self.deletable(rt, &key, precondition_rv)?;
+        let old = self.with_finalizers(rt, &key, precondition_rv, finalizers, dry_run)?;
         let is_namespace = rt.group.is_empty() && rt.plural == "namespaces";
         let has_finalizers = old
             .pointer("/metadata/finalizers")
@@ -1165,7 +1237,7 @@ impl State {
                 })
                 .unwrap_or_default();
             for name in names {
-                let _ = self.delete(&rt, namespace, &name, None, now, false);
+                let _ = self.delete(&rt, namespace, &name, None, None, now, false);
             }
         }
     }
@@ -1388,7 +1460,7 @@ mod tests {
         let store = with_default_namespace();
         let (rt, rv) = pod(&store, "p", &[]);
         let (marked, gone) = store
-            .delete_typed(&rt, "default", "p", None, Some(30), false)
+            .delete_typed(&rt, "default", "p", None, Some(30), None, false)
             .unwrap();
         assert!(!gone);
         assert_eq!(marked["metadata"]["deletionGracePeriodSeconds"], 30);
@@ -1398,19 +1470,19 @@ mod tests {
             meta::format_time(due)
         );
         let (again, _) = store
-            .delete_typed(&rt, "default", "p", None, Some(60), false)
+            .delete_typed(&rt, "default", "p", None, Some(60), None, false)
             .unwrap();
         assert_eq!(
             again["metadata"]["resourceVersion"], marked["metadata"]["resourceVersion"],
             "a longer period changes nothing"
         );
         let (shorter, gone) = store
-            .delete_typed(&rt, "default", "p", None, Some(10), false)
+            .delete_typed(&rt, "default", "p", None, Some(10), None, false)
             .unwrap();
         assert!(!gone);
         assert_eq!(shorter["metadata"]["deletionGracePeriodSeconds"], 10);
         let (removed, gone) = store
-            .delete_typed(&rt, "default", "p", None, Some(0), false)
+            .delete_typed(&rt, "default", "p", None, Some(0), None, false)
             .unwrap();
         assert!(gone);
         assert_eq!(removed["metadata"]["deletionGracePeriodSeconds"], 0);
@@ -1435,12 +1507,12 @@ mod tests {
         let store = with_default_namespace();
         let (rt, rv) = pod(&store, "now", &[]);
         let (_, gone) = store
-            .delete_typed(&rt, "default", "now", None, Some(0), true)
+            .delete_typed(&rt, "default", "now", None, Some(0), None, true)
             .unwrap();
         assert!(gone, "a dry run says what would happen");
         assert!(store.get("v1", "Pod", Some("default"), "now").is_some());
         store
-            .delete_typed(&rt, "default", "now", None, Some(0), false)
+            .delete_typed(&rt, "default", "now", None, Some(0), None, false)
             .unwrap();
         let seen = events_since(&store, &rt, rv);
         assert_eq!(
@@ -1450,7 +1522,7 @@ mod tests {
         assert_eq!(seen[0].1["deletionGracePeriodSeconds"], 0);
         let (_, _) = pod(&store, "held", &["example.com/keep"]);
         let (kept, gone) = store
-            .delete_typed(&rt, "default", "held", None, Some(0), false)
+            .delete_typed(&rt, "default", "held", None, Some(0), None, false)
             .unwrap();
         assert!(!gone);
         assert!(kept["metadata"]["deletionTimestamp"].is_string());

@@ -105,6 +105,18 @@ fn world(store: &Store) -> World {
     )
 }
 
+/// Every object of every kind, for the garbage collector.
+fn everything(store: &Store) -> Vec<Arc<serde_json::Value>> {
+    let mut seen = std::collections::HashSet::new();
+    store
+        .registry()
+        .all()
+        .iter()
+        .filter(|rt| !rt.virtual_only && seen.insert((rt.group.clone(), rt.plural.clone())))
+        .flat_map(|rt| store.list_shared(&rt.api_version(), &rt.kind, None))
+        .collect()
+}
+
 /// Applies one controller write. Conflicts and vanished objects are expected (the next pass
 /// recomputes from fresh state), so failures are dropped.
 fn perform(store: &Store, action: Action) {
@@ -117,9 +129,12 @@ fn perform(store: &Store, action: Action) {
             kind,
             namespace,
             name,
-        } => store
-            .delete(&api_version, &kind, Some(&namespace), &name)
-            .map(drop),
+            foreground,
+        } => match foreground {
+            true => store.delete_in_foreground(&api_version, &kind, Some(&namespace), &name),
+            false => store.delete(&api_version, &kind, Some(&namespace), &name),
+        }
+        .map(drop),
         Action::PodLog {
             namespace,
             name,
@@ -155,7 +170,9 @@ impl Controller for ClusterController {
             }
         }
         let snapshot = world(store);
-        let actions = self.cluster.reconcile(&snapshot, now);
+        let mut actions = self.cluster.reconcile(&snapshot, now);
+        drop(snapshot);
+        actions.extend(self.cluster.collect_garbage(&everything(store)));
         self.idle = actions
             .is_empty()
             .then(|| (rv, now, self.cluster.next_wakeup(now)));

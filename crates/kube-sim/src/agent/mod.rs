@@ -318,11 +318,10 @@ async fn run(
     mut pending_grants: Vec<Value>,
 ) {
     let synced = Arc::new(tokio::sync::Notify::new());
-    // Namespaces too: the users' rights in a namespace that does not exist yet are granted when
-    // it appears (as a Role there would be, the moment an admin could create one).
+    // Namespaces are among them: the users' rights in a namespace that does not exist yet are
+    // granted when it appears (as a Role there would be, the moment an admin could create one).
     let mut watches: Vec<JoinHandle<()>> = WATCHED
         .iter()
-        .chain([("v1", "Namespace")].iter())
         .map(|(api_version, kind)| {
             tokio::spawn(cache::watch(
                 client.clone(),

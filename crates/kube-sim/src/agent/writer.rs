@@ -198,6 +198,7 @@ impl Writer {
                 kind,
                 namespace,
                 name,
+                ..
             } => {
                 let (api, _, _) = self.api(&api_version, &kind, &namespace).await?;
                 let cached = self.cache.get(&kind, &namespace, &name);

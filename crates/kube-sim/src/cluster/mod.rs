@@ -3,8 +3,11 @@
 //! the actions through its store (so they bump resourceVersions and emit watch events) and calls
 //! [`Cluster::reconcile`] again until nothing is left to do.
 //!
-//! What runs: DaemonSets (one pod per eligible node, rolling updates within maxUnavailable /
-//! maxSurge), Deployments with ReplicaSets (rolling or Recreate), a scheduler (nodeSelector,
+//! What runs: the serviceaccount controller (`default` in every namespace, [`serviceaccounts`];
+//! workload pods whose ServiceAccount is missing are refused as admission refuses them, with a
+//! `FailedCreate` event), the garbage collector ([`gc`]: dependents of owners that are gone,
+//! Foreground and Orphan deletion), DaemonSets (one pod per eligible node, rolling updates
+//! within maxUnavailable / maxSurge), Deployments with ReplicaSets (rolling or Recreate), a scheduler (nodeSelector,
 //! required node affinity, taints, cordons; `FailedScheduling` when nothing fits), kubelets
 //! (Pending/ContainerCreating, then Running and Ready after `podReadyDelay`), EndpointSlices, and
 //! a MetalLB stand-in once MetalLB's controller Deployment exists ([`metallb`]). Objects present
@@ -60,6 +63,7 @@ pub mod completion;
 pub mod daemonset;
 pub mod deployment;
 pub mod endpoints;
+pub mod gc;
 pub mod generator;
 pub mod host;
 pub mod images;
@@ -69,13 +73,14 @@ pub mod mounts;
 pub mod pods;
 pub mod rejection;
 pub mod scheduling;
+pub mod serviceaccounts;
 pub mod settings;
 pub mod world;
 
 #[cfg(test)]
 mod testutil;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use jiff::Timestamp;
 
@@ -93,6 +98,8 @@ pub struct Cluster {
     /// The kubelet's timed steps of running and deleted pods.
     timers: HashMap<(String, completion::Step), Timestamp>,
     metallb: metallb::Memory,
+    /// Pod creates refused for a missing ServiceAccount, already reported by an event.
+    refused_creates: HashSet<String>,
     /// Which parts run here: all of them behind kube-sim's own API, or only those a bare
     /// control plane lacks ([`Parts::NodesAndMetalLb`], for [`crate::agent`]).
     parts: Parts,
@@ -122,6 +129,7 @@ impl Cluster {
             seen: HashMap::new(),
             timers: HashMap::new(),
             metallb: metallb::Memory::default(),
+            refused_creates: HashSet::new(),
             parts,
         }
     }
@@ -142,8 +150,11 @@ impl Cluster {
         }
         let mut actions = Vec::new();
         if self.parts == Parts::All {
+            actions.extend(serviceaccounts::sync(world));
             actions.extend(daemonset::sync(world, now));
             actions.extend(deployment::sync(world, now));
+            actions =
+                serviceaccounts::admit_creates(world, actions, &mut self.refused_creates, now);
             actions.extend(pods::schedule(world, now));
         }
         let mut kubelet = pods::Kubelet {
@@ -171,6 +182,16 @@ impl Cluster {
             self.booting,
         ));
         actions
+    }
+
+    /// One pass of the garbage collector ([`gc`]) over every object of every kind (the other
+    /// controllers read only [`WATCHED`] kinds); nothing when the real controller manager runs
+    /// beside us or the controllers are off.
+    pub fn collect_garbage(&self, objects: &[std::sync::Arc<serde_json::Value>]) -> Vec<Action> {
+        if !self.settings.controllers || self.parts != Parts::All {
+            return Vec::new();
+        }
+        gc::sync(objects)
     }
 
     /// When MetalLB's webhook Service got ready endpoints (shared with the admission hook, which

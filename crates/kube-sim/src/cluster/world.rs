@@ -10,6 +10,8 @@ use super::meta;
 /// The (apiVersion, kind) pairs the simulated controllers read. The wiring lists these from the
 /// store to build a [`World`].
 pub const WATCHED: &[(&str, &str)] = &[
+    ("v1", "Namespace"),
+    ("v1", "ServiceAccount"),
     ("v1", "Node"),
     ("v1", "Pod"),
     ("v1", "Service"),
@@ -167,6 +169,9 @@ pub enum Action {
         kind: String,
         namespace: String,
         name: String,
+        /// As the garbage collector deletes an object whose own dependents must go first
+        /// (`propagationPolicy: Foreground`).
+        foreground: bool,
     },
     /// What `pods/<name>/log` serves from now on (a container's whole output).
     PodLog {
@@ -183,6 +188,7 @@ impl Action {
             kind: meta::str_at(obj, &["kind"]).to_string(),
             namespace: meta::namespace(obj).to_string(),
             name: meta::name(obj).to_string(),
+            foreground: false,
         }
     }
 

@@ -180,6 +180,9 @@ pub(crate) async fn dispatch(server: &Arc<Server>, ctx: &mut Ctx) -> Reply {
             "the server does not allow this method on the requested resource",
         ));
     }
+    if verb == "create" {
+        write::await_default_service_account(server, ctx, &target).await;
+    }
     let result = match verb.as_str() {
         "get" => read::get(server, ctx, &target),
         "list" => read::list(server, ctx, &target),

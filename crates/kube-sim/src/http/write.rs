@@ -3,16 +3,21 @@
 use super::read::present;
 use super::route::Target;
 use super::{Ctx, Reply, Server, auth, json_reply};
+use crate::cluster::serviceaccounts;
 use crate::control::{AdmissionRequest, Operation};
 use crate::crd_rules;
+use crate::deletion::Propagation;
+use crate::endpoint_rules;
 use crate::field_error;
 use crate::fields;
+use crate::go_types;
 use crate::meta;
 use crate::object_rules;
 use crate::patch;
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::status::Status;
 use crate::store::Part;
+use crate::typed_decode;
 use crate::validation::{self, BodyScan, Directive, Findings};
 use hyper::header::HeaderValue;
 use serde_json::{Value, json};
@@ -69,6 +74,7 @@ fn check_body(target: &Target, obj: &mut Value) -> Result<(), Status> {
     if !obj.get("metadata").is_some_and(Value::is_object) {
         obj["metadata"] = json!({});
     }
+    meta::drop_empty_metadata(obj);
     if let Some(ns) = &target.namespace {
         match obj.pointer("/metadata/namespace").and_then(Value::as_str) {
             Some(given) if !given.is_empty() && given != ns => {
@@ -80,6 +86,31 @@ fn check_body(target: &Target, obj: &mut Value) -> Result<(), Status> {
         }
     }
     Ok(())
+}
+
+/// Typed decoding of a built-in kind's create or update body ([`typed_decode`]): a value of
+/// the wrong JSON type is a 400 before anything else is looked at.
+fn decode_typed(ctx: &Ctx, target: &Target, obj: &Value) -> Result<(), Status> {
+    if target.rt.custom {
+        return Ok(());
+    }
+    let Some(root) = go_types::kind(&target.rt.group, &target.rt.plural) else {
+        return Ok(());
+    };
+    let yaml = ctx.header("content-type").starts_with("application/yaml");
+    let node = match yaml {
+        true => None,
+        false => typed_decode::Node::parse(&ctx.body),
+    }
+    .unwrap_or_else(|| typed_decode::Node::from_value(obj));
+    match typed_decode::check(&root, &node) {
+        None => Ok(()),
+        Some(why) => Err(Status::bad_request(format!(
+            "{kind} in version \"{version}\" cannot be handled as a {kind}: {why}",
+            kind = target.rt.kind,
+            version = target.version
+        ))),
+    }
 }
 
 /// Field validation of a write's object (`?fieldValidation=`): fields the kind's schema lacks are
@@ -161,15 +192,24 @@ fn validate_object(target: &Target, new: &Value, old: Option<&Value>) -> Result<
         return crd_rules::check(new, old);
     }
     meta::validate(&rt.group, &rt.kind, new)?;
-    if target.subresource.is_none() {
-        let errors = object_rules::workload(&rt.group, &rt.plural, new, old);
-        if !errors.is_empty() {
-            let name = new
-                .pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            return Err(field_error::invalid(&rt.group, &rt.kind, name, &errors));
-        }
+    let errors = match (
+        rt.group.as_str(),
+        rt.plural.as_str(),
+        target.subresource.as_deref(),
+    ) {
+        ("discovery.k8s.io", "endpointslices", None) => endpoint_rules::endpoint_slice(new),
+        ("", "pods", Some("status")) => old
+            .map(|old| object_rules::pod_status(new, old))
+            .unwrap_or_default(),
+        (group, plural, None) => object_rules::workload(group, plural, new, old),
+        _ => Vec::new(),
+    };
+    if !errors.is_empty() {
+        let name = new
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        return Err(field_error::invalid(&rt.group, &rt.kind, name, &errors));
     }
     Ok(())
 }
@@ -212,6 +252,66 @@ fn reset_status(target: &Target, obj: &mut Value) {
     }
 }
 
+/// The ServiceAccount admission plugin (mutating admission, before validation): a pod whose
+/// ServiceAccount does not exist is refused with 403 (`pods "p" is forbidden: error looking up
+/// service account default/missing: serviceaccount "missing" not found`). A pod in a namespace
+/// that does not exist is left to the store's 404, as namespace admission comes first.
+fn service_account_admission(server: &Server, target: &Target, pod: &Value) -> Result<(), Status> {
+    if !(target.rt.group.is_empty() && target.rt.plural == "pods") || target.subresource.is_some() {
+        return Ok(());
+    }
+    let ns = target.ns();
+    let account = serviceaccounts::account_of(pod);
+    if server.store.get("v1", "Namespace", None, ns).is_none()
+        || server
+            .store
+            .get("v1", "ServiceAccount", Some(ns), account)
+            .is_some()
+    {
+        return Ok(());
+    }
+    let name = ["name", "generateName"]
+        .iter()
+        .filter_map(|k| pod["metadata"].get(*k).and_then(Value::as_str))
+        .find(|n| !n.is_empty())
+        .unwrap_or_default();
+    Err(Status::forbidden(
+        "",
+        "pods",
+        name,
+        &serviceaccounts::lookup_error(ns, account),
+    ))
+}
+
+/// Before a pod create: while the namespace's `default` ServiceAccount, which the pod runs as,
+/// does not exist yet, wait for it as the admission plugin does (10 lookups 100-200 ms apart),
+/// so a pod created right after its namespace finds the account the controllers create.
+pub(crate) async fn await_default_service_account(server: &Server, ctx: &Ctx, target: &Target) {
+    if !(target.rt.group.is_empty() && target.rt.plural == "pods") || target.subresource.is_some() {
+        return;
+    }
+    let Ok(pod) = ctx.object_body() else {
+        return;
+    };
+    let ns = target.ns();
+    if serviceaccounts::account_of(&pod) != "default"
+        || server.store.get("v1", "Namespace", None, ns).is_none()
+    {
+        return;
+    }
+    let pause = std::time::Duration::from_millis(100 + fastrand::u64(0..100));
+    for _ in 0..9 {
+        if server
+            .store
+            .get("v1", "ServiceAccount", Some(ns), "default")
+            .is_some()
+        {
+            return;
+        }
+        tokio::time::sleep(pause).await;
+    }
+}
+
 /// The last steps of every create: admission, then the store (which may still refuse).
 fn admit_and_create(
     server: &Server,
@@ -244,8 +344,10 @@ pub(crate) fn create(server: &Server, ctx: &Ctx, target: &Target) -> Result<Repl
     if target.rt.virtual_only {
         return review(server, ctx, target, obj);
     }
+    decode_typed(ctx, target, &obj)?;
     check_body(target, &mut obj)?;
     let warnings = validate_fields(server, ctx, target, &mut obj, true, false)?;
+    service_account_admission(server, target, &obj)?;
     let meta = obj["metadata"].as_object_mut().expect("checked above");
     for server_owned in [
         "uid",
@@ -347,6 +449,9 @@ fn merge_parts(target: &Target, old: &Value, mut new: Value) -> Value {
             if let Some(rv) = new.pointer("/metadata/resourceVersion") {
                 merged["metadata"]["resourceVersion"] = rv.clone();
             }
+            if target.rt.group.is_empty() && target.rt.plural == "pods" {
+                object_rules::pod_status_backfill(&mut merged, old);
+            }
             merged
         }
         _ if target.rt.has_status() => {
@@ -366,6 +471,7 @@ fn merge_parts(target: &Target, old: &Value, mut new: Value) -> Value {
 
 pub(crate) fn update(server: &Server, ctx: &Ctx, target: &Target) -> Result<Reply, Status> {
     let mut obj = ctx.object_body()?;
+    decode_typed(ctx, target, &obj)?;
     check_body(target, &mut obj)?;
     let warnings = validate_fields(server, ctx, target, &mut obj, true, false)?;
     let name = target.name().to_string();
@@ -464,6 +570,7 @@ pub(crate) fn patch(server: &Server, ctx: &Ctx, target: &Target) -> Result<Reply
                 let mut patched = patch::apply_patch(kind, &old, &body)?;
                 patched["apiVersion"] = json!(target.api_version());
                 patched["kind"] = json!(target.rt.kind);
+                meta::drop_empty_metadata(&mut patched);
                 let warnings = validate_fields(server, ctx, target, &mut patched, true, false)?;
                 (patched, pinned, warnings)
             }
@@ -513,6 +620,7 @@ fn apply_create(
     let mut config = patch::parse_apply_body(&ctx.body)?;
     check_body(target, &mut config)?;
     let warnings = validate_fields(server, ctx, target, &mut config, true, true)?;
+    service_account_admission(server, target, &config)?;
     let name = target.name().to_string();
     match config.pointer("/metadata/name").and_then(Value::as_str) {
         Some(given) if given != name => {
@@ -586,7 +694,13 @@ fn returns_object(target: &Target) -> bool {
     target.rt.custom || (target.rt.group.is_empty() && target.rt.plural == "pods")
 }
 
+/// The delete's propagation policy ([`Propagation`]), refused before anything else.
+fn propagation(ctx: &Ctx) -> Result<Propagation, Status> {
+    Propagation::from_request(&ctx.body, |key| ctx.param(key).map(str::to_string))
+}
+
 pub(crate) fn delete(server: &Server, ctx: &Ctx, target: &Target) -> Result<Reply, Status> {
+    let propagation = propagation(ctx)?;
     let name = target.name().to_string();
     let old = server
         .store
@@ -607,6 +721,7 @@ pub(crate) fn delete(server: &Server, ctx: &Ctx, target: &Target) -> Result<Repl
         &name,
         precondition_rv(ctx),
         grace_period(ctx, target, &old),
+        propagation.finalizers(&old),
         ctx.dry_run(),
     )?;
     if gone && !returns_object(target) {
@@ -628,6 +743,7 @@ pub(crate) fn delete_collection(
     ctx: &Ctx,
     target: &Target,
 ) -> Result<Reply, Status> {
+    let propagation = propagation(ctx)?;
     let labels = LabelSelector::parse(ctx.param("labelSelector").unwrap_or_default())?;
     let fields = FieldSelector::parse(
         ctx.param("fieldSelector").unwrap_or_default(),
@@ -656,6 +772,7 @@ pub(crate) fn delete_collection(
             name,
             None,
             grace_period(ctx, target, &obj),
+            propagation.finalizers(&obj),
             ctx.dry_run(),
         ) {
             let mut item = present(target, &deleted);

@@ -68,13 +68,24 @@ pub async fn call_with(
     headers: &[(&str, &str)],
     body: Option<&Value>,
 ) -> Answer {
+    let bytes = body
+        .map(|b| serde_json::to_vec(b).unwrap())
+        .unwrap_or_default();
+    call_bytes(client, method, path, headers, bytes).await
+}
+
+/// `call_with` with a body sent as it is (YAML, a JSON text Go would read differently).
+pub async fn call_bytes(
+    client: &kube::Client,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    bytes: Vec<u8>,
+) -> Answer {
     let mut builder = http::Request::builder().method(method).uri(path);
     for (name, value) in headers {
         builder = builder.header(*name, *value);
     }
-    let bytes = body
-        .map(|b| serde_json::to_vec(b).unwrap())
-        .unwrap_or_default();
     let request = builder.body(kube::client::Body::from(bytes)).unwrap();
     let response = client.send(request).await.expect("request is sent");
     let code = response.status().as_u16();
