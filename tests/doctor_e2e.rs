@@ -109,8 +109,9 @@ impl Env {
 
     /// Replaces, exactly, what differs between backends though the case is the same: the
     /// server's URL, the kubeconfig's context, the server's version (kube-sim says v1.36.0, the
-    /// real server its patch release) and when kube-proxy's ConfigMap last changed (the
-    /// scenario's time on kube-sim; on the real server, when the agent loaded it).
+    /// real server its patch release), the node MetalLB's controller was scheduled on, and when
+    /// kube-proxy's ConfigMap last changed (the scenario's time on kube-sim; on the real server,
+    /// when the agent loaded it).
     fn redactions(&self, user: &str) -> impl Fn(&str) -> String {
         let kubeconfig: Value = serde_saphyr::from_str(
             &std::fs::read_to_string(self.kubeconfig(user)).expect("the kubeconfig"),
@@ -141,9 +142,40 @@ impl Env {
                     .filter_map(|e| e["time"].as_str().map(str::to_string))
                     .max()
             });
+        // The real scheduler places MetalLB's controller on either worker (kube-sim's on the
+        // first): where it runs is said as `[its node]`.
+        let out = self
+            .cluster
+            .kubectl()
+            .args([
+                "-n",
+                "metallb-system",
+                "get",
+                "pods",
+                "-l",
+                "component=controller",
+            ])
+            .args(["-o", "json"])
+            .output()
+            .expect("running kubectl");
+        let pods: Value = serde_json::from_slice(&out.stdout).expect("kubectl's JSON");
+        let placed: Vec<String> = pods["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| {
+                let name = p["metadata"]["name"].as_str()?;
+                let node = p["spec"]["nodeName"].as_str()?;
+                Some(format!("{name} on {node}"))
+            })
+            .collect();
         let url = self.cluster.url();
         move |text: &str| {
             let mut text = text.replace(&url, "https://[server]");
+            for pod_on_node in &placed {
+                let (pod, _) = pod_on_node.split_once(" on ").unwrap();
+                text = text.replace(pod_on_node.as_str(), &format!("{pod} on [its node]"));
+            }
             for (from, to) in [
                 (format!("(context {context}"), "(context [context]"),
                 (
