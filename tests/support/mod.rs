@@ -363,12 +363,14 @@ impl Cluster {
             return sim.get(api_version, kind, namespace, name);
         }
         let mut cmd = self.kubectl();
+        // managedFields too: kube-sim's objects have them, and they tell when an object changed.
         cmd.args([
             "get",
             &kubectl_resource(api_version, kind),
             name,
             "-o",
             "json",
+            "--show-managed-fields",
         ]);
         if let Some(ns) = namespace {
             cmd.args(["-n", ns]);

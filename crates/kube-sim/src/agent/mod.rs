@@ -37,6 +37,7 @@ use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
 use crate::Scenario;
+use crate::cluster::metallb::certs::WebhookCerts;
 use crate::cluster::metallb::find_install;
 use crate::cluster::pods::loopback_kubelet;
 use crate::cluster::{
@@ -64,6 +65,8 @@ struct Shared {
     finish_boot: AtomicBool,
     /// Passes that wrote nothing in a row.
     idle_passes: AtomicU64,
+    /// Passes completed (counted after `idle_passes` is updated).
+    passes: AtomicU64,
     /// The last write that failed for another reason than a conflict (for error messages).
     last_error: std::sync::Mutex<Option<String>>,
     world: std::sync::Mutex<World>,
@@ -87,12 +90,6 @@ impl Agent {
     pub fn start(config: kube::Config, scenario: &Scenario) -> Result<Agent, AgentError> {
         let mut settings = crate::cluster_settings(&scenario.settings)
             .map_err(|e| AgentError::Start(e.to_string()))?;
-        // The real server stamps objects with the time they are loaded: the scenario's pods start
-        // after that, not at a boot time in the past (their configuration would look newer).
-        settings.boot_time = Some(
-            Timestamp::from_second(Timestamp::now().as_second() + 1)
-                .unwrap_or_else(|_| Timestamp::now()),
-        );
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -132,6 +129,14 @@ impl Agent {
                             let _ = started_tx.send(Err(e));
                         }
                         Ok((client, cache, writer, network, pending)) => {
+                            // The real server stamps objects with the time they are loaded: the
+                            // scenario's pods start after the last of them (in a later second:
+                            // API times have whole seconds), not at a boot time in the past, nor
+                            // while loading goes on (their configuration would look newer).
+                            settings.boot_time = Some(
+                                Timestamp::from_second(Timestamp::now().as_second() + 1)
+                                    .unwrap_or_else(|_| Timestamp::now()),
+                            );
                             let _ = started_tx.send(Ok(()));
                             let run = run(
                                 client,
@@ -194,6 +199,25 @@ impl Agent {
                 return Err(AgentError::Settle(timeout, why));
             }
             std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits until the agent has caught up: two whole passes that began after this call wrote
+    /// nothing, so what it does in answer to the cluster as it is now has been written (a test
+    /// that saw one of those writes may read the others). False when `timeout` passed first.
+    pub fn wait_idle(&self, timeout: Duration) -> bool {
+        let start = self.shared.passes.load(Ordering::SeqCst);
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if self.shared.passes.load(Ordering::SeqCst) >= start + 3
+                && self.shared.idle_passes.load(Ordering::SeqCst) >= 2
+            {
+                return true;
+            }
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 }
@@ -384,6 +408,7 @@ async fn run(
         } else {
             shared.idle_passes.fetch_add(1, Ordering::SeqCst);
         }
+        shared.passes.fetch_add(1, Ordering::SeqCst);
         let wake = cluster
             .next_wakeup(now)
             .map(|t| t.duration_since(now))
@@ -498,8 +523,8 @@ async fn serve_kubelets(world: &World, cache: &Arc<Cache>, writer: &Writer, serv
 
 /// MetalLB's webhook server, listening once the controller's webhook endpoint is ready and the
 /// settle time has passed (unless the scenario says it never serves), with the certificate the
-/// controller wrote into `metallb-webhook-cert` (a self-signed one before that: the API server
-/// then fails to verify it, as it does while the CA is not injected).
+/// controller wrote into `metallb-webhook-cert` (before that, one of a CA the API server does not
+/// know: it then fails to verify it, as it does while the CA is not injected).
 fn serve_webhook(
     world: &World,
     cluster: &Cluster,
@@ -563,9 +588,13 @@ fn serve_webhook(
     let Some((addr, ns, cert)) = wanted else {
         return;
     };
+    // Before the controller wrote its certificate, one as MetalLB's makes (the Service's DNS
+    // name, its own CA) that the API server cannot trust: x509 "signed by unknown authority".
     let tls = match &cert {
         Some((crt, key)) => servers::tls_config(crt, key),
-        None => servers::self_signed(addr.ip()),
+        None => WebhookCerts::generate("metallb-webhook-service", &ns)
+            .map_err(|e| e.to_string())
+            .and_then(|c| servers::tls_config(&c.tls_crt, &c.tls_key)),
     };
     let listener = pods
         .listen(addr)

@@ -388,12 +388,10 @@ fn allocate<'a>(
                 .is_none_or(Value::is_null)
         })
         .collect();
-    services.sort_by_key(|s| {
-        (
-            meta::str_at(s, &["metadata", "creationTimestamp"]).to_string(),
-            key(s),
-        )
-    });
+    // Which of several unassigned Services MetalLB serves first when it (re)processes them all
+    // is its cache's order, which it does not define (it only puts assigned ones first): here
+    // namespace/name, never creation times, which depend on how fast a scenario was loaded.
+    services.sort_by_key(|s| key(s));
     let auto_assign = |name: &str| {
         pool_objects
             .iter()
