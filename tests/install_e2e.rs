@@ -775,3 +775,93 @@ fn crds_that_describe_their_root_metadata_are_refused_as_a_real_server_refuses_t
         }
     });
 }
+
+/// CRDs an interrupted install wrote (the first two of nine, by server-side apply as lbctl's
+/// field manager), as a fault or Ctrl-C in the CRD phase leaves them.
+fn interrupted_in_the_crd_phase(cluster: &Cluster) {
+    let out = cluster
+        .lbctl()
+        .args(["install", "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let rendered = String::from_utf8(out.stdout).unwrap();
+    let crds: Vec<&str> = rendered
+        .split("\n---\n")
+        .filter(|doc| doc.lines().any(|l| l == "kind: CustomResourceDefinition"))
+        .take(2)
+        .collect();
+    assert_eq!(crds.len(), 2);
+    let file = cluster.dir().join("partial.yaml");
+    std::fs::write(&file, crds.join("\n---\n")).unwrap();
+    let applied = cluster
+        .kubectl()
+        .args(["apply", "--server-side", "--field-manager=lbctl", "-f"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(applied.status.success(), "{:?}", output_text(&applied));
+}
+
+on_both_backends! {
+/// An install that stopped in the CRD phase is completed by the next run, not refused
+/// (LB121 says what happened and that install completes it), and the result is healthy.
+fn an_install_interrupted_in_the_crd_phase_is_completed_by_the_next_run(backend) {
+    let Some(cluster) = Sim::scenario("kubeadm-iptables").on(backend) else {
+        return;
+    };
+    interrupted_in_the_crd_phase(&cluster);
+    let out = cluster
+        .lbctl()
+        .args(["preflight", "--no-probe", "--for", "install", "-o", "json"])
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let lb121 = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "LB121")
+        .unwrap()
+        .clone();
+    assert_eq!(lb121["status"], "warn", "{lb121}");
+    assert!(
+        lb121["message"].as_str().unwrap().contains("stopped part-way"),
+        "{lb121}"
+    );
+    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(crd(&cluster).is_some());
+    let doctor = cluster.lbctl().args(["doctor", "--no-probe"]).output().unwrap();
+    assert_eq!(doctor.status.code(), Some(0), "{:?}", output_text(&doctor));
+}
+}
+
+/// A 500 on a CRD's apply stops the install (exit 3); the next run without the fault finishes it.
+#[test]
+fn an_install_stopped_by_a_server_error_is_completed_by_the_next_run_sim_only() {
+    let Some(cluster) = Cluster::sim_only(
+        "server error in the CRD phase",
+        Sim::scenario("kubeadm-iptables"),
+    ) else {
+        return;
+    };
+    cluster.sim().inject(kube_sim::Fault::status(
+        "PATCH",
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/communities.metallb.io",
+        500,
+        10,
+    ));
+    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL]);
+    assert_eq!(code, Some(3), "{stdout}\n{stderr}");
+    assert!(pool(&cluster).is_none());
+    cluster.sim().clear_faults();
+    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let doctor = cluster
+        .lbctl()
+        .args(["doctor", "--no-probe"])
+        .output()
+        .unwrap();
+    assert_eq!(doctor.status.code(), Some(0), "{:?}", output_text(&doctor));
+}

@@ -130,6 +130,25 @@ pub fn crds(f: &PreflightFacts) -> Outcome {
         })
         .map(|name| format!("{name}.metallb.io"))
         .collect();
+    // Every CRD there was written by lbctl: an install that stopped part-way (a fault, Ctrl-C),
+    // which `lbctl install` completes; it must not refuse to finish its own work.
+    let ours = present.iter().all(|c| {
+        c.labels
+            .get(crate::metallb::render::MANAGED_BY_LABEL)
+            .map(String::as_str)
+            == Some(crate::metallb::render::MANAGED_BY)
+    });
+    if !missing.is_empty() && ours {
+        return Outcome::warn(
+            format!(
+                "{} of the {} MetalLB CRDs are missing ({}): an lbctl install stopped part-way",
+                missing.len(),
+                CRDS.len(),
+                list(&missing, 3)
+            ),
+            "lbctl install   (completes it)",
+        );
+    }
     if !missing.is_empty() {
         return Outcome::fail(
             format!(
@@ -309,6 +328,23 @@ mod tests {
         let o = crds(&facts(c.clone()));
         assert_eq!(o.status, Status::Fail);
         assert!(o.message.contains("servicel2statuses.metallb.io"));
+        // The same CRDs written by lbctl: a partial install that lbctl install completes.
+        let ours: Vec<CrdInfo> = all[..2]
+            .iter()
+            .cloned()
+            .map(|mut crd| {
+                crd.labels.insert(
+                    crate::metallb::render::MANAGED_BY_LABEL.into(),
+                    crate::metallb::render::MANAGED_BY.into(),
+                );
+                crd
+            })
+            .collect();
+        c.crds = Ok(ours);
+        let o = crds(&facts(c.clone()));
+        assert_eq!(o.status, Status::Warn, "{}", o.message);
+        assert!(o.message.contains("7 of the 9"), "{}", o.message);
+        assert!(o.hint.as_deref().unwrap_or("").contains("completes it"));
         let mut old = all.clone();
         old[2] = crd("bgppeers", &["v1beta1"]);
         c.crds = Ok(old);
