@@ -170,3 +170,31 @@ fn install_with_its_documented_access_works(backend) {
     assert_eq!(code, Some(0), "{out}");
 }
 }
+
+on_both_backends! {
+/// A user who may delete only inside MetalLB's namespace: uninstall names what is missing and
+/// deletes nothing (not even the pools it could delete), exit 3.
+fn uninstall_checks_every_permission_before_deleting_anything(backend) {
+    let rules = r#"
+- { apiGroups: ["*"], resources: ["*"], verbs: [get, list, watch] }
+- { apiGroups: ["*"], resources: ["*"], verbs: [delete], namespaces: [metallb-system] }
+"#;
+    let sim = user(Sim::scenario("kubeadm-iptables"), "ns-admin", &[rules]);
+    let Some(cluster) = sim.on(backend) else {
+        return;
+    };
+    installed(&cluster);
+    let (code, out) = run(cluster.lbctl_as("ns-admin").args(["uninstall", "--timeout", "30s"]));
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("validatingwebhookconfigurations"), "{out}");
+    assert!(out.contains("customresourcedefinitions"), "{out}");
+    assert!(
+        cluster
+            .get("metallb.io/v1beta1", "IPAddressPool", Some("metallb-system"), "default")
+            .is_some(),
+        "a pool was deleted before the permissions were checked"
+    );
+    let doctor = cluster.lbctl().args(["doctor", "--no-probe"]).output().unwrap();
+    assert_eq!(doctor.status.code(), Some(0), "{:?}", output_text(&doctor));
+}
+}

@@ -9,6 +9,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::cli::{GlobalArgs, UninstallArgs};
+use crate::kube::access::{self, Permission};
 use crate::kube::apply::{ObjectRef, delete, dynamic_api};
 use crate::kube::wait::until_set;
 use crate::kube::{ClusterTarget, connect};
@@ -115,6 +116,11 @@ pub async fn run(global: &GlobalArgs, args: &UninstallArgs) -> Result<ExitCode> 
             ""
         }
     ));
+    if !args.dry_run {
+        // Every delete is allowed, or none is sent: a half-removed MetalLB (pools gone, the
+        // controller still running) is worse than the installation it was.
+        access::require(&target, &needed(found.keys())).await?;
+    }
     let mut outcome = Outcome {
         namespace: ns.clone(),
         dry_run: args.dry_run,
@@ -165,6 +171,35 @@ pub async fn run(global: &GlobalArgs, args: &UninstallArgs) -> Result<ExitCode> 
         ));
     }
     Ok(ExitCode::Ok)
+}
+
+/// What deleting `refs` takes: `delete` on each, and `list`/`watch` on each kind where it lives
+/// (the wait until they are gone).
+fn needed<'a>(refs: impl Iterator<Item = &'a ObjectRef>) -> Vec<Permission> {
+    let mut wanted: Vec<Permission> = Vec::new();
+    for r in refs {
+        let resource = r.resource();
+        let scoped = |p: Permission| match &r.namespace {
+            Some(ns) => p.in_namespace(ns),
+            None => p,
+        };
+        let mut each = vec![
+            scoped(Permission::new("delete", &resource.group, &resource.plural)).named(&r.name),
+        ];
+        for verb in ["list", "watch"] {
+            each.push(scoped(Permission::new(
+                verb,
+                &resource.group,
+                &resource.plural,
+            )));
+        }
+        for p in each {
+            if !wanted.contains(&p) {
+                wanted.push(p);
+            }
+        }
+    }
+    wanted
 }
 
 /// Waits, with one watch per kind and namespace, until none of `refs` exists any more.
