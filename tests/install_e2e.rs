@@ -865,3 +865,29 @@ fn an_install_stopped_by_a_server_error_is_completed_by_the_next_run_sim_only() 
         .unwrap();
     assert_eq!(doctor.status.code(), Some(0), "{:?}", output_text(&doctor));
 }
+
+on_both_backends! {
+/// IPVS without strictARP: install goes on (MetalLB installs fine) but says, with the command
+/// to run, that its addresses are not reliably answered yet; with strictARP on it says nothing.
+fn install_warns_while_kube_proxy_lacks_strict_arp(backend) {
+    let Some(cluster) = kubeadm().on(backend) else {
+        return;
+    };
+    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let text = format!("{stdout}\n{stderr}");
+    assert_contains(
+        &text,
+        &[
+            "warning LB111 kube-proxy mode and strictARP",
+            "not reliably answered until this is fixed",
+            "hint: lbctl enable-strictarp",
+        ],
+    );
+    let out = cluster.lbctl().args(["enable-strictarp"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{:?}", output_text(&out));
+    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(!format!("{stdout}{stderr}").contains("LB111"), "{stdout}\n{stderr}");
+}
+}

@@ -485,11 +485,40 @@ fn finish(json: bool, progress: &Progress, outcome: Outcome, started: Instant) -
 
 /// Preflight's checks that decide whether an install can succeed: cluster, existing MetalLB,
 /// namespace and pools (kube-proxy and node tuning are preflight's and doctor's business).
+/// kube-proxy's checks install runs as advice: MetalLB installs fine without strictARP, but an
+/// install that says "serving" while every node answers ARP for every address misleads.
+const KUBE_PROXY_ADVICE: [&str; 2] = ["LB110", "LB111"];
+
 fn install_checks() -> Vec<CheckSpec<PreflightFacts>> {
     preflight::specs()
         .into_iter()
-        .filter(|s| matches!(s.area, "cluster" | "metallb" | "pool") || s.id == "LB200")
+        .filter(|s| {
+            matches!(s.area, "cluster" | "metallb" | "pool")
+                || s.id == "LB200"
+                || KUBE_PROXY_ADVICE.contains(&s.id)
+        })
         .collect()
+}
+
+/// kube-proxy's failures are warnings for install (the hint still says what to run), and so
+/// are its errors (a user who may install MetalLB need not be allowed to read kube-system).
+fn as_advice(checks: &mut [crate::checks::Check]) {
+    for c in checks
+        .iter_mut()
+        .filter(|c| KUBE_PROXY_ADVICE.contains(&c.id.as_str()))
+    {
+        let consequence = match c.status {
+            Status::Fail => {
+                "MetalLB installs, but its addresses are not reliably answered until this is fixed"
+            }
+            Status::Error => {
+                "kube-proxy could not be checked; `lbctl preflight` as a user who may read kube-system tells"
+            }
+            _ => continue,
+        };
+        c.status = Status::Warn;
+        c.message = format!("{}; {consequence}", c.message);
+    }
 }
 
 fn pool_inputs(plan: &PoolPlan, origin: &str) -> Vec<PoolInput> {
@@ -566,6 +595,7 @@ async fn precheck(
         }
         checks = run_checks(&specs, &facts);
     }
+    as_advice(&mut checks);
     policy.apply(&mut checks);
     let code = policy.exit_code(&checks);
     if code == ExitCode::Ok {
@@ -580,6 +610,9 @@ async fn precheck(
         );
         for c in checks.iter().filter(|c| c.status == Status::Warn) {
             progress.detail(&format!("warning {} {}: {}", c.id, c.title, c.message));
+            if let Some(hint) = &c.hint {
+                progress.detail(&format!("  hint: {hint}"));
+            }
         }
         return Ok(code);
     }
@@ -606,4 +639,44 @@ async fn precheck(
         );
     }
     Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::Check;
+
+    fn check(id: &str, status: Status) -> Check {
+        Check {
+            id: id.into(),
+            title: "t".into(),
+            area: "kube-proxy".into(),
+            status,
+            message: "m".into(),
+            hint: Some("lbctl enable-strictarp".into()),
+            docs: String::new(),
+            ignored: false,
+            node: None,
+            can_become_true: false,
+        }
+    }
+
+    #[test]
+    fn kube_proxy_failures_and_errors_are_advice_for_install() {
+        let mut checks = vec![
+            check("LB111", Status::Fail),
+            check("LB110", Status::Error),
+            check("LB121", Status::Fail),
+            check("LB111", Status::Pass),
+        ];
+        as_advice(&mut checks);
+        let statuses: Vec<Status> = checks.iter().map(|c| c.status).collect();
+        assert_eq!(
+            statuses,
+            [Status::Warn, Status::Warn, Status::Fail, Status::Pass]
+        );
+        assert!(checks[0].message.contains("not reliably answered"));
+        assert!(checks[1].message.contains("could not be checked"));
+        assert_eq!(checks[2].message, "m");
+    }
 }
