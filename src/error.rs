@@ -82,6 +82,15 @@ pub enum Error {
         message: String,
     },
 
+    /// The server kept failing an idempotent write after its retries.
+    #[error("{object}: the API server failed the write {attempts} times: {message} (HTTP {code})")]
+    WriteFailed {
+        object: String,
+        attempts: usize,
+        code: u16,
+        message: String,
+    },
+
     /// Server-side apply found fields of `object` owned by another manager with other values.
     #[error("{object}: fields are owned by another manager: {message}")]
     Conflict { object: String, message: String },
@@ -199,6 +208,9 @@ impl Error {
             )),
             Error::Timeout { detail, .. } => detail.clone(),
             Error::WebhookNotReady { hint, .. } => Some(hint.clone()),
+            Error::WriteFailed { .. } => Some(
+                "what was written before it stays; run the command again: every write is an idempotent apply, so it continues where this run stopped".into(),
+            ),
             Error::Conflict { .. } => Some(
                 "another tool (Helm, kubectl apply) manages this object; re-run with --force-conflicts to take the fields over, or remove the other installation first".into(),
             ),

@@ -837,7 +837,34 @@ fn an_install_interrupted_in_the_crd_phase_is_completed_by_the_next_run(backend)
 }
 }
 
-/// A 500 on a CRD's apply stops the install (exit 3); the next run without the fault finishes it.
+/// A server error on one apply is retried (the apply is idempotent): the install goes through.
+#[test]
+fn a_server_error_on_an_apply_is_retried_sim_only() {
+    let Some(cluster) = Cluster::sim_only("one server error", Sim::scenario("kubeadm-iptables"))
+    else {
+        return;
+    };
+    cluster.sim().inject(kube_sim::Fault::status(
+        "PATCH",
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/communities.metallb.io",
+        500,
+        2,
+    ));
+    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let failed = cluster
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/communities.metallb.io") && r.status == 500)
+        .count();
+    assert_eq!(
+        failed, 2,
+        "the injected errors were not hit: the test proves nothing"
+    );
+}
+
+/// A 500 on a CRD's apply stops the install (exit 3) once the retries run out, saying what
+/// failed and that running again continues; the next run without the fault finishes it.
 #[test]
 fn an_install_stopped_by_a_server_error_is_completed_by_the_next_run_sim_only() {
     let Some(cluster) = Cluster::sim_only(
@@ -854,6 +881,14 @@ fn an_install_stopped_by_a_server_error_is_completed_by_the_next_run_sim_only() 
     ));
     let (code, stdout, stderr) = install(&cluster, &["--pool", POOL]);
     assert_eq!(code, Some(3), "{stdout}\n{stderr}");
+    assert_contains(
+        &stderr,
+        &[
+            "CustomResourceDefinition/communities.metallb.io: the API server failed the write 4 times",
+            "Internal error occurred",
+            "run the command again",
+        ],
+    );
     assert!(pool(&cluster).is_none());
     cluster.sim().clear_faults();
     let (code, stdout, stderr) = install(&cluster, &["--pool", POOL]);

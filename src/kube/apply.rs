@@ -84,6 +84,19 @@ pub struct ApplyMode {
 
 /// Server-side applies `obj` with field manager `lbctl` and returns what the server holds.
 /// A field conflict becomes an error naming the other manager and the fix.
+/// The waits before each retry of an apply the server failed.
+const APPLY_RETRIES: [std::time::Duration; 3] = [
+    std::time::Duration::from_millis(200),
+    std::time::Duration::from_millis(500),
+    std::time::Duration::from_secs(1),
+];
+
+/// Server errors worth another try of an idempotent write (500, 502, 504; the client itself
+/// retries 429 and 503).
+fn is_transient(code: u16) -> bool {
+    matches!(code, 500 | 502 | 504)
+}
+
 pub async fn apply(target: &ClusterTarget, obj: &Value, mode: ApplyMode) -> Result<DynamicObject> {
     let r = ObjectRef::of(obj);
     let resource = r.resource();
@@ -91,15 +104,33 @@ pub async fn apply(target: &ClusterTarget, obj: &Value, mode: ApplyMode) -> Resu
     let mut params = PatchParams::apply(FIELD_MANAGER);
     params.force = mode.force;
     params.dry_run = mode.dry_run;
-    api.patch(&r.name, &params, &Patch::Apply(obj))
-        .await
-        .map_err(|err| match err {
-            kube::Error::Api(status) if status.code == 409 => Error::Conflict {
-                object: r.describe(),
-                message: status.message,
-            },
-            other => map_err(target, r.request("patch", &resource.plural), other),
-        })
+    // A server-side apply is idempotent, so a server error is retried as the client retries
+    // 429 and 503 (an etcd leader change, an API server restarting behind a load balancer).
+    let mut attempt = 0;
+    let result = loop {
+        match api.patch(&r.name, &params, &Patch::Apply(obj)).await {
+            Err(kube::Error::Api(status))
+                if is_transient(status.code) && attempt < APPLY_RETRIES.len() =>
+            {
+                tokio::time::sleep(APPLY_RETRIES[attempt]).await;
+                attempt += 1;
+            }
+            other => break other,
+        }
+    };
+    result.map_err(|err| match err {
+        kube::Error::Api(status) if is_transient(status.code) => Error::WriteFailed {
+            object: r.describe(),
+            attempts: attempt + 1,
+            code: status.code,
+            message: status.message,
+        },
+        kube::Error::Api(status) if status.code == 409 => Error::Conflict {
+            object: r.describe(),
+            message: status.message,
+        },
+        other => map_err(target, r.request("patch", &resource.plural), other),
+    })
 }
 
 /// Creates `obj` with `dryRun=All`: admission webhooks run, nothing is stored. The raw API
