@@ -79,6 +79,17 @@ fn assert_contains(text: &str, parts: &[&str]) {
     }
 }
 
+/// `lbctl doctor` (no probes) passes: what install left is healthy.
+fn assert_doctor_passes(cluster: &Cluster) {
+    let doctor = cluster
+        .lbctl()
+        .args(["doctor", "--no-probe"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = output_text(&doctor);
+    assert_eq!(doctor.status.code(), Some(0), "{stdout}\n{stderr}");
+}
+
 /// resourceVersions of everything install writes, to prove a second run changed nothing.
 fn versions(cluster: &Cluster) -> Vec<(String, Value)> {
     let objects = [
@@ -675,9 +686,7 @@ fn an_older_lbctl_install_is_upgraded_in_place(backend) {
         speaker["spec"]["template"]["spec"]["containers"][0]["image"],
         "quay.io/metallb/speaker:v0.16.1"
     );
-    let doctor = cluster.lbctl().args(["doctor", "--no-probe"]).output().unwrap();
-    let (stdout, stderr) = output_text(&doctor);
-    assert_eq!(doctor.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert_doctor_passes(&cluster);
 }
 }
 
@@ -832,8 +841,7 @@ fn an_install_interrupted_in_the_crd_phase_is_completed_by_the_next_run(backend)
     let (code, stdout, stderr) = install(&cluster, &["--pool", POOL]);
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     assert!(crd(&cluster).is_some());
-    let doctor = cluster.lbctl().args(["doctor", "--no-probe"]).output().unwrap();
-    assert_eq!(doctor.status.code(), Some(0), "{:?}", output_text(&doctor));
+    assert_doctor_passes(&cluster);
 }
 }
 
@@ -893,12 +901,7 @@ fn an_install_stopped_by_a_server_error_is_completed_by_the_next_run_sim_only() 
     cluster.sim().clear_faults();
     let (code, stdout, stderr) = install(&cluster, &["--pool", POOL]);
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
-    let doctor = cluster
-        .lbctl()
-        .args(["doctor", "--no-probe"])
-        .output()
-        .unwrap();
-    assert_eq!(doctor.status.code(), Some(0), "{:?}", output_text(&doctor));
+    assert_doctor_passes(&cluster);
 }
 
 on_both_backends! {
