@@ -134,3 +134,34 @@ fn dry_run_prints_only_yaml_documents() {
     assert!(text.contains("image: mirror.local/mlb/speaker:v0.16.1"));
     assert_eq!(docs[27]["kind"], "L2Advertisement");
 }
+
+/// A `--config` that cannot be read (missing, a directory) is bad input, exit 2, as for
+/// preflight: it names the file and says what to pass.
+#[test]
+fn an_unreadable_config_is_bad_input_for_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    for (command, path) in [
+        ("install", dir.path().join("missing.yaml")),
+        ("install", dir.path().to_path_buf()),
+        ("preflight", dir.path().join("missing.yaml")),
+    ] {
+        let out = lbctl(&dir)
+            .arg(command)
+            .arg("--config")
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{command} {}: {stderr}",
+            path.display()
+        );
+        assert!(
+            stderr.contains(&format!("cannot read --config {}", path.display())),
+            "{stderr}"
+        );
+        assert!(stderr.contains("hint: pass a YAML file"), "{stderr}");
+    }
+}

@@ -64,8 +64,7 @@ pub fn render_options(global: &GlobalArgs, args: &RenderArgs) -> Result<RenderOp
 
 fn pool_plan(args: &InstallArgs, namespace: &str) -> Result<PoolPlan> {
     if let Some(path) = &args.config {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::io(format!("cannot read --config {}", path.display()), e))?;
+        let text = super::read_config(path)?;
         return pools::from_config(&path.display().to_string(), &text, namespace);
     }
     if args.pools.is_empty() {

@@ -11,7 +11,18 @@ pub mod uninstall;
 pub mod version;
 
 use crate::cli::{Cli, Command};
-use crate::{ExitCode, Result};
+use crate::{Error, ExitCode, Result};
+
+/// The text of a `--config` file. A file that cannot be read is bad input (exit 2), like a file
+/// that does not parse, for every command that takes one.
+pub(crate) fn read_config(path: &std::path::Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| {
+        Error::usage_with_hint(
+            format!("cannot read --config {}: {e}", path.display()),
+            "pass a YAML file with IPAddressPool documents",
+        )
+    })
+}
 
 /// Runs the parsed command line and returns the exit code to use.
 pub async fn run(cli: Cli) -> Result<ExitCode> {

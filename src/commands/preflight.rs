@@ -150,12 +150,7 @@ pub(crate) fn progress() -> Box<dyn Progress> {
 fn pool_inputs(args: &PreflightArgs) -> Result<Vec<PoolInput>> {
     let mut inputs = pools::from_flags(&args.pools)?;
     if let Some(path) = &args.config {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::usage_with_hint(
-                format!("cannot read --config {}: {e}", path.display()),
-                "pass a YAML file with IPAddressPool documents",
-            )
-        })?;
+        let text = super::read_config(path)?;
         inputs.extend(pools::from_config(&text, &path.display().to_string())?);
     }
     Ok(inputs)
