@@ -648,6 +648,14 @@ fn nftables_needs_an_explicit_mode(backend) {
         assert_eq!(cluster.writes(), vec![]);
     }
     assert_eq!(resource_version(&kube_proxy_config(&cluster)), before);
+
+    // Applied, --mode keep says what kube-proxy runs: nftables, not IPVS.
+    let (code, out, err) = run(cluster
+        .lbctl()
+        .args(["enable-strictarp", "--mode", "keep", "--timeout", "60s"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("kube-proxy runs nftables mode"), "{out}");
+    assert!(!out.contains("runs IPVS"), "{out}");
 }
 }
 

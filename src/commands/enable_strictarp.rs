@@ -218,6 +218,10 @@ async fn execute(
     }
 
     let planned = plan(&text, args.mode, server.as_ref()).map_err(plan_error)?;
+    // The mode kube-proxy runs once this is done (`--mode keep` may leave it nftables).
+    let final_mode = parse(&planned.new_text)
+        .map(|(_, s)| s.mode)
+        .unwrap_or_else(|_| planned.before.mode.clone());
     report.before = Some(planned.before.clone());
     report.changes = planned.changes.clone();
     report.warnings = planned.warnings.clone();
@@ -279,7 +283,10 @@ async fn execute(
         )
         .await?;
         report.outcome = Outcome::Restarted;
-        ui.step("done", "kube-proxy now runs IPVS with strictARP.");
+        ui.step(
+            "done",
+            format!("kube-proxy now {}.", runs_line(&final_mode)),
+        );
         return Ok(ExitCode::Ok);
     }
 
@@ -368,7 +375,10 @@ async fn execute(
     report.outcome = Outcome::Changed;
     ui.step(
         "done",
-        "kube-proxy runs IPVS with strictARP. Next: `lbctl install`.",
+        format!(
+            "kube-proxy {}. Next: `lbctl install`.",
+            runs_line(&final_mode)
+        ),
     );
     Ok(ExitCode::Ok)
 }
@@ -603,6 +613,16 @@ fn restart_permissions() -> Vec<Permission> {
                 .named(DAEMONSET)
         })
         .collect()
+}
+
+/// What kube-proxy runs after the change: strictARP is only what matters in IPVS mode.
+fn runs_line(mode: &crate::kubeproxy::config::ProxyMode) -> String {
+    match mode {
+        crate::kubeproxy::config::ProxyMode::Ipvs => "runs IPVS with strictARP".to_string(),
+        other => format!(
+            "runs {other} mode, with ipvs.strictARP: true set for a later move to IPVS ({other} mode puts no LoadBalancer address on a node interface, so it needs no strictARP)"
+        ),
+    }
 }
 
 /// Writes `make(current)` with current's resourceVersion. On 409 re-reads and calls `make`
