@@ -685,6 +685,31 @@ impl State {
         self.rv
     }
 
+    /// Stores `obj` under a new resourceVersion and tells the watchers (`previous`: the version
+    /// it replaces, None for a creation).
+    fn store(
+        &mut self,
+        rt: &ResourceType,
+        key: (String, String),
+        mut obj: Value,
+        previous: Option<Arc<Value>>,
+    ) -> Arc<Value> {
+        let rv = self.next_rv();
+        metadata_mut(&mut obj).insert("resourceVersion".into(), json!(rv.to_string()));
+        let stored = Arc::new(obj);
+        self.buckets
+            .entry(rt.key())
+            .or_default()
+            .insert(key, stored.clone());
+        let event = if previous.is_some() {
+            EventType::Modified
+        } else {
+            EventType::Added
+        };
+        self.emit(rt, event, stored.clone(), previous);
+        stored
+    }
+
     fn emit(
         &mut self,
         rt: &ResourceType,
@@ -816,15 +841,7 @@ impl State {
         if dry_run {
             return Ok(Arc::new(obj));
         }
-        let rv = self.next_rv();
-        metadata_mut(&mut obj).insert("resourceVersion".into(), json!(rv.to_string()));
-        let stored = Arc::new(obj);
-        self.buckets
-            .entry(rt.key())
-            .or_default()
-            .insert(key, stored.clone());
-        self.emit(rt, EventType::Added, stored.clone(), None);
-        Ok(stored)
+        Ok(self.store(rt, key, obj, None))
     }
 
     fn replace(
@@ -1051,15 +1068,7 @@ impl State {
         if dry_run || !new_is_deleting(&old) {
             return Ok(Arc::new(new));
         }
-        let rv = self.next_rv();
-        metadata_mut(&mut new).insert("resourceVersion".into(), json!(rv.to_string()));
-        let stored = Arc::new(new);
-        self.buckets
-            .entry(rt.key())
-            .or_default()
-            .insert(key.clone(), stored.clone());
-        self.emit(rt, EventType::Modified, stored.clone(), Some(old));
-        Ok(stored)
+        Ok(self.store(rt, key.clone(), new, Some(old)))
     }
 
     /// Graceful deletion as `rest.BeforeDelete` does it for pods: a period > 0 marks the object
@@ -1113,14 +1122,7 @@ impl State {
             if dry_run {
                 return Ok((new, period == 0 && !held));
             }
-            let rv = self.next_rv();
-            metadata_mut(&mut new).insert("resourceVersion".into(), json!(rv.to_string()));
-            current = Arc::new(new);
-            self.buckets
-                .entry(rt.key())
-                .or_default()
-                .insert(key.clone(), current.clone());
-            self.emit(rt, EventType::Modified, current.clone(), Some(old));
+            current = self.store(rt, key.clone(), new, Some(old));
             if period > 0 {
                 return Ok(((*current).clone(), false));
             }
@@ -1171,14 +1173,7 @@ impl State {
             if dry_run {
                 return Ok((new, false));
             }
-            let rv = self.next_rv();
-            metadata_mut(&mut new).insert("resourceVersion".into(), json!(rv.to_string()));
-            let stored = Arc::new(new);
-            self.buckets
-                .entry(rt.key())
-                .or_default()
-                .insert(key, stored.clone());
-            self.emit(rt, EventType::Modified, stored.clone(), Some(old));
+            let stored = self.store(rt, key, new, Some(old));
             if is_namespace {
                 self.empty_namespace(name, now);
                 self.finish_namespace_if_empty(name);
@@ -1336,14 +1331,7 @@ impl State {
         if unchanged(&new, &current) {
             return;
         }
-        let rv = self.next_rv();
-        metadata_mut(&mut new).insert("resourceVersion".into(), json!(rv.to_string()));
-        let stored = Arc::new(new);
-        self.buckets
-            .entry(crd_type.key())
-            .or_default()
-            .insert(key, stored.clone());
-        self.emit(&crd_type, EventType::Modified, stored, Some(current));
+        self.store(&crd_type, key, new, Some(current));
     }
 
     /// A deleted CRD: its objects go, then its kind leaves discovery, then the CRD itself.
