@@ -51,6 +51,13 @@ fn install(cluster: &Cluster, extra: &[&str]) -> (Option<i32>, String, String) {
     (out.status.code(), stdout, stderr)
 }
 
+/// `lbctl install` that must succeed; its stdout and stderr.
+fn install_ok(cluster: &Cluster, extra: &[&str]) -> (String, String) {
+    let (code, stdout, stderr) = install(cluster, extra);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    (stdout, stderr)
+}
+
 fn get(
     cluster: &Cluster,
     api_version: &str,
@@ -141,8 +148,7 @@ fn fresh_install_creates_metallb_and_the_pool_with_server_side_apply(backend) {
     let Some(cluster) = kubeadm().on(backend) else {
         return;
     };
-    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL]);
-    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let (stdout, _) = install_ok(&cluster, &["--pool", POOL]);
     for phase in [
         "namespace",
         "CRDs",
@@ -221,8 +227,7 @@ fn second_run_changes_nothing_and_says_so(backend) {
     let Some(cluster) = kubeadm().on(backend) else {
         return;
     };
-    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL]);
-    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    install_ok(&cluster, &["--pool", POOL]);
     // The controller writes the pool's status once it counted the addresses; wait for that so
     // only lbctl could change anything below.
     let counted = cluster.eventually(std::time::Duration::from_secs(10), |c| {
@@ -230,8 +235,7 @@ fn second_run_changes_nothing_and_says_so(backend) {
     });
     assert!(counted, "the stand-in never counted the pool");
     let before = versions(&cluster);
-    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL]);
-    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let (stdout, _) = install_ok(&cluster, &["--pool", POOL]);
     assert_contains(
         &stdout,
         &["Nothing changed: MetalLB v0.16.1 is installed as planned"],
@@ -282,8 +286,7 @@ fn webhook_that_becomes_ready_late_is_waited_for(backend) {
     let Some(cluster) = sim.on(backend) else {
         return;
     };
-    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL]);
-    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let (stdout, _) = install_ok(&cluster, &["--pool", POOL]);
     if cluster.is_sim() {
         let refused: Vec<_> = cluster
             .requests()
@@ -451,8 +454,7 @@ fn uninstall_removes_everything_and_install_works_again(backend) {
     let Some(cluster) = kubeadm().on(backend) else {
         return;
     };
-    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL]);
-    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    install_ok(&cluster, &["--pool", POOL]);
 
     if cluster.is_sim() {
         cluster.clear_requests();
@@ -515,8 +517,7 @@ fn uninstall_removes_everything_and_install_works_again(backend) {
     assert_eq!(out.status.code(), Some(0), "uninstall is safe to repeat");
     assert_contains(&stdout, &["nothing to remove"]);
 
-    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL]);
-    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    install_ok(&cluster, &["--pool", POOL]);
     assert!(pool(&cluster).is_some());
 }
 }
@@ -526,8 +527,7 @@ fn uninstall_keep_crds_keeps_the_pools(backend) {
     let Some(cluster) = kubeadm().on(backend) else {
         return;
     };
-    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL]);
-    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    install_ok(&cluster, &["--pool", POOL]);
     let out = cluster
         .lbctl()
         .args(["uninstall", "--keep-crds"])
@@ -661,8 +661,7 @@ fn an_older_lbctl_install_is_upgraded_in_place(backend) {
     });
     assert!(ready, "the older controller never came up");
 
-    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL]);
-    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let (stdout, _) = install_ok(&cluster, &["--pool", POOL]);
     assert_contains(
         &stdout,
         &[
@@ -838,8 +837,7 @@ fn an_install_interrupted_in_the_crd_phase_is_completed_by_the_next_run(backend)
         lb121["message"].as_str().unwrap().contains("stopped part-way"),
         "{lb121}"
     );
-    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL]);
-    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    install_ok(&cluster, &["--pool", POOL]);
     assert!(crd(&cluster).is_some());
     assert_doctor_passes(&cluster);
 }
@@ -858,8 +856,7 @@ fn a_server_error_on_an_apply_is_retried_sim_only() {
         500,
         2,
     ));
-    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL]);
-    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    install_ok(&cluster, &["--pool", POOL]);
     let failed = cluster
         .requests()
         .into_iter()
@@ -899,8 +896,7 @@ fn an_install_stopped_by_a_server_error_is_completed_by_the_next_run_sim_only() 
     );
     assert!(pool(&cluster).is_none());
     cluster.sim().clear_faults();
-    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL]);
-    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    install_ok(&cluster, &["--pool", POOL]);
     assert_doctor_passes(&cluster);
 }
 
@@ -911,8 +907,7 @@ fn install_warns_while_kube_proxy_lacks_strict_arp(backend) {
     let Some(cluster) = kubeadm().on(backend) else {
         return;
     };
-    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL]);
-    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let (stdout, stderr) = install_ok(&cluster, &["--pool", POOL]);
     let text = format!("{stdout}\n{stderr}");
     assert_contains(
         &text,
@@ -924,8 +919,7 @@ fn install_warns_while_kube_proxy_lacks_strict_arp(backend) {
     );
     let out = cluster.lbctl().args(["enable-strictarp"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{:?}", output_text(&out));
-    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL]);
-    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let (stdout, stderr) = install_ok(&cluster, &["--pool", POOL]);
     assert!(!format!("{stdout}{stderr}").contains("LB111"), "{stdout}\n{stderr}");
 }
 }
