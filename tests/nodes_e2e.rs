@@ -32,6 +32,16 @@ fn pod_creates_and_deletes(cluster: &Cluster) -> (usize, Vec<String>) {
     (created, deleted)
 }
 
+/// The run created one node-check pod per node and removed each (kube-sim's request log shows
+/// both), and none is left (on every backend).
+fn assert_pods_created_and_removed(cluster: &Cluster, pods: usize) {
+    if cluster.is_sim() {
+        let (created, deleted) = pod_creates_and_deletes(cluster);
+        assert_eq!((created, deleted.len()), (pods, pods));
+    }
+    assert_eq!(node_check_pods_left(cluster), Vec::<String>::new());
+}
+
 /// Node-check pods that exist now, in any namespace (`namespace/name`).
 fn node_check_pods_left(cluster: &Cluster) -> Vec<String> {
     let pods: Vec<Value> = if cluster.is_sim() {
@@ -205,11 +215,7 @@ fn every_node_passes_after_enable_strictarp(backend) {
         xml.contains("name=\"LB201 w2 ARP sysctls for the kube-proxy mode\""),
         "{xml}"
     );
-    if cluster.is_sim() {
-        let (created, deleted) = pod_creates_and_deletes(&cluster);
-        assert_eq!((created, deleted.len()), (3, 3));
-    }
-    assert_eq!(node_check_pods_left(&cluster), Vec::<String>::new());
+    assert_pods_created_and_removed(&cluster, 3);
 }
 }
 
@@ -1072,11 +1078,7 @@ fn an_image_that_cannot_be_pulled_is_an_error_at_once(backend) {
             .filter(|c| c["node"] != "w1")
             .all(|c| c["status"] == "pass")
     );
-    if cluster.is_sim() {
-        let (created, deleted) = pod_creates_and_deletes(&cluster);
-        assert_eq!((created, deleted.len()), (3, 3));
-    }
-    assert_eq!(node_check_pods_left(&cluster), Vec::<String>::new());
+    assert_pods_created_and_removed(&cluster, 3);
 }
 }
 
