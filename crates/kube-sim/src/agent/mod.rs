@@ -310,7 +310,11 @@ async fn claim_loopback_network() -> Result<Network, AgentError> {
         let claim = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, r, 255, 254)), KUBELET_PORT);
         if let Ok(listener) = tokio::net::TcpListener::bind(claim).await {
             let pods = PodNetwork::create(r)
-                .map_err(|e| AgentError::Start(format!("pod network: {e}")))?;
+                .map_err(|e| {
+                    AgentError::Start(format!(
+                        "cannot make the pod network (a network namespace and a veth: it needs root and iproute2's `ip`): {e}"
+                    ))
+                })?;
             return Ok(Network {
                 r,
                 _claim: listener,
