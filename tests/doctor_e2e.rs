@@ -506,36 +506,7 @@ fn kube_proxy_config_changed_but_not_restarted(backend) {
 /// Edits kube-proxy's `config.conf` as `kubectl edit` does (a replace), in a later second than
 /// every kube-proxy pod's start (times in the API have whole seconds).
 fn edit_after_kube_proxy_started(cluster: &Cluster, edit: impl Fn(&str) -> String) {
-    let out = cluster
-        .kubectl()
-        .args([
-            "-n",
-            "kube-system",
-            "get",
-            "pods",
-            "-l",
-            "k8s-app=kube-proxy",
-        ])
-        .args(["-o", "json"])
-        .output()
-        .expect("running kubectl");
-    let pods: Value = serde_json::from_slice(&out.stdout).expect("kubectl's JSON");
-    let started = pods["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            p["status"]["startTime"]
-                .as_str()
-                .expect("kube-proxy pods have started")
-                .parse::<jiff::Timestamp>()
-                .unwrap()
-        })
-        .max()
-        .expect("kube-proxy pods");
-    while jiff::Timestamp::now() < started + jiff::SignedDuration::from_millis(1100) {
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    cluster.after_pods_started("kube-system", "k8s-app=kube-proxy");
     let mut cm = cluster
         .get("v1", "ConfigMap", Some("kube-system"), "kube-proxy")
         .unwrap();

@@ -120,20 +120,6 @@ fn kube_proxy_pods(cluster: &Cluster) -> Vec<(String, String, Option<jiff::Times
     pods
 }
 
-/// Waits until the clock is in a later second than every pod's start. The API records times in
-/// whole seconds: a configuration written in the second a pod started cannot be told apart from
-/// one written just before it, and lbctl then counts the pod as current. kube-sim's scenario pods
-/// started long ago; the real backend's started when the scenario was loaded, a moment ago.
-fn after_every_start(pods: &[(String, String, Option<jiff::Timestamp>)]) {
-    let Some(last) = pods.iter().filter_map(|(_, _, started)| *started).max() else {
-        return;
-    };
-    let next = last + jiff::SignedDuration::from_secs(1);
-    while jiff::Timestamp::now() < next {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// The server's gitVersion, as `/version` reports it.
 fn server_git_version(cluster: &Cluster) -> String {
     let out = cluster
@@ -665,7 +651,7 @@ fn no_restart_then_next_run_restarts_and_says_why(backend) {
         return;
     };
     let pods_before = kube_proxy_pods(&cluster);
-    after_every_start(&pods_before);
+    cluster.after_pods_started("kube-system", "k8s-app=kube-proxy");
     let (code, out, _) = run(cluster.lbctl().args(["enable-strictarp", "--no-restart"]));
     assert_eq!(code, 0, "{out}");
     assert!(restarted_at(&kube_proxy_daemonset(&cluster)).is_none());

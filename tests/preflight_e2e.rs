@@ -417,6 +417,8 @@ fn a_config_change_without_restart_is_not_active_and_wait_gives_up_at_the_deadli
     let Some(env) = Env::from_fixture("kubeadm-ipvs", backend) else {
         return;
     };
+    // The change must be newer than the running kube-proxy pods to the second.
+    env.cluster.after_pods_started("kube-system", "k8s-app=kube-proxy");
     let mut cm = env
         .cluster
         .get("v1", "ConfigMap", Some("kube-system"), "kube-proxy")

@@ -431,6 +431,36 @@ impl Cluster {
         stored
     }
 
+    /// Waits until the clock is in a later second than the start of every pod of `selector` in
+    /// `namespace`: API times have whole seconds, so a change made in the second a pod started
+    /// cannot be told to be newer than it (on the real backend the scenario's pods have just
+    /// started).
+    pub fn after_pods_started(&self, namespace: &str, selector: &str) {
+        let out = self
+            .kubectl()
+            .args(["get", "pods", "-n", namespace, "-l", selector, "-o", "json"])
+            .output()
+            .expect("running kubectl");
+        let pods: Value = serde_json::from_slice(&out.stdout).expect("kubectl's JSON");
+        let last = pods["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| {
+                p["status"]["startTime"]
+                    .as_str()?
+                    .parse::<jiff::Timestamp>()
+                    .ok()
+            })
+            .max();
+        if let Some(last) = last {
+            let next = last + jiff::SignedDuration::from_secs(1);
+            while jiff::Timestamp::now() < next {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+
     /// The temporary directory of this cluster (kubeconfigs; tests may put files there).
     pub fn dir(&self) -> &Path {
         self.dir.path()
