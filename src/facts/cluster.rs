@@ -98,6 +98,15 @@ impl ServerVersion {
     }
 }
 
+/// A node taint, reduced to what the scheduler matches tolerations against.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NodeTaint {
+    pub key: String,
+    pub value: Option<String>,
+    /// `NoSchedule`, `PreferNoSchedule` or `NoExecute`.
+    pub effect: String,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NodeInfo {
     pub name: String,
@@ -110,6 +119,7 @@ pub struct NodeInfo {
     pub ready: bool,
     /// Condition NetworkUnavailable is True.
     pub network_unavailable: bool,
+    pub taints: Vec<NodeTaint>,
     pub addresses: Vec<IpAddr>,
     /// `spec.podCIDRs` as written.
     pub pod_cidrs: Vec<String>,

@@ -549,6 +549,18 @@ fn node_info(n: &Node) -> NodeInfo {
         provider_id: n.spec.as_ref().and_then(|s| s.provider_id.clone()),
         ready: condition("Ready"),
         network_unavailable: condition("NetworkUnavailable"),
+        taints: n
+            .spec
+            .as_ref()
+            .and_then(|s| s.taints.as_ref())
+            .into_iter()
+            .flatten()
+            .map(|t| NodeTaint {
+                key: t.key.clone(),
+                value: t.value.clone(),
+                effect: t.effect.clone(),
+            })
+            .collect(),
         addresses: status
             .and_then(|s| s.addresses.as_ref())
             .into_iter()

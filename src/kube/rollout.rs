@@ -1,5 +1,6 @@
 //! `kubectl rollout restart` and `kubectl rollout status` for DaemonSets and Deployments:
-//! restart through the pod template annotation, then wait, watch-driven, with one deadline.
+//! restart through the pod template annotation, then wait, watch-driven, with one deadline. When
+//! a rollout is complete and why a pod is not ready are the pure rules of `crate::k8s_status`.
 
 use std::fmt::Debug;
 use std::time::Duration;
@@ -9,11 +10,12 @@ use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use kube::runtime::{WatchStreamExt, watcher};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::client::ClusterTarget;
 use super::errors::{Request, api_error};
+pub use crate::k8s_status::RolloutStatus;
+use crate::k8s_status::pod_problem;
 use crate::{Error, Result};
 
 /// The pod template annotation `kubectl rollout restart` sets.
@@ -36,73 +38,12 @@ pub trait Workload:
     fn rollout(&self) -> RolloutStatus;
 }
 
-/// How far a rollout is, in the terms `kubectl rollout status` uses.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RolloutStatus {
-    pub generation: i64,
-    pub observed_generation: i64,
-    pub desired: i32,
-    pub updated: i32,
-    pub available: i32,
-    pub ready: i32,
-    /// Pods of an older template still running (Deployments only).
-    pub old: i32,
-    /// The update strategy does not roll pods out by itself (DaemonSet `OnDelete`).
-    pub on_delete: bool,
-}
-
-impl RolloutStatus {
-    /// The controller saw the latest spec, every pod runs the new template and is available.
-    pub fn is_complete(&self) -> bool {
-        self.observed_generation >= self.generation
-            && (self.on_delete
-                || (self.updated >= self.desired
-                    && self.available >= self.desired
-                    && self.old == 0))
-    }
-
-    /// One line, like kubectl's progress messages.
-    pub fn describe(&self) -> String {
-        if self.observed_generation < self.generation {
-            return format!(
-                "waiting for the controller to observe generation {} (observed {})",
-                self.generation, self.observed_generation
-            );
-        }
-        let mut s = format!(
-            "{} of {} pods updated, {} available, {} ready",
-            self.updated, self.desired, self.available, self.ready
-        );
-        if self.old > 0 {
-            s.push_str(&format!(", {} old pods still running", self.old));
-        }
-        s
-    }
-}
-
 impl Workload for DaemonSet {
     const RESOURCE: &'static str = "daemonsets";
     const KIND: &'static str = "DaemonSet";
 
     fn rollout(&self) -> RolloutStatus {
-        let status = self.status.clone().unwrap_or_default();
-        let on_delete = self
-            .spec
-            .as_ref()
-            .and_then(|s| s.update_strategy.as_ref())
-            .and_then(|u| u.type_.as_deref())
-            == Some("OnDelete");
-        RolloutStatus {
-            generation: self.metadata.generation.unwrap_or_default(),
-            observed_generation: status.observed_generation.unwrap_or_default(),
-            desired: status.desired_number_scheduled,
-            updated: status.updated_number_scheduled.unwrap_or_default(),
-            available: status.number_available.unwrap_or_default(),
-            ready: status.number_ready,
-            old: 0,
-            on_delete,
-        }
+        RolloutStatus::of_daemonset(self)
     }
 }
 
@@ -111,19 +52,7 @@ impl Workload for Deployment {
     const KIND: &'static str = "Deployment";
 
     fn rollout(&self) -> RolloutStatus {
-        let status = self.status.clone().unwrap_or_default();
-        let desired = self.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
-        let updated = status.updated_replicas.unwrap_or_default();
-        RolloutStatus {
-            generation: self.metadata.generation.unwrap_or_default(),
-            observed_generation: status.observed_generation.unwrap_or_default(),
-            desired,
-            updated,
-            available: status.available_replicas.unwrap_or_default(),
-            ready: status.ready_replicas.unwrap_or_default(),
-            old: (status.replicas.unwrap_or_default() - updated).max(0),
-            on_delete: false,
-        }
+        RolloutStatus::of_deployment(self)
     }
 }
 
@@ -271,90 +200,10 @@ pub async fn pod_problems(
         .collect()
 }
 
-/// A one-line reason for a pod that is not ready, or `None` when it is.
-pub fn pod_problem(pod: &Pod) -> Option<String> {
-    let status = pod.status.as_ref();
-    let ready = status
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
-    if ready {
-        return None;
-    }
-    let name = pod.metadata.name.clone().unwrap_or_default();
-    let node = pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.node_name.clone())
-        .unwrap_or_else(|| "unscheduled".into());
-    let waiting = status
-        .and_then(|s| s.container_statuses.as_ref())
-        .into_iter()
-        .flatten()
-        .find_map(|c| c.state.as_ref().and_then(|s| s.waiting.as_ref()))
-        .map(|w| {
-            let reason = w.reason.clone().unwrap_or_else(|| "Waiting".into());
-            match &w.message {
-                Some(m) if !m.is_empty() => format!("{reason}: {m}"),
-                _ => reason,
-            }
-        });
-    let phase = status
-        .and_then(|s| s.phase.clone())
-        .unwrap_or_else(|| "Pending".into());
-    let not_ready = status
-        .and_then(|s| s.conditions.as_ref())
-        .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
-        .and_then(|c| c.message.clone())
-        .map(|m| format!("{phase}, not ready: {m}"))
-        .unwrap_or_else(|| format!("{phase}, not ready"));
-    Some(format!(
-        "pod {name} on {node}: {}",
-        waiting.unwrap_or(not_ready)
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    fn ds(generation: i64, status: serde_json::Value) -> DaemonSet {
-        serde_json::from_value(json!({
-            "metadata": {"name": "kube-proxy", "generation": generation},
-            "spec": {"selector": {}, "template": {}},
-            "status": status
-        }))
-        .unwrap()
-    }
-
-    #[test]
-    fn daemonset_rollout_needs_observed_generation_updated_and_available() {
-        let full = json!({"observedGeneration": 2, "desiredNumberScheduled": 3, "currentNumberScheduled": 3,
-            "numberMisscheduled": 0, "numberReady": 3, "updatedNumberScheduled": 3, "numberAvailable": 3});
-        assert!(ds(2, full.clone()).rollout().is_complete());
-        assert!(!ds(3, full.clone()).rollout().is_complete());
-        let mut partial = full.clone();
-        partial["updatedNumberScheduled"] = json!(2);
-        let s = ds(2, partial).rollout();
-        assert!(!s.is_complete());
-        assert_eq!(s.describe(), "2 of 3 pods updated, 3 available, 3 ready");
-        let mut unavailable = full;
-        unavailable["numberAvailable"] = json!(1);
-        assert!(!ds(2, unavailable).rollout().is_complete());
-    }
-
-    #[test]
-    fn deployment_rollout_waits_for_old_pods() {
-        let d: Deployment = serde_json::from_value(json!({
-            "metadata": {"generation": 1},
-            "spec": {"replicas": 2, "selector": {}, "template": {}},
-            "status": {"observedGeneration": 1, "replicas": 3, "updatedReplicas": 2, "availableReplicas": 2, "readyReplicas": 3}
-        }))
-        .unwrap();
-        let s = d.rollout();
-        assert_eq!(s.old, 1);
-        assert!(!s.is_complete());
-    }
 
     #[test]
     fn restart_patch_matches_kubectl() {
@@ -380,22 +229,6 @@ mod tests {
         assert!(
             later >= second,
             "no wait when the previous restart is older"
-        );
-    }
-
-    #[test]
-    fn pod_problems_name_the_waiting_reason() {
-        let pod: Pod = serde_json::from_value(json!({
-            "metadata": {"name": "kube-proxy-abc"},
-            "spec": {"nodeName": "node-1", "containers": []},
-            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "False"}],
-                "containerStatuses": [{"name": "kube-proxy", "image": "x", "imageID": "", "ready": false, "restartCount": 4,
-                    "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 40s"}}}]}
-        }))
-        .unwrap();
-        assert_eq!(
-            pod_problem(&pod).unwrap(),
-            "pod kube-proxy-abc on node-1: CrashLoopBackOff: back-off 40s"
         );
     }
 }

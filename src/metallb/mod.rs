@@ -3,12 +3,13 @@
 
 pub mod crds;
 pub mod existing;
-pub mod health;
 pub mod pools;
 pub mod rbac;
 pub mod render;
+pub mod speaker;
 pub mod waits;
 pub mod webhook;
+pub mod webhook_health;
 pub mod workloads;
 
 pub use render::{Phase, RenderOptions, Rendered, render};

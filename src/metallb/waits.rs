@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::crds::WEBHOOK_SERVICE;
-use super::health::{self, WebhookFailure};
+use super::webhook_health::{self as health, WebhookFailure};
 use crate::kube::ClusterTarget;
 use crate::kube::apply::{ObjectRef, dry_run_create};
 use crate::kube::rollout::{self, RolloutStatus};

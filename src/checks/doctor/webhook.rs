@@ -10,8 +10,8 @@ use crate::checks::Outcome;
 use crate::checks::preflight::{list, read};
 use crate::facts::metallb::{DoctorFacts, DryRun};
 use crate::metallb::crds::WEBHOOK_SERVICE;
-use crate::metallb::health::WebhookFailure;
 use crate::metallb::webhook::{CERT_SECRET, CONFIGURATION_NAME};
+use crate::metallb::webhook_health::WebhookFailure;
 
 /// The Secret key holding the CA certificate the controller generated.
 const CA_KEY: &str = "ca.crt";

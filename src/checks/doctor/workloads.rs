@@ -1,38 +1,20 @@
-//! LB404-LB406: the controller Deployment is available, the speaker DaemonSet is rolled out (the
-//! MetalLB operator's readiness rule), and every node that can announce runs a ready speaker.
-
-use std::collections::BTreeMap;
+//! LB404-LB406: the controller Deployment is available, the speaker DaemonSet is rolled out (kubectl's
+//! rollout rule, `k8s_status`), and every node that can announce runs a ready speaker.
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
-use k8s_openapi::api::core::v1::{Node, Pod, PodSpec, Taint, Toleration};
+use k8s_openapi::api::core::v1::Pod;
 
 use super::metallb_facts;
 use crate::checks::Outcome;
-use crate::checks::preflight::cluster::EXCLUDE_LABEL;
 use crate::checks::preflight::{list, read};
 use crate::facts::metallb::DoctorFacts;
-use crate::kube::rollout::pod_problem as pod_problem_of;
+use crate::k8s_status::{RolloutState, RolloutStatus, pod_problem, pod_ready};
+use crate::metallb::speaker::{SpeakerNode, SpeakerPlacement, eligibility};
 
 pub(crate) fn named<'a, T: kube::Resource>(items: &'a [T], name: &str) -> Option<&'a T> {
     items
         .iter()
         .find(|i| i.meta().name.as_deref() == Some(name))
-}
-
-pub(crate) fn pod_ready(pod: &Pod) -> bool {
-    pod.metadata.deletion_timestamp.is_none()
-        && pod
-            .status
-            .as_ref()
-            .and_then(|s| s.conditions.as_ref())
-            .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-}
-
-pub(crate) fn node_ready(node: &Node) -> bool {
-    node.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
 pub(crate) fn component_pods<'a>(pods: &'a [Pod], component: &str) -> Vec<&'a Pod> {
@@ -47,39 +29,37 @@ pub(crate) fn component_pods<'a>(pods: &'a [Pod], component: &str) -> Vec<&'a Po
         .collect()
 }
 
-/// Why a pod is not ready (kube::rollout's wording).
-fn pod_problem(pod: &Pod) -> String {
-    pod_problem_of(pod).unwrap_or_else(|| {
+/// The controller has not seen the latest generation (`None` when it has).
+fn unobserved(kind: &str, s: &RolloutStatus) -> Option<String> {
+    (s.state() == RolloutState::Unobserved).then(|| {
         format!(
-            "pod {} terminating",
-            pod.metadata.name.as_deref().unwrap_or("?")
+            "the {kind} controller has not seen generation {} yet (observed {})",
+            s.generation, s.observed_generation
         )
     })
 }
 
+/// Why the controller Deployment is not rolled out by `k8s_status`'s rule, or is scaled to zero
+/// (rolled out, but then nothing allocates addresses).
 fn deployment_problem(d: &Deployment) -> Option<String> {
-    let generation = d.metadata.generation.unwrap_or(0);
-    let wanted = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
-    let s = d.status.clone().unwrap_or_default();
-    let available_condition = s
-        .conditions
-        .iter()
-        .flatten()
-        .any(|c| c.type_ == "Available" && c.status == "True");
-    let observed = s.observed_generation.unwrap_or(0);
-    if observed < generation {
-        return Some(format!(
-            "the Deployment controller has not seen generation {generation} yet (observed {observed})"
-        ));
+    let s = RolloutStatus::of_deployment(d);
+    if let Some(why) = unobserved("Deployment", &s) {
+        return Some(why);
     }
-    let available = s.available_replicas.unwrap_or(0);
-    let updated = s.updated_replicas.unwrap_or(0);
-    if available < wanted || updated < wanted || !available_condition {
-        return Some(format!(
-            "{available}/{wanted} replicas available, {updated} updated"
-        ));
+    if s.state() != RolloutState::Complete {
+        let mut why = format!(
+            "{}/{} replicas available, {} updated",
+            s.available, s.desired, s.updated
+        );
+        if s.old > 0 {
+            why.push_str(&format!(", {} old still running", s.old));
+        }
+        if s.deadline_exceeded {
+            why.push_str(", progress deadline exceeded");
+        }
+        return Some(why);
     }
-    None
+    (s.desired == 0).then(|| "it is scaled to 0 replicas".to_string())
 }
 
 pub fn controller(f: &DoctorFacts) -> Outcome {
@@ -97,8 +77,7 @@ pub fn controller(f: &DoctorFacts) -> Outcome {
     let pods: Vec<String> = match &m.pods {
         Ok(pods) => component_pods(pods, "controller")
             .into_iter()
-            .filter(|p| !pod_ready(p))
-            .map(pod_problem)
+            .filter_map(pod_problem)
             .collect(),
         Err(_) => vec![],
     };
@@ -115,29 +94,30 @@ pub fn controller(f: &DoctorFacts) -> Outcome {
     )
 }
 
+/// Why the speaker DaemonSet is not rolled out by `k8s_status`'s rule, or runs on no node
+/// (rolled out, but then nothing announces).
 fn daemonset_problem(ds: &DaemonSet) -> Option<String> {
-    let generation = ds.metadata.generation.unwrap_or(0);
-    let Some(s) = &ds.status else {
+    let Some(status) = &ds.status else {
         return Some("the DaemonSet has no status yet".into());
     };
-    let observed = s.observed_generation.unwrap_or(0);
-    if observed != generation {
-        return Some(format!(
-            "the DaemonSet controller has not seen generation {generation} yet (observed {observed})"
-        ));
+    let s = RolloutStatus::of_daemonset(ds);
+    if let Some(why) = unobserved("DaemonSet", &s) {
+        return Some(why);
     }
-    let desired = s.desired_number_scheduled;
-    let updated = s.updated_number_scheduled.unwrap_or(0);
-    if desired == 0 {
+    if s.desired == 0 {
         return Some("it is scheduled on no node".into());
     }
-    if s.current_number_scheduled != desired || s.number_ready != desired || updated != desired {
-        return Some(format!(
-            "desired {desired}, current {}, ready {}, updated {updated}",
-            s.current_number_scheduled, s.number_ready
-        ));
-    }
-    None
+    (s.state() != RolloutState::Complete).then(|| {
+        let mut why = format!(
+            "desired {}, current {}, ready {}, updated {}",
+            s.desired, status.current_number_scheduled, s.ready, s.updated
+        );
+        // Ready pods count once available (ready for minReadySeconds); say so when they differ.
+        if s.available != s.ready {
+            why.push_str(&format!(", available {}", s.available));
+        }
+        why
+    })
 }
 
 pub fn speaker(f: &DoctorFacts) -> Outcome {
@@ -164,56 +144,6 @@ pub fn speaker(f: &DoctorFacts) -> Outcome {
     }
 }
 
-/// Whether `toleration` lets a pod onto a node with `taint` (the scheduler's rule).
-fn tolerates(toleration: &Toleration, taint: &Taint) -> bool {
-    let effect_ok = toleration
-        .effect
-        .as_deref()
-        .is_none_or(|e| e.is_empty() || e == taint.effect);
-    let key_ok = match toleration.key.as_deref() {
-        None | Some("") => toleration.operator.as_deref() == Some("Exists"),
-        Some(key) => key == taint.key,
-    };
-    let value_ok = toleration.operator.as_deref() == Some("Exists")
-        || toleration.value.as_deref().unwrap_or("") == taint.value.as_deref().unwrap_or("");
-    effect_ok && key_ok && value_ok
-}
-
-/// Why the speaker cannot run or announce on `node`, if it cannot.
-fn cannot_announce(node: &Node, template: &PodSpec) -> Option<String> {
-    let labels = node.metadata.labels.clone().unwrap_or_default();
-    if !node_ready(node) {
-        return Some("NotReady".into());
-    }
-    let selector: BTreeMap<String, String> = template.node_selector.clone().unwrap_or_default();
-    if let Some((k, v)) = selector.iter().find(|(k, v)| labels.get(*k) != Some(*v)) {
-        return Some(format!(
-            "not selected by the speaker's nodeSelector {k}={v}"
-        ));
-    }
-    let tolerations = template.tolerations.clone().unwrap_or_default();
-    let taints = node
-        .spec
-        .as_ref()
-        .and_then(|s| s.taints.clone())
-        .unwrap_or_default();
-    if let Some(t) = taints.iter().find(|t| {
-        matches!(t.effect.as_str(), "NoSchedule" | "NoExecute")
-            && !tolerations.iter().any(|tol| tolerates(tol, t))
-    }) {
-        let value = t
-            .value
-            .as_deref()
-            .map(|v| format!("={v}"))
-            .unwrap_or_default();
-        return Some(format!("taint {}{value}:{} not tolerated", t.key, t.effect));
-    }
-    if labels.contains_key(EXCLUDE_LABEL) {
-        return Some(format!("labelled {EXCLUDE_LABEL}"));
-    }
-    None
-}
-
 pub fn speaker_per_node(f: &DoctorFacts) -> Outcome {
     let m = metallb_facts!(f);
     let ns = &f.metallb_namespace;
@@ -222,18 +152,14 @@ pub fn speaker_per_node(f: &DoctorFacts) -> Outcome {
     let Some(ds) = named(read!(m.daemonsets), "speaker") else {
         return Outcome::skip("skipped: no speaker DaemonSet");
     };
-    let template = ds
-        .spec
-        .as_ref()
-        .and_then(|s| s.template.spec.clone())
-        .unwrap_or_default();
+    let placement = SpeakerPlacement::of(ds);
     let speakers = component_pods(pods, "speaker");
     let mut able = 0;
     let mut excluded = Vec::new();
     let mut missing = Vec::new();
     for node in nodes {
         let name = node.metadata.name.clone().unwrap_or_default();
-        if let Some(why) = cannot_announce(node, &template) {
+        if let Err(why) = eligibility(&SpeakerNode::of(node), &placement) {
             excluded.push(format!("{name} ({why})"));
             continue;
         }
@@ -247,7 +173,10 @@ pub fn speaker_per_node(f: &DoctorFacts) -> Outcome {
         }
         missing.push(match on_node.first() {
             None => format!("{name} (no speaker pod)"),
-            Some(p) => format!("{name} ({})", pod_problem(p)),
+            Some(p) => format!(
+                "{name} ({})",
+                pod_problem(p).unwrap_or_else(|| "not ready".into())
+            ),
         });
     }
     let others = if excluded.is_empty() {
@@ -328,10 +257,17 @@ mod tests {
         );
         let cases = [
             ("observedGeneration", json!(1), "has not seen generation 2"),
+            // A pod that is not ready is not available either (the status always has both).
             (
                 "numberReady",
                 json!(2),
                 "desired 3, current 3, ready 2, updated 3",
+            ),
+            // Ready but not yet available (minReadySeconds): kubectl still waits.
+            (
+                "numberAvailable",
+                json!(2),
+                "ready 3, updated 3, available 2",
             ),
             ("updatedNumberScheduled", json!(1), "updated 1"),
             ("desiredNumberScheduled", json!(0), "scheduled on no node"),
@@ -339,7 +275,10 @@ mod tests {
         for (field, value, text) in cases {
             let o = super::speaker(&with(|m| {
                 let mut ds = speaker();
-                ds["status"][field] = value;
+                ds["status"][field] = value.clone();
+                if field == "numberReady" {
+                    ds["status"]["numberAvailable"] = value;
+                }
                 m.daemonsets = Ok(vec![obj(ds)]);
             }));
             assert_eq!(o.status, Status::Fail, "{field}");
@@ -419,31 +358,5 @@ mod tests {
         }));
         assert_eq!(o.status, Status::Fail);
         assert!(o.message.starts_with("no node can announce"));
-    }
-
-    #[test]
-    fn tolerations_follow_the_scheduler() {
-        let taint: Taint = obj(json!({"key": "k", "value": "v", "effect": "NoSchedule"}));
-        let cases = [
-            (json!({"operator": "Exists"}), true),
-            (json!({"key": "k", "operator": "Exists"}), true),
-            (json!({"key": "k", "operator": "Equal", "value": "v"}), true),
-            (
-                json!({"key": "k", "value": "v", "effect": "NoSchedule"}),
-                true,
-            ),
-            (
-                json!({"key": "k", "operator": "Equal", "value": "w"}),
-                false,
-            ),
-            (
-                json!({"key": "k", "operator": "Exists", "effect": "NoExecute"}),
-                false,
-            ),
-            (json!({"key": "other", "operator": "Exists"}), false),
-        ];
-        for (tol, want) in cases {
-            assert_eq!(tolerates(&obj(tol.clone()), &taint), want, "{tol}");
-        }
     }
 }

@@ -4,17 +4,19 @@ use std::collections::BTreeMap;
 
 use super::{cluster_facts, list, read};
 use crate::checks::Outcome;
+use k8s_openapi::api::core::v1::Taint;
+
 use crate::facts::cluster::{Access, ClusterFacts, NodeInfo, Workload};
 use crate::facts::{ClusterState, PreflightFacts};
 use crate::metallb::crds::selectors::LabelSelector;
+pub use crate::metallb::speaker::EXCLUDE_LABEL;
+use crate::metallb::speaker::{Ineligible, SpeakerNode, SpeakerPlacement, eligibility};
+use crate::metallb::{RenderOptions, workloads};
 
 /// Oldest Kubernetes minor lbctl supports with MetalLB v0.16.1 (Pod Security labels, SSA).
 pub const MIN_MINOR: u32 = 25;
 /// Newest minor lbctl was tested against.
 pub const MAX_TESTED_MINOR: u32 = 36;
-
-/// The label kubeadm puts on control-plane nodes; such nodes never announce.
-pub const EXCLUDE_LABEL: &str = "node.kubernetes.io/exclude-from-external-load-balancers";
 
 pub fn reachable(f: &PreflightFacts) -> Outcome {
     match &f.cluster {
@@ -335,19 +337,40 @@ pub fn announcing_nodes(f: &PreflightFacts) -> Outcome {
                 a.node_selectors.is_empty() || a.node_selectors.iter().any(|s| selected(n, s))
             })
     };
+    // Judged for the speaker `lbctl install` renders by default.
+    let speaker = SpeakerPlacement::of(&workloads::speaker(&RenderOptions::default()));
     let mut able = Vec::new();
     let mut excluded = Vec::new();
     let mut not_ready = Vec::new();
+    let mut unplaced = Vec::new();
     let mut unselected = Vec::new();
     for n in nodes {
         if !selects(n) {
             unselected.push(n.name.clone());
-        } else if n.labels.contains_key(EXCLUDE_LABEL) {
-            excluded.push(n.name.clone());
-        } else if !n.ready || n.network_unavailable {
-            not_ready.push(n.name.clone());
-        } else {
-            able.push(n.name.clone());
+            continue;
+        }
+        let node = SpeakerNode {
+            labels: n.labels.clone(),
+            taints: n
+                .taints
+                .iter()
+                .map(|t| Taint {
+                    key: t.key.clone(),
+                    value: t.value.clone(),
+                    effect: t.effect.clone(),
+                    time_added: None,
+                })
+                .collect(),
+            ready: n.ready,
+            network_unavailable: n.network_unavailable,
+        };
+        match eligibility(&node, &speaker) {
+            Ok(()) => able.push(n.name.clone()),
+            Err(Ineligible::Excluded) => excluded.push(n.name.clone()),
+            Err(Ineligible::NotReady | Ineligible::NetworkUnavailable) => {
+                not_ready.push(n.name.clone())
+            }
+            Err(why) => unplaced.push(format!("{} ({why})", n.name)),
         }
     }
     let mut why = Vec::new();
@@ -365,6 +388,13 @@ pub fn announcing_nodes(f: &PreflightFacts) -> Outcome {
             list(&not_ready, 3)
         ));
     }
+    if !unplaced.is_empty() {
+        why.push(format!(
+            "{} cannot run the speaker: {}",
+            unplaced.len(),
+            list(&unplaced, 3)
+        ));
+    }
     if !unselected.is_empty() {
         why.push(format!(
             "{} are not selected by any L2Advertisement ({})",
@@ -378,6 +408,9 @@ pub fn announcing_nodes(f: &PreflightFacts) -> Outcome {
                 format!("kubectl label node {node} {EXCLUDE_LABEL}-   (lets this node announce)")
             }
             None if !unselected.is_empty() => "widen the L2Advertisement nodeSelectors".into(),
+            None if !unplaced.is_empty() => {
+                "let the speaker run on a node: remove the taint, or install with --speaker-tolerations".into()
+            }
             None => "wait for the nodes to become Ready: kubectl get nodes".into(),
         };
         return Outcome::fail(
@@ -406,12 +439,13 @@ mod tests {
     use super::super::testing::{cluster, facts};
     use super::*;
     use crate::checks::Status;
-    use crate::facts::cluster::{L2Advertisement, ServiceInfo, SourceError};
+    use crate::facts::cluster::{L2Advertisement, NodeTaint, ServiceInfo, SourceError};
 
     fn node(name: &str) -> NodeInfo {
         NodeInfo {
             name: name.into(),
             ready: true,
+            labels: BTreeMap::from([("kubernetes.io/os".into(), "linux".into())]),
             ..Default::default()
         }
     }
@@ -707,7 +741,50 @@ mod tests {
         down.ready = false;
         let mut labelled = node("edge");
         labelled.labels.insert("role".into(), "edge".into());
+        let mut no_network = node("nonet");
+        no_network.network_unavailable = true;
+        let mut gpu = node("gpu");
+        gpu.taints = vec![NodeTaint {
+            key: "gpu".into(),
+            value: Some("true".into()),
+            effect: "NoSchedule".into(),
+        }];
+        // The control-plane taint is one the speaker tolerates; the label still excludes.
+        let mut tainted_cp = cp.clone();
+        tainted_cp.taints = vec![NodeTaint {
+            key: "node-role.kubernetes.io/control-plane".into(),
+            value: None,
+            effect: "NoSchedule".into(),
+        }];
+        let mut windows = node("win");
+        windows
+            .labels
+            .insert("kubernetes.io/os".into(), "windows".into());
         let cases = vec![
+            (
+                vec![node("w1"), no_network],
+                vec![],
+                Status::Warn,
+                "1 are NotReady or NetworkUnavailable (nonet)",
+            ),
+            (
+                vec![node("w1"), gpu.clone(), windows],
+                vec![],
+                Status::Pass,
+                "1 of 3 nodes can announce (2 cannot run the speaker: gpu (taint gpu=true:NoSchedule not tolerated), win (not selected by the speaker's nodeSelector kubernetes.io/os=linux))",
+            ),
+            (
+                vec![gpu],
+                vec![],
+                Status::Fail,
+                "install with --speaker-tolerations",
+            ),
+            (
+                vec![tainted_cp, node("w1")],
+                vec![],
+                Status::Pass,
+                "1 of 2 nodes can announce (1 carry node.kubernetes.io/exclude-from-external-load-balancers (cp))",
+            ),
             (vec![], vec![], Status::Fail, "no nodes"),
             (
                 vec![cp.clone()],

@@ -1,40 +1,8 @@
-//! When MetalLB counts as running (the readiness rule the MetalLB operator uses), and what a
-//! failed webhook call tells about why its webhook does not serve yet.
+//! Why MetalLB's webhook does not serve yet: its ready endpoints, and what a failed webhook call
+//! tells. (When the controller and speaker count as rolled out is `crate::k8s_status::rollout`.)
 
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use serde::Serialize;
-
-/// The controller Deployment has rolled out and is available.
-pub fn deployment_available(d: &Deployment) -> bool {
-    let generation = d.metadata.generation.unwrap_or(0);
-    let wanted = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
-    let Some(status) = &d.status else {
-        return false;
-    };
-    let available = status
-        .conditions
-        .iter()
-        .flatten()
-        .any(|c| c.type_ == "Available" && c.status == "True");
-    status.observed_generation.unwrap_or(0) >= generation
-        && status.updated_replicas.unwrap_or(0) >= wanted
-        && status.available_replicas.unwrap_or(0) >= wanted
-        && available
-}
-
-/// The speaker DaemonSet runs an up-to-date, ready pod on every node it targets (and on one node
-/// at least: a speaker scheduled nowhere announces nothing).
-pub fn daemonset_ready(ds: &DaemonSet) -> bool {
-    let generation = ds.metadata.generation.unwrap_or(0);
-    let Some(s) = &ds.status else { return false };
-    let desired = s.desired_number_scheduled;
-    s.observed_generation.unwrap_or(0) == generation
-        && desired > 0
-        && s.current_number_scheduled == desired
-        && s.number_ready == desired
-        && s.updated_number_scheduled.unwrap_or(0) == desired
-}
 
 /// Ready endpoints behind the webhook Service, over all its EndpointSlices.
 pub fn ready_endpoints(slices: &[EndpointSlice]) -> usize {
@@ -100,7 +68,7 @@ pub struct Diagnosis {
 }
 
 /// Builds the diagnosis from the last failure, the webhook endpoints and the problems of the
-/// controller pods (one line per pod that is not ready, see `kube::rollout::pod_problem`).
+/// controller pods (one line per pod that is not ready, see `k8s_status::pod_problem`).
 pub fn diagnose(
     last: Option<&WebhookFailure>,
     endpoints: usize,
@@ -196,27 +164,11 @@ mod tests {
     }
 
     #[test]
-    fn recorded_workloads_count_as_ready() {
-        if let Some(v) = reference("metallb-controller-deployment-available.json") {
-            assert!(deployment_available(&serde_json::from_value(v).unwrap()));
-        }
-        if let Some(v) = reference("metallb-speaker-daemonset-ready.json") {
-            let mut ds: DaemonSet = serde_json::from_value(v).unwrap();
-            assert!(daemonset_ready(&ds));
-            ds.status.as_mut().unwrap().number_ready -= 1;
-            assert!(!daemonset_ready(&ds));
-        }
+    fn recorded_webhook_endpoints_are_ready() {
         if let Some(v) = reference("metallb-webhook-endpointslices.json") {
             let slices: Vec<EndpointSlice> = serde_json::from_value(v["items"].clone()).unwrap();
             assert!(ready_endpoints(&slices) >= 1);
         }
-    }
-
-    #[test]
-    fn unrolled_deployment_is_not_available() {
-        let mut d = Deployment::default();
-        d.metadata.generation = Some(2);
-        assert!(!deployment_available(&d));
     }
 
     #[test]
