@@ -245,6 +245,17 @@ mod tests {
             m.deployments = Ok(vec![obj(d)]);
         }));
         assert!(o.message.contains("has not seen generation 2"), "{o:?}");
+
+        // Rolled out to zero replicas: nothing allocates addresses.
+        let o = super::controller(&with(|m| {
+            let mut d = controller();
+            d["spec"]["replicas"] = json!(0);
+            d["status"] = json!({"observedGeneration": 1, "replicas": 0, "updatedReplicas": 0,
+                "availableReplicas": 0, "conditions": [{"type": "Available", "status": "True"}]});
+            m.deployments = Ok(vec![obj(d)]);
+        }));
+        assert_eq!(o.status, Status::Fail);
+        assert!(o.message.ends_with("scaled to 0 replicas"), "{o:?}");
     }
 
     #[test]
@@ -358,5 +369,30 @@ mod tests {
         }));
         assert_eq!(o.status, Status::Fail);
         assert!(o.message.starts_with("no node can announce"));
+
+        // A speaker run with --ignore-exclude-lb announces from the control plane too.
+        let o = speaker_per_node(&with(|m| {
+            let mut ds = speaker();
+            ds["spec"]["template"]["spec"]["containers"][0]["args"] =
+                json!(["--port=7472", "--ignore-exclude-lb"]);
+            m.daemonsets = Ok(vec![obj(ds)]);
+        }));
+        assert_eq!(
+            o.message,
+            "a ready speaker on each of the 3 nodes that can announce"
+        );
+
+        // MetalLB does not announce from a node whose network is unavailable.
+        let o = speaker_per_node(&with(|m| {
+            let w2 = &mut m.nodes.as_mut().unwrap()[2];
+            w2.status
+                .as_mut()
+                .unwrap()
+                .conditions
+                .as_mut()
+                .unwrap()
+                .push(obj(json!({"type": "NetworkUnavailable", "status": "True"})));
+        }));
+        assert!(o.message.contains("w2 (NetworkUnavailable)"), "{o:?}");
     }
 }
