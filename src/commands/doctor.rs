@@ -46,7 +46,11 @@ pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> Result<ExitCode> {
     .await;
     let target = Target::of(&judged.facts.preflight.cluster);
     let report = Report::new("doctor", target, judged.checks, judged.exit_code);
-    report::emit(&report, is_json(global.output), args.checks.junit.as_deref())?;
+    report::emit(
+        &report,
+        is_json(global.output),
+        args.checks.junit.as_deref(),
+    )?;
     Ok(judged.exit_code)
 }
 

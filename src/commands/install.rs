@@ -587,7 +587,11 @@ async fn precheck(
         context: target.context.clone(),
         server_version: None,
     };
-    report::emit(&Report::new("install", Some(target), checks, code), json, None)?;
+    report::emit(
+        &Report::new("install", Some(target), checks, code),
+        json,
+        None,
+    )?;
     if !json {
         println!("{}", nothing_written(code));
     }
@@ -695,7 +699,10 @@ mod tests {
         for_install(&mut checks);
         assert_eq!(checks[0].status, Status::Error);
         assert_eq!(checks[1].status, Status::Fail);
-        assert_eq!(Policy::default().exit_code(&checks[..1]), ExitCode::CannotRun);
+        assert_eq!(
+            Policy::default().exit_code(&checks[..1]),
+            ExitCode::CannotRun
+        );
         assert!(nothing_written(ExitCode::CannotRun).contains("could not run"));
         assert!(nothing_written(ExitCode::Failed).contains("Fix the failed checks"));
     }

@@ -5,7 +5,9 @@ use crate::checks::runner::{self, Run, Suite};
 use crate::checks::{Policy, preflight, wait};
 use crate::cli::{ForCommand, GlobalArgs, PreflightArgs};
 use crate::facts::probe::{self, ProbeState};
-use crate::facts::{ClusterState, NodeState, PoolInput, PreflightFacts, gather, node, nodes, pools};
+use crate::facts::{
+    ClusterState, NodeState, PoolInput, PreflightFacts, gather, node, nodes, pools,
+};
 use crate::kube::ClusterTarget;
 use crate::net::roots::HostRoots;
 use crate::output::is_json;
@@ -45,7 +47,11 @@ pub async fn run(global: &GlobalArgs, args: &PreflightArgs) -> Result<ExitCode> 
     .await;
     let target = Target::of(&judged.facts.cluster);
     let report = Report::new("preflight", target, judged.checks, judged.exit_code);
-    report::emit(&report, is_json(global.output), args.checks.junit.as_deref())?;
+    report::emit(
+        &report,
+        is_json(global.output),
+        args.checks.junit.as_deref(),
+    )?;
     Ok(judged.exit_code)
 }
 
@@ -82,8 +88,7 @@ async fn gather(
                 hint: e.hint().unwrap_or_default(),
             },
             Some(Ok(t)) => {
-                crate::verbose::timed("gathering cluster facts", gather::cluster(t, &options))
-                    .await
+                crate::verbose::timed("gathering cluster facts", gather::cluster(t, &options)).await
             }
         }
     };
@@ -121,9 +126,9 @@ async fn probe_pools(
     };
     match (node, args.no_probe) {
         (_, true) => not_run("--no-probe"),
-        (_, false) if args.nodes.nodes.is_some() => {
-            not_run("--nodes: ARP probes are sent only from the host lbctl runs on, without --nodes")
-        }
+        (_, false) if args.nodes.nodes.is_some() => not_run(
+            "--nodes: ARP probes are sent only from the host lbctl runs on, without --nodes",
+        ),
         (NodeState::NotRead { reason }, _) => not_run(reason),
         (NodeState::Remote { .. } | NodeState::Unreadable { .. }, _) => {
             not_run("this host was not read")

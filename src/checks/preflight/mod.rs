@@ -141,7 +141,10 @@ pub const INSTALL: &[&str] = &[
 
 /// The checks named in `ids`, in catalog order.
 pub fn specs_of(ids: &[&str]) -> Vec<CheckSpec<PreflightFacts>> {
-    specs().into_iter().filter(|s| ids.contains(&s.id)).collect()
+    specs()
+        .into_iter()
+        .filter(|s| ids.contains(&s.id))
+        .collect()
 }
 
 #[cfg(test)]
@@ -195,7 +198,11 @@ mod tests {
     #[test]
     fn the_install_set_names_only_preflight_checks_with_their_dependencies() {
         let install = specs_of(INSTALL);
-        assert_eq!(install.len(), INSTALL.len(), "an ID in INSTALL is not a check");
+        assert_eq!(
+            install.len(),
+            INSTALL.len(),
+            "an ID in INSTALL is not a check"
+        );
         crate::checks::assert_catalog(&install);
     }
 

@@ -562,7 +562,10 @@ mod tests {
     #[test]
     fn host_is_judged_only_when_the_cluster_says_it_is_a_node_or_local_says_so() {
         let host_of = |cluster: ClusterState| {
-            let mut f = on(facts(super::super::testing::cluster()), host_facts(conf(0, 0, 0, 0)));
+            let mut f = on(
+                facts(super::super::testing::cluster()),
+                host_facts(conf(0, 0, 0, 0)),
+            );
             f.cluster = cluster;
             host(&f)
         };
@@ -583,7 +586,11 @@ mod tests {
         ));
         let forbidden = host_of(ClusterState::Reached(Box::new(c)));
         assert_eq!(forbidden.status, Status::Error);
-        assert!(forbidden.message.contains("cannot tell whether this host (n1)"));
+        assert!(
+            forbidden
+                .message
+                .contains("cannot tell whether this host (n1)")
+        );
         assert!(forbidden.hint.unwrap().contains("can-i list nodes"));
     }
 
