@@ -120,8 +120,9 @@ lbctl enable-strictarp -o json --dry-run      # the plan as a JSON document"
 an existing MetalLB, Pod Security of its namespace, nodes that can announce), this host (ARP sysctls, \
 IPVS modules, rp_filter, proxy_arp, ip_forward, port 7946) and the pools (syntax, overlaps, on-link, \
 ARP probes). Every result has a check ID documented in docs/checks.md.\n\n\
-Without a reachable cluster, or with --local, the cluster checks are skipped and the node and pool \
-checks still run. With --nodes all|SELECTOR the node checks run on every selected node instead, through \
+Without a reachable cluster (or kubeconfig) preflight exits 3: it cannot tell this host from a \
+workstation, so the node checks are skipped. With --local the cluster is not contacted and this host \
+is judged as a node, with the pools. With --nodes all|SELECTOR the node checks run on every selected node instead, through \
 a short-lived read-only pod on each (docs/node-checks.md), and are reported once per node.\n\n\
 Exit codes: 0 all checks passed (warnings allowed unless --fail-on warning), 1 a check failed, \
 2 bad flags, pool or config file, 3 a check could not run (unreachable, permission) and none failed.",

@@ -165,3 +165,22 @@ fn an_unreadable_config_is_bad_input_for_every_command() {
         assert!(stderr.contains("hint: pass a YAML file"), "{stderr}");
     }
 }
+
+/// A closed port is "could not run" (exit 3): the report says LB101 could not reach the server
+/// and the last line does not send the user to fix failed checks that do not exist.
+#[test]
+fn a_closed_port_is_exit_3_without_talk_of_failed_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = lbctl(&dir)
+        .args(["install", "--no-probe", "--timeout", "20s"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(stdout.contains("LB101"), "{stdout}");
+    assert!(!stdout.contains("Fix the failed checks"), "{stdout}");
+    assert!(
+        stdout.contains("Nothing was written: a check could not run."),
+        "{stdout}"
+    );
+}

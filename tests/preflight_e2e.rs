@@ -339,39 +339,132 @@ fn config_file_pools_in_the_wrong_namespace_fail_with_the_fix(backend) {
 }
 }
 
-on_both_backends! {
-fn an_unreachable_cluster_is_exit_3_and_node_checks_still_run(backend) {
-    let Some(env) = Env::from_fixture("kubeadm-iptables", backend) else {
-        return;
-    };
-    let kubeconfig = env.kubeconfig("admin");
-    let text = std::fs::read_to_string(&kubeconfig).unwrap();
-    // Point the kubeconfig at a port nothing listens on.
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = dead.local_addr().unwrap().port();
-    drop(dead);
-    let url = env.cluster.url();
-    let moved = text.replace(&url, &format!("https://127.0.0.1:{port}"));
-    std::fs::write(&kubeconfig, moved).unwrap();
-    let out = Command::cargo_bin("lbctl")
-        .unwrap()
-        .env_remove("KUBECONFIG")
-        .args([
-            "--kubeconfig",
-            kubeconfig.to_str().unwrap(),
-            "preflight",
-            "--no-probe",
-            "-o",
-            "json",
-            "--proc-root",
-        ])
-        .arg(env.dir.path().join("proc"))
+/// A workstation: the proc tree of `w1`, but with IP forwarding off (LB205 would fail if this
+/// host were judged as a node).
+fn write_workstation_proc(dir: &Path) {
+    write_proc(dir, 0, 0);
+    std::fs::write(dir.join("sys/net/ipv4/ip_forward"), "0\n").unwrap();
+}
+
+/// Preflight from a workstation in JSON, with `--kubeconfig` when given and no other source of
+/// one (no KUBECONFIG, an empty HOME, not in a pod).
+fn preflight_from_workstation(
+    kubeconfig: Option<&Path>,
+    args: &[&str],
+) -> (i32, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let proc = dir.path().join("proc");
+    write_workstation_proc(&proc);
+    let mut cmd = Command::cargo_bin("lbctl").unwrap();
+    cmd.env_remove("KUBECONFIG")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env_remove("KUBERNETES_SERVICE_PORT")
+        .env("HOME", dir.path());
+    if let Some(path) = kubeconfig {
+        cmd.arg("--kubeconfig").arg(path);
+    }
+    let out = cmd
+        .args(["preflight", "--no-probe", "-o", "json", "--proc-root"])
+        .arg(&proc)
+        .args(args)
         .output()
         .unwrap();
+    let json = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    (out.status.code().unwrap(), json)
+}
+
+/// A kubeconfig whose server is a port nothing listens on.
+fn closed_port_kubeconfig(dir: &Path) -> PathBuf {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let path = dir.join("kubeconfig");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: 'https://127.0.0.1:{port}'}}\nusers:\n- name: u\n  user: {{token: t}}\ncontexts:\n- name: x\n  context: {{cluster: c, user: u}}\ncurrent-context: x\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// Without a cluster lbctl cannot tell a workstation from a node: exit 3, LB101 says why, and
+/// the node checks are skipped instead of judging this host's sysctls.
+fn assert_not_judged(code: i32, json: &serde_json::Value, cause: &str) {
+    assert_eq!(code, 3, "{json:#}");
+    assert_eq!(json["exitCode"], 3);
+    assert_eq!(json["result"], "error");
+    let lb101 = json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "LB101")
+        .unwrap();
+    assert_eq!(lb101["status"], "error", "{lb101:#}");
+    assert!(
+        lb101["message"].as_str().unwrap().contains(cause),
+        "{lb101:#}"
+    );
+    assert_eq!(status_of(json, "LB200"), "skip");
+    assert_eq!(status_of(json, "LB205"), "skip");
+    let lb205 = json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "LB205")
+        .unwrap();
+    assert!(
+        lb205["message"]
+            .as_str()
+            .unwrap()
+            .contains("--local checks this host"),
+        "{lb205:#}"
+    );
+}
+
+#[test]
+fn without_a_cluster_preflight_is_exit_3_unless_local() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, json) = preflight_from_workstation(None, &[]);
+    assert_not_judged(code, &json, "no kubeconfig found");
+    let closed = closed_port_kubeconfig(dir.path());
+    let (code, json) = preflight_from_workstation(Some(&closed), &[]);
+    assert_not_judged(code, &json, "cannot reach the Kubernetes API");
+    // --local: this host is judged as a node, as asked.
+    for kubeconfig in [None, Some(closed.as_path())] {
+        let (code, json) = preflight_from_workstation(kubeconfig, &["--local"]);
+        assert_eq!(code, 1, "{json:#}");
+        assert_eq!(status_of(&json, "LB101"), "skip");
+        assert_eq!(status_of(&json, "LB205"), "fail");
+    }
+}
+
+on_both_backends! {
+fn a_bad_context_or_no_right_to_list_nodes_is_exit_3_without_judging_this_host(backend) {
+    let text = std::fs::read_to_string(fixture("kubeadm-iptables")).unwrap();
+    let scenario = Scenario::from_yaml(&format!(
+        "{text}\nusers:\n  no-nodes:\n    rules:\n      - {{ apiGroups: [\"*\"], resources: [namespaces, services, pods, configmaps, daemonsets, deployments, customresourcedefinitions], verbs: [get, list] }}\n"
+    ))
+    .unwrap();
+    let Some(env) = Env::new(scenario, backend) else {
+        return;
+    };
+    write_workstation_proc(&env.dir.path().join("proc"));
+    let admin = env.kubeconfig("admin");
+    let (code, json) = preflight_from_workstation(Some(&admin), &["--context", "nope"]);
+    assert_not_judged(code, &json, "nope");
+
+    let out = env.lbctl("no-nodes", &["-o", "json"]).output().unwrap();
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(3), "{json:#}");
-    assert_eq!(status_of(&json, "LB101"), "error");
-    assert_eq!(status_of(&json, "LB205"), "pass");
+    let lb200 = json["checks"].as_array().unwrap().iter().find(|c| c["id"] == "LB200").unwrap();
+    assert_eq!(lb200["status"], "error", "{lb200:#}");
+    assert!(lb200["message"].as_str().unwrap().contains("cannot tell whether this host (w1) is a node"), "{lb200:#}");
+    assert!(lb200["hint"].as_str().unwrap().contains("kubectl auth can-i list nodes -A"), "{lb200:#}");
+    assert_eq!(status_of(&json, "LB205"), "skip");
 }
 }
 

@@ -198,3 +198,25 @@ fn uninstall_checks_every_permission_before_deleting_anything(backend) {
     assert_eq!(doctor.status.code(), Some(0), "{:?}", output_text(&doctor));
 }
 }
+
+on_both_backends! {
+/// A user who may read everything but write nothing: install names the missing permissions and
+/// exits 3 (could not run), as README's exit codes say, and writes nothing.
+fn install_without_its_permissions_is_exit_3_naming_them(backend) {
+    let sim = user(Sim::scenario("kubeadm-iptables"), "reader", &[READER]);
+    let Some(cluster) = sim.on(backend) else {
+        return;
+    };
+    let (code, out) = run(cluster.lbctl_as("reader").args([
+        "install", "--no-probe", "--timeout", "60s", "--pool", POOL,
+    ]));
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("LB104"), "{out}");
+    assert!(out.contains("customresourcedefinitions"), "{out}");
+    assert!(!out.contains("Fix the failed checks"), "{out}");
+    assert!(
+        cluster.get("v1", "Namespace", None, "metallb-system").is_none(),
+        "nothing was written"
+    );
+}
+}

@@ -1,9 +1,10 @@
 //! Checks: the shared model (IDs, statuses, `--ignore`, `--fail-on`, exit codes), `--wait`,
-//! and the pure rule sets of each command.
+//! the runner every check command uses, and the pure rule sets of each command.
 
 pub mod doctor;
 pub mod model;
 pub mod preflight;
+pub mod runner;
 pub mod wait;
 
 pub use model::{

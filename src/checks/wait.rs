@@ -2,7 +2,7 @@
 //! progress on stderr (a spinner on a terminal, plain lines otherwise).
 
 use std::future::Future;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -24,26 +24,29 @@ pub trait Progress {
 
 /// Runs `round` until no check is pending (see [`Check::still_pending`]) or `wait` has passed.
 /// Without `wait` it runs exactly once. Checks still pending at the deadline keep their status
-/// and say that waiting ran out.
-pub async fn run_until<R, Fut>(
+/// and say that waiting ran out. A round also returns what it judged (`T`, its facts); the last
+/// round's is returned with its checks.
+pub async fn run_until<R, Fut, T>(
     wait: Option<Duration>,
     interval: Duration,
     progress: &mut dyn Progress,
     mut round: R,
-) -> Vec<Check>
+) -> (Vec<Check>, T)
 where
     R: FnMut() -> Fut,
-    Fut: Future<Output = Vec<Check>>,
+    Fut: Future<Output = (Vec<Check>, T)>,
 {
     let start = Instant::now();
     loop {
-        let mut checks = round().await;
-        let Some(wait) = wait else { return checks };
+        let (mut checks, judged) = round().await;
+        let Some(wait) = wait else {
+            return (checks, judged);
+        };
         let pending: Vec<&Check> = checks.iter().filter(|c| c.still_pending()).collect();
         let elapsed = start.elapsed();
         if pending.is_empty() {
             progress.finish();
-            return checks;
+            return (checks, judged);
         }
         if elapsed >= wait {
             progress.finish();
@@ -54,7 +57,7 @@ where
                     c.message, c.status
                 );
             }
-            return checks;
+            return (checks, judged);
         }
         let left = wait - elapsed;
         progress.pending(&pending, left);
@@ -63,6 +66,16 @@ where
             tokio::time::sleep(Duration::from_millis(100).min(next - Instant::now())).await;
             progress.tick();
         }
+    }
+}
+
+/// Progress on stderr: a spinner on a terminal, plain lines otherwise (logs, CI).
+pub fn on_stderr() -> Box<dyn Progress> {
+    let err = std::io::stderr();
+    if err.is_terminal() {
+        Box::new(SpinnerProgress::new(err))
+    } else {
+        Box::new(PlainProgress { out: err })
     }
 }
 
@@ -163,7 +176,7 @@ mod tests {
     async fn reruns_until_the_check_passes() {
         let mut rounds = 0;
         let mut out = Vec::new();
-        let checks = {
+        let (checks, ()) = {
             let mut progress = PlainProgress { out: &mut out };
             run_until(
                 Some(Duration::from_secs(60)),
@@ -176,7 +189,7 @@ mod tests {
                     } else {
                         Status::Pass
                     };
-                    async move { vec![check(status, true)] }
+                    async move { (vec![check(status, true)], ()) }
                 },
             )
             .await
@@ -192,13 +205,13 @@ mod tests {
     async fn gives_up_at_the_deadline_and_says_so() {
         let mut rounds = 0;
         let mut progress = PlainProgress { out: Vec::new() };
-        let checks = run_until(
+        let (checks, ()) = run_until(
             Some(Duration::from_millis(50)),
             Duration::from_millis(20),
             &mut progress,
             || {
                 rounds += 1;
-                async { vec![check(Status::Fail, true)] }
+                async { (vec![check(Status::Fail, true)], ()) }
             },
         )
         .await;
@@ -216,9 +229,9 @@ mod tests {
         for wait in [None, Some(Duration::from_secs(60))] {
             let mut rounds = 0;
             let mut progress = PlainProgress { out: Vec::new() };
-            let checks = run_until(wait, Duration::from_millis(1), &mut progress, || {
+            let (checks, ()) = run_until(wait, Duration::from_millis(1), &mut progress, || {
                 rounds += 1;
-                async { vec![check(Status::Fail, false)] }
+                async { (vec![check(Status::Fail, false)], ()) }
             })
             .await;
             assert_eq!(rounds, 1);

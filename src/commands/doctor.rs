@@ -4,18 +4,18 @@
 
 use std::net::IpAddr;
 
-use super::preflight::{emit, judge, progress, read_nodes, target_of};
-use crate::checks::Policy;
 use crate::checks::doctor::{self, arp::targets};
-use crate::checks::wait;
+use crate::checks::runner::{self, Run, Suite};
+use crate::checks::{Policy, wait};
 use crate::cli::{DoctorArgs, GlobalArgs};
 use crate::facts::metallb::{ArpFacts, ArpProbe, DoctorFacts, MetalLbFacts};
 use crate::facts::probe::{self, ProbeState};
-use crate::facts::{NodeState, PoolInput, PreflightFacts, node, nodes};
+use crate::facts::{NodeState, PoolInput, node, nodes};
 use crate::kube::ClusterTarget;
 use crate::net::pool::Pool;
 use crate::net::roots::HostRoots;
-use crate::report::Report;
+use crate::output::is_json;
+use crate::report::{self, Report, Target};
 use crate::{ExitCode, Result};
 
 pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> Result<ExitCode> {
@@ -30,39 +30,28 @@ pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> Result<ExitCode> {
     let target = crate::kube::connect(global).await?;
     // --nodes: settled and read before the checks; the pods run once, also under --wait.
     let node_states = match &node_settings {
-        Some(settings) => Some(read_nodes(&target, settings).await?),
+        Some(settings) => Some(nodes::plan_and_read(&target, settings).await?),
         None => None,
     };
 
-    let specs = doctor::specs_for(node_states.is_some());
-    let target_info = std::cell::RefCell::new(None);
-    let (specs_ref, policy_ref, info_ref, target_ref, roots_ref, states_ref) =
-        (&specs, &policy, &target_info, &target, &roots, &node_states);
-    let mut progress = progress();
-    let checks = wait::run_until(
-        args.wait,
-        wait::RETRY_INTERVAL,
-        progress.as_mut(),
-        || async move {
-            let mut facts = gather(global, args, target_ref, roots_ref).await;
-            *info_ref.borrow_mut() = target_of(&facts.preflight.cluster);
-            let mut checks = judge(
-                specs_ref,
-                &mut facts,
-                states_ref.as_deref(),
-                doctor::PER_NODE,
-                |f, state| f.preflight.node = state.clone(),
-            );
-            policy_ref.apply(&mut checks);
-            checks
-        },
-    )
+    let suite = Suite::new(doctor::specs_for(node_states.is_some()), doctor::PER_NODE);
+    let run = Run {
+        policy: &policy,
+        wait: args.wait,
+        nodes: node_states.as_deref(),
+    };
+    let judged = runner::run(&suite, run, wait::on_stderr().as_mut(), || {
+        gather(global, args, &target, &roots)
+    })
     .await;
-
-    let code = policy.exit_code(&checks);
-    let report = Report::new("doctor", target_info.into_inner(), checks, code);
-    emit(global, &report, args.checks.junit.as_deref())?;
-    Ok(code)
+    let target = Target::of(&judged.facts.preflight.cluster);
+    let report = Report::new("doctor", target, judged.checks, judged.exit_code);
+    report::emit(
+        &report,
+        is_json(global.output),
+        args.checks.junit.as_deref(),
+    )?;
+    Ok(judged.exit_code)
 }
 
 async fn gather(
@@ -89,23 +78,7 @@ async fn gather(
             .await
         }
     };
-    DoctorFacts {
-        metallb_namespace: ns.clone(),
-        preflight: PreflightFacts {
-            metallb_namespace: ns,
-            for_install: false,
-            cluster,
-            node: NodeState::NotRead {
-                reason: "doctor does not judge this host".into(),
-            },
-            pools: vec![],
-            probe: ProbeState::NotRun {
-                reason: "doctor probes assigned addresses instead".into(),
-            },
-        },
-        metallb,
-        arp,
-    }
+    DoctorFacts::new(ns, cluster, metallb, arp)
 }
 
 /// Probes every assigned address and the InternalIPs of their announcing nodes (ARP for IPv4,

@@ -10,7 +10,8 @@ use tokio::time::Instant;
 
 use kube::ResourceExt;
 
-use crate::checks::{CheckSpec, Policy, Status, Summary, preflight, run_checks};
+use crate::checks::runner::{self, Run, Suite};
+use crate::checks::{Check, Policy, Status, Summary, preflight, wait};
 use crate::cli::{DryRun, GlobalArgs, InstallArgs, RenderArgs};
 use crate::facts::probe::{self, ProbeState};
 use crate::facts::{NodeState, PoolInput, PreflightFacts, gather, node};
@@ -24,7 +25,7 @@ use crate::net::pool::Pool;
 use crate::net::roots::HostRoots;
 use crate::output::is_json;
 use crate::progress::Progress;
-use crate::report::{Report, Target, human};
+use crate::report::{self, Report, Target};
 use crate::{Error, ExitCode, Result};
 
 /// Turns the render flags into options, validating what clap cannot.
@@ -181,8 +182,7 @@ fn seconds(d: Duration) -> f64 {
 pub async fn run(global: &GlobalArgs, args: &InstallArgs) -> Result<ExitCode> {
     let opts = render_options(global, &args.render)?;
     let plan = pool_plan(args, &opts.namespace)?;
-    let ids: Vec<&str> = install_checks().iter().map(|s| s.id).collect();
-    let policy = Policy::new(&args.ignore, Default::default(), &ids)?;
+    let policy = Policy::new(&args.ignore, Default::default(), &install_checks().ids())?;
     let objects = render(&opts);
     let plan_objects = plan.objects();
     if args.dry_run == Some(DryRun::Client) {
@@ -482,26 +482,32 @@ fn finish(json: bool, progress: &Progress, outcome: Outcome, started: Instant) -
     Ok(ExitCode::Ok)
 }
 
-/// Preflight's checks that decide whether an install can succeed: cluster, existing MetalLB,
-/// namespace and pools (kube-proxy and node tuning are preflight's and doctor's business).
 /// kube-proxy's checks install runs as advice: MetalLB installs fine without strictARP, but an
 /// install that says "serving" while every node answers ARP for every address misleads.
 const KUBE_PROXY_ADVICE: [&str; 2] = ["LB110", "LB111"];
 
-fn install_checks() -> Vec<CheckSpec<PreflightFacts>> {
-    preflight::specs()
-        .into_iter()
-        .filter(|s| {
-            matches!(s.area, "cluster" | "metallb" | "pool")
-                || s.id == "LB200"
-                || KUBE_PROXY_ADVICE.contains(&s.id)
-        })
-        .collect()
+/// Preflight's install set, read as install reads it.
+fn install_checks() -> Suite<PreflightFacts> {
+    let mut suite = Suite::new(preflight::specs_of(preflight::INSTALL), &[]);
+    suite.adjust = Some(for_install);
+    suite
+}
+
+/// kube-proxy's findings are advice; a missing permission means install cannot run (exit 3,
+/// as for every command), which is no failed check of the cluster.
+fn for_install(checks: &mut [Check]) {
+    as_advice(checks);
+    for c in checks
+        .iter_mut()
+        .filter(|c| c.id == "LB104" && c.status == Status::Fail)
+    {
+        c.status = Status::Error;
+    }
 }
 
 /// kube-proxy's failures are warnings for install (the hint still says what to run), and so
 /// are its errors (a user who may install MetalLB need not be allowed to read kube-system).
-fn as_advice(checks: &mut [crate::checks::Check]) {
+fn as_advice(checks: &mut [Check]) {
     for c in checks
         .iter_mut()
         .filter(|c| KUBE_PROXY_ADVICE.contains(&c.id.as_str()))
@@ -545,68 +551,29 @@ async fn precheck(
     json: bool,
 ) -> Result<ExitCode> {
     let t = Instant::now();
-    let specs = install_checks();
-    let pools = pool_inputs(
-        plan,
-        if args.config.is_some() {
-            "--config"
-        } else {
-            "--pool"
-        },
-    );
-    let roots = HostRoots::default();
-    let options = gather::Options {
-        metallb_namespace: opts.namespace.clone(),
-        service_cidrs: !pools.is_empty(),
+    let origin = if args.config.is_some() {
+        "--config"
+    } else {
+        "--pool"
     };
-    let mut facts = PreflightFacts {
-        metallb_namespace: opts.namespace.clone(),
-        for_install: true,
-        cluster: crate::verbose::timed(
-            "gathering cluster facts",
-            gather::cluster(target, &options),
-        )
-        .await,
-        node: node::local(&roots),
-        pools,
-        probe: ProbeState::NotRun {
-            reason: if args.no_probe {
-                "--no-probe".into()
-            } else {
-                "lbctl does not run on a node of this cluster".into()
-            },
-        },
+    let pools = pool_inputs(plan, origin);
+    let run = Run {
+        policy,
+        wait: None,
+        nodes: None,
     };
-    let mut checks = run_checks(&specs, &facts);
-    // ARP probes only from a node of the cluster (LB200 passed): from anywhere else they would
-    // ask the wrong network.
-    let on_node = checks
-        .iter()
-        .any(|c| c.id == "LB200" && c.status == Status::Pass);
-    if on_node && !args.no_probe {
-        if let NodeState::Local { facts: node, .. } = &facts.node {
-            let settings = probe::Settings {
-                interface: None,
-                rate: 500,
-                attempts: 3,
-            };
-            facts.probe = probe::run(&facts.pools, node, &roots, &settings).await;
-        }
-        checks = run_checks(&specs, &facts);
-    }
-    as_advice(&mut checks);
-    policy.apply(&mut checks);
-    let code = policy.exit_code(&checks);
+    let judged = runner::run(&install_checks(), run, wait::on_stderr().as_mut(), || {
+        install_facts(target, opts, args.no_probe, pools.clone())
+    })
+    .await;
+    let (checks, code) = (judged.checks, judged.exit_code);
     if code == ExitCode::Ok {
         let summary = Summary::of(&checks);
-        progress.step(
-            "preflight",
-            &format!(
-                "{} passed, {} warnings, {} skipped",
-                summary.pass, summary.warn, summary.skip
-            ),
-            t.elapsed(),
+        let counts = format!(
+            "{} passed, {} warnings, {} skipped",
+            summary.pass, summary.warn, summary.skip
         );
+        progress.step("preflight", &counts, t.elapsed());
         for c in checks.iter().filter(|c| c.status == Status::Warn) {
             progress.detail(&format!("warning {} {}: {}", c.id, c.title, c.message));
             if let Some(hint) = &c.hint {
@@ -615,35 +582,82 @@ async fn precheck(
         }
         return Ok(code);
     }
-    let report = Report::new(
-        "install",
-        Some(Target {
-            server: target.server.clone(),
-            context: target.context.clone(),
-            server_version: None,
-        }),
-        checks,
-        code,
-    );
-    if json {
-        println!("{}", report.to_json());
-    } else {
-        let style = human::Style {
-            color: colored::control::SHOULD_COLORIZE.should_colorize(),
-            unicode: human::unicode_from_env(),
-        };
-        print!("{}", human::render(&report, style));
-        println!(
-            "Nothing was written. Fix the failed checks, or pass --ignore ID to go on anyway."
-        );
+    let target = Target {
+        server: target.server.clone(),
+        context: target.context.clone(),
+        server_version: None,
+    };
+    report::emit(
+        &Report::new("install", Some(target), checks, code),
+        json,
+        None,
+    )?;
+    if !json {
+        println!("{}", nothing_written(code));
     }
     Ok(code)
+}
+
+/// The cluster, this host and the pools as install sees them.
+async fn install_facts(
+    target: &ClusterTarget,
+    opts: &RenderOptions,
+    no_probe: bool,
+    pools: Vec<PoolInput>,
+) -> PreflightFacts {
+    let roots = HostRoots::default();
+    let options = gather::Options {
+        metallb_namespace: opts.namespace.clone(),
+        service_cidrs: !pools.is_empty(),
+    };
+    let cluster = gather::cluster(target, &options);
+    let mut facts = PreflightFacts {
+        metallb_namespace: opts.namespace.clone(),
+        for_install: true,
+        cluster: crate::verbose::timed("gathering cluster facts", cluster).await,
+        node: node::local(&roots),
+        pools,
+        probe: ProbeState::NotRun {
+            reason: if no_probe {
+                "--no-probe".into()
+            } else {
+                "lbctl does not run on a node of this cluster".into()
+            },
+        },
+    };
+    // ARP probes only from a node of the cluster (LB200 passes): from anywhere else they would
+    // ask the wrong network.
+    let on_node = preflight::node::host(&facts).status == Status::Pass;
+    if on_node
+        && !no_probe
+        && let NodeState::Local { facts: node, .. } = &facts.node
+    {
+        let settings = probe::Settings {
+            interface: None,
+            rate: 500,
+            attempts: 3,
+        };
+        facts.probe = probe::run(&facts.pools, node, &roots, &settings).await;
+    }
+    facts
+}
+
+/// The last line of a stopped install: what to do depends on whether a check failed or could
+/// not run (fixing a connection is not done with --ignore).
+fn nothing_written(code: ExitCode) -> &'static str {
+    match code {
+        ExitCode::Failed => {
+            "Nothing was written. Fix the failed checks, or pass --ignore ID to go on anyway."
+        }
+        _ => {
+            "Nothing was written: a check could not run. Fix what its hint names (connection, credentials, permissions) and run install again."
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::Check;
 
     fn check(id: &str, status: Status) -> Check {
         Check {
@@ -677,5 +691,19 @@ mod tests {
         assert!(checks[0].message.contains("not reliably answered"));
         assert!(checks[1].message.contains("could not be checked"));
         assert_eq!(checks[2].message, "m");
+    }
+
+    #[test]
+    fn a_missing_permission_stops_install_as_could_not_run() {
+        let mut checks = vec![check("LB104", Status::Fail), check("LB121", Status::Fail)];
+        for_install(&mut checks);
+        assert_eq!(checks[0].status, Status::Error);
+        assert_eq!(checks[1].status, Status::Fail);
+        assert_eq!(
+            Policy::default().exit_code(&checks[..1]),
+            ExitCode::CannotRun
+        );
+        assert!(nothing_written(ExitCode::CannotRun).contains("could not run"));
+        assert!(nothing_written(ExitCode::Failed).contains("Fix the failed checks"));
     }
 }

@@ -33,6 +33,34 @@ pub struct DoctorFacts {
 }
 
 impl DoctorFacts {
+    /// Doctor's facts: preflight's part holds only the cluster (doctor judges neither this host
+    /// nor a pool of its own).
+    pub fn new(
+        metallb_namespace: String,
+        cluster: super::ClusterState,
+        metallb: Option<Box<MetalLbFacts>>,
+        arp: ArpFacts,
+    ) -> Self {
+        let preflight = PreflightFacts {
+            metallb_namespace: metallb_namespace.clone(),
+            for_install: false,
+            cluster,
+            node: super::NodeState::NotRead {
+                reason: "doctor does not judge this host".into(),
+            },
+            pools: vec![],
+            probe: super::probe::ProbeState::NotRun {
+                reason: "doctor probes assigned addresses instead".into(),
+            },
+        };
+        DoctorFacts {
+            metallb_namespace,
+            preflight,
+            metallb,
+            arp,
+        }
+    }
+
     pub fn metallb(&self) -> Option<&MetalLbFacts> {
         self.metallb.as_deref()
     }

@@ -20,6 +20,15 @@ impl Style {
         color: false,
         unicode: true,
     };
+
+    /// The style for stdout: colour as `--color` decided (see `output::init_color`), symbols as
+    /// the locale allows.
+    pub fn for_stdout() -> Style {
+        Style {
+            color: colored::control::SHOULD_COLORIZE.should_colorize(),
+            unicode: unicode_from_env(),
+        }
+    }
 }
 
 /// True when the locale promises UTF-8 (the first of LC_ALL, LC_CTYPE, LANG that is set

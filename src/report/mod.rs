@@ -4,10 +4,13 @@
 pub mod human;
 pub mod junit;
 
+use std::path::Path;
+
 use serde::Serialize;
 
-use crate::ExitCode;
 use crate::checks::{Check, Status, Summary};
+use crate::facts::ClusterState;
+use crate::{Error, ExitCode, Result};
 
 /// Version of the JSON schema below; bump it on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -129,6 +132,35 @@ pub struct Target {
     pub context: String,
     /// `gitVersion` of the server, when it could be read.
     pub server_version: Option<String>,
+}
+
+impl Target {
+    /// The cluster the facts were read from; `None` when it was not reached.
+    pub fn of(cluster: &ClusterState) -> Option<Target> {
+        match cluster {
+            ClusterState::Reached(c) => Some(Target {
+                server: c.server.clone(),
+                context: c.context.clone(),
+                server_version: c.version.as_ref().ok().map(|v| v.git_version.clone()),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Writes `--junit FILE` when asked, then prints the report on stdout: the JSON document with
+/// `json`, else the human report.
+pub fn emit(report: &Report, json: bool, junit: Option<&Path>) -> Result<()> {
+    if let Some(path) = junit {
+        std::fs::write(path, junit::render(report))
+            .map_err(|e| Error::io(format!("cannot write --junit {}", path.display()), e))?;
+    }
+    if json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{}", human::render(report, human::Style::for_stdout()));
+    }
+    Ok(())
 }
 
 impl Report {

@@ -126,6 +126,27 @@ pub fn ids() -> Vec<&'static str> {
     specs().iter().map(|s| s.id).collect()
 }
 
+/// The checks that decide whether `lbctl install` can succeed: the cluster, an existing
+/// MetalLB and the pools; LB200 (whether this host is a node, so that its ARP probes ask the
+/// right network); and kube-proxy's mode, which install reports as advice. kube-proxy's state
+/// and node tuning otherwise are preflight's and doctor's business.
+#[rustfmt::skip]
+pub const INSTALL: &[&str] = &[
+    "LB101", "LB102", "LB103", "LB104", "LB105", "LB106", "LB107", "LB108",
+    "LB110", "LB111",
+    "LB120", "LB121", "LB122",
+    "LB200",
+    "LB301", "LB302", "LB303", "LB304", "LB305", "LB306", "LB307", "LB308", "LB309",
+];
+
+/// The checks named in `ids`, in catalog order.
+pub fn specs_of(ids: &[&str]) -> Vec<CheckSpec<PreflightFacts>> {
+    specs()
+        .into_iter()
+        .filter(|s| ids.contains(&s.id))
+        .collect()
+}
+
 #[cfg(test)]
 pub(crate) mod testing {
     //! Builders for facts, shared by the rule tests.
@@ -172,6 +193,17 @@ mod tests {
     #[test]
     fn ids_are_unique_ordered_and_documented() {
         crate::checks::assert_catalog(&specs());
+    }
+
+    #[test]
+    fn the_install_set_names_only_preflight_checks_with_their_dependencies() {
+        let install = specs_of(INSTALL);
+        assert_eq!(
+            install.len(),
+            INSTALL.len(),
+            "an ID in INSTALL is not a check"
+        );
+        crate::checks::assert_catalog(&install);
     }
 
     #[test]

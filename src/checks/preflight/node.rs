@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use super::{list, pools_or_skip};
 use crate::checks::Outcome;
 use crate::facts::cluster::{KubeProxy, ProxyConfig, Workload};
-use crate::facts::{NodeState, PreflightFacts};
+use crate::facts::{ClusterState, NodeState, PreflightFacts};
 use crate::net::node::{AddressPath, NodeNetFacts};
 use crate::net::sysctl::ArpConf;
 
@@ -106,6 +106,24 @@ pub fn host(f: &PreflightFacts) -> Outcome {
     let (hostname, n) = node!(f);
     if let NodeState::Remote { node, .. } = &f.node {
         return remote_host(f, node, n);
+    }
+    // Only the cluster's nodes tell a node from a workstation, whose sysctls say nothing about
+    // the nodes; `--local` (no cluster contacted) says this host is one.
+    if let ClusterState::Unreachable { .. } = &f.cluster {
+        return Outcome::skip(format!(
+            "skipped: without the cluster lbctl cannot tell whether this host ({hostname}) is one of its nodes; --local checks this host as a node"
+        ));
+    }
+    if let Some(c) = f.cluster()
+        && let Err(e) = &c.nodes
+    {
+        return Outcome::error(
+            format!(
+                "cannot tell whether this host ({hostname}) is a node of the cluster: {}",
+                e.describe()
+            ),
+            e.hint(),
+        );
     }
     if n.sysctls.is_none() {
         return Outcome::error(
@@ -539,6 +557,41 @@ mod tests {
             reason: "not Linux".into(),
         };
         assert_eq!(host(&f), Outcome::skip("not Linux"));
+    }
+
+    #[test]
+    fn host_is_judged_only_when_the_cluster_says_it_is_a_node_or_local_says_so() {
+        let host_of = |cluster: ClusterState| {
+            let mut f = on(
+                facts(super::super::testing::cluster()),
+                host_facts(conf(0, 0, 0, 0)),
+            );
+            f.cluster = cluster;
+            host(&f)
+        };
+        let unreachable = host_of(ClusterState::Unreachable {
+            server: None,
+            message: "cannot reach".into(),
+            hint: "check".into(),
+        });
+        assert_eq!(unreachable.status, Status::Skip);
+        assert!(unreachable.message.contains("--local checks this host"));
+        let local = host_of(ClusterState::NotUsed {
+            reason: "--local".into(),
+        });
+        assert_eq!(local.status, Status::Pass);
+        let mut c = cluster();
+        c.nodes = Err(crate::facts::cluster::SourceError::forbidden(
+            "list", "nodes", None,
+        ));
+        let forbidden = host_of(ClusterState::Reached(Box::new(c)));
+        assert_eq!(forbidden.status, Status::Error);
+        assert!(
+            forbidden
+                .message
+                .contains("cannot tell whether this host (n1)")
+        );
+        assert!(forbidden.hint.unwrap().contains("can-i list nodes"));
     }
 
     #[test]

@@ -181,6 +181,37 @@ pub fn split_ready(nodes: &[Node]) -> Plan {
     plan
 }
 
+/// Plans (nodes, permissions, namespace), then reads every selected node through its pod: the
+/// whole of `--nodes` for a command that runs checks.
+pub async fn plan_and_read(
+    target: &ClusterTarget,
+    settings: &Settings,
+) -> Result<Vec<(String, NodeState)>> {
+    let plan = crate::verbose::timed(
+        "planning the node checks (nodes, permissions, namespace)",
+        plan(target, settings),
+    )
+    .await?;
+    crate::verbose::say(1, || {
+        format!(
+            "node checks: {} Ready node(s) get a pod, {} not Ready",
+            plan.check.len(),
+            plan.not_ready.len()
+        )
+    });
+    // Pods can take a while (image pulls): say what is happening on a terminal.
+    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        eprintln!(
+            "checking {} node(s) through pods in namespace {} ({}, up to {} at a time)...",
+            plan.check.len(),
+            settings.namespace,
+            settings.image,
+            settings.concurrency
+        );
+    }
+    crate::verbose::timed("running the node-check pods", read(target, &plan, settings)).await
+}
+
 /// Runs the pods of the plan and returns every selected node's state, by node name.
 pub async fn read(
     target: &ClusterTarget,
