@@ -174,6 +174,7 @@ pub fn sync(
     announce(
         world,
         ns,
+        settings,
         &pool_objects,
         &allocations,
         &speakers,
@@ -704,6 +705,7 @@ fn eligible_nodes<'a>(
 fn announce(
     world: &World,
     ns: &str,
+    settings: &ClusterSettings,
     pool_objects: &[&Value],
     allocations: &[Allocation],
     speakers: &HashMap<&str, &Value>,
@@ -763,7 +765,10 @@ fn announce(
         let Some(node) = node else {
             continue;
         };
-        let node = node.as_str();
+        let node = match settings.metallb.l2_status_node.get(&key(svc)) {
+            Some(other) if speakers.contains_key(other.as_str()) => other.as_str(),
+            _ => node.as_str(),
+        };
         wanted.insert((key(svc), node.to_string()));
         let mut status = json!({"node": node, "serviceName": meta::name(svc), "serviceNamespace": meta::namespace(svc)});
         // The winner's own advertisements give its interfaces (`ipAdvertisementFor`): one
