@@ -41,6 +41,7 @@ Register-ArgumentCompleter -Native -CommandName 'lbctl' -ScriptBlock {
             [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Probe pool addresses with ARP (RFC 5227) or, for IPv6, NDP to find hosts already using them')
             [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install MetalLB (built into lbctl) and its address pools, and wait until it serves')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check that MetalLB is healthy and that its addresses are really announced (read-only)')
+            [CompletionResult]::new('explain', 'explain', [CompletionResultType]::ParameterValue, 'Explain why a LoadBalancer address is (not) reachable, node by node, as MetalLB''s L2 election decides')
             [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Remove MetalLB: pools, webhook, workloads, RBAC, CRDs and namespace')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) for lbctl or one of its subcommands')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -220,6 +221,30 @@ Register-ArgumentCompleter -Native -CommandName 'lbctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'lbctl;explain' {
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'The Service''s namespace')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'The Service''s namespace')
+            [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Send the probes on this interface instead of the one `ip route get` picks')
+            [CompletionResult]::new('--interface', '--interface', [CompletionResultType]::ParameterName, 'Send the probes on this interface instead of the one `ip route get` picks')
+            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Packets per second over all addresses (lower it if switches rate-limit ARP)')
+            [CompletionResult]::new('--attempts', '--attempts', [CompletionResultType]::ParameterName, 'Probes per address; an address stops being probed as soon as someone answers')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use (default: the current context)')
+            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'How long to wait for a single API request before giving up, e.g. 30s or 1m (0 = no limit)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)')
+            [CompletionResult]::new('--metallb-namespace', '--metallb-namespace', [CompletionResultType]::ParameterName, 'Namespace MetalLB lives in')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every LoadBalancer Service, one line each (judged from the API only, never probed)')
+            [CompletionResult]::new('--no-probe', '--no-probe', [CompletionResultType]::ParameterName, 'Do not send ARP/NDP for the address')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr; repeat for more (-vv shows every API request)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr; repeat for more (-vv shows every API request)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'lbctl;uninstall' {
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Deadline for the whole command, waiting for deletions included')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)')
@@ -263,6 +288,7 @@ Register-ArgumentCompleter -Native -CommandName 'lbctl' -ScriptBlock {
             [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Probe pool addresses with ARP (RFC 5227) or, for IPv6, NDP to find hosts already using them')
             [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install MetalLB (built into lbctl) and its address pools, and wait until it serves')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check that MetalLB is healthy and that its addresses are really announced (read-only)')
+            [CompletionResult]::new('explain', 'explain', [CompletionResultType]::ParameterValue, 'Explain why a LoadBalancer address is (not) reachable, node by node, as MetalLB''s L2 election decides')
             [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Remove MetalLB: pools, webhook, workloads, RBAC, CRDs and namespace')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (roff) for lbctl or one of its subcommands')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -287,6 +313,9 @@ Register-ArgumentCompleter -Native -CommandName 'lbctl' -ScriptBlock {
             break
         }
         'lbctl;help;doctor' {
+            break
+        }
+        'lbctl;help;explain' {
             break
         }
         'lbctl;help;uninstall' {

@@ -25,6 +25,9 @@ _lbctl() {
             lbctl,enable-strictarp)
                 cmd="lbctl__subcmd__enable__subcmd__strictarp"
                 ;;
+            lbctl,explain)
+                cmd="lbctl__subcmd__explain"
+                ;;
             lbctl,help)
                 cmd="lbctl__subcmd__help"
                 ;;
@@ -55,6 +58,9 @@ _lbctl() {
             lbctl__subcmd__help,enable-strictarp)
                 cmd="lbctl__subcmd__help__subcmd__enable__subcmd__strictarp"
                 ;;
+            lbctl__subcmd__help,explain)
+                cmd="lbctl__subcmd__help__subcmd__explain"
+                ;;
             lbctl__subcmd__help,help)
                 cmd="lbctl__subcmd__help__subcmd__help"
                 ;;
@@ -83,7 +89,7 @@ _lbctl() {
 
     case "${cmd}" in
         lbctl)
-            opts="-o -v -h -V --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version version enable-strictarp completions preflight probe install doctor uninstall man help"
+            opts="-o -v -h -V --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version version enable-strictarp completions preflight probe install doctor explain uninstall man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -314,8 +320,74 @@ _lbctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        lbctl__subcmd__explain)
+            opts="-n -i -o -v -h -V --namespace --all --no-probe --interface --rate --attempts --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interface)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --attempts)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --metallb-namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         lbctl__subcmd__help)
-            opts="version enable-strictarp completions preflight probe install doctor uninstall man help"
+            opts="version enable-strictarp completions preflight probe install doctor explain uninstall man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -357,6 +429,20 @@ _lbctl() {
             return 0
             ;;
         lbctl__subcmd__help__subcmd__enable__subcmd__strictarp)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lbctl__subcmd__help__subcmd__explain)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -38,6 +38,7 @@ set edit:completion:arg-completer[lbctl] = {|@words|
             cand probe 'Probe pool addresses with ARP (RFC 5227) or, for IPv6, NDP to find hosts already using them'
             cand install 'Install MetalLB (built into lbctl) and its address pools, and wait until it serves'
             cand doctor 'Check that MetalLB is healthy and that its addresses are really announced (read-only)'
+            cand explain 'Explain why a LoadBalancer address is (not) reachable, node by node, as MetalLB''s L2 election decides'
             cand uninstall 'Remove MetalLB: pools, webhook, workloads, RBAC, CRDs and namespace'
             cand man 'Print the man page (roff) for lbctl or one of its subcommands'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -209,6 +210,29 @@ set edit:completion:arg-completer[lbctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'lbctl;explain'= {
+            cand -n 'The Service''s namespace'
+            cand --namespace 'The Service''s namespace'
+            cand -i 'Send the probes on this interface instead of the one `ip route get` picks'
+            cand --interface 'Send the probes on this interface instead of the one `ip route get` picks'
+            cand --rate 'Packets per second over all addresses (lower it if switches rate-limit ARP)'
+            cand --attempts 'Probes per address; an address stops being probed as soon as someone answers'
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)'
+            cand --context 'The kubeconfig context to use (default: the current context)'
+            cand --request-timeout 'How long to wait for a single API request before giving up, e.g. 30s or 1m (0 = no limit)'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --color 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)'
+            cand --metallb-namespace 'Namespace MetalLB lives in'
+            cand --all 'Every LoadBalancer Service, one line each (judged from the API only, never probed)'
+            cand --no-probe 'Do not send ARP/NDP for the address'
+            cand -v 'More detail on stderr; repeat for more (-vv shows every API request)'
+            cand --verbose 'More detail on stderr; repeat for more (-vv shows every API request)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'lbctl;uninstall'= {
             cand --timeout 'Deadline for the whole command, waiting for deletions included'
             cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)'
@@ -250,6 +274,7 @@ set edit:completion:arg-completer[lbctl] = {|@words|
             cand probe 'Probe pool addresses with ARP (RFC 5227) or, for IPv6, NDP to find hosts already using them'
             cand install 'Install MetalLB (built into lbctl) and its address pools, and wait until it serves'
             cand doctor 'Check that MetalLB is healthy and that its addresses are really announced (read-only)'
+            cand explain 'Explain why a LoadBalancer address is (not) reachable, node by node, as MetalLB''s L2 election decides'
             cand uninstall 'Remove MetalLB: pools, webhook, workloads, RBAC, CRDs and namespace'
             cand man 'Print the man page (roff) for lbctl or one of its subcommands'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -267,6 +292,8 @@ set edit:completion:arg-completer[lbctl] = {|@words|
         &'lbctl;help;install'= {
         }
         &'lbctl;help;doctor'= {
+        }
+        &'lbctl;help;explain'= {
         }
         &'lbctl;help;uninstall'= {
         }

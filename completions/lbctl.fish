@@ -43,6 +43,7 @@ complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "preflight" -d 'Check wh
 complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "probe" -d 'Probe pool addresses with ARP (RFC 5227) or, for IPv6, NDP to find hosts already using them'
 complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "install" -d 'Install MetalLB (built into lbctl) and its address pools, and wait until it serves'
 complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "doctor" -d 'Check that MetalLB is healthy and that its addresses are really announced (read-only)'
+complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "explain" -d 'Explain why a LoadBalancer address is (not) reachable, node by node, as MetalLB\'s L2 election decides'
 complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "uninstall" -d 'Remove MetalLB: pools, webhook, workloads, RBAC, CRDs and namespace'
 complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "man" -d 'Print the man page (roff) for lbctl or one of its subcommands'
 complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -200,6 +201,24 @@ complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l no-probe -d 'Do n
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -s V -l version -d 'Print version'
+complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -s n -l namespace -d 'The Service\'s namespace' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -s i -l interface -d 'Send the probes on this interface instead of the one `ip route get` picks' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -l rate -d 'Packets per second over all addresses (lower it if switches rate-limit ARP)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -l attempts -d 'Probes per address; an address stops being probed as soon as someone answers' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)' -r -F
+complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -l context -d 'The kubeconfig context to use (default: the current context)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -l request-timeout -d 'How long to wait for a single API request before giving up, e.g. 30s or 1m (0 = no limit)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -s o -l output -d 'Output format' -r -f -a "human\t'Readable text (default)'
+json\t'One JSON document on stdout with a stable schema'"
+complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -l color -d 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -l metallb-namespace -d 'Namespace MetalLB lives in' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -l all -d 'Every LoadBalancer Service, one line each (judged from the API only, never probed)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -l no-probe -d 'Do not send ARP/NDP for the address'
+complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -s V -l version -d 'Print version'
 complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -l timeout -d 'Deadline for the whole command, waiting for deletions included' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)' -r -F
 complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -l context -d 'The kubeconfig context to use (default: the current context)' -r
@@ -227,13 +246,14 @@ complete -c lbctl -n "__fish_lbctl_using_subcommand man" -l metallb-namespace -d
 complete -c lbctl -n "__fish_lbctl_using_subcommand man" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lbctl -n "__fish_lbctl_using_subcommand man" -s V -l version -d 'Print version'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install doctor uninstall man help" -f -a "version" -d 'Print the lbctl version, the embedded MetalLB version and the server version'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install doctor uninstall man help" -f -a "enable-strictarp" -d 'Switch kube-proxy to IPVS mode with strictARP, restart it and wait (MetalLB L2 needs it)'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install doctor uninstall man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install doctor uninstall man help" -f -a "preflight" -d 'Check whether this cluster, this node and a pool are ready for MetalLB L2 (read-only)'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install doctor uninstall man help" -f -a "probe" -d 'Probe pool addresses with ARP (RFC 5227) or, for IPv6, NDP to find hosts already using them'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install doctor uninstall man help" -f -a "install" -d 'Install MetalLB (built into lbctl) and its address pools, and wait until it serves'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install doctor uninstall man help" -f -a "doctor" -d 'Check that MetalLB is healthy and that its addresses are really announced (read-only)'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install doctor uninstall man help" -f -a "uninstall" -d 'Remove MetalLB: pools, webhook, workloads, RBAC, CRDs and namespace'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install doctor uninstall man help" -f -a "man" -d 'Print the man page (roff) for lbctl or one of its subcommands'
-complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install doctor uninstall man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install doctor explain uninstall man help" -f -a "version" -d 'Print the lbctl version, the embedded MetalLB version and the server version'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install doctor explain uninstall man help" -f -a "enable-strictarp" -d 'Switch kube-proxy to IPVS mode with strictARP, restart it and wait (MetalLB L2 needs it)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install doctor explain uninstall man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install doctor explain uninstall man help" -f -a "preflight" -d 'Check whether this cluster, this node and a pool are ready for MetalLB L2 (read-only)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install doctor explain uninstall man help" -f -a "probe" -d 'Probe pool addresses with ARP (RFC 5227) or, for IPv6, NDP to find hosts already using them'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install doctor explain uninstall man help" -f -a "install" -d 'Install MetalLB (built into lbctl) and its address pools, and wait until it serves'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install doctor explain uninstall man help" -f -a "doctor" -d 'Check that MetalLB is healthy and that its addresses are really announced (read-only)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install doctor explain uninstall man help" -f -a "explain" -d 'Explain why a LoadBalancer address is (not) reachable, node by node, as MetalLB\'s L2 election decides'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install doctor explain uninstall man help" -f -a "uninstall" -d 'Remove MetalLB: pools, webhook, workloads, RBAC, CRDs and namespace'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install doctor explain uninstall man help" -f -a "man" -d 'Print the man page (roff) for lbctl or one of its subcommands'
+complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install doctor explain uninstall man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

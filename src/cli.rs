@@ -182,6 +182,20 @@ Exit codes: 0 all checks passed (warnings allowed unless --fail-on warning), 1 a
     )]
     Doctor(DoctorArgs),
 
+    /// Explain why a LoadBalancer address is (not) reachable, node by node, as MetalLB's L2 election decides.
+    #[command(
+        long_about = "Replays MetalLB v0.16.1's layer-2 election for one LoadBalancer Service: the address and its \
+pool (or why none was assigned), the L2Advertisements that apply, the serving endpoints, every node kept or \
+dropped with its reason (ready speaker, NetworkUnavailable, the exclude-from-external-load-balancers label, \
+nodeSelectors, externalTrafficPolicy Local), the sha256(node#ip) order and the predicted node; compares it \
+with ServiceL2Status and the speakers' latest event, and, when this host is on the address's segment and \
+may send raw packets, with what answers ARP/NDP. One verdict with an LB6xx reason (docs/checks.md).\n\n\
+Exit codes: 0 the address is announced by the predicted node, 1 it is not (the reason says why), \
+2 bad usage or no such LoadBalancer Service, 3 could not look (unreachable, permission).",
+        after_help = "Examples:\n  lbctl explain web -n shop\n  lbctl explain web -n shop -o json\n  lbctl explain --all\n  lbctl explain web --no-probe"
+    )]
+    Explain(ExplainArgs),
+
     /// Remove MetalLB: pools, webhook, workloads, RBAC, CRDs and namespace.
     #[command(
         long_about = "Removes what lbctl install wrote, in the order that keeps nothing half-working: pools and \
@@ -319,6 +333,32 @@ pub struct CheckRunArgs {
     /// Also write the results as JUnit XML to FILE.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The LoadBalancer Service to explain.
+    #[arg(
+        value_name = "SERVICE",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    pub service: Option<String>,
+
+    /// The Service's namespace.
+    #[arg(short = 'n', long, value_name = "NAMESPACE", default_value = "default")]
+    pub namespace: String,
+
+    /// Every LoadBalancer Service, one line each (judged from the API only, never probed).
+    #[arg(long)]
+    pub all: bool,
+
+    /// Do not send ARP/NDP for the address.
+    #[arg(long)]
+    pub no_probe: bool,
+
+    #[command(flatten)]
+    pub probing: ProbeTuning,
 }
 
 /// ARP probe pacing; shared by probe, preflight and doctor.

@@ -659,6 +659,16 @@ fn install_then_doctor_wait_is_the_ci_gate(backend) {
         "metadata": {"name": "web", "namespace": "default"},
         "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]}
     }));
+    // MetalLB announces only a Service with a serving endpoint; this one has no selector, so
+    // its endpoint is written by hand.
+    env.cluster.apply_object(json!({
+        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+        "metadata": {"name": "web-manual", "namespace": "default",
+                     "labels": {"kubernetes.io/service-name": "web"}},
+        "addressType": "IPv4",
+        "endpoints": [{"addresses": ["10.244.1.9"], "nodeName": "w1", "conditions": {"ready": true}}],
+        "ports": [{"port": 80, "protocol": "TCP"}]
+    }));
     // Right after install, doctor waits for the service's address and announcement.
     let out = env.lbctl("admin", &["--wait", "2m"]).output().unwrap();
     assert_eq!(

@@ -2,6 +2,7 @@
 //! the runner every check command uses, and the pure rule sets of each command.
 
 pub mod doctor;
+pub mod explain;
 pub mod model;
 pub mod preflight;
 pub mod runner;

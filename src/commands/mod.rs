@@ -3,6 +3,7 @@
 pub mod completions;
 pub mod doctor;
 pub mod enable_strictarp;
+pub mod explain;
 pub mod install;
 pub mod man;
 pub mod preflight;
@@ -33,6 +34,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => man::run(&args),
         Command::Doctor(args) => doctor::run(&global, &args).await,
+        Command::Explain(args) => explain::run(&global, &args).await,
         Command::Install(args) => install::run(&global, &args).await,
         Command::Uninstall(args) => uninstall::run(&global, &args).await,
         Command::Preflight(args) => preflight::run(&global, &args).await,

@@ -7,6 +7,7 @@
 mod gather;
 
 pub use gather::gather;
+pub(crate) use gather::list_crd;
 
 use std::net::IpAddr;
 

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod cluster;
+pub mod explain;
 pub mod gather;
 pub mod metallb;
 pub mod node;

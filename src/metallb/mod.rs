@@ -2,6 +2,7 @@
 //! installation rendered from [`render::RenderOptions`].
 
 pub mod crds;
+pub mod election;
 pub mod existing;
 pub mod pools;
 pub mod rbac;

@@ -238,6 +238,11 @@ fn load_balancer_services_get_addresses_events_and_l2_status_until_the_pool_runs
         serde_json::to_value(pool("one", "metallb-system", &["192.168.77.240/32"])).unwrap(),
     );
     sim.apply_object(json!({"apiVersion": "metallb.io/v1beta1", "kind": "L2Advertisement", "metadata": {"name": "one", "namespace": "metallb-system"}, "spec": {"ipAddressPools": ["one"]}}));
+    // MetalLB announces only a Service with a serving endpoint: one on w1, outside the
+    // EndpointSlice controller's care.
+    sim.apply_object(json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+        "metadata": {"name": "web-manual", "namespace": "default", "labels": {"kubernetes.io/service-name": "web"}},
+        "addressType": "IPv4", "endpoints": [{"addresses": ["10.244.1.9"], "nodeName": "w1", "conditions": {"ready": true}}]}));
     runtime().block_on(async {
         let client = client_for(&sim, "admin").await;
         let services: Api<Service> = Api::namespaced(client.clone(), "default");

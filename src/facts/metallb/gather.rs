@@ -29,7 +29,11 @@ const DRY_RUN_ADDRESS: &str = "192.0.2.255/32";
 /// Lists a MetalLB kind; a 404 (its CRD is not installed) is an empty list, which LB402 reports.
 /// Objects without `spec` (MetalLB allows that for every kind but IPAddressPool, and its speakers
 /// write ServiceL2Status without one) read as an empty spec.
-async fn list_crd<K>(client: &kube::Client, ns: Option<&str>, resource: &str) -> Source<Vec<K>>
+pub(crate) async fn list_crd<K>(
+    client: &kube::Client,
+    ns: Option<&str>,
+    resource: &str,
+) -> Source<Vec<K>>
 where
     K: kube::Resource<DynamicType = ()> + DeserializeOwned,
 {

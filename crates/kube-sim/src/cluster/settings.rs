@@ -82,6 +82,10 @@ pub struct MetalLbSettings {
     pub ca_bundle_injected: bool,
     /// `configInvalid: "<errorSummary>"`: the controller and speakers report Invalid config.
     pub config_invalid: Option<String>,
+    /// `l2StatusNode: {"<ns>/<service>": "<node>"}`: the speakers report that node in the
+    /// Service's ServiceL2Status and event instead of the elected one, as speakers of another
+    /// version (electing differently) would.
+    pub l2_status_node: BTreeMap<String, String>,
 }
 
 impl Default for ClusterSettings {
@@ -109,6 +113,7 @@ impl Default for MetalLbSettings {
             webhook_serving: true,
             ca_bundle_injected: true,
             config_invalid: None,
+            l2_status_node: BTreeMap::new(),
         }
     }
 }
@@ -134,6 +139,7 @@ const METALLB_KEYS: &[&str] = &[
     "webhookServing",
     "caBundleInjected",
     "configInvalid",
+    "l2StatusNode",
 ];
 
 impl MetalLbSettings {
@@ -161,6 +167,17 @@ impl MetalLbSettings {
                 .as_str()
                 .ok_or("settings.metallb.configInvalid must be a string")?;
             out.config_invalid = Some(s.to_string());
+        }
+        if let Some(v) = m.get("l2StatusNode") {
+            let map = v
+                .as_object()
+                .ok_or("settings.metallb.l2StatusNode must be a map of namespace/name to node")?;
+            for (svc, node) in map {
+                let node = node
+                    .as_str()
+                    .ok_or("settings.metallb.l2StatusNode values must be node names")?;
+                out.l2_status_node.insert(svc.clone(), node.to_string());
+            }
         }
         Ok(out)
     }

@@ -254,3 +254,20 @@ pub fn events(store: &MemStore) -> Vec<String> {
         })
         .collect()
 }
+
+/// An EndpointSlice of `svc` (not the controller's, so it stays) with one endpoint per
+/// `(node, ready, serving)`.
+pub fn endpoint_slice(svc: &str, endpoints: &[(&str, bool, bool)]) -> Value {
+    let eps: Vec<Value> = endpoints
+        .iter()
+        .enumerate()
+        .map(|(i, (node, ready, serving))| {
+            json!({"addresses": [format!("10.244.9.{}", i + 1)], "nodeName": node,
+                "conditions": {"ready": ready, "serving": serving, "terminating": !serving}})
+        })
+        .collect();
+    json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+        "metadata": {"name": format!("{svc}-manual"), "namespace": "default",
+            "labels": {"kubernetes.io/service-name": svc}},
+        "addressType": "IPv4", "endpoints": eps, "ports": [{"port": 8080, "protocol": "TCP"}]})
+}

@@ -87,9 +87,10 @@ pub struct Memory {
     certs: Option<certs::WebhookCerts>,
     /// Events already recorded (`uid|reason|message`), so each is sent once.
     events: HashSet<String>,
-    /// The announcing node per (candidate set, address) from the last pass: choosing one walks
-    /// every candidate node, thousands of times per pass on a large cluster.
-    leaders: HashMap<(u64, String), String>,
+    /// The elected node per (candidate set, address) from the last pass, a cache of a pure
+    /// function: electing hashes every candidate node, thousands of times per pass on a large
+    /// cluster.
+    elected: HashMap<(u64, String), String>,
 }
 
 impl Memory {
@@ -173,6 +174,7 @@ pub fn sync(
     announce(
         world,
         ns,
+        settings,
         &pool_objects,
         &allocations,
         &speakers,
@@ -620,8 +622,11 @@ fn pool_status(
     }
 }
 
-/// The L2Advertisements that announce a pool.
-fn advertisements_for<'a>(world: &'a World, ns: &str, pool: &Value) -> Vec<&'a Value> {
+/// The L2Advertisements that announce a pool's addresses for a Service (MetalLB v0.16.1
+/// `internal/config/config.go` `setL2AdvertisementsToPools`: no pool names and no pool selectors
+/// select every pool; `speaker/layer2_controller.go` `l2AdsForService`: no service selectors, or
+/// one matching the Service's labels).
+fn advertisements_for<'a>(world: &'a World, ns: &str, pool: &Value, svc: &Value) -> Vec<&'a Value> {
     world
         .in_namespace("L2Advertisement", ns)
         .filter(|adv| {
@@ -637,17 +642,31 @@ fn advertisements_for<'a>(world: &'a World, ns: &str, pool: &Value) -> Vec<&'a V
             let all = names.is_none_or(Vec::is_empty) && selectors.is_none_or(Vec::is_empty);
             all || by_name || by_label
         })
+        .filter(|adv| {
+            adv.pointer("/spec/serviceSelectors")
+                .and_then(Value::as_array)
+                .is_none_or(|ss| {
+                    ss.is_empty() || ss.iter().any(|s| meta::label_selector_matches(s, svc))
+                })
+        })
         .collect()
 }
 
-/// Nodes that may announce: a running, ready speaker; no exclusion label (unless the speaker
-/// runs with `--ignore-exclude-lb`); the advertisement's node selectors.
+/// Whether an advertisement's `nodeSelectors` select a node (none: every node).
+fn selects_node(adv: &Value, node: &Value) -> bool {
+    adv.pointer("/spec/nodeSelectors")
+        .and_then(Value::as_array)
+        .is_none_or(|ss| ss.is_empty() || ss.iter().any(|s| meta::label_selector_matches(s, node)))
+}
+
+/// Nodes that may announce for these advertisements (`speakersForAds`): a running, ready
+/// speaker; no `NetworkUnavailable=True` condition; no exclusion label (unless the speaker runs
+/// with `--ignore-exclude-lb`); selected by one of the advertisements' node selectors.
 fn eligible_nodes<'a>(
     world: &'a World,
     speakers: &HashMap<&str, &Value>,
-    adv: &Value,
+    ads: &[&Value],
 ) -> Vec<&'a str> {
-    let selectors = adv.pointer("/spec/nodeSelectors").and_then(Value::as_array);
     world
         .list("Node")
         .iter()
@@ -662,22 +681,31 @@ fn eligible_nodes<'a>(
                     a.iter()
                         .any(|x| x == "--ignore-exclude-lb" || x == "--ignore-exclude-lb=true")
                 });
+            let network_unavailable = n
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|c| {
+                    meta::str_at(c, &["type"]) == "NetworkUnavailable"
+                        && meta::str_at(c, &["status"]) == "True"
+                });
             pods::is_ready(speaker)
+                && !network_unavailable
                 && (ignore_exclude || meta::label(n, EXCLUDE_LB).is_none())
-                && selectors.is_none_or(|ss| {
-                    ss.is_empty() || ss.iter().any(|s| meta::label_selector_matches(s, n))
-                })
+                && ads.iter().any(|a| selects_node(a, n))
         })
         .map(meta::name)
         .collect()
 }
 
 /// ServiceL2Status objects and `nodeAssigned` events for every allocated Service an
-/// L2Advertisement covers; stale statuses go.
+/// L2Advertisement covers and that has a serving endpoint; stale statuses go.
 #[allow(clippy::too_many_arguments)]
 fn announce(
     world: &World,
     ns: &str,
+    settings: &ClusterSettings,
     pool_objects: &[&Value],
     allocations: &[Allocation],
     speakers: &HashMap<&str, &Value>,
@@ -686,9 +714,10 @@ fn announce(
     actions: &mut Vec<Action>,
 ) {
     let mut wanted: HashSet<(String, String)> = HashSet::new();
-    // Candidate nodes depend on the advertisement only (Local policy aside): compute them once.
-    let mut candidates: HashMap<&str, (Vec<&str>, u64)> = HashMap::new();
-    let mut leaders = HashMap::new();
+    // Candidate nodes depend on the advertisements only (Local policy aside): compute them once
+    // per set of advertisements.
+    let mut candidates: HashMap<Vec<&str>, (Vec<&str>, u64)> = HashMap::new();
+    let mut elected = HashMap::new();
     let mut existing_by_service: HashMap<(&str, &str), Vec<&Value>> = HashMap::new();
     for s in world.in_namespace("ServiceL2Status", ns) {
         let svc = (
@@ -701,43 +730,68 @@ fn announce(
         let Some(pool) = pool_objects.iter().find(|p| meta::name(p) == alloc.pool) else {
             continue;
         };
-        let Some(adv) = advertisements_for(world, ns, pool).into_iter().next() else {
+        let svc = alloc.service;
+        let ads = advertisements_for(world, ns, pool, svc);
+        if ads.is_empty() {
+            continue;
+        }
+        // `ShouldAnnounce` starts with `activeEndpointExists`: no serving endpoint, no announcement.
+        let serving = serving_endpoint_nodes(world, svc);
+        let Some(serving) = serving else {
             continue;
         };
-        let svc = alloc.service;
-        let (all, fingerprint) = candidates.entry(meta::name(adv)).or_insert_with(|| {
-            let nodes = eligible_nodes(world, speakers, adv);
-            let fingerprint = rendezvous(&nodes.join(","), "");
+        let ad_names: Vec<&str> = ads.iter().map(|a| meta::name(a)).collect();
+        let (all, fingerprint) = candidates.entry(ad_names).or_insert_with(|| {
+            let nodes = eligible_nodes(world, speakers, &ads);
+            let fingerprint = fnv(nodes.join(",").as_bytes());
             (nodes, fingerprint)
         });
         let ip_text = to_ip(alloc.v6, alloc.ip).to_string();
         let node = if meta::str_at(svc, &["spec", "externalTrafficPolicy"]) == "Local" {
-            let with_endpoints = local_endpoint_nodes(world, svc);
-            leader(all.iter().filter(|n| with_endpoints.contains(*n)), &ip_text)
+            leader(all.iter().filter(|n| serving.contains(*n)), &ip_text)
         } else {
+            // A pure cache: the winner is a function of the candidate set and the address,
+            // and hashing every candidate for every Service is the cost of a large cluster.
             let memo = (*fingerprint, ip_text.clone());
-            let node = match memory.leaders.get(&memo) {
+            let node = match memory.elected.get(&memo) {
                 Some(node) => Some(node.clone()),
                 None => leader(all.iter(), &ip_text),
             };
             if let Some(node) = &node {
-                leaders.insert(memo, node.clone());
+                elected.insert(memo, node.clone());
             }
             node
         };
         let Some(node) = node else {
             continue;
         };
-        let node = node.as_str();
+        let node = match settings.metallb.l2_status_node.get(&key(svc)) {
+            Some(other) if speakers.contains_key(other.as_str()) => other.as_str(),
+            _ => node.as_str(),
+        };
         wanted.insert((key(svc), node.to_string()));
         let mut status = json!({"node": node, "serviceName": meta::name(svc), "serviceNamespace": meta::namespace(svc)});
-        if let Some(ifaces) = adv
-            .pointer("/spec/interfaces")
-            .and_then(Value::as_array)
+        // The winner's own advertisements give its interfaces (`ipAdvertisementFor`): one
+        // without `interfaces` means all of them.
+        let winner = world.get("Node", "", node);
+        let mine: Vec<&&Value> = ads
+            .iter()
+            .filter(|a| winner.is_some_and(|n| selects_node(a, n)))
+            .collect();
+        let lists: Vec<&Vec<Value>> = mine
+            .iter()
+            .filter_map(|a| a.pointer("/spec/interfaces").and_then(Value::as_array))
             .filter(|i| !i.is_empty())
-        {
-            status["interfaces"] =
-                Value::Array(ifaces.iter().map(|i| json!({"name": i})).collect());
+            .collect();
+        if !mine.is_empty() && lists.len() == mine.len() {
+            let mut names: Vec<&str> = lists
+                .iter()
+                .flat_map(|l| l.iter())
+                .filter_map(Value::as_str)
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            status["interfaces"] = Value::Array(names.iter().map(|i| json!({"name": i})).collect());
         }
         let existing = existing_by_service
             .get(&(meta::namespace(svc), meta::name(svc)))
@@ -784,31 +838,65 @@ fn announce(
             actions.push(Action::delete_of(s));
         }
     }
-    memory.leaders = leaders;
+    memory.elected = elected;
 }
 
-/// The node that announces `ip` among `candidates`: MetalLB orders them by a hash of node and
-/// address, so every speaker agrees.
+/// The node that announces `ip` among `candidates`, as every MetalLB speaker computes it
+/// (`speaker/layer2_controller.go` `ShouldAnnounce`): the candidates sorted by
+/// `sha256(node + "#" + ip)`, compared as bytes; the first wins.
 fn leader<'a>(candidates: impl Iterator<Item = &'a &'a str>, ip: &str) -> Option<String> {
     candidates
-        .min_by_key(|n| rendezvous(n, ip))
+        .min_by_key(|n| election_hash(n, ip))
         .map(|n| n.to_string())
 }
 
-/// FNV-1a of `node#ip`: the per-address node order every speaker computes alike.
-fn rendezvous(node: &str, ip: &str) -> u64 {
+/// `sha256(node + "#" + ip)`, `ip` in Go's `net.IP.String()` form (Rust's `Display` agrees for
+/// IPv4 and for RFC 5952 IPv6).
+fn election_hash(node: &str, ip: &str) -> [u8; 32] {
+    let digest = ring::digest::digest(&ring::digest::SHA256, format!("{node}#{ip}").as_bytes());
+    let mut out = [0; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
+
+/// FNV-1a, a cheap fingerprint of a candidate list for the cache.
+fn fnv(bytes: &[u8]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in node.bytes().chain(std::iter::once(b'#')).chain(ip.bytes()) {
-        hash ^= u64::from(b);
+    for b in bytes {
+        hash ^= u64::from(*b);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
     hash
 }
 
-fn local_endpoint_nodes<'a>(world: &'a World, svc: &Value) -> HashSet<&'a str> {
-    super::endpoints::ready_endpoints(world, meta::namespace(svc), meta::name(svc))
-        .filter_map(|e| e.get("nodeName").and_then(Value::as_str))
-        .collect()
+/// Nodes holding a serving endpoint of the Service (`epslices.EndpointCanServe`: `ready` unset
+/// or true, or `serving` true); `None` when no endpoint can serve at all. An endpoint without a
+/// node name counts for "some endpoint serves" but for no node.
+fn serving_endpoint_nodes<'a>(world: &'a World, svc: &Value) -> Option<HashSet<&'a str>> {
+    let mut any = false;
+    let mut nodes = HashSet::new();
+    let name = meta::name(svc);
+    for slice in world.in_namespace("EndpointSlice", meta::namespace(svc)) {
+        if meta::label(slice, "kubernetes.io/service-name") != Some(name) {
+            continue;
+        }
+        for e in slice
+            .get("endpoints")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let ready = e.pointer("/conditions/ready").and_then(Value::as_bool);
+            let serving = e.pointer("/conditions/serving").and_then(Value::as_bool);
+            if ready.unwrap_or(true) || serving == Some(true) {
+                any = true;
+                if let Some(n) = e.get("nodeName").and_then(Value::as_str) {
+                    nodes.insert(n);
+                }
+            }
+        }
+    }
+    any.then_some(nodes)
 }
 
 #[cfg(test)]
@@ -899,6 +987,7 @@ mod tests {
             ip_pool("lan", "metallb-system", &["192.168.77.240-192.168.77.250"]),
             l2_advertisement("lan", &["lan"]),
             lb_service("web", "2026-11-25T09:00:00Z"),
+            endpoint_slice("web", &[("w1", true, true), ("w2", true, true)]),
         ];
         let (store, _) = booted(extra, ClusterSettings::default());
         assert_eq!(ingress(&store, "web").as_deref(), Some("192.168.77.240"));
@@ -916,7 +1005,9 @@ mod tests {
             .collect();
         assert_eq!(l2.len(), 1);
         let node = l2[0]["status"]["node"].as_str().unwrap();
-        assert_ne!(node, "cp1", "the control plane carries the exclude label");
+        // sha256("w1#192.168.77.240") = e82d0c0e... < sha256("w2#192.168.77.240") = ee68ad2d...
+        // (`printf 'w1#192.168.77.240' | sha256sum`); cp1 carries the exclude label.
+        assert_eq!(node, "w1");
         assert_eq!(l2[0]["status"]["serviceName"], "web");
         assert_eq!(meta::label(l2[0], L2_NODE), Some(node));
         assert!(meta::name(l2[0]).starts_with("l2-"));
@@ -1037,6 +1128,7 @@ mod tests {
             ip_pool("lan", "metallb-system", &["192.168.77.240/28"]),
             l2_advertisement("lan", &[]),
             lb_service("web", "2026-11-25T09:00:00Z"),
+            endpoint_slice("web", &[("w1", true, true)]),
         ];
         let (store, _) = booted(extra, settings);
         assert!(
@@ -1047,6 +1139,152 @@ mod tests {
             !store.objects.iter().any(|o| o["kind"] == "ServiceL2Status"),
             "cp1 is excluded, w1 and w2 have no ready speaker"
         );
+    }
+
+    fn announced_by(store: &MemStore, svc: &str) -> Vec<String> {
+        store
+            .objects
+            .iter()
+            .filter(|o| o["kind"] == "ServiceL2Status" && o["status"]["serviceName"] == svc)
+            .map(|o| o["status"]["node"].as_str().unwrap_or("").to_string())
+            .collect()
+    }
+
+    fn announcing(svc_edit: impl FnOnce(&mut Value), extra: Vec<Value>) -> Vec<String> {
+        let mut svc = lb_service("web", "2026-11-25T09:00:00Z");
+        svc_edit(&mut svc);
+        let objects = [
+            vec![
+                ip_pool("lan", "metallb-system", &["192.168.77.240/28"]),
+                svc,
+            ],
+            extra,
+        ]
+        .concat();
+        let (store, _) = booted(objects, ClusterSettings::default());
+        assert_eq!(ingress(&store, "web").as_deref(), Some("192.168.77.240"));
+        announced_by(&store, "web")
+    }
+
+    #[test]
+    fn election_hash_is_metallbs_sha256_of_node_and_address() {
+        // Computed independently: `printf 'node-a#192.168.1.240' | sha256sum`.
+        let hex = |h: [u8; 32]| h.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        assert_eq!(
+            hex(election_hash("node-a", "192.168.1.240")),
+            "0905ce28e61d7edba0d1a1e81637d349ef0299ecc2fb9fc9c8347049ba3a9c82"
+        );
+        assert_eq!(
+            hex(election_hash("node-b", "fd00::240")),
+            "fb65515549054e83cf6efa23539bbeb3b6f859fe2b2e3d35b0549cb279f61ce4"
+        );
+        // 0905.. < a653.. < c5db..: node-a, then node-c, then node-b.
+        let nodes = ["node-b", "node-c", "node-a"];
+        assert_eq!(
+            leader(nodes.iter(), "192.168.1.240").as_deref(),
+            Some("node-a")
+        );
+        assert_eq!(
+            leader(nodes[..2].iter(), "192.168.1.240").as_deref(),
+            Some("node-c")
+        );
+    }
+
+    #[test]
+    fn no_serving_endpoint_announces_nothing_but_a_serving_terminating_one_does() {
+        let none = announcing(|_| {}, vec![l2_advertisement("lan", &[])]);
+        assert!(none.is_empty(), "{none:?}");
+        let unready = announcing(
+            |_| {},
+            vec![
+                l2_advertisement("lan", &[]),
+                endpoint_slice("web", &[("w1", false, false)]),
+            ],
+        );
+        assert!(unready.is_empty(), "{unready:?}");
+        let serving = announcing(
+            |_| {},
+            vec![
+                l2_advertisement("lan", &[]),
+                endpoint_slice("web", &[("w2", false, true)]),
+            ],
+        );
+        assert_eq!(
+            serving,
+            ["w1"],
+            "externalTrafficPolicy Cluster: any candidate"
+        );
+    }
+
+    #[test]
+    fn local_policy_elects_among_nodes_with_a_local_serving_endpoint() {
+        let local = |s: &mut Value| s["spec"]["externalTrafficPolicy"] = json!("Local");
+        let on_w2 = announcing(
+            local,
+            vec![
+                l2_advertisement("lan", &[]),
+                endpoint_slice("web", &[("w2", true, true)]),
+            ],
+        );
+        assert_eq!(on_w2, ["w2"], "w1 hashes first but holds no endpoint");
+        let on_cp1 = announcing(
+            local,
+            vec![
+                l2_advertisement("lan", &[]),
+                endpoint_slice("web", &[("cp1", true, true)]),
+            ],
+        );
+        assert!(on_cp1.is_empty(), "cp1 is excluded: {on_cp1:?}");
+    }
+
+    #[test]
+    fn network_unavailable_node_selectors_and_service_selectors() {
+        let eps = || endpoint_slice("web", &[("w1", true, true), ("w2", true, true)]);
+        let mut w1_down = node("w1", "192.168.77.11", false);
+        w1_down["status"]["conditions"] = json!([{"type": "NetworkUnavailable", "status": "True"}, {"type": "Ready", "status": "True"}]);
+        let mut store = MemStore::new(
+            [
+                vec![
+                    node("cp1", "192.168.77.10", true),
+                    w1_down,
+                    node("w2", "192.168.77.12", false),
+                ],
+                metallb_install(),
+                vec![
+                    ip_pool("lan", "metallb-system", &["192.168.77.240/28"]),
+                    l2_advertisement("lan", &[]),
+                    lb_service("web", "2026-11-25T09:00:00Z"),
+                    eps(),
+                ],
+            ]
+            .concat(),
+        );
+        let mut cluster = Cluster::new(ClusterSettings::default());
+        store.settle(&mut cluster, now(), 30);
+        assert_eq!(
+            announced_by(&store, "web"),
+            ["w2"],
+            "w1 reports NetworkUnavailable"
+        );
+
+        // Two advertisements: their node selectors add up.
+        let mut only_w2 = l2_advertisement("w2-only", &["lan"]);
+        only_w2["spec"]["nodeSelectors"] =
+            json!([{"matchLabels": {"kubernetes.io/hostname": "w2"}}]);
+        assert_eq!(announcing(|_| {}, vec![only_w2.clone(), eps()]), ["w2"]);
+        let mut only_w1 = l2_advertisement("w1-only", &["lan"]);
+        only_w1["spec"]["nodeSelectors"] =
+            json!([{"matchLabels": {"kubernetes.io/hostname": "w1"}}]);
+        assert_eq!(
+            announcing(|_| {}, vec![only_w2.clone(), only_w1, eps()]),
+            ["w1"]
+        );
+
+        let mut for_db = l2_advertisement("db", &["lan"]);
+        for_db["spec"]["serviceSelectors"] = json!([{"matchLabels": {"app": "db"}}]);
+        assert!(announcing(|_| {}, vec![for_db.clone(), eps()]).is_empty());
+        let db = |s: &mut Value| s["metadata"]["labels"] = json!({"app": "db"});
+        assert_eq!(announcing(db, vec![for_db, eps()]), ["w1"]);
     }
 
     #[test]

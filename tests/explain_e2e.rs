@@ -1,0 +1,282 @@
+//! `lbctl explain` end to end: the real binary against kube-sim and the real control plane, one
+//! scenario per reason of issue 16's "Done when" list. kube-sim's MetalLB stand-in elects as
+//! MetalLB v0.16.1 does (sha256 of node#ip), so the predicted node is what the cluster reports.
+
+mod support;
+
+use std::time::Duration;
+
+use kube_sim::Scenario;
+use serde_json::{Value, json};
+use support::{Cluster, Sim};
+
+fn scenario(name: &str) -> Scenario {
+    Scenario::from_file(&support::scenario_path(name)).expect("fixture loads")
+}
+
+fn edit(s: &mut Scenario, kind: &str, name: &str, f: impl Fn(&mut Value)) {
+    let mut found = false;
+    for o in s.objects.iter_mut() {
+        if o["kind"] == kind && o["metadata"]["name"] == name {
+            f(o);
+            found = true;
+        }
+    }
+    assert!(found, "{kind} {name} in the scenario");
+}
+
+struct Run {
+    code: i32,
+    human: String,
+    json: Value,
+}
+
+fn explain(cluster: &Cluster, args: &[&str]) -> Run {
+    let run = |extra: &[&str]| {
+        cluster
+            .lbctl()
+            .args(["--color", "never", "explain", "--no-probe"])
+            .args(args)
+            .args(extra)
+            .output()
+            .expect("lbctl runs")
+    };
+    let human = run(&[]);
+    let json = run(&["-o", "json"]);
+    let (human_text, stderr) = support::output_text(&human);
+    assert_eq!(
+        human.status.code(),
+        json.status.code(),
+        "same exit code in every format"
+    );
+    let json_value = serde_json::from_slice(&json.stdout)
+        .unwrap_or_else(|e| panic!("stdout is JSON ({e}): {stderr}"));
+    Run {
+        code: human.status.code().unwrap_or(-1),
+        human: human_text,
+        json: json_value,
+    }
+}
+
+fn settled(cluster: &Cluster, ready: impl Fn(&Cluster) -> bool) {
+    assert!(
+        cluster.eventually(Duration::from_secs(60), ready),
+        "the scenario never settled"
+    );
+    if cluster.is_real() {
+        assert!(
+            cluster.real().agent.wait_idle(Duration::from_secs(30)),
+            "the agent kept writing"
+        );
+    }
+}
+
+fn has_ingress(c: &Cluster, name: &str) -> bool {
+    c.get("v1", "Service", Some("default"), name)
+        .is_some_and(|s| s["status"]["loadBalancer"]["ingress"][0]["ip"].is_string())
+}
+
+fn l2_status_nodes(c: &Cluster) -> Vec<String> {
+    let out = c
+        .kubectl()
+        .args([
+            "-n",
+            "metallb-system",
+            "get",
+            "servicel2statuses",
+            "-o",
+            "json",
+        ])
+        .output()
+        .expect("kubectl");
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap_or(json!({}));
+    list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["status"]["node"].as_str().map(str::to_string))
+        .collect()
+}
+
+fn serving_endpoints(c: &Cluster, n: usize) -> bool {
+    let out = c
+        .kubectl()
+        .args([
+            "get",
+            "endpointslices",
+            "-l",
+            "kubernetes.io/service-name=web",
+            "-o",
+            "json",
+        ])
+        .output()
+        .expect("kubectl");
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap_or(json!({}));
+    let ready = list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s["endpoints"].as_array().cloned().unwrap_or_default())
+        .filter(|e| e["conditions"]["ready"] == true)
+        .count();
+    ready == n
+}
+
+fn verdict(run: &Run) -> &str {
+    run.json["verdict"]["code"].as_str().unwrap_or("")
+}
+
+on_both_backends! {
+fn healthy(backend) {
+    let Some(cluster) = Sim::new(scenario("metallb-healthy")).on(backend) else { return };
+    settled(&cluster, |c| has_ingress(c, "web") && serving_endpoints(c, 2) && l2_status_nodes(c) == ["w1"]);
+    let run = explain(&cluster, &["web"]);
+    assert_eq!(run.code, 0, "{}", run.human);
+    assert_eq!(verdict(&run), "LB600");
+    // `printf 'w1#192.168.77.240' | sha256sum` = e82d..., below w2's ee68...
+    assert_eq!(run.json["election"]["predicted"], "w1");
+    assert_eq!(run.json["election"]["order"][0]["sha256"], "e82d0c0eda927257775272ee5853c95467fb08553d01f9cf02f2b9130322a8b8");
+    assert!(run.human.contains("dropped cp1: labelled node.kubernetes.io/exclude-from-external-load-balancers"), "{}", run.human);
+    assert!(run.human.contains("verdict: LB600 ok: 192.168.77.240 is announced by w1"), "{}", run.human);
+    let all = cluster.lbctl().args(["explain", "--all"]).output().unwrap();
+    let (text, _) = support::output_text(&all);
+    assert_eq!(all.status.code(), Some(0));
+    assert!(text.contains("default/web 192.168.77.240 w1 LB600"), "{text}");
+}
+}
+
+on_both_backends! {
+fn no_endpoints(backend) {
+    let mut s = scenario("metallb-healthy");
+    edit(&mut s, "Deployment", "web", |d| d["spec"]["replicas"] = json!(0));
+    let Some(cluster) = Sim::new(s).on(backend) else { return };
+    settled(&cluster, |c| has_ingress(c, "web") && serving_endpoints(c, 0));
+    let run = explain(&cluster, &["web"]);
+    assert_eq!(run.code, 1, "{}", run.human);
+    assert_eq!(verdict(&run), "LB605", "{}", run.human);
+    assert!(l2_status_nodes(&cluster).is_empty(), "MetalLB announces nothing without endpoints");
+}
+}
+
+on_both_backends! {
+fn local_policy_without_a_local_endpoint(backend) {
+    // The pods run only on cp1, which is excluded from announcing.
+    let mut s = scenario("metallb-healthy");
+    edit(&mut s, "Service", "web", |svc| svc["spec"]["externalTrafficPolicy"] = json!("Local"));
+    edit(&mut s, "Deployment", "web", |d| {
+        d["spec"]["replicas"] = json!(1);
+        d["spec"]["template"]["spec"]["nodeSelector"] = json!({"kubernetes.io/hostname": "cp1"});
+        d["spec"]["template"]["spec"]["tolerations"] = json!([{"operator": "Exists"}]);
+    });
+    let Some(cluster) = Sim::new(s).on(backend) else { return };
+    settled(&cluster, |c| has_ingress(c, "web") && serving_endpoints(c, 1));
+    let run = explain(&cluster, &["web"]);
+    assert_eq!(verdict(&run), "LB606", "{}", run.human);
+    assert_eq!(run.code, 1);
+}
+}
+
+on_both_backends! {
+fn every_node_excluded(backend) {
+    let mut s = scenario("metallb-healthy");
+    for n in ["w1", "w2"] {
+        edit(&mut s, "Node", n, |node| {
+            node["metadata"]["labels"]["node.kubernetes.io/exclude-from-external-load-balancers"] = json!("");
+        });
+    }
+    let Some(cluster) = Sim::new(s).on(backend) else { return };
+    settled(&cluster, |c| has_ingress(c, "web") && serving_endpoints(c, 2));
+    let run = explain(&cluster, &["web"]);
+    assert_eq!(verdict(&run), "LB607", "{}", run.human);
+    assert!(run.human.contains("dropped w2: labelled node.kubernetes.io/exclude-from-external-load-balancers"), "{}", run.human);
+}
+}
+
+on_both_backends! {
+fn node_selectors_select_nobody(backend) {
+    let mut s = scenario("metallb-healthy");
+    edit(&mut s, "L2Advertisement", "lan", |ad| {
+        ad["spec"]["nodeSelectors"] = json!([{"matchLabels": {"role": "edge"}}]);
+    });
+    let Some(cluster) = Sim::new(s).on(backend) else { return };
+    settled(&cluster, |c| has_ingress(c, "web") && serving_endpoints(c, 2));
+    let run = explain(&cluster, &["web"]);
+    assert_eq!(verdict(&run), "LB607", "{}", run.human);
+    assert!(run.human.contains("dropped w1: not selected by the nodeSelectors of L2Advertisement lan"), "{}", run.human);
+}
+}
+
+on_both_backends! {
+fn no_l2advertisement(backend) {
+    let Some(cluster) = Sim::new(scenario("metallb-pool-without-l2advertisement")).on(backend) else { return };
+    settled(&cluster, |c| has_ingress(c, "web"));
+    let run = explain(&cluster, &["web"]);
+    assert_eq!(verdict(&run), "LB604", "{}", run.human);
+    assert_eq!(run.code, 1);
+}
+}
+
+on_both_backends! {
+fn pool_exhausted(backend) {
+    let Some(cluster) = Sim::new(scenario("metallb-pending-services")).on(backend) else { return };
+    settled(&cluster, |c| {
+        ["web", "api", "shop"].iter().filter(|s| has_ingress(c, s)).count() == 2
+    });
+    let pending = ["web", "api", "shop"].into_iter().find(|s| !has_ingress(&cluster, s)).unwrap();
+    let done = cluster.eventually(Duration::from_secs(30), |_| {
+        verdict(&explain(&cluster, &[pending])) == "LB602"
+    });
+    let run = explain(&cluster, &[pending]);
+    assert!(done, "{}", run.human);
+    assert!(run.human.contains("no available IPs"), "{}", run.human);
+    let all = cluster.lbctl().args(["explain", "--all", "-o", "json"]).output().unwrap();
+    assert_eq!(all.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&all.stdout).unwrap();
+    assert!(doc["services"].as_array().unwrap().len() >= 4);
+}
+}
+
+#[test]
+fn status_on_another_node_than_predicted_sim_only() {
+    let mut s = scenario("metallb-healthy");
+    s.settings.0.insert(
+        "metallb".into(),
+        json!({"l2StatusNode": {"default/web": "w2"}}),
+    );
+    let Some(cluster) = Cluster::sim_only(
+        "status_on_another_node_than_predicted_sim_only",
+        Sim::new(s),
+    ) else {
+        return;
+    };
+    settled(&cluster, |c| {
+        has_ingress(c, "web") && l2_status_nodes(c) == ["w2"]
+    });
+    let run = explain(&cluster, &["web"]);
+    assert_eq!(verdict(&run), "LB609", "{}", run.human);
+    assert!(
+        run.human
+            .contains("picks w1 for 192.168.77.240, but ServiceL2Status names w2"),
+        "{}",
+        run.human
+    );
+}
+
+#[test]
+fn missing_or_wrong_service_is_bad_input_sim_only() {
+    let Some(cluster) = Cluster::sim_only(
+        "missing_or_wrong_service_is_bad_input_sim_only",
+        Sim::new(scenario("metallb-healthy")),
+    ) else {
+        return;
+    };
+    let out = cluster.lbctl().args(["explain", "nope"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("service default/nope not found"));
+    let out = cluster
+        .lbctl()
+        .args(["explain", "kube-dns", "-n", "kube-system"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
