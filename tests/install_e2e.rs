@@ -926,8 +926,8 @@ fn install_warns_while_kube_proxy_lacks_strict_arp(backend) {
 
 on_both_backends! {
 /// SIGTERM (a CI runner cancelling the job) ends an install that waits as Ctrl-C does: at once,
-/// with 128 + 15 and "interrupted by SIGTERM", no "error:" label; before, the default action
-/// killed it with no word.
+/// with 128 + 15 and "interrupted by SIGTERM", no "error:" label (and under -o json the error
+/// document); before, the default action killed it with no word.
 fn sigterm_ends_an_install_as_ctrl_c_does(backend) {
     let sim = kubeadm().setting("podsNeverReady", json!(["metallb-system/controller"]));
     let Some(cluster) = sim.on(backend) else {
@@ -939,7 +939,7 @@ fn sigterm_ends_an_install_as_ctrl_c_does(backend) {
         .env("NO_COLOR", "1")
         .arg("--kubeconfig")
         .arg(cluster.kubeconfig())
-        .args(["install", "--no-probe", "--pool", POOL, "--timeout", "5m"])
+        .args(["-o", "json", "install", "--no-probe", "--pool", POOL, "--timeout", "5m"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -957,5 +957,11 @@ fn sigterm_ends_an_install_as_ctrl_c_does(backend) {
     assert_eq!(out.status.code(), Some(143), "{stdout}\n{stderr}");
     assert!(stderr.ends_with("interrupted by SIGTERM\n"), "{stderr}");
     assert!(!stderr.contains("error:"), "{stderr}");
+    // Under -o json the stop is also the one document on stdout.
+    let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(
+        (&doc["result"], &doc["exitCode"], &doc["error"]["message"]),
+        (&json!("error"), &json!(143), &json!("interrupted by SIGTERM"))
+    );
 }
 }
