@@ -14,8 +14,12 @@ pub enum ExitCode {
     Usage = 2,
     /// Could not run: cluster unreachable, credentials, permission, timeout.
     CannotRun = 3,
-    /// Ctrl-C: 128 + SIGINT, as shells report a command the signal ended.
+    /// SIGHUP: 128 + 1, as shells report a command the signal ended.
+    HungUp = 129,
+    /// Ctrl-C: 128 + SIGINT.
     Interrupted = 130,
+    /// SIGTERM: 128 + 15.
+    Terminated = 143,
 }
 
 impl ExitCode {
@@ -122,9 +126,12 @@ pub enum Error {
     #[error("cannot open a raw socket on interface {interface}: {reason}")]
     RawSocket { interface: String, reason: String },
 
-    /// Ctrl-C; `cleanup` says what lbctl removed from the cluster first, if anything.
-    #[error("interrupted{}", cleanup.as_ref().map(|c| format!(": {c}")).unwrap_or_default())]
-    Interrupted { cleanup: Option<String> },
+    /// Ctrl-C, SIGTERM or SIGHUP; `cleanup` says what lbctl removed from the cluster first, if anything.
+    #[error("{}{}", signal.describe(), cleanup.as_ref().map(|c| format!(": {c}")).unwrap_or_default())]
+    Interrupted {
+        signal: crate::interrupt::Signal,
+        cleanup: Option<String>,
+    },
 
     #[error("{context}: {source}")]
     Io {
@@ -166,7 +173,7 @@ impl Error {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Error::Usage { .. } | Error::Pool(_) | Error::Rejected { .. } => ExitCode::Usage,
-            Error::Interrupted { .. } => ExitCode::Interrupted,
+            Error::Interrupted { signal, .. } => signal.exit_code(),
             _ => ExitCode::CannotRun,
         }
     }

@@ -923,3 +923,45 @@ fn install_warns_while_kube_proxy_lacks_strict_arp(backend) {
     assert!(!format!("{stdout}{stderr}").contains("LB111"), "{stdout}\n{stderr}");
 }
 }
+
+on_both_backends! {
+/// SIGTERM (a CI runner cancelling the job) ends an install that waits as Ctrl-C does: at once,
+/// with 128 + 15 and "interrupted by SIGTERM", no "error:" label (and under -o json the error
+/// document); before, the default action killed it with no word.
+fn sigterm_ends_an_install_as_ctrl_c_does(backend) {
+    let sim = kubeadm().setting("podsNeverReady", json!(["metallb-system/controller"]));
+    let Some(cluster) = sim.on(backend) else {
+        return;
+    };
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_lbctl"))
+        .env_remove("KUBECONFIG")
+        .env("HOME", cluster.dir())
+        .env("NO_COLOR", "1")
+        .arg("--kubeconfig")
+        .arg(cluster.kubeconfig())
+        .args(["-o", "json", "install", "--no-probe", "--pool", POOL, "--timeout", "5m"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The controller exists once the workloads phase ran: install now waits for its rollout.
+    let waiting = cluster.eventually(std::time::Duration::from_secs(60), |c| {
+        get(c, "apps/v1", "Deployment", Some(NS), "controller").is_some()
+    });
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let stopped = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = output_text(&out);
+    assert!(waiting, "install reached the rollout wait\n{stdout}\n{stderr}");
+    assert!(stopped.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(out.status.code(), Some(143), "{stdout}\n{stderr}");
+    assert!(stderr.ends_with("interrupted by SIGTERM\n"), "{stderr}");
+    assert!(!stderr.contains("error:"), "{stderr}");
+    // Under -o json the stop is also the one document on stdout.
+    let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(
+        (&doc["result"], &doc["exitCode"], &doc["error"]["message"]),
+        (&json!("error"), &json!(143), &json!("interrupted by SIGTERM"))
+    );
+}
+}

@@ -903,13 +903,19 @@ fn spawn_lbctl(cluster: &Cluster, args: &[&str]) -> std::process::Child {
 
 /// Sends SIGINT as a terminal's Ctrl-C does, then waits (up to 30 s) for the process to end:
 /// its exit code and stderr.
-fn interrupt(mut child: std::process::Child) -> (Option<i32>, String) {
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+fn interrupt(child: std::process::Child) -> (Option<i32>, String) {
+    signal(child, libc::SIGINT)
+}
+
+/// Sends `signal`, then waits (up to 30 s) for the process to end: its exit code (None when the
+/// signal killed it) and stderr.
+fn signal(mut child: std::process::Child, signal: i32) -> (Option<i32>, String) {
+    unsafe { libc::kill(child.id() as i32, signal) };
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while child.try_wait().unwrap().is_none() {
         if std::time::Instant::now() >= deadline {
             let _ = child.kill();
-            panic!("lbctl did not stop after Ctrl-C");
+            panic!("lbctl did not stop after signal {signal}");
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -948,6 +954,42 @@ fn ctrl_c_deletes_the_pods_of_the_run(backend) {
     if cluster.is_sim() {
         let (created, deleted) = pod_creates_and_deletes(&cluster);
         assert_eq!((created, deleted.len()), (3, 3));
+    }
+}
+}
+
+on_both_backends! {
+/// SIGTERM (a CI runner cancelling the job, `kill`) and SIGHUP (the SSH session dropped) while
+/// the privileged pods run are handled as Ctrl-C is: the pods are deleted, then lbctl exits
+/// with 128 + the signal's number.
+fn sigterm_and_sighup_delete_the_pods_of_the_run(backend) {
+    let sim = Sim::scenario("kubeadm-ipvs").setting("podReadyDelay", json!("1h"));
+    let Some(cluster) = sim.on(backend) else {
+        return;
+    };
+    for (number, name) in [(libc::SIGTERM, "SIGTERM"), (libc::SIGHUP, "SIGHUP")] {
+        if cluster.is_sim() {
+            cluster.clear_requests();
+        }
+        let child = spawn_lbctl(
+            &cluster,
+            &["doctor", "--nodes", "all", "--node-timeout", "5m", "--no-probe"],
+        );
+        let started = cluster.eventually(Duration::from_secs(30), |c| {
+            node_check_pods_left(c).len() == 3
+        });
+        let (code, stderr) = signal(child, number);
+        assert!(started, "{name}: three node-check pods were created");
+        assert_eq!(code, Some(128 + number), "{name}: {stderr}");
+        assert_eq!(
+            stderr,
+            format!("interrupted by {name}: deleted 3 node-check pod(s) in namespace default\n"),
+        );
+        assert_eq!(node_check_pods_left(&cluster), Vec::<String>::new(), "{name}");
+        if cluster.is_sim() {
+            let (created, deleted) = pod_creates_and_deletes(&cluster);
+            assert_eq!((created, deleted.len()), (3, 3), "{name}");
+        }
     }
 }
 }

@@ -185,6 +185,13 @@ pub async fn run(global: &GlobalArgs, args: &InstallArgs) -> Result<ExitCode> {
     let policy = Policy::new(&args.ignore, Default::default(), &install_checks().ids())?;
     let objects = render(&opts);
     let plan_objects = plan.objects();
+    if args.dry_run == Some(DryRun::Client) && is_json(global.output) {
+        // As `kubectl get -o json` prints several objects: one List, never YAML under -o json.
+        let items = objects.iter().map(|r| r.object.clone());
+        let items = items.chain(plan_objects.iter().cloned()).collect();
+        crate::output::print_json(&crate::output::kube_list(items));
+        return Ok(ExitCode::Ok);
+    }
     if args.dry_run == Some(DryRun::Client) {
         let mut yaml = to_yaml(&objects);
         for obj in &plan_objects {

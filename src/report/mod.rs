@@ -176,7 +176,11 @@ impl Report {
         let result = match exit_code {
             ExitCode::Ok => "pass",
             ExitCode::Failed => "fail",
-            ExitCode::Usage | ExitCode::CannotRun | ExitCode::Interrupted => "error",
+            ExitCode::Usage
+            | ExitCode::CannotRun
+            | ExitCode::HungUp
+            | ExitCode::Interrupted
+            | ExitCode::Terminated => "error",
         };
         Report {
             schema_version: SCHEMA_VERSION,

@@ -223,7 +223,7 @@ pub async fn read(
     let run: String = (0..10)
         .map(|_| fastrand::alphanumeric().to_ascii_lowercase())
         .collect();
-    // Taken before any pod exists: from here Ctrl-C waits for the pods to be deleted.
+    // Taken before any pod exists: from here a stop signal (Ctrl-C, SIGTERM, SIGHUP) waits for the pods to be deleted.
     let mut cleanup = crate::interrupt::cleanup_guard();
     let created: Arc<Mutex<BTreeSet<String>>> = Arc::default();
     let work = futures::stream::iter(plan.check.iter())
@@ -236,12 +236,13 @@ pub async fn read(
         })
         .buffer_unordered(settings.concurrency)
         .collect::<Vec<_>>();
-    // `biased`: after an earlier Ctrl-C no pod is started at all.
+    // `biased`: after an earlier stop signal no pod is started at all.
     let mut states = tokio::select! {
         biased;
-        _ = cleanup.interrupted() => {
+        signal = cleanup.interrupted() => {
             let removed = delete_run(&pods, &run, &created).await;
             return Err(Error::Interrupted {
+                signal,
                 cleanup: Some(format!(
                     "deleted {removed} node-check pod(s) in namespace {}",
                     settings.namespace
