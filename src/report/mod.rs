@@ -156,7 +156,7 @@ pub fn emit(report: &Report, json: bool, junit: Option<&Path>) -> Result<()> {
             .map_err(|e| Error::io(format!("cannot write --junit {}", path.display()), e))?;
     }
     if json {
-        println!("{}", report.to_json());
+        crate::output::print_json(report);
     } else {
         print!("{}", human::render(report, human::Style::for_stdout()));
     }
