@@ -82,13 +82,27 @@ pub enum Error {
         message: String,
     },
 
-    /// The server kept failing an idempotent write after its retries.
+    /// The server kept failing an idempotent write after its retries. `progress` says, once
+    /// the command filled it in, which steps were done and which were not.
     #[error("{object}: the API server failed the write {attempts} times: {message} (HTTP {code})")]
     WriteFailed {
         object: String,
         attempts: usize,
         code: u16,
         message: String,
+        progress: Option<StepProgress>,
+    },
+
+    /// The command's `--timeout` passed; `in_flight` names the requests still unanswered.
+    #[error(
+        "timed out after {} (--timeout) in step {step}{}",
+        humantime::format_duration(*after),
+        if in_flight.is_empty() { String::new() } else { format!(": no answer yet to {}", in_flight.join("; ")) }
+    )]
+    DeadlineExceeded {
+        after: Duration,
+        step: String,
+        in_flight: Vec<String>,
     },
 
     /// Server-side apply found fields of `object` owned by another manager with other values.
@@ -134,6 +148,38 @@ pub enum Error {
     },
 }
 
+/// How far a command that writes step by step got, for the message of a write that failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepProgress {
+    /// The command to run again (`lbctl install`).
+    pub command: &'static str,
+    /// "written" or "deleted".
+    pub past: &'static str,
+    pub done: Vec<String>,
+    /// The step the failed write belonged to (partly done).
+    pub stopped_in: String,
+    pub not_started: Vec<String>,
+}
+
+impl StepProgress {
+    /// "written: namespace, CRDs. Not written: RBAC and config (stopped there), pools."
+    pub fn describe(&self) -> String {
+        let done = if self.done.is_empty() {
+            "nothing".to_string()
+        } else {
+            self.done.join(", ")
+        };
+        let mut not = vec![format!("{} (stopped there)", self.stopped_in)];
+        not.extend(self.not_started.iter().cloned());
+        format!(
+            "{}: {done}. Not {}: {}.",
+            self.past,
+            self.past,
+            not.join(", ")
+        )
+    }
+}
+
 fn namespace_suffix(namespace: &Option<String>) -> String {
     match namespace {
         Some(ns) => format!(" in namespace {ns:?}"),
@@ -160,6 +206,26 @@ impl Error {
         Error::Io {
             context: context.into(),
             source,
+        }
+    }
+
+    /// Adds how far the command got to a failed write; other errors are returned as they are.
+    pub fn with_progress(self, progress: StepProgress) -> Self {
+        match self {
+            Error::WriteFailed {
+                object,
+                attempts,
+                code,
+                message,
+                progress: None,
+            } => Error::WriteFailed {
+                object,
+                attempts,
+                code,
+                message,
+                progress: Some(progress),
+            },
+            other => other,
         }
     }
 
@@ -208,9 +274,19 @@ impl Error {
             )),
             Error::Timeout { detail, .. } => detail.clone(),
             Error::WebhookNotReady { hint, .. } => Some(hint.clone()),
-            Error::WriteFailed { .. } => Some(
+            Error::WriteFailed { progress: None, .. } => Some(
                 "what was written before it stays; run the command again: every write is an idempotent apply, so it continues where this run stopped".into(),
             ),
+            Error::WriteFailed { progress: Some(p), .. } => Some(format!(
+                "{} What was done stays; run `{}` again: it continues where this run stopped",
+                p.describe(),
+                p.command
+            )),
+            Error::DeadlineExceeded { in_flight, .. } => Some(if in_flight.is_empty() {
+                "give the command more time with a longer --timeout; what was done stays, and running it again continues".into()
+            } else {
+                "the API server did not answer in time: check it (`kubectl get --raw /readyz`) or give the command more time with a longer --timeout; what was done stays, and running it again continues".into()
+            }),
             Error::Conflict { .. } => Some(
                 "another tool (Helm, kubectl apply) manages this object; re-run with --force-conflicts to take the fields over, or remove the other installation first".into(),
             ),
