@@ -153,8 +153,6 @@ pub enum Error {
 pub struct StepProgress {
     /// The command to run again (`lbctl install`).
     pub command: &'static str,
-    /// "written" or "deleted".
-    pub past: &'static str,
     pub done: Vec<String>,
     /// The step the failed write belonged to (partly done).
     pub stopped_in: String,
@@ -162,7 +160,7 @@ pub struct StepProgress {
 }
 
 impl StepProgress {
-    /// "written: namespace, CRDs. Not written: RBAC and config (stopped there), pools."
+    /// "Done: namespace, CRDs. Not done: RBAC and config (stopped there), pools."
     pub fn describe(&self) -> String {
         let done = if self.done.is_empty() {
             "nothing".to_string()
@@ -171,12 +169,7 @@ impl StepProgress {
         };
         let mut not = vec![format!("{} (stopped there)", self.stopped_in)];
         not.extend(self.not_started.iter().cloned());
-        format!(
-            "{}: {done}. Not {}: {}.",
-            self.past,
-            self.past,
-            not.join(", ")
-        )
+        format!("Done: {done}. Not done: {}.", not.join(", "))
     }
 }
 
@@ -278,7 +271,7 @@ impl Error {
                 "what was written before it stays; run the command again: every write is an idempotent apply, so it continues where this run stopped".into(),
             ),
             Error::WriteFailed { progress: Some(p), .. } => Some(format!(
-                "{} What was done stays; run `{}` again: it continues where this run stopped",
+                "{} What was done stays; run the command again (`{}`): it continues where this run stopped",
                 p.describe(),
                 p.command
             )),

@@ -241,14 +241,7 @@ impl Installer<'_> {
         self.deadline
             .bound(self.target, name, work)
             .await
-            .map_err(|e| {
-                e.with_progress(steps::progress(
-                    &self.steps,
-                    name,
-                    "lbctl install",
-                    "written",
-                ))
-            })
+            .map_err(|e| e.with_progress(steps::progress(&self.steps, name, "lbctl install")))
     }
 
     fn finished(&mut self, name: &'static str, detail: &str, took: Duration) {

@@ -95,14 +95,7 @@ pub async fn run(global: &GlobalArgs, args: &UninstallArgs) -> Result<ExitCode> 
                     delete_group(&target, &progress, label, group, deadline),
                 )
                 .await
-                .map_err(|e| {
-                    e.with_progress(steps::progress(
-                        &labels,
-                        label,
-                        "lbctl uninstall",
-                        "deleted",
-                    ))
-                })?;
+                .map_err(|e| e.with_progress(steps::progress(&labels, label, "lbctl uninstall")))?;
         }
         outcome
             .deleted

@@ -48,20 +48,28 @@ impl Deadline {
         step: &str,
         work: impl Future<Output = Result<T>>,
     ) -> Result<T> {
+        let exceeded = |in_flight| Error::DeadlineExceeded {
+            after: self.timeout,
+            step: step.to_string(),
+            in_flight,
+        };
+        // A step that would start after the deadline does not start.
+        if Instant::now() >= self.at {
+            return Err(exceeded(Vec::new()));
+        }
         tokio::pin!(work);
         if let Ok(result) = tokio::time::timeout_at(self.at + STALLED_AFTER, &mut work).await {
             return result;
         }
-        let stalled = target.in_flight.sent_before(self.at);
-        if stalled.is_empty()
-            && let Ok(result) = tokio::time::timeout_at(self.at + REPORT_GRACE, &mut work).await
-        {
-            return result;
+        let mut stalled = target.in_flight.sent_before(self.at);
+        if stalled.is_empty() {
+            if let Ok(result) = tokio::time::timeout_at(self.at + REPORT_GRACE, &mut work).await {
+                return result;
+            }
+            stalled = target.in_flight.sent_before(Instant::now());
         }
         let now = Instant::now();
-        let in_flight = target
-            .in_flight
-            .sent_before(now)
+        let in_flight = stalled
             .into_iter()
             .map(|s| {
                 format!(
@@ -71,10 +79,6 @@ impl Deadline {
                 )
             })
             .collect();
-        Err(Error::DeadlineExceeded {
-            after: self.timeout,
-            step: step.to_string(),
-            in_flight,
-        })
+        Err(exceeded(in_flight))
     }
 }

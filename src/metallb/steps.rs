@@ -86,16 +86,10 @@ pub fn stale<'a>(
 }
 
 /// How far a command got when a write of step `current` failed.
-pub fn progress(
-    steps: &[&str],
-    current: &str,
-    command: &'static str,
-    past: &'static str,
-) -> StepProgress {
+pub fn progress(steps: &[&str], current: &str, command: &'static str) -> StepProgress {
     let at = steps.iter().position(|s| *s == current).unwrap_or(0);
     StepProgress {
         command,
-        past,
         done: steps[..at].iter().map(|s| s.to_string()).collect(),
         stopped_in: current.to_string(),
         not_started: steps
@@ -212,7 +206,7 @@ mod tests {
     #[test]
     fn a_failed_step_splits_the_steps_into_done_and_not_done() {
         let steps = install_steps(true);
-        let p = progress(&steps, "RBAC and config", "lbctl install", "written");
+        let p = progress(&steps, "RBAC and config", "lbctl install");
         assert_eq!(p.done, ["namespace", "CRDs"]);
         assert_eq!(
             p.not_started,
@@ -226,13 +220,13 @@ mod tests {
         );
         assert_eq!(
             p.describe(),
-            "written: namespace, CRDs. Not written: RBAC and config (stopped there), controller and speaker, rollouts, webhook, pools, cleanup."
+            "Done: namespace, CRDs. Not done: RBAC and config (stopped there), controller and speaker, rollouts, webhook, pools, cleanup."
         );
-        let first = progress(&steps, "namespace", "lbctl install", "written");
+        let first = progress(&steps, "namespace", "lbctl install");
         assert!(
             first
                 .describe()
-                .starts_with("written: nothing. Not written: namespace")
+                .starts_with("Done: nothing. Not done: namespace")
         );
         assert!(!install_steps(false).contains(&"pools"));
     }

@@ -173,6 +173,14 @@ impl Control {
             .clear();
     }
 
+    /// The faults not used up yet (a test sees a request arrive when its fault is taken).
+    pub fn pending_faults(&self) -> Vec<Fault> {
+        self.faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     /// Takes one use of every fault matching this request.
     pub fn take_faults(&self, method: &str, path: &str) -> Vec<FaultAction> {
         let mut faults = self.faults.lock().unwrap_or_else(|e| e.into_inner());
