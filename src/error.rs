@@ -90,7 +90,7 @@ pub enum Error {
         attempts: usize,
         code: u16,
         message: String,
-        progress: Option<StepProgress>,
+        progress: Option<Box<StepProgress>>,
     },
 
     /// The command's `--timeout` passed; `in_flight` names the requests still unanswered.
@@ -216,7 +216,7 @@ impl Error {
                 attempts,
                 code,
                 message,
-                progress: Some(progress),
+                progress: Some(Box::new(progress)),
             },
             other => other,
         }
