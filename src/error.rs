@@ -203,22 +203,25 @@ impl Error {
     }
 
     /// Adds how far the command got to a failed write; other errors are returned as they are.
-    pub fn with_progress(self, progress: StepProgress) -> Self {
-        match self {
-            Error::WriteFailed {
-                object,
-                attempts,
-                code,
-                message,
-                progress: None,
-            } => Error::WriteFailed {
+    pub fn with_progress(self, progress: Option<StepProgress>) -> Self {
+        match (self, progress) {
+            (
+                Error::WriteFailed {
+                    object,
+                    attempts,
+                    code,
+                    message,
+                    progress: None,
+                },
+                Some(progress),
+            ) => Error::WriteFailed {
                 object,
                 attempts,
                 code,
                 message,
                 progress: Some(Box::new(progress)),
             },
-            other => other,
+            (other, _) => other,
         }
     }
 
@@ -321,5 +324,32 @@ mod tests {
                 .unwrap()
                 .contains("kubectl auth can-i update configmaps -n kube-system")
         );
+    }
+
+    #[test]
+    fn a_failed_write_says_how_far_the_command_got_and_that_a_rerun_continues() {
+        let failed = || Error::WriteFailed {
+            object: "Deployment metallb-system/controller".into(),
+            attempts: 4,
+            code: 500,
+            message: "etcd leader changed".into(),
+            progress: None,
+        };
+        let progress = StepProgress {
+            command: "lbctl uninstall",
+            done: vec!["pools and advertisements".into()],
+            stopped_in: "controller and speaker".into(),
+            not_started: vec!["namespace".into()],
+        };
+        let err = failed().with_progress(Some(progress));
+        assert_eq!(err.exit_code(), ExitCode::CannotRun);
+        assert_eq!(
+            err.hint().unwrap(),
+            "Done: pools and advertisements. Not done: controller and speaker (stopped there), namespace. What was done stays; run the command again (`lbctl uninstall`): it continues where this run stopped"
+        );
+        let plain = failed().with_progress(None);
+        assert!(plain.hint().unwrap().contains("run the command again"));
+        let other = Error::usage("bad").with_progress(None);
+        assert!(matches!(other, Error::Usage { .. }));
     }
 }

@@ -336,7 +336,9 @@ fn certificate_never_injected_is_diagnosed_as_x509(backend) {
     let Some(cluster) = sim.on(backend) else {
         return;
     };
-    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL, "--timeout", "4s"]);
+    // A real API server answers the first dry-run creates only after seconds (it is still
+    // calling the webhook); the deadline leaves room for an answer, which names the x509 error.
+    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL, "--timeout", "12s"]);
     assert_eq!(code, Some(3), "{stdout}\n{stderr}");
     assert_contains(
         &stderr,
@@ -1174,7 +1176,7 @@ fn uninstall_interrupted_in_any_step_is_finished_by_the_next_run_sim_only() {
 }
 
 /// `--timeout` is a deadline for the whole command (issue 14, item 9): a request the server
-/// holds for 30 s ends install at the deadline with exit 3, naming that request and its step.
+/// holds for a minute ends install at the deadline with exit 3, naming that request and its step.
 #[test]
 fn install_timeout_ends_a_stalled_request_at_the_deadline_and_names_it_sim_only() {
     let Some(cluster) = fault_cluster("a stalled request during install") else {
@@ -1183,18 +1185,20 @@ fn install_timeout_ends_a_stalled_request_at_the_deadline_and_names_it_sim_only(
     cluster.sim().inject(kube_sim::Fault::latency(
         "PATCH",
         CRD_PATH,
-        Duration::from_secs(30),
+        Duration::from_secs(60),
         1,
     ));
     let started = std::time::Instant::now();
-    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL, "--timeout", "5s"]);
+    // Without preflight: on a busy machine it alone could use up a short deadline.
+    let args = ["--pool", POOL, "--skip-preflight", "--timeout", "8s"];
+    let (code, stdout, stderr) = install(&cluster, &args);
     let took = started.elapsed();
     assert_eq!(code, Some(3), "{stdout}\n{stderr}");
-    assert!(took < Duration::from_secs(15), "took {took:?}:\n{stderr}");
+    assert!(took < Duration::from_secs(20), "took {took:?}:\n{stderr}");
     assert_contains(
         &stderr,
         &[
-            "timed out after 5s (--timeout) in step CRDs",
+            "timed out after 8s (--timeout) in step CRDs",
             "no answer yet to patch customresourcedefinitions communities.metallb.io",
             "longer --timeout",
         ],
@@ -1213,14 +1217,14 @@ fn uninstall_timeout_ends_a_stalled_delete_at_the_deadline_and_names_it_sim_only
     cluster.sim().inject(kube_sim::Fault::latency(
         "DELETE",
         CONTROLLER_PATH,
-        Duration::from_secs(30),
+        Duration::from_secs(60),
         1,
     ));
     let started = std::time::Instant::now();
-    let (code, stdout, stderr) = uninstall(&cluster, &["--timeout", "5s"]);
+    let (code, stdout, stderr) = uninstall(&cluster, &["--timeout", "8s"]);
     let took = started.elapsed();
     assert_eq!(code, Some(3), "{stdout}\n{stderr}");
-    assert!(took < Duration::from_secs(15), "took {took:?}:\n{stderr}");
+    assert!(took < Duration::from_secs(20), "took {took:?}:\n{stderr}");
     assert_contains(
         &stderr,
         &[

@@ -85,10 +85,11 @@ pub fn stale<'a>(
         .collect()
 }
 
-/// How far a command got when a write of step `current` failed.
-pub fn progress(steps: &[&str], current: &str, command: &'static str) -> StepProgress {
-    let at = steps.iter().position(|s| *s == current).unwrap_or(0);
-    StepProgress {
+/// How far a command got when a write of step `current` failed; `None` for a step that is not
+/// one of `steps` (a dry run writes nothing, so there is nothing to tell).
+pub fn progress(steps: &[&str], current: &str, command: &'static str) -> Option<StepProgress> {
+    let at = steps.iter().position(|s| *s == current)?;
+    Some(StepProgress {
         command,
         done: steps[..at].iter().map(|s| s.to_string()).collect(),
         stopped_in: current.to_string(),
@@ -98,7 +99,7 @@ pub fn progress(steps: &[&str], current: &str, command: &'static str) -> StepPro
             .iter()
             .map(|s| s.to_string())
             .collect(),
-    }
+    })
 }
 
 /// uninstall's deletion groups, in an order that never leaves a webhook without its server or
@@ -206,7 +207,7 @@ mod tests {
     #[test]
     fn a_failed_step_splits_the_steps_into_done_and_not_done() {
         let steps = install_steps(true);
-        let p = progress(&steps, "RBAC and config", "lbctl install");
+        let p = progress(&steps, "RBAC and config", "lbctl install").unwrap();
         assert_eq!(p.done, ["namespace", "CRDs"]);
         assert_eq!(
             p.not_started,
@@ -222,13 +223,17 @@ mod tests {
             p.describe(),
             "Done: namespace, CRDs. Not done: RBAC and config (stopped there), controller and speaker, rollouts, webhook, pools, cleanup."
         );
-        let first = progress(&steps, "namespace", "lbctl install");
+        let first = progress(&steps, "namespace", "lbctl install").unwrap();
         assert!(
             first
                 .describe()
                 .starts_with("Done: nothing. Not done: namespace")
         );
         assert!(!install_steps(false).contains(&"pools"));
+        assert_eq!(
+            progress(&steps, "server-side dry run", "lbctl install"),
+            None
+        );
     }
 
     #[test]
