@@ -86,13 +86,27 @@ pub enum Error {
         message: String,
     },
 
-    /// The server kept failing an idempotent write after its retries.
+    /// The server kept failing an idempotent write after its retries. `progress` says, once
+    /// the command filled it in, which steps were done and which were not.
     #[error("{object}: the API server failed the write {attempts} times: {message} (HTTP {code})")]
     WriteFailed {
         object: String,
         attempts: usize,
         code: u16,
         message: String,
+        progress: Option<Box<StepProgress>>,
+    },
+
+    /// The command's `--timeout` passed; `in_flight` names the requests still unanswered.
+    #[error(
+        "timed out after {} (--timeout) in step {step}{}",
+        humantime::format_duration(*after),
+        if in_flight.is_empty() { String::new() } else { format!(": no answer yet to {}", in_flight.join("; ")) }
+    )]
+    DeadlineExceeded {
+        after: Duration,
+        step: String,
+        in_flight: Vec<String>,
     },
 
     /// Server-side apply found fields of `object` owned by another manager with other values.
@@ -141,6 +155,31 @@ pub enum Error {
     },
 }
 
+/// How far a command that writes step by step got, for the message of a write that failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepProgress {
+    /// The command to run again (`lbctl install`).
+    pub command: &'static str,
+    pub done: Vec<String>,
+    /// The step the failed write belonged to (partly done).
+    pub stopped_in: String,
+    pub not_started: Vec<String>,
+}
+
+impl StepProgress {
+    /// "Done: namespace, CRDs. Not done: RBAC and config (stopped there), pools."
+    pub fn describe(&self) -> String {
+        let done = if self.done.is_empty() {
+            "nothing".to_string()
+        } else {
+            self.done.join(", ")
+        };
+        let mut not = vec![format!("{} (stopped there)", self.stopped_in)];
+        not.extend(self.not_started.iter().cloned());
+        format!("Done: {done}. Not done: {}.", not.join(", "))
+    }
+}
+
 fn namespace_suffix(namespace: &Option<String>) -> String {
     match namespace {
         Some(ns) => format!(" in namespace {ns:?}"),
@@ -167,6 +206,29 @@ impl Error {
         Error::Io {
             context: context.into(),
             source,
+        }
+    }
+
+    /// Adds how far the command got to a failed write; other errors are returned as they are.
+    pub fn with_progress(self, progress: Option<StepProgress>) -> Self {
+        match (self, progress) {
+            (
+                Error::WriteFailed {
+                    object,
+                    attempts,
+                    code,
+                    message,
+                    progress: None,
+                },
+                Some(progress),
+            ) => Error::WriteFailed {
+                object,
+                attempts,
+                code,
+                message,
+                progress: Some(Box::new(progress)),
+            },
+            (other, _) => other,
         }
     }
 
@@ -215,9 +277,19 @@ impl Error {
             )),
             Error::Timeout { detail, .. } => detail.clone(),
             Error::WebhookNotReady { hint, .. } => Some(hint.clone()),
-            Error::WriteFailed { .. } => Some(
+            Error::WriteFailed { progress: None, .. } => Some(
                 "what was written before it stays; run the command again: every write is an idempotent apply, so it continues where this run stopped".into(),
             ),
+            Error::WriteFailed { progress: Some(p), .. } => Some(format!(
+                "{} What was done stays; run the command again (`{}`): it continues where this run stopped",
+                p.describe(),
+                p.command
+            )),
+            Error::DeadlineExceeded { in_flight, .. } => Some(if in_flight.is_empty() {
+                "give the command more time with a longer --timeout; what was done stays, and running it again continues".into()
+            } else {
+                "the API server did not answer in time: check it (`kubectl get --raw /readyz`) or give the command more time with a longer --timeout; what was done stays, and running it again continues".into()
+            }),
             Error::Conflict { .. } => Some(
                 "another tool (Helm, kubectl apply) manages this object; re-run with --force-conflicts to take the fields over, or remove the other installation first".into(),
             ),
@@ -259,5 +331,32 @@ mod tests {
                 .unwrap()
                 .contains("kubectl auth can-i update configmaps -n kube-system")
         );
+    }
+
+    #[test]
+    fn a_failed_write_says_how_far_the_command_got_and_that_a_rerun_continues() {
+        let failed = || Error::WriteFailed {
+            object: "Deployment metallb-system/controller".into(),
+            attempts: 4,
+            code: 500,
+            message: "etcd leader changed".into(),
+            progress: None,
+        };
+        let progress = StepProgress {
+            command: "lbctl uninstall",
+            done: vec!["pools and advertisements".into()],
+            stopped_in: "controller and speaker".into(),
+            not_started: vec!["namespace".into()],
+        };
+        let err = failed().with_progress(Some(progress));
+        assert_eq!(err.exit_code(), ExitCode::CannotRun);
+        assert_eq!(
+            err.hint().unwrap(),
+            "Done: pools and advertisements. Not done: controller and speaker (stopped there), namespace. What was done stays; run the command again (`lbctl uninstall`): it continues where this run stopped"
+        );
+        let plain = failed().with_progress(None);
+        assert!(plain.hint().unwrap().contains("run the command again"));
+        let other = Error::usage("bad").with_progress(None);
+        assert!(matches!(other, Error::Usage { .. }));
     }
 }

@@ -2,6 +2,7 @@
 //! by watches, then create the pools once the webhook accepts them.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -15,12 +16,14 @@ use crate::checks::{Check, Policy, Status, Summary, preflight, wait};
 use crate::cli::{DryRun, GlobalArgs, InstallArgs, RenderArgs};
 use crate::facts::probe::{self, ProbeState};
 use crate::facts::{NodeState, PoolInput, PreflightFacts, gather, node};
-use crate::kube::apply::{ApplyMode, ObjectRef, apply, delete};
+use crate::kube::apply::{ApplyMode, ObjectRef, delete};
+use crate::kube::changes::{Applied, Change, apply_all, counts};
+use crate::kube::deadline::Deadline;
 use crate::kube::{ClusterTarget, connect};
 use crate::metallb::existing::{self, managed_selector};
 use crate::metallb::pools::{self, PoolPlan};
 use crate::metallb::render::{Phase, RenderOptions, Rendered, render, to_yaml};
-use crate::metallb::{VERSION, waits};
+use crate::metallb::{VERSION, steps, waits};
 use crate::net::pool::Pool;
 use crate::net::roots::HostRoots;
 use crate::output::is_json;
@@ -74,29 +77,6 @@ fn pool_plan(args: &InstallArgs, namespace: &str) -> Result<PoolPlan> {
     pools::from_flags(&args.pool_name, &args.pools, namespace)
 }
 
-/// What an apply did to one object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Change {
-    Created,
-    Configured,
-    Unchanged,
-    /// Server-side dry run of an object whose namespace or CRD does not exist yet.
-    NotChecked,
-    /// Server-side dry run of an existing object: the server accepted the apply. A dry run
-    /// stores nothing, so its resourceVersion cannot tell whether the object would change.
-    Accepted,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ObjectResult {
-    kind: String,
-    namespace: Option<String>,
-    name: String,
-    change: Change,
-}
-
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct PhaseResult {
@@ -112,7 +92,7 @@ struct Outcome {
     namespace: String,
     dry_run: Option<&'static str>,
     changed: bool,
-    objects: Vec<ObjectResult>,
+    objects: Vec<Applied>,
     removed: Vec<String>,
     advertisements_added: Vec<String>,
     phases: Vec<PhaseResult>,
@@ -120,59 +100,6 @@ struct Outcome {
     /// config, workloads): what `kubectl apply --server-side -f` of the same YAML does.
     apply_seconds: f64,
     speakers: Option<(i32, i32)>,
-}
-
-/// Applies `objects` concurrently; each result says whether the object changed.
-async fn apply_all(
-    target: &ClusterTarget,
-    objects: &[&Value],
-    before: &BTreeMap<ObjectRef, String>,
-    mode: ApplyMode,
-) -> Result<Vec<ObjectResult>> {
-    let applies = objects.iter().map(|obj| async move {
-        let r = ObjectRef::of(obj);
-        let change = match apply(target, obj, mode).await {
-            Ok(applied) => match before.get(&r) {
-                None => Change::Created,
-                Some(_) if mode.dry_run => Change::Accepted,
-                Some(rv) if applied.metadata.resource_version.as_ref() == Some(rv) => {
-                    Change::Unchanged
-                }
-                Some(_) => Change::Configured,
-            },
-            // A server-side dry run cannot place objects in a namespace or of a kind that the
-            // same run would only create.
-            Err(Error::Api { code: 404, .. }) if mode.dry_run => Change::NotChecked,
-            Err(err) => return Err(err),
-        };
-        Ok(ObjectResult {
-            kind: r.kind,
-            namespace: r.namespace,
-            name: r.name,
-            change,
-        })
-    });
-    futures::future::join_all(applies)
-        .await
-        .into_iter()
-        .collect()
-}
-
-fn counts(results: &[ObjectResult]) -> String {
-    let n = |c: Change| results.iter().filter(|r| r.change == c).count();
-    let mut parts = Vec::new();
-    for (change, word) in [
-        (Change::Created, "created"),
-        (Change::Configured, "configured"),
-        (Change::Unchanged, "unchanged"),
-        (Change::NotChecked, "not checked"),
-        (Change::Accepted, "existing accepted"),
-    ] {
-        if n(change) > 0 {
-            parts.push(format!("{} {word}", n(change)));
-        }
-    }
-    parts.join(", ")
 }
 
 fn seconds(d: Duration) -> f64 {
@@ -193,87 +120,157 @@ pub async fn run(global: &GlobalArgs, args: &InstallArgs) -> Result<ExitCode> {
         return Ok(ExitCode::Ok);
     }
     if args.dry_run == Some(DryRun::Client) {
-        let mut yaml = to_yaml(&objects);
-        for obj in &plan_objects {
-            yaml.push_str("---\n");
-            yaml.push_str(&serde_saphyr::to_string(obj).expect("JSON values serialize to YAML"));
-        }
-        // A closed pipe (`| head`) is the reader's choice, not an error.
-        use std::io::Write;
-        return match std::io::stdout().lock().write_all(yaml.as_bytes()) {
-            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                Err(Error::io("cannot write to stdout", e))
-            }
-            _ => Ok(ExitCode::Ok),
-        };
+        return print_manifests(&objects, &plan_objects);
     }
 
     let json = is_json(global.output);
     let progress = Progress::new(json);
     let started = Instant::now();
-    let deadline = started + args.timeout;
+    let deadline = Deadline::new(started, args.timeout);
     let target = connect(global).await?;
     let server_dry_run = args.dry_run == Some(DryRun::Server);
-    progress.say(&format!(
-        "{} MetalLB {VERSION} into namespace {} (context {}){}",
-        if server_dry_run {
-            "Checking an install of"
-        } else {
-            "Installing"
-        },
-        opts.namespace,
-        target.context,
-        if server_dry_run {
-            ", server-side dry run"
-        } else {
-            ""
-        }
-    ));
+    progress.say(&headline(server_dry_run, &opts.namespace, &target.context));
 
     if !args.skip_preflight {
-        let code = precheck(&target, &opts, &plan, args, &policy, &progress, json).await?;
+        let checks = precheck(&target, &opts, &plan, args, &policy, &progress, json);
+        let code = deadline.bound(&target, "preflight", checks).await?;
         if code != ExitCode::Ok {
             return Ok(code);
         }
     }
 
     let apply_started = Instant::now();
-    let mut before =
-        existing::snapshot(&target, &objects, &opts.namespace, &managed_selector()).await?;
-    let plan_rendered: Vec<Rendered> = plan_objects
-        .iter()
-        .map(|o| Rendered {
-            phase: Phase::Workloads,
-            object: o.clone(),
-        })
-        .collect();
-    before.extend(existing::snapshot(&target, &plan_rendered, &opts.namespace, "").await?);
-    let mode = ApplyMode {
-        dry_run: server_dry_run,
-        force: args.force_conflicts,
+    let read = before_install(&target, &objects, &plan_objects, &opts.namespace);
+    let before = deadline
+        .bound(&target, "reading lbctl's objects", read)
+        .await?;
+    let mut install = Installer {
+        target: &target,
+        progress: &progress,
+        deadline,
+        mode: ApplyMode {
+            dry_run: server_dry_run,
+            force: args.force_conflicts,
+        },
+        steps: steps::install_steps(!plan.is_empty()),
+        before,
+        outcome: Outcome {
+            version: VERSION,
+            namespace: opts.namespace.clone(),
+            dry_run: server_dry_run.then_some("server"),
+            changed: false,
+            objects: Vec::new(),
+            removed: Vec::new(),
+            advertisements_added: plan.added.clone(),
+            phases: Vec::new(),
+            apply_seconds: 0.0,
+            speakers: None,
+        },
     };
-    let mut outcome = Outcome {
-        version: VERSION,
-        namespace: opts.namespace.clone(),
-        dry_run: server_dry_run.then_some("server"),
-        changed: false,
-        objects: Vec::new(),
-        removed: Vec::new(),
-        advertisements_added: plan.added.clone(),
-        phases: Vec::new(),
-        apply_seconds: 0.0,
-        speakers: None,
-    };
-
     if server_dry_run {
+        install.server_dry_run(&objects, &plan_objects).await?;
+        return finish(json, &progress, install.outcome, started);
+    }
+    install.apply_phases(&objects).await?;
+    install.outcome.apply_seconds = seconds(apply_started.elapsed());
+    install.wait_rollouts(&opts.namespace).await?;
+    install.wait_webhook(&opts.namespace, &plan_objects).await?;
+    if !plan.is_empty() {
+        install.apply_pools(&plan_objects, &plan.added).await?;
+    }
+    install.remove_stale(&objects).await?;
+    let outcome = install.outcome;
+    finish(json, &progress, outcome, started)
+}
+
+/// `--dry-run` (client): the manifests as YAML on stdout.
+fn print_manifests(objects: &[Rendered], plan_objects: &[Value]) -> Result<ExitCode> {
+    let mut yaml = to_yaml(objects);
+    for obj in plan_objects {
+        yaml.push_str("---\n");
+        yaml.push_str(&serde_saphyr::to_string(obj).expect("JSON values serialize to YAML"));
+    }
+    // A closed pipe (`| head`) is the reader's choice, not an error.
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(yaml.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::io("cannot write to stdout", e))
+        }
+        _ => Ok(ExitCode::Ok),
+    }
+}
+
+fn headline(server_dry_run: bool, namespace: &str, context: &str) -> String {
+    format!(
+        "{} MetalLB {VERSION} into namespace {namespace} (context {context}){}",
+        if server_dry_run {
+            "Checking an install of"
+        } else {
+            "Installing"
+        },
+        if server_dry_run {
+            ", server-side dry run"
+        } else {
+            ""
+        }
+    )
+}
+
+/// lbctl's objects and the plan's pools as they are now: reference -> resourceVersion.
+async fn before_install(
+    target: &ClusterTarget,
+    objects: &[Rendered],
+    plan_objects: &[Value],
+    namespace: &str,
+) -> Result<BTreeMap<ObjectRef, String>> {
+    let mut before = existing::snapshot(target, objects, namespace, &managed_selector()).await?;
+    let pools = steps::as_rendered(plan_objects);
+    before.extend(existing::snapshot(target, &pools, namespace, "").await?);
+    Ok(before)
+}
+
+/// An install under way: where it writes, how far it got, and what it did so far.
+struct Installer<'a> {
+    target: &'a ClusterTarget,
+    progress: &'a Progress,
+    deadline: Deadline,
+    mode: ApplyMode,
+    /// Every step of this install, for the message of a write that failed.
+    steps: Vec<&'static str>,
+    before: BTreeMap<ObjectRef, String>,
+    outcome: Outcome,
+}
+
+impl Installer<'_> {
+    /// Runs one step under the command's deadline; a write that failed says how far the
+    /// install got.
+    async fn step<T>(&self, name: &str, work: impl Future<Output = Result<T>>) -> Result<T> {
+        self.deadline
+            .bound(self.target, name, work)
+            .await
+            .map_err(|e| e.with_progress(steps::progress(&self.steps, name, "lbctl install")))
+    }
+
+    fn finished(&mut self, name: &'static str, detail: &str, took: Duration) {
+        self.progress.step(name, detail, took);
+        self.outcome.phases.push(PhaseResult {
+            name,
+            seconds: seconds(took),
+        });
+    }
+
+    /// `--dry-run=server`: every object applied with `dryRun=All`, nothing stored.
+    async fn server_dry_run(&mut self, objects: &[Rendered], plan_objects: &[Value]) -> Result<()> {
         let all: Vec<&Value> = objects
             .iter()
             .map(|r| &r.object)
-            .chain(&plan_objects)
+            .chain(plan_objects)
             .collect();
         let t = Instant::now();
-        let results = apply_all(&target, &all, &before, mode).await?;
-        progress.step("server-side dry run", &counts(&results), t.elapsed());
+        let apply = apply_all(self.target, &all, &self.before, self.mode);
+        let results = self.step("server-side dry run", apply).await?;
+        self.progress
+            .step("server-side dry run", &counts(&results), t.elapsed());
         for r in results
             .iter()
             .filter(|r| !matches!(r.change, Change::Unchanged | Change::Accepted))
@@ -283,166 +280,131 @@ pub async fn run(global: &GlobalArgs, args: &InstallArgs) -> Result<ExitCode> {
                 Change::Created => "would create",
                 _ => "would configure",
             };
-            let name = match &r.namespace {
-                Some(ns) => format!("{} {ns}/{}", r.kind, r.name),
-                None => format!("{}/{}", r.kind, r.name),
-            };
-            progress.detail(&format!("{what} {name}"));
+            self.progress.detail(&format!("{what} {}", r.describe()));
         }
-        outcome.changed = results
+        self.outcome.changed = results
             .iter()
             .any(|r| matches!(r.change, Change::Created | Change::Configured));
-        outcome.objects = results;
-        return finish(json, &progress, outcome, started);
+        self.outcome.objects = results;
+        Ok(())
     }
 
-    // namespace -> CRDs -> RBAC/config -> workloads, each applied concurrently within its phase.
-    let phase_names = [
-        (Phase::Namespace, "namespace"),
-        (Phase::Crds, "CRDs"),
-        (Phase::Config, "RBAC and config"),
-        (Phase::Workloads, "controller and speaker"),
-    ];
-    for (phase, name) in phase_names {
-        let t = Instant::now();
-        let batch: Vec<&Value> = objects
-            .iter()
-            .filter(|r| r.phase == phase)
-            .map(|r| &r.object)
-            .collect();
-        let results = apply_all(&target, &batch, &before, mode).await?;
-        let mut detail = counts(&results);
-        if phase == Phase::Crds {
-            let names: Vec<String> = objects
-                .iter()
-                .filter(|r| r.phase == Phase::Crds)
-                .map(|r| r.name().to_string())
-                .collect();
-            waits::crds_established(&target, &names, deadline, args.timeout).await?;
-            detail.push_str(", established");
+    /// Namespace, CRDs (until Established), RBAC and config, workloads: phase by phase.
+    async fn apply_phases(&mut self, objects: &[Rendered]) -> Result<()> {
+        for (phase, name) in steps::APPLY_PHASES {
+            let t = Instant::now();
+            let batch = steps::phase_objects(objects, phase);
+            let work = async {
+                let results = apply_all(self.target, &batch, &self.before, self.mode).await?;
+                let mut detail = counts(&results);
+                if phase == Phase::Crds {
+                    let names = steps::crd_names(objects);
+                    let (at, timeout) = (self.deadline.at, self.deadline.timeout);
+                    waits::crds_established(self.target, &names, at, timeout).await?;
+                    detail.push_str(", established");
+                }
+                Ok((results, detail))
+            };
+            let (results, detail) = self.step(name, work).await?;
+            self.finished(name, &detail, t.elapsed());
+            self.outcome.objects.extend(results);
         }
-        progress.step(name, &detail, t.elapsed());
-        outcome.phases.push(PhaseResult {
-            name,
-            seconds: seconds(t.elapsed()),
+        Ok(())
+    }
+
+    async fn wait_rollouts(&mut self, namespace: &str) -> Result<()> {
+        let t = Instant::now();
+        let progress = self.progress;
+        progress.waiting("rollouts", "controller available, every speaker ready");
+        let wait = waits::rollouts(self.target, namespace, self.deadline.at, |name, status| {
+            progress.detail(&format!("{name}: {}", status.describe()))
         });
-        outcome.objects.extend(results);
+        let rollout = self.step("rollouts", wait).await?;
+        let (ready, desired) = (rollout.speaker.ready, rollout.speaker.desired);
+        self.outcome.speakers = Some((ready, desired));
+        let detail = format!("controller available, speakers {ready}/{desired} ready");
+        self.finished("rollouts", &detail, t.elapsed());
+        if desired == 0 {
+            progress.detail(
+                "warning: no node runs a speaker (check --speaker-node-selector and node taints); nothing will be announced",
+            );
+        }
+        Ok(())
     }
 
-    outcome.apply_seconds = seconds(apply_started.elapsed());
-
-    let t = Instant::now();
-    progress.waiting("rollouts", "controller available, every speaker ready");
-    let rollout = waits::rollouts(&target, &opts.namespace, deadline, |name, status| {
-        progress.detail(&format!("{name}: {}", status.describe()))
-    })
-    .await?;
-    outcome.speakers = Some((rollout.speaker.ready, rollout.speaker.desired));
-    progress.step(
-        "rollouts",
-        &format!(
-            "controller available, speakers {}/{} ready",
-            rollout.speaker.ready, rollout.speaker.desired
-        ),
-        t.elapsed(),
-    );
-    if rollout.speaker.desired == 0 {
-        progress.detail(
-            "warning: no node runs a speaker (check --speaker-node-selector and node taints); nothing will be announced",
+    async fn wait_webhook(&mut self, namespace: &str, plan_objects: &[Value]) -> Result<()> {
+        let t = Instant::now();
+        self.progress.waiting(
+            "webhook",
+            "endpoints ready, then the webhook accepts a dry-run create",
         );
-    }
-    outcome.phases.push(PhaseResult {
-        name: "rollouts",
-        seconds: seconds(t.elapsed()),
-    });
-
-    let t = Instant::now();
-    progress.waiting(
-        "webhook",
-        "endpoints ready, then the webhook accepts a dry-run create",
-    );
-    let attempts = waits::webhook(
-        &target,
-        &opts.namespace,
-        &plan_objects,
-        deadline,
-        args.timeout,
-    )
-    .await?;
-    progress.step(
-        "webhook",
-        &format!(
+        let (at, timeout) = (self.deadline.at, self.deadline.timeout);
+        let wait = waits::webhook(self.target, namespace, plan_objects, at, timeout);
+        let attempts = self.step("webhook", wait).await?;
+        let detail = format!(
             "serving (accepted after {attempts} dry-run attempt{})",
             if attempts == 1 { "" } else { "s" }
-        ),
-        t.elapsed(),
-    );
-    outcome.phases.push(PhaseResult {
-        name: "webhook",
-        seconds: seconds(t.elapsed()),
-    });
+        );
+        self.finished("webhook", &detail, t.elapsed());
+        Ok(())
+    }
 
-    if !plan.is_empty() {
+    /// The plan's pools, then the advertisements that name them.
+    async fn apply_pools(&mut self, plan_objects: &[Value], added: &[String]) -> Result<()> {
         let t = Instant::now();
-        let batch: Vec<&Value> = plan_objects.iter().collect();
-        // Pools before the advertisements that name them.
-        let (pool_objs, ad_objs): (Vec<&Value>, Vec<&Value>) = batch
-            .into_iter()
-            .partition(|o| o["kind"] == "IPAddressPool");
-        let mut results = apply_all(&target, &pool_objs, &before, mode).await?;
-        results.extend(apply_all(&target, &ad_objs, &before, mode).await?);
-        progress.step("pools", &counts(&results), t.elapsed());
-        for added in &plan.added {
+        let (pools, ads) = steps::pools_then_advertisements(plan_objects);
+        let work = async {
+            let mut results = apply_all(self.target, &pools, &self.before, self.mode).await?;
+            results.extend(apply_all(self.target, &ads, &self.before, self.mode).await?);
+            Ok(results)
+        };
+        let results = self.step("pools", work).await?;
+        self.progress.step("pools", &counts(&results), t.elapsed());
+        for added in added {
             let created = results.iter().any(|r| {
                 r.kind == "L2Advertisement" && &r.name == added && r.change == Change::Created
             });
             if created {
-                progress.detail(&format!(
+                self.progress.detail(&format!(
                     "created L2Advertisement {added}: no advertisement announced pool {added}, so its addresses would never be answered for"
                 ));
             }
         }
-        outcome.phases.push(PhaseResult {
+        self.outcome.phases.push(PhaseResult {
             name: "pools",
             seconds: seconds(t.elapsed()),
         });
-        outcome.objects.extend(results);
+        self.outcome.objects.extend(results);
+        Ok(())
     }
 
-    // Objects an earlier lbctl wrote that this version no longer renders (upgrades).
-    let t = Instant::now();
-    let rendered: Vec<ObjectRef> = objects.iter().map(|r| ObjectRef::of(&r.object)).collect();
-    let stale: Vec<&ObjectRef> = before
-        .keys()
-        .filter(|r| !rendered.contains(r))
-        .filter(|r| {
-            !matches!(
-                r.kind.as_str(),
-                "IPAddressPool" | "L2Advertisement" | "Namespace" | "CustomResourceDefinition"
-            )
-        })
-        .collect();
-    for r in &stale {
-        delete(&target, r, false).await?;
-        outcome.removed.push(r.describe());
-    }
-    if !stale.is_empty() {
-        progress.step(
-            "cleanup",
-            &format!(
+    /// Removes objects an earlier lbctl wrote that this version no longer has (upgrades).
+    async fn remove_stale(&mut self, objects: &[Rendered]) -> Result<()> {
+        let t = Instant::now();
+        let stale = steps::stale(&self.before, objects);
+        let work = async {
+            for r in &stale {
+                delete(self.target, r, false).await?;
+            }
+            Ok(())
+        };
+        self.step("cleanup", work).await?;
+        self.outcome.removed = stale.iter().map(|r| r.describe()).collect();
+        if !stale.is_empty() {
+            let detail = format!(
                 "removed {} object(s) this version no longer has",
                 stale.len()
-            ),
-            t.elapsed(),
-        );
+            );
+            self.progress.step("cleanup", &detail, t.elapsed());
+        }
+        self.outcome.changed = !self.outcome.removed.is_empty()
+            || self
+                .outcome
+                .objects
+                .iter()
+                .any(|r| r.change != Change::Unchanged);
+        Ok(())
     }
-
-    outcome.changed = !outcome.removed.is_empty()
-        || outcome
-            .objects
-            .iter()
-            .any(|r| r.change != Change::Unchanged);
-    finish(json, &progress, outcome, started)
 }
 
 fn finish(json: bool, progress: &Progress, outcome: Outcome, started: Instant) -> Result<ExitCode> {

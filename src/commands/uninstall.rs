@@ -2,48 +2,23 @@
 //! webhook without its server or pools without their controller, and wait until each is gone.
 //! Only objects labelled as lbctl's are deleted (and, with the CRDs going, every pool).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use kube::api::DynamicObject;
 use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::cli::{GlobalArgs, UninstallArgs};
-use crate::kube::access::{self, Permission};
-use crate::kube::apply::{ObjectRef, delete, dynamic_api};
-use crate::kube::wait::until_set;
-use crate::kube::{ClusterTarget, connect};
+use crate::kube::apply::{ObjectRef, delete};
+use crate::kube::deadline::Deadline;
+use crate::kube::wait::until_gone;
+use crate::kube::{ClusterTarget, access, connect};
 use crate::metallb::VERSION;
 use crate::metallb::existing::{managed_selector, snapshot};
-use crate::metallb::render::{Phase, RenderOptions, Rendered, render};
+use crate::metallb::render::{RenderOptions, render};
+use crate::metallb::steps::{self, delete_groups, delete_permissions, pool_kinds};
 use crate::output::is_json;
 use crate::progress::Progress;
-use crate::{Error, ExitCode, Result};
-
-/// Deletion groups, in order.
-const GROUPS: &[(&str, &[&str])] = &[
-    (
-        "pools and advertisements",
-        &["IPAddressPool", "L2Advertisement"],
-    ),
-    ("webhook configuration", &["ValidatingWebhookConfiguration"]),
-    ("controller and speaker", &["Deployment", "DaemonSet"]),
-    (
-        "RBAC and config",
-        &[
-            "Service",
-            "Secret",
-            "ConfigMap",
-            "RoleBinding",
-            "ClusterRoleBinding",
-            "Role",
-            "ClusterRole",
-            "ServiceAccount",
-        ],
-    ),
-    ("CRDs", &["CustomResourceDefinition"]),
-    ("namespace", &["Namespace"]),
-];
+use crate::{ExitCode, Result};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -54,54 +29,27 @@ struct Outcome {
     kept: Vec<String>,
 }
 
-/// The pool kinds, to find every pool in the namespace (users' pools carry no label).
-fn pool_kinds(namespace: &str) -> Vec<Rendered> {
-    ["IPAddressPool", "L2Advertisement"]
-        .into_iter()
-        .map(|kind| Rendered {
-            phase: Phase::Workloads,
-            object: serde_json::json!({
-                "apiVersion": "metallb.io/v1beta1",
-                "kind": kind,
-                "metadata": {"name": "", "namespace": namespace}
-            }),
-        })
-        .collect()
+/// What uninstall removes (reference -> resourceVersion) and what `--keep-crds` keeps.
+struct Plan {
+    found: BTreeMap<ObjectRef, String>,
+    kept: Vec<String>,
 }
 
 pub async fn run(global: &GlobalArgs, args: &UninstallArgs) -> Result<ExitCode> {
-    let opts = RenderOptions {
-        namespace: global.metallb_namespace.clone(),
-        ..Default::default()
-    };
+    let ns = global.metallb_namespace.clone();
     let json = is_json(global.output);
     let progress = Progress::new(json);
     let started = Instant::now();
-    let deadline = started + args.timeout;
+    let deadline = Deadline::new(started, args.timeout);
     let target = connect(global).await?;
-    let ns = &opts.namespace;
 
-    let rendered = render(&opts);
-    let mut found = crate::verbose::timed(
-        "listing what lbctl installed",
-        snapshot(&target, &rendered, ns, &managed_selector()),
-    )
-    .await?;
-    let pools = snapshot(&target, &pool_kinds(ns), ns, "").await?;
-    let mut kept = Vec::new();
-    if args.keep_crds {
-        for r in found
-            .keys()
-            .filter(|r| r.kind == "CustomResourceDefinition" || r.kind == "Namespace")
-        {
-            kept.push(r.describe());
-        }
-        kept.extend(pools.keys().map(ObjectRef::describe));
-        found.retain(|r, _| r.kind != "CustomResourceDefinition" && r.kind != "Namespace");
-    } else {
-        found.extend(pools);
-    }
-
+    let plan = deadline
+        .bound(
+            &target,
+            "listing what lbctl installed",
+            plan(&target, &ns, args.keep_crds),
+        )
+        .await?;
     progress.say(&format!(
         "{} MetalLB {VERSION} installed by lbctl in namespace {ns} (context {}){}",
         if args.dry_run {
@@ -110,7 +58,7 @@ pub async fn run(global: &GlobalArgs, args: &UninstallArgs) -> Result<ExitCode> 
             "Removing"
         },
         target.context,
-        if found.is_empty() {
+        if plan.found.is_empty() {
             ": nothing to remove"
         } else {
             ""
@@ -119,50 +67,108 @@ pub async fn run(global: &GlobalArgs, args: &UninstallArgs) -> Result<ExitCode> 
     if !args.dry_run {
         // Every delete is allowed, or none is sent: a half-removed MetalLB (pools gone, the
         // controller still running) is worse than the installation it was.
-        access::require(&target, &needed(found.keys())).await?;
+        let wanted = delete_permissions(plan.found.keys());
+        deadline
+            .bound(
+                &target,
+                "checking permissions",
+                access::require(&target, &wanted),
+            )
+            .await?;
     }
     let mut outcome = Outcome {
-        namespace: ns.clone(),
+        namespace: ns,
         dry_run: args.dry_run,
         deleted: Vec::new(),
-        kept: kept.clone(),
+        kept: plan.kept.clone(),
     };
-    for (label, kinds) in GROUPS {
-        let group: Vec<ObjectRef> = found
-            .keys()
-            .filter(|r| kinds.contains(&r.kind.as_str()))
-            .cloned()
-            .collect();
-        if group.is_empty() {
-            continue;
-        }
-        let t = Instant::now();
+    let groups = delete_groups(plan.found.keys());
+    let labels: Vec<&str> = groups.iter().map(|(label, _)| *label).collect();
+    for (label, group) in &groups {
         if args.dry_run {
-            progress.step(label, &format!("would delete {}", group.len()), t.elapsed());
-            for r in &group {
-                progress.detail(&r.describe());
-            }
+            show_group(&progress, label, group);
         } else {
-            for r in &group {
-                delete(&target, r, false).await?;
-            }
-            progress.waiting(label, &format!("{} object(s) to disappear", group.len()));
-            wait_gone(&target, &group, deadline, args.timeout).await?;
-            progress.step(label, &format!("{} deleted", group.len()), t.elapsed());
+            deadline
+                .bound(
+                    &target,
+                    label,
+                    delete_group(&target, &progress, label, group, deadline),
+                )
+                .await
+                .map_err(|e| e.with_progress(steps::progress(&labels, label, "lbctl uninstall")))?;
         }
         outcome
             .deleted
             .extend(group.iter().map(ObjectRef::describe));
     }
-    if !kept.is_empty() {
-        progress.say(&format!("Kept (--keep-crds): {}", kept.join(", ")));
+    finish(json, &progress, &outcome, !plan.found.is_empty(), started);
+    Ok(ExitCode::Ok)
+}
+
+/// Lists lbctl's objects and every pool in the namespace; with `keep_crds` the CRDs, the
+/// namespace and the pools are kept.
+async fn plan(target: &ClusterTarget, ns: &str, keep_crds: bool) -> Result<Plan> {
+    let rendered = render(&RenderOptions {
+        namespace: ns.to_string(),
+        ..Default::default()
+    });
+    let mut found = crate::verbose::timed(
+        "listing what lbctl installed",
+        snapshot(target, &rendered, ns, &managed_selector()),
+    )
+    .await?;
+    let pools = snapshot(target, &pool_kinds(ns), ns, "").await?;
+    let mut kept = Vec::new();
+    if keep_crds {
+        let keeps = |r: &ObjectRef| r.kind == "CustomResourceDefinition" || r.kind == "Namespace";
+        kept.extend(found.keys().filter(|r| keeps(r)).map(ObjectRef::describe));
+        kept.extend(pools.keys().map(ObjectRef::describe));
+        found.retain(|r, _| !keeps(r));
+    } else {
+        found.extend(pools);
+    }
+    Ok(Plan { found, kept })
+}
+
+fn show_group(progress: &Progress, label: &str, group: &[ObjectRef]) {
+    progress.step(
+        label,
+        &format!("would delete {}", group.len()),
+        Default::default(),
+    );
+    for r in group {
+        progress.detail(&r.describe());
+    }
+}
+
+/// Deletes one group and waits until every object of it is gone.
+async fn delete_group(
+    target: &ClusterTarget,
+    progress: &Progress,
+    label: &str,
+    group: &[ObjectRef],
+    deadline: Deadline,
+) -> Result<()> {
+    let t = Instant::now();
+    for r in group {
+        delete(target, r, false).await?;
+    }
+    progress.waiting(label, &format!("{} object(s) to disappear", group.len()));
+    until_gone(target, group, deadline.at, deadline.timeout).await?;
+    progress.step(label, &format!("{} deleted", group.len()), t.elapsed());
+    Ok(())
+}
+
+fn finish(json: bool, progress: &Progress, outcome: &Outcome, found: bool, started: Instant) {
+    if !outcome.kept.is_empty() {
+        progress.say(&format!("Kept (--keep-crds): {}", outcome.kept.join(", ")));
     }
     if json {
-        crate::output::print_json(&outcome);
-    } else if !found.is_empty() {
+        crate::output::print_json(outcome);
+    } else if found {
         progress.say(&format!(
             "{} ({:.1}s)",
-            if args.dry_run {
+            if outcome.dry_run {
                 "Dry run: nothing was deleted."
             } else {
                 "MetalLB is removed."
@@ -170,86 +176,4 @@ pub async fn run(global: &GlobalArgs, args: &UninstallArgs) -> Result<ExitCode> 
             started.elapsed().as_secs_f64()
         ));
     }
-    Ok(ExitCode::Ok)
-}
-
-/// What deleting `refs` takes: `delete` on each, and `list`/`watch` on each kind where it lives
-/// (the wait until they are gone).
-fn needed<'a>(refs: impl Iterator<Item = &'a ObjectRef>) -> Vec<Permission> {
-    let mut wanted: Vec<Permission> = Vec::new();
-    for r in refs {
-        let resource = r.resource();
-        let scoped = |p: Permission| match &r.namespace {
-            Some(ns) => p.in_namespace(ns),
-            None => p,
-        };
-        let mut each = vec![
-            scoped(Permission::new("delete", &resource.group, &resource.plural)).named(&r.name),
-        ];
-        for verb in ["list", "watch"] {
-            each.push(scoped(Permission::new(
-                verb,
-                &resource.group,
-                &resource.plural,
-            )));
-        }
-        for p in each {
-            if !wanted.contains(&p) {
-                wanted.push(p);
-            }
-        }
-    }
-    wanted
-}
-
-/// Waits, with one watch per kind and namespace, until none of `refs` exists any more.
-async fn wait_gone(
-    target: &ClusterTarget,
-    refs: &[ObjectRef],
-    deadline: Instant,
-    timeout: std::time::Duration,
-) -> Result<()> {
-    let mut by_kind: BTreeMap<(String, String, Option<String>), BTreeSet<String>> = BTreeMap::new();
-    for r in refs {
-        by_kind
-            .entry((r.api_version.clone(), r.kind.clone(), r.namespace.clone()))
-            .or_default()
-            .insert(r.name.clone());
-    }
-    let waits = by_kind
-        .iter()
-        .map(|((api_version, kind, namespace), names)| {
-            let probe = ObjectRef {
-                api_version: api_version.clone(),
-                kind: kind.clone(),
-                namespace: namespace.clone(),
-                name: String::new(),
-            };
-            let api = dynamic_api(target, &probe.resource(), namespace.as_deref());
-            async move {
-                let gone = until_set(target, api, "", deadline, |objs: &[DynamicObject]| {
-                    !objs
-                        .iter()
-                        .any(|o| o.metadata.name.as_ref().is_some_and(|n| names.contains(n)))
-                })
-                .await?;
-                Ok::<_, Error>((probe.kind, names, gone))
-            }
-        });
-    for result in futures::future::join_all(waits).await {
-        let (kind, names, gone) = result?;
-        if !gone {
-            return Err(Error::Timeout {
-                what: format!(
-                    "{kind} {} to be deleted",
-                    names.iter().cloned().collect::<Vec<_>>().join(", ")
-                ),
-                after: timeout,
-                detail: Some(
-                    "a finalizer may hold it: look at metadata.finalizers with `kubectl get <kind> <name> -o yaml`, then re-run lbctl uninstall".into(),
-                ),
-            });
-        }
-    }
-    Ok(())
 }

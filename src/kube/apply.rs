@@ -1,6 +1,8 @@
 //! Server-side apply, listing and deleting of objects known only as JSON (rendered manifests),
 //! with errors mapped to what the user can act on.
 
+use std::future::Future;
+
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::Value;
@@ -82,10 +84,8 @@ pub struct ApplyMode {
     pub force: bool,
 }
 
-/// Server-side applies `obj` with field manager `lbctl` and returns what the server holds.
-/// A field conflict becomes an error naming the other manager and the fix.
-/// The waits before each retry of an apply the server failed.
-const APPLY_RETRIES: [std::time::Duration; 3] = [
+/// The waits before each retry of a write the server failed.
+const WRITE_RETRIES: [std::time::Duration; 3] = [
     std::time::Duration::from_millis(200),
     std::time::Duration::from_millis(500),
     std::time::Duration::from_secs(1),
@@ -97,6 +97,40 @@ fn is_transient(code: u16) -> bool {
     matches!(code, 500 | 502 | 504)
 }
 
+/// Sends an idempotent write until it succeeds, fails otherwise, or the retries run out (an
+/// etcd leader change, an API server restarting behind a load balancer); with the number of
+/// attempts made.
+async fn with_retries<T, F: Future<Output = kube::Result<T>>>(
+    mut write: impl FnMut() -> F,
+) -> (kube::Result<T>, usize) {
+    let mut attempt = 0;
+    loop {
+        match write().await {
+            Err(kube::Error::Api(status))
+                if is_transient(status.code) && attempt < WRITE_RETRIES.len() =>
+            {
+                tokio::time::sleep(WRITE_RETRIES[attempt]).await;
+                attempt += 1;
+            }
+            other => return (other, attempt + 1),
+        }
+    }
+}
+
+/// The error of a write whose retries ran out on server errors.
+fn write_failed(r: &ObjectRef, attempts: usize, status: kube::core::Status) -> Error {
+    Error::WriteFailed {
+        object: r.describe(),
+        attempts,
+        code: status.code,
+        message: status.message,
+        progress: None,
+    }
+}
+
+/// Server-side applies `obj` with field manager `lbctl` and returns what the server holds.
+/// A field conflict becomes an error naming the other manager and the fix; server errors are
+/// retried (an apply is idempotent).
 pub async fn apply(target: &ClusterTarget, obj: &Value, mode: ApplyMode) -> Result<DynamicObject> {
     let r = ObjectRef::of(obj);
     let resource = r.resource();
@@ -104,27 +138,12 @@ pub async fn apply(target: &ClusterTarget, obj: &Value, mode: ApplyMode) -> Resu
     let mut params = PatchParams::apply(FIELD_MANAGER);
     params.force = mode.force;
     params.dry_run = mode.dry_run;
-    // A server-side apply is idempotent, so a server error is retried as the client retries
-    // 429 and 503 (an etcd leader change, an API server restarting behind a load balancer).
-    let mut attempt = 0;
-    let result = loop {
-        match api.patch(&r.name, &params, &Patch::Apply(obj)).await {
-            Err(kube::Error::Api(status))
-                if is_transient(status.code) && attempt < APPLY_RETRIES.len() =>
-            {
-                tokio::time::sleep(APPLY_RETRIES[attempt]).await;
-                attempt += 1;
-            }
-            other => break other,
-        }
-    };
+    let patch = Patch::Apply(obj);
+    let (result, attempts) = with_retries(|| api.patch(&r.name, &params, &patch)).await;
     result.map_err(|err| match err {
-        kube::Error::Api(status) if is_transient(status.code) => Error::WriteFailed {
-            object: r.describe(),
-            attempts: attempt + 1,
-            code: status.code,
-            message: status.message,
-        },
+        kube::Error::Api(status) if is_transient(status.code) => {
+            write_failed(&r, attempts, *status)
+        }
         kube::Error::Api(status) if status.code == 409 => Error::Conflict {
             object: r.describe(),
             message: status.message,
@@ -208,10 +227,15 @@ pub async fn delete(target: &ClusterTarget, r: &ObjectRef, dry_run: bool) -> Res
         DeleteParams::background()
     };
     let params = DeleteParams { dry_run, ..base };
-    match api.delete(&r.name, &params).await {
-        Ok(_) => Ok(true),
-        Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
-        Err(err) => Err(map_err(target, r.request("delete", &resource.plural), err)),
+    // A delete is idempotent too: one the server failed is sent again, and one it did before
+    // failing answers 404 the next time.
+    match with_retries(|| api.delete(&r.name, &params)).await {
+        (Ok(_), _) => Ok(true),
+        (Err(kube::Error::Api(status)), _) if status.code == 404 => Ok(false),
+        (Err(kube::Error::Api(status)), attempts) if is_transient(status.code) => {
+            Err(write_failed(r, attempts, *status))
+        }
+        (Err(err), _) => Err(map_err(target, r.request("delete", &resource.plural), err)),
     }
 }
 

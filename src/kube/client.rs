@@ -8,6 +8,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
 use crate::cli::GlobalArgs;
+use crate::kube::in_flight::{InFlight, InFlightLayer};
 use crate::kube::request_log::RequestLogLayer;
 use crate::{Error, Result, verbose};
 
@@ -19,6 +20,8 @@ pub struct ClusterTarget {
     pub server: String,
     /// The kubeconfig context in use (`in-cluster` without a kubeconfig).
     pub context: String,
+    /// Requests sent and not yet answered, for the message of a deadline that passed.
+    pub in_flight: InFlight,
 }
 
 /// Resolves the kubeconfig like kubectl: `--kubeconfig`, then `$KUBECONFIG` (a colon-separated
@@ -99,6 +102,10 @@ pub async fn connect(global: &GlobalArgs) -> Result<ClusterTarget> {
     let builder = ClientBuilder::try_from(config).map_err(|e| Error::KubeconfigInvalid {
         reason: e.to_string(),
     })?;
+    let in_flight = InFlight::default();
+    let builder = builder.with_layer(&InFlightLayer {
+        set: in_flight.clone(),
+    });
     // The request log costs nothing unless -vv asked for it.
     let client = if verbose::enabled(2) {
         builder
@@ -113,6 +120,7 @@ pub async fn connect(global: &GlobalArgs) -> Result<ClusterTarget> {
         client,
         server,
         context,
+        in_flight,
     })
 }
 

@@ -3,8 +3,11 @@
 
 pub mod access;
 pub mod apply;
+pub mod changes;
 pub mod client;
+pub mod deadline;
 pub mod errors;
+pub mod in_flight;
 pub mod request_log;
 pub mod rollout;
 pub mod wait;

@@ -1,17 +1,18 @@
 //! Watch-driven waits with one deadline: no polling, one watch per thing waited for.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 
 use futures::{StreamExt, TryStreamExt};
 use kube::Resource;
-use kube::api::Api;
+use kube::api::{Api, DynamicObject};
 use kube::runtime::wait::{Condition, await_condition};
 use kube::runtime::watcher;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
 use super::ClusterTarget;
+use super::apply::{ObjectRef, dynamic_api};
 use crate::{Error, Result};
 
 fn watch_error(target: &ClusterTarget, what: &str, err: impl std::fmt::Display) -> Error {
@@ -97,4 +98,57 @@ where
             return Ok(true);
         }
     }
+}
+
+/// Waits, with one watch per kind and namespace, until none of `refs` exists any more; a
+/// timeout at `deadline` names what is left and what usually holds it.
+pub async fn until_gone(
+    target: &ClusterTarget,
+    refs: &[ObjectRef],
+    deadline: Instant,
+    timeout: std::time::Duration,
+) -> Result<()> {
+    let mut by_kind: BTreeMap<(String, String, Option<String>), BTreeSet<String>> = BTreeMap::new();
+    for r in refs {
+        by_kind
+            .entry((r.api_version.clone(), r.kind.clone(), r.namespace.clone()))
+            .or_default()
+            .insert(r.name.clone());
+    }
+    let waits = by_kind
+        .iter()
+        .map(|((api_version, kind, namespace), names)| {
+            let probe = ObjectRef {
+                api_version: api_version.clone(),
+                kind: kind.clone(),
+                namespace: namespace.clone(),
+                name: String::new(),
+            };
+            let api = dynamic_api(target, &probe.resource(), namespace.as_deref());
+            async move {
+                let gone = until_set(target, api, "", deadline, |objs: &[DynamicObject]| {
+                    !objs
+                        .iter()
+                        .any(|o| o.metadata.name.as_ref().is_some_and(|n| names.contains(n)))
+                })
+                .await?;
+                Ok::<_, Error>((probe.kind, names, gone))
+            }
+        });
+    for result in futures::future::join_all(waits).await {
+        let (kind, names, gone) = result?;
+        if !gone {
+            return Err(Error::Timeout {
+                what: format!(
+                    "{kind} {} to be deleted",
+                    names.iter().cloned().collect::<Vec<_>>().join(", ")
+                ),
+                after: timeout,
+                detail: Some(
+                    "a finalizer may hold it: look at metadata.finalizers with `kubectl get <kind> <name> -o yaml`, then re-run lbctl uninstall".into(),
+                ),
+            });
+        }
+    }
+    Ok(())
 }

@@ -8,6 +8,7 @@ pub mod pools;
 pub mod rbac;
 pub mod render;
 pub mod speaker;
+pub mod steps;
 pub mod waits;
 pub mod webhook;
 pub mod webhook_health;

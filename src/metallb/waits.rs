@@ -155,7 +155,19 @@ pub async fn webhook(
             attempts += 1;
             let mut still = Vec::new();
             for obj in pending {
-                match dry_run_create(target, obj).await {
+                // A create the API server has not answered by the deadline is one it is still
+                // sending to the webhook: unless an earlier answer said more, the webhook pod
+                // does not answer.
+                let Ok(answer) =
+                    tokio::time::timeout_at(deadline, dry_run_create(target, obj)).await
+                else {
+                    last.get_or_insert(WebhookFailure::Unreachable(
+                        "the API server was still waiting for the webhook's answer when the deadline came".into(),
+                    ));
+                    still.push(obj);
+                    continue;
+                };
+                match answer {
                     Ok(()) => {}
                     // Already there: the webhook let the create through to storage.
                     Err(kube::Error::Api(s)) if s.code == 409 && s.reason == "AlreadyExists" => {}

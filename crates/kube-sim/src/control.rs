@@ -173,6 +173,14 @@ impl Control {
             .clear();
     }
 
+    /// The faults not used up yet (a test sees a request arrive when its fault is taken).
+    pub fn pending_faults(&self) -> Vec<Fault> {
+        self.faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     /// Takes one use of every fault matching this request.
     pub fn take_faults(&self, method: &str, path: &str) -> Vec<FaultAction> {
         let mut faults = self.faults.lock().unwrap_or_else(|e| e.into_inner());
@@ -272,7 +280,25 @@ impl Controllers {
 
 #[cfg(test)]
 mod tests {
-    use super::LoggedRequest;
+    use super::{Control, Fault, LoggedRequest};
+
+    #[test]
+    fn a_fault_is_pending_until_its_last_request_took_it() {
+        let control = Control::default();
+        control.inject(Fault::status("PATCH", "/api/v1/namespaces/x", 500, 2));
+        assert_eq!(control.pending_faults().len(), 1);
+        assert_eq!(control.take_faults("GET", "/api/v1/namespaces/x"), []);
+        assert_eq!(
+            control.take_faults("PATCH", "/api/v1/namespaces/x").len(),
+            1
+        );
+        assert_eq!(control.pending_faults()[0].times, 1);
+        assert_eq!(
+            control.take_faults("PATCH", "/api/v1/namespaces/x").len(),
+            1
+        );
+        assert!(control.pending_faults().is_empty());
+    }
 
     fn req(verb: &str, path: &str, query: &str) -> LoggedRequest {
         LoggedRequest {

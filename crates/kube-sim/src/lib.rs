@@ -587,6 +587,12 @@ impl SimHandle {
         self.control.clear_faults();
     }
 
+    /// The injected faults not used up yet: a fault leaves once its last matching request
+    /// arrived, so an empty list after one `latency` fault means that request is being held.
+    pub fn pending_faults(&self) -> Vec<Fault> {
+        self.control.pending_faults()
+    }
+
     pub fn get(
         &self,
         api_version: &str,
