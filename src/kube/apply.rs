@@ -85,7 +85,7 @@ pub struct ApplyMode {
 /// Server-side applies `obj` with field manager `lbctl` and returns what the server holds.
 /// A field conflict becomes an error naming the other manager and the fix.
 /// The waits before each retry of an apply the server failed.
-const APPLY_RETRIES: [std::time::Duration; 3] = [
+pub(crate) const APPLY_RETRIES: [std::time::Duration; 3] = [
     std::time::Duration::from_millis(200),
     std::time::Duration::from_millis(500),
     std::time::Duration::from_secs(1),
@@ -93,7 +93,7 @@ const APPLY_RETRIES: [std::time::Duration; 3] = [
 
 /// Server errors worth another try of an idempotent write (500, 502, 504; the client itself
 /// retries 429 and 503).
-fn is_transient(code: u16) -> bool {
+pub(crate) fn is_transient(code: u16) -> bool {
     matches!(code, 500 | 502 | 504)
 }
 
