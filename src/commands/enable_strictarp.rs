@@ -8,21 +8,19 @@ use k8s_openapi::api::core::v1::ConfigMap;
 
 use crate::cli::{EnableStrictarpArgs, GlobalArgs};
 use crate::kube::access;
-use crate::kube::errors::{Request, api_error};
-use crate::kube::rollout;
 use crate::kube::{ClusterTarget, connect};
 use crate::kubeproxy::config::parse;
 use crate::kubeproxy::decide::{Decision, Flags, decide};
 use crate::kubeproxy::discover::{self, config_text};
-use crate::kubeproxy::locate::{ConfigMapKey, DAEMONSET, FlagsOnly, Location, NAMESPACE};
+use crate::kubeproxy::locate::{ConfigMapKey, FlagsOnly, Location};
 use crate::kubeproxy::plan::{Plan, PlanError, ServerVersion, plan};
 use crate::kubeproxy::restart::{self, Context};
-use crate::kubeproxy::revert::{self, PREVIOUS_CONFIG};
+use crate::kubeproxy::revert;
 use crate::kubeproxy::staleness::{self, Staleness};
-use crate::kubeproxy::update::{self, Retry};
+use crate::kubeproxy::update;
 use crate::output::{is_json, print_json};
 use crate::report::strictarp::{
-    ErrorDoc, Outcome, Report, Ui, config_diff, describe_changes, runs_line,
+    ErrorDoc, Outcome, Report, SYSCTLS_STAY, Ui, config_diff, describe_changes, runs_line,
 };
 use crate::{ExitCode, Result};
 
@@ -56,8 +54,11 @@ async fn execute(
     report: &mut Report,
 ) -> Result<ExitCode> {
     let target = connect(global).await?;
-    let server =
-        crate::verbose::timed("reading the server version", server_version(&target)).await?;
+    let server = crate::verbose::timed(
+        "reading the server version",
+        discover::server_version(&target),
+    )
+    .await?;
     report.server_version = server.as_ref().map(|s| s.git_version.clone());
     let (location, daemonset) = crate::verbose::timed(
         "locating the kube-proxy configuration",
@@ -78,13 +79,7 @@ async fn execute(
         Location::FlagsOnly(flags) => return Ok(flags_only(&flags, args, ui, report)),
         Location::ConfigMap(key) => key,
     };
-    ui.step(
-        "locate",
-        format!(
-            "kube-proxy reads --config={}: ConfigMap {}/{}, key {}",
-            key.config_path, key.namespace, key.name, key.key
-        ),
-    );
+    ui.located(&key);
     if key.name == "kube-proxy-config" {
         report.notes.push("on EKS, updates of the managed kube-proxy add-on may overwrite this edit; run `lbctl enable-strictarp --check` after add-on updates".into());
     }
@@ -107,7 +102,12 @@ async fn execute(
         (Some(ds), true) => restart::staleness(&target, ds, staleness::last_change(&cm)).await?,
         _ => None,
     };
-    let decision = decide(&planned, stale.as_ref(), flags(args));
+    let flags = Flags {
+        check: args.check,
+        dry_run: args.dry_run,
+        no_restart: args.no_restart,
+    };
+    let decision = decide(&planned, stale.as_ref(), flags);
     // The mode kube-proxy runs once this is done (`--mode keep` may leave it nftables).
     let runs = runs_line(
         &parse(&planned.new_text)
@@ -115,14 +115,6 @@ async fn execute(
             .unwrap_or_else(|_| planned.before.mode.clone()),
     );
     steps.act(report, decision, stale, cm, server, runs).await
-}
-
-fn flags(args: &EnableStrictarpArgs) -> Flags {
-    Flags {
-        check: args.check,
-        dry_run: args.dry_run,
-        no_restart: args.no_restart,
-    }
 }
 
 /// What every step needs.
@@ -175,21 +167,13 @@ impl Steps<'_> {
                 format!("kube-proxy needs a restart: {}", s.reason()),
             );
         }
-        let read_only = if check { "check" } else { "dry-run" };
-        let exit = if check {
-            ExitCode::Failed
-        } else {
-            ExitCode::Ok
-        };
         match decision {
             Decision::Nothing => {
                 report.outcome = Outcome::AlreadyConfigured;
                 ui.step("done", "nothing written, nothing restarted.");
             }
             Decision::WouldRestart => {
-                report.outcome = Outcome::WouldRestart;
-                ui.step(read_only, "nothing restarted.");
-                return Ok(exit);
+                return Ok(self.read_only(report, Outcome::WouldRestart, "nothing restarted."));
             }
             Decision::LeaveStale => {
                 report.outcome = Outcome::AlreadyConfigured;
@@ -205,16 +189,12 @@ impl Steps<'_> {
                 ui.step("done", format!("kube-proxy now {runs}."));
             }
             Decision::WouldWrite => {
-                report.outcome = Outcome::WouldChange;
-                ui.step(
-                    read_only,
-                    if check {
-                        "changes needed; nothing written. Apply with `lbctl enable-strictarp`."
-                    } else {
-                        "nothing written. Run without --dry-run to apply."
-                    },
-                );
-                return Ok(exit);
+                let message = if check {
+                    "changes needed; nothing written. Apply with `lbctl enable-strictarp`."
+                } else {
+                    "nothing written. Run without --dry-run to apply."
+                };
+                return Ok(self.read_only(report, Outcome::WouldChange, message));
             }
             Decision::Write { restart } => {
                 self.require_write_permissions(restart).await?;
@@ -226,16 +206,29 @@ impl Steps<'_> {
                     ui.note(msg);
                     return Ok(ExitCode::Ok);
                 }
-                let what = format!(
-                    "the configuration change to ConfigMap {}/{}",
-                    self.key.namespace, self.key.name
-                );
-                self.restart(report, staleness::last_change(&written), Some(what))
-                    .await?;
+                self.restart(
+                    report,
+                    staleness::last_change(&written),
+                    Some("the configuration change"),
+                )
+                .await?;
                 ui.step("done", format!("kube-proxy {runs}. Next: `lbctl install`."));
             }
         }
         Ok(ExitCode::Ok)
+    }
+
+    /// `--check`/`--dry-run` end here: `--check` fails when there is something to do.
+    fn read_only(&self, report: &mut Report, outcome: Outcome, message: &str) -> ExitCode {
+        report.outcome = outcome;
+        let check = self.args.check;
+        self.ui
+            .step(if check { "check" } else { "dry-run" }, message);
+        if check {
+            ExitCode::Failed
+        } else {
+            ExitCode::Ok
+        }
     }
 
     async fn require_write_permissions(&self, restart: bool) -> Result<()> {
@@ -266,7 +259,7 @@ impl Steps<'_> {
             self.target,
             key,
             cm,
-            |r| self.retrying(r),
+            |r| self.ui.retrying(self.key, r),
             |current| {
                 let text = config_text(current, key)?;
                 let p = plan(&text, mode, server.as_ref()).map_err(PlanError::into_error)?;
@@ -290,19 +283,8 @@ impl Steps<'_> {
             return Ok(before);
         };
         report.written = true;
-        ui.step("apply", format!(
-            "updated ConfigMap {}/{} (resourceVersion {}); the replaced text is kept in annotation {PREVIOUS_CONFIG} (undo: lbctl enable-strictarp --revert)",
-            key.namespace, key.name, written.metadata.resource_version.clone().unwrap_or_default()
-        ));
+        ui.written(key, written.metadata.resource_version.as_deref());
         Ok(written)
-    }
-
-    fn retrying(&self, retry: Retry) {
-        let (ns, name) = (&self.key.namespace, &self.key.name);
-        self.ui.step("apply", match retry {
-            Retry::Conflict { attempt } => format!("ConfigMap {ns}/{name} changed since it was read (409 Conflict); re-reading and re-planning (attempt {attempt}/5)"),
-            Retry::ServerError { code, attempt } => format!("the API server failed the update of ConfigMap {ns}/{name} (HTTP {code}); re-reading and trying again (attempt {attempt})"),
-        });
     }
 
     /// Restarts kube-proxy, waits for the rollout and checks its pods started after `changed`.
@@ -311,7 +293,7 @@ impl Steps<'_> {
         &self,
         report: &mut Report,
         changed: Option<jiff::Timestamp>,
-        written: Option<String>,
+        written: Option<&str>,
     ) -> Result<()> {
         let ui = self.ui;
         let rerun = if self.args.revert {
@@ -319,30 +301,18 @@ impl Steps<'_> {
         } else {
             "lbctl enable-strictarp"
         };
+        let (ns, name) = (&self.key.namespace, &self.key.name);
         let context = Context {
-            written,
+            written: written.map(|w| format!("{w} in ConfigMap {ns}/{name}")),
             rerun: rerun.into(),
         };
         let work = async {
-            let patched = restart::restart(self.target, self.daemonset, &context, |code, attempt| {
-                ui.step("restart", format!("the API server failed the restart patch of DaemonSet {NAMESPACE}/{DAEMONSET} (HTTP {code}); trying again (attempt {attempt})"));
+            let patched = restart::restart(self.target, self.daemonset, &context, |code, n| {
+                ui.restart_retrying(code, n)
             })
             .await?;
             report.restarted = true;
-            ui.step(
-                "restart",
-                format!(
-                    "restarted DaemonSet {NAMESPACE}/{DAEMONSET} (pod template annotation {})",
-                    rollout::RESTARTED_AT
-                ),
-            );
-            ui.step(
-                "wait",
-                format!(
-                    "waiting up to {} for the rollout",
-                    humantime::format_duration(self.args.timeout)
-                ),
-            );
+            ui.restarted(self.args.timeout);
             let status = restart::wait(self.target, &patched, self.args.timeout, |s| {
                 ui.step("wait", s.describe());
                 report.rollout = Some(s.clone());
@@ -361,7 +331,7 @@ impl Steps<'_> {
         let current = config_text(&cm, key)?;
         let Some(previous) = revert::previous_text(&cm, key) else {
             report.outcome = Outcome::NothingToRevert;
-            ui.step("revert", format!("nothing to revert: ConfigMap {}/{} has no {PREVIOUS_CONFIG} annotation (lbctl did not change it, or it was reverted already)", key.namespace, key.name));
+            ui.nothing_to_revert(key);
             return Ok(ExitCode::Ok);
         };
         revert::ensure_revertible(&previous, &current, key)?;
@@ -369,70 +339,34 @@ impl Steps<'_> {
         report.diff = config_diff(key, &current, &previous, "reverted");
         ui.step("plan", "restore the configuration text lbctl replaced:");
         ui.diff(&report.diff);
-        let sysctl_note = "the ARP sysctls kube-proxy already set on the nodes (net.ipv4.conf.all.arp_ignore=1, arp_announce=2) stay until the nodes reboot or they are reset by hand";
-        report.notes.push(sysctl_note.into());
+        report.notes.push(SYSCTLS_STAY.into());
         if args.check || args.dry_run {
-            report.outcome = Outcome::WouldRevert;
-            ui.step(
-                if args.check { "check" } else { "dry-run" },
-                "nothing written.",
-            );
-            return Ok(if args.check {
-                ExitCode::Failed
-            } else {
-                ExitCode::Ok
-            });
+            return Ok(self.read_only(report, Outcome::WouldRevert, "nothing written."));
         }
         self.require_write_permissions(!args.no_restart).await?;
         let written = update::update(
             self.target,
             key,
             cm,
-            |r| self.retrying(r),
+            |r| self.ui.retrying(self.key, r),
             |latest| revert::reverted(latest, key, &config_text(latest, key)?),
         )
         .await?;
         report.written = written.is_some();
-        ui.step(
-            "apply",
-            format!(
-                "restored the previous text of ConfigMap {}/{} key {}",
-                key.namespace, key.name, key.key
-            ),
-        );
-        ui.note(sysctl_note);
+        ui.restored(key);
         if args.no_restart {
             ui.note(
                 "--no-restart: the reverted configuration is not active until kube-proxy restarts",
             );
         } else {
             let changed = written.as_ref().and_then(staleness::last_change);
-            let what = format!(
-                "the restored text of ConfigMap {}/{}",
-                key.namespace, key.name
-            );
-            self.restart(report, changed, Some(what)).await?;
+            self.restart(report, changed, Some("the restored text"))
+                .await?;
         }
         report.outcome = Outcome::Reverted;
         ui.step("done", "reverted.");
         Ok(ExitCode::Ok)
     }
-}
-
-async fn server_version(target: &ClusterTarget) -> Result<Option<ServerVersion>> {
-    let info = target.client.apiserver_version().await.map_err(|e| {
-        let req = Request {
-            verb: "get",
-            resource: "/version",
-            namespace: None,
-        };
-        api_error(e, req, &target.server, &target.context)
-    })?;
-    Ok(ServerVersion::new(
-        &info.git_version,
-        &info.major,
-        &info.minor,
-    ))
 }
 
 fn flags_only(
@@ -441,24 +375,7 @@ fn flags_only(
     ui: &Ui,
     report: &mut Report,
 ) -> ExitCode {
-    let seen = match &flags.source {
-        Some(source) => format!(
-            "flags read from {source}: --proxy-mode={} --ipvs-strict-arp={}",
-            flags.proxy_mode.as_deref().unwrap_or("(not set: iptables)"),
-            flags
-                .strict_arp
-                .map(|b| b.to_string())
-                .unwrap_or_else(|| "(not set: false)".into())
-        ),
-        None => "its flags are not visible through the API".into(),
-    };
-    ui.step(
-        "locate",
-        format!(
-            "kube-proxy on {} is configured by command-line flags, not a ConfigMap ({seen})",
-            flags.distribution.name()
-        ),
-    );
+    ui.flags_only(flags);
     if flags.is_configured() {
         report.outcome = Outcome::AlreadyConfigured;
         ui.step(

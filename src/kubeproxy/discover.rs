@@ -8,6 +8,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Node};
 use kube::api::{Api, ListParams};
 
 use super::locate::{self, ClusterFacts, ConfigMapKey, DAEMONSET, Location, NAMESPACE};
+use super::plan::ServerVersion;
 use crate::kube::ClusterTarget;
 use crate::kube::errors::{Request, api_error};
 use crate::{Error, Result};
@@ -55,6 +56,23 @@ fn request<'a>(verb: &'a str, resource: &'a str, namespace: &'a str) -> Request<
         resource,
         namespace: Some(namespace),
     }
+}
+
+/// The API server's version, for the plan's IPVS deprecation warning.
+pub async fn server_version(target: &ClusterTarget) -> Result<Option<ServerVersion>> {
+    let info = target.client.apiserver_version().await.map_err(|e| {
+        let req = Request {
+            verb: "get",
+            resource: "/version",
+            namespace: None,
+        };
+        api_error(e, req, &target.server, &target.context)
+    })?;
+    Ok(ServerVersion::new(
+        &info.git_version,
+        &info.major,
+        &info.minor,
+    ))
 }
 
 /// Where kube-proxy's configuration lives, and its DaemonSet when there is one.

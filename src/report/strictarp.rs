@@ -4,10 +4,12 @@ use colored::Colorize;
 use serde::Serialize;
 
 use crate::diff;
-use crate::kube::rollout::RolloutStatus;
+use crate::kube::rollout::{self, RolloutStatus};
 use crate::kubeproxy::config::{ProxyMode, ProxySettings};
 use crate::kubeproxy::edit::Change;
-use crate::kubeproxy::locate::{ConfigMapKey, Location};
+use crate::kubeproxy::locate::{ConfigMapKey, DAEMONSET, FlagsOnly, Location, NAMESPACE};
+use crate::kubeproxy::revert::PREVIOUS_CONFIG;
+use crate::kubeproxy::update::Retry;
 
 /// What the run did or would do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -168,5 +170,96 @@ pub fn runs_line(mode: &ProxyMode) -> String {
         other => format!(
             "runs {other} mode, with ipvs.strictARP: true set for a later move to IPVS ({other} mode puts no LoadBalancer address on a node interface, so it needs no strictARP)"
         ),
+    }
+}
+
+/// Reverting leaves what kube-proxy already did to the nodes.
+pub const SYSCTLS_STAY: &str = "the ARP sysctls kube-proxy already set on the nodes (net.ipv4.conf.all.arp_ignore=1, arp_announce=2) stay until the nodes reboot or they are reset by hand";
+
+/// The steps' own lines, kept here so the command reads as the order of the steps.
+impl Ui {
+    pub fn located(&self, key: &ConfigMapKey) {
+        self.step(
+            "locate",
+            format!(
+                "kube-proxy reads --config={}: ConfigMap {}/{}, key {}",
+                key.config_path, key.namespace, key.name, key.key
+            ),
+        );
+    }
+
+    pub fn flags_only(&self, flags: &FlagsOnly) {
+        let seen = match &flags.source {
+            Some(source) => format!(
+                "flags read from {source}: --proxy-mode={} --ipvs-strict-arp={}",
+                flags.proxy_mode.as_deref().unwrap_or("(not set: iptables)"),
+                flags
+                    .strict_arp
+                    .map(|b| b.to_string())
+                    .unwrap_or_else(|| "(not set: false)".into())
+            ),
+            None => "its flags are not visible through the API".into(),
+        };
+        self.step(
+            "locate",
+            format!(
+                "kube-proxy on {} is configured by command-line flags, not a ConfigMap ({seen})",
+                flags.distribution.name()
+            ),
+        );
+    }
+
+    pub fn written(&self, key: &ConfigMapKey, resource_version: Option<&str>) {
+        let resource_version = resource_version.unwrap_or_default();
+        self.step("apply", format!(
+            "updated ConfigMap {}/{} (resourceVersion {resource_version}); the replaced text is kept in annotation {PREVIOUS_CONFIG} (undo: lbctl enable-strictarp --revert)",
+            key.namespace, key.name
+        ));
+    }
+
+    pub fn retrying(&self, key: &ConfigMapKey, retry: Retry) {
+        let (ns, name) = (&key.namespace, &key.name);
+        self.step("apply", match retry {
+            Retry::Conflict { attempt } => format!("ConfigMap {ns}/{name} changed since it was read (409 Conflict); re-reading and re-planning (attempt {attempt}/5)"),
+            Retry::ServerError { code, attempt } => format!("the API server failed the update of ConfigMap {ns}/{name} (HTTP {code}); re-reading and trying again (attempt {attempt})"),
+        });
+    }
+
+    pub fn restart_retrying(&self, code: u16, attempt: usize) {
+        self.step("restart", format!("the API server failed the restart patch of DaemonSet {NAMESPACE}/{DAEMONSET} (HTTP {code}); trying again (attempt {attempt})"));
+    }
+
+    pub fn restarted(&self, timeout: std::time::Duration) {
+        self.step(
+            "restart",
+            format!(
+                "restarted DaemonSet {NAMESPACE}/{DAEMONSET} (pod template annotation {})",
+                rollout::RESTARTED_AT
+            ),
+        );
+        self.step(
+            "wait",
+            format!(
+                "waiting up to {} for the rollout",
+                humantime::format_duration(timeout)
+            ),
+        );
+    }
+
+    pub fn nothing_to_revert(&self, key: &ConfigMapKey) {
+        self.step("revert", format!(
+            "nothing to revert: ConfigMap {}/{} has no {PREVIOUS_CONFIG} annotation (lbctl did not change it, or it was reverted already)",
+            key.namespace, key.name
+        ));
+    }
+
+    pub fn restored(&self, key: &ConfigMapKey) {
+        self.step(
+            "apply",
+            format!(
+                "restored the previous text of ConfigMap {}/{} key {}",
+                key.namespace, key.name, key.key
+            ),
+        );
     }
 }
