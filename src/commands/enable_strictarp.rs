@@ -354,6 +354,7 @@ impl Steps<'_> {
         .await?;
         report.written = written.is_some();
         ui.restored(key);
+        ui.note(SYSCTLS_STAY);
         if args.no_restart {
             ui.note(
                 "--no-restart: the reverted configuration is not active until kube-proxy restarts",
