@@ -905,8 +905,8 @@ fn interrupted_runs_converge_on_rerun_sim_only() {
     }
 }
 
-/// A restart that changes no pod (updateStrategy OnDelete) is not reported done: exit 3 naming
-/// the DaemonSet and the pods that still run the old configuration (issue 14, item 3).
+// A restart that changes no pod (updateStrategy OnDelete) is not reported done: exit 3 naming
+// the DaemonSet and the pods that still run the old configuration (issue 14, item 3).
 on_both_backends! {
 fn a_restart_that_replaces_no_pod_is_a_failure(backend) {
     let Some(cluster) = scenario_on("kubeadm-iptables", backend) else {

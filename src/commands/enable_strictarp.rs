@@ -28,7 +28,7 @@ pub async fn run(global: &GlobalArgs, args: &EnableStrictarpArgs) -> Result<Exit
     let ui = Ui {
         json: is_json(global.output),
     };
-    let mut report = Report::new();
+    let mut report = Report::default();
     let result = execute(global, args, &ui, &mut report).await;
     if ui.json {
         match &result {

@@ -71,8 +71,8 @@ pub struct Report {
     pub error: Option<ErrorDoc>,
 }
 
-impl Report {
-    pub fn new() -> Report {
+impl Default for Report {
+    fn default() -> Report {
         Report {
             api_version: "lbctl.io/v1alpha1",
             kind: "EnableStrictARPResult",
