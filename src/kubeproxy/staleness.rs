@@ -42,18 +42,19 @@ pub fn pod_start(p: &Pod) -> PodStart {
     }
 }
 
-/// When the ConfigMap last changed, as far as the API tells: the newest managedFields time, or
-/// its creation (the configuration was at least set then; some tools strip managedFields).
+/// When the ConfigMap last changed, as far as the API tells: the newest managedFields time (the
+/// server stamps one on every write), else its creation (some tools strip managedFields; the
+/// configuration was at least set then). A creation later than every managedFields time only
+/// comes from managedFields written by hand, which then say more than the creation.
 pub fn last_change(cm: &ConfigMap) -> Option<Timestamp> {
     let managed = cm
         .metadata
         .managed_fields
         .iter()
         .flatten()
-        .filter_map(|m| m.time.as_ref().map(|t| t.0));
-    managed
-        .chain(cm.metadata.creation_timestamp.as_ref().map(|t| t.0))
-        .max()
+        .filter_map(|m| m.time.as_ref().map(|t| t.0))
+        .max();
+    managed.or_else(|| cm.metadata.creation_timestamp.as_ref().map(|t| t.0))
 }
 
 /// A pod runs an older configuration when it started before the change. API times are whole
@@ -154,13 +155,19 @@ mod tests {
     }
 
     #[test]
-    fn last_change_is_the_newest_managed_time_or_the_creation() {
+    fn last_change_is_the_newest_managed_time_else_the_creation() {
         let cm: ConfigMap = serde_json::from_value(json!({"metadata": {
             "creationTimestamp": "2026-01-01T00:00:00Z",
             "managedFields": [{"manager": "kubeadm", "time": "2026-01-01T00:00:00Z"}, {"manager": "kubectl-edit", "time": "2026-06-01T00:00:00Z"}]
         }}))
         .unwrap();
         assert_eq!(last_change(&cm), Some(at("2026-06-01T00:00:00Z")));
+        let recreated: ConfigMap = serde_json::from_value(json!({"metadata": {
+            "creationTimestamp": "2026-09-01T00:00:00Z",
+            "managedFields": [{"manager": "kubeadm", "time": "2026-06-01T00:00:00Z"}]
+        }}))
+        .unwrap();
+        assert_eq!(last_change(&recreated), Some(at("2026-06-01T00:00:00Z")));
         let stripped: ConfigMap = serde_json::from_value(
             json!({"metadata": {"creationTimestamp": "2026-01-01T00:00:00Z"}}),
         )
