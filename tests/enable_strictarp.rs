@@ -707,3 +707,230 @@ fn unparsable_config_is_refused_with_exit_2(backend) {
     );
 }
 }
+
+const PROXY_DAEMONSET: &str = "/apis/apps/v1/namespaces/kube-system/daemonsets/kube-proxy";
+const PROXY_CONFIGMAP: &str = "/api/v1/namespaces/kube-system/configmaps/kube-proxy";
+const ACCESS_REVIEWS: &str = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
+
+/// kube-sim with kube-proxy's pods started in an earlier second than anything lbctl writes.
+fn faulty_sim(test: &str) -> Option<Cluster> {
+    let cluster = Cluster::sim_only(test, Sim::scenario("kubeadm-iptables"))?;
+    cluster.after_pods_started("kube-system", "k8s-app=kube-proxy");
+    cluster.clear_requests();
+    Some(cluster)
+}
+
+fn statuses(cluster: &Cluster, method: &str, path: &str) -> Vec<u16> {
+    cluster
+        .requests()
+        .iter()
+        .filter(|r| r.method == method && r.path == path)
+        .map(|r| r.status)
+        .collect()
+}
+
+/// The second run (no faults) finishes the job and `--check` then finds nothing to do.
+fn rerun_converges(cluster: &Cluster) {
+    cluster.sim().clear_faults();
+    let (code, out, err) = run(cluster
+        .lbctl()
+        .args(["enable-strictarp", "--timeout", "60s"]));
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    let (code, out, err) = run(cluster.lbctl().args(["enable-strictarp", "--check"]));
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(config_text(&kube_proxy_config(cluster), "config.conf").contains("strictARP: true"));
+}
+
+/// One failed restart patch is retried: the run succeeds (issue 14, item 4).
+#[test]
+fn restart_patch_server_error_is_retried_sim_only() {
+    let Some(cluster) = faulty_sim("restart_patch_server_error_is_retried_sim_only") else {
+        return;
+    };
+    cluster
+        .sim()
+        .inject(kube_sim::Fault::status("PATCH", PROXY_DAEMONSET, 500, 1));
+    let (code, out, err) = run(cluster
+        .lbctl()
+        .args(["enable-strictarp", "--timeout", "60s"]));
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert_eq!(statuses(&cluster, "PATCH", PROXY_DAEMONSET), vec![500, 200]);
+    assert!(out.contains("failed the restart patch"), "{out}");
+    let (code, out, _) = run(cluster.lbctl().args(["enable-strictarp", "--check"]));
+    assert_eq!(code, 0, "{out}");
+}
+
+/// The restart patch keeps failing after the ConfigMap was written: exit 3 naming what was
+/// written, what was not and how to continue; running again restarts (issue 14, item 4).
+#[test]
+fn restart_patch_failing_for_good_then_rerun_restarts_sim_only() {
+    let Some(cluster) = faulty_sim("restart_patch_failing_for_good_then_rerun_restarts_sim_only")
+    else {
+        return;
+    };
+    for code in [500, 502] {
+        cluster
+            .sim()
+            .inject(kube_sim::Fault::status("PATCH", PROXY_DAEMONSET, code, 50));
+        let (exit, out, err) = run(cluster.lbctl().args(["enable-strictarp"]));
+        assert_eq!(exit, 3, "stdout:\n{out}\nstderr:\n{err}");
+        assert!(
+            err.contains("could not restart DaemonSet kube-system/kube-proxy")
+                && err.contains(&format!("(HTTP {code})")),
+            "{err}"
+        );
+        // The first run wrote the ConfigMap; the second only had kube-proxy left to restart.
+        assert_eq!(
+            err.contains("the configuration change in ConfigMap kube-system/kube-proxy is written"),
+            code == 500,
+            "{err}"
+        );
+        assert!(err.contains("run `lbctl enable-strictarp` again"), "{err}");
+        assert!(restarted_at(&kube_proxy_daemonset(&cluster)).is_none());
+        let (exit, out, _) = run(cluster.lbctl().args(["enable-strictarp", "--check"]));
+        assert_eq!(
+            exit, 1,
+            "kube-proxy still runs the old configuration: {out}"
+        );
+        assert!(out.contains("needs a restart"), "{out}");
+        cluster.sim().clear_faults();
+    }
+    rerun_converges(&cluster);
+    assert!(restarted_at(&kube_proxy_daemonset(&cluster)).is_some());
+}
+
+/// The ConfigMap update fails for good: nothing is written, exit 3; a rerun succeeds. One
+/// failure alone is retried.
+#[test]
+fn configmap_update_failures_then_rerun_sim_only() {
+    let Some(cluster) = faulty_sim("configmap_update_failures_then_rerun_sim_only") else {
+        return;
+    };
+    let before = config_text(&kube_proxy_config(&cluster), "config.conf");
+    cluster
+        .sim()
+        .inject(kube_sim::Fault::status("PUT", PROXY_CONFIGMAP, 500, 50));
+    let (code, out, err) = run(cluster.lbctl().args(["enable-strictarp"]));
+    assert_eq!(code, 3, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(err.contains("ConfigMap kube-system/kube-proxy"), "{err}");
+    assert_eq!(
+        config_text(&kube_proxy_config(&cluster), "config.conf"),
+        before
+    );
+    assert!(restarted_at(&kube_proxy_daemonset(&cluster)).is_none());
+    cluster.sim().clear_faults();
+    cluster.clear_requests();
+    cluster
+        .sim()
+        .inject(kube_sim::Fault::status("PUT", PROXY_CONFIGMAP, 503, 1));
+    cluster
+        .sim()
+        .inject(kube_sim::Fault::status("PUT", PROXY_CONFIGMAP, 500, 1));
+    rerun_converges(&cluster);
+}
+
+/// `--revert` after a run whose restart failed restores the text and restarts kube-proxy.
+#[test]
+fn revert_after_a_failed_restart_sim_only() {
+    let Some(cluster) = faulty_sim("revert_after_a_failed_restart_sim_only") else {
+        return;
+    };
+    let original = config_text(&kube_proxy_config(&cluster), "config.conf");
+    cluster
+        .sim()
+        .inject(kube_sim::Fault::status("PATCH", PROXY_DAEMONSET, 500, 50));
+    let (code, _, err) = run(cluster.lbctl().args(["enable-strictarp"]));
+    assert_eq!(code, 3, "{err}");
+    cluster.sim().clear_faults();
+    let (code, out, err) =
+        run(cluster
+            .lbctl()
+            .args(["enable-strictarp", "--revert", "--timeout", "60s"]));
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert_eq!(
+        config_text(&kube_proxy_config(&cluster), "config.conf"),
+        original
+    );
+    assert!(restarted_at(&kube_proxy_daemonset(&cluster)).is_some());
+    rerun_converges(&cluster);
+}
+
+/// Starts `lbctl args`, sends SIGINT (as a terminal's Ctrl-C) once `ready` holds, and returns
+/// the exit code.
+fn interrupt_when(cluster: &Cluster, args: &[&str], ready: impl FnMut(&Cluster) -> bool) -> i32 {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lbctl"))
+        .env_remove("KUBECONFIG")
+        .env("HOME", cluster.dir())
+        .arg("--kubeconfig")
+        .arg(cluster.kubeconfig())
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("starting lbctl");
+    let reached = cluster.eventually(Duration::from_secs(20), ready);
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let code = child.wait().expect("lbctl ends").code().unwrap_or(-1);
+    assert!(reached, "the phase was never reached");
+    code
+}
+
+/// Ctrl-C before anything is written (while the permissions are checked), and after the
+/// ConfigMap write while kube-proxy is restarted: exit 130, and a rerun finishes the job
+/// (issue 14, item 4's matrix). The request in flight is slowed down so Ctrl-C lands in it.
+#[test]
+fn interrupted_runs_converge_on_rerun_sim_only() {
+    for (method, path) in [("POST", ACCESS_REVIEWS), ("PATCH", PROXY_DAEMONSET)] {
+        let Some(cluster) = faulty_sim("interrupted_runs_converge_on_rerun_sim_only") else {
+            return;
+        };
+        let slow = kube_sim::Fault::latency(method, path, Duration::from_secs(5), 10);
+        cluster.sim().inject(slow);
+        let code = interrupt_when(&cluster, &["enable-strictarp"], |c| {
+            // The step before the slow request has been answered.
+            c.requests().iter().any(|r| match method {
+                "POST" => r.method == "GET" && r.path == PROXY_CONFIGMAP,
+                _ => r.method == "PUT" && r.path == PROXY_CONFIGMAP && r.status == 200,
+            })
+        });
+        assert_eq!(code, 130, "Ctrl-C during {method} {path}");
+        if method == "POST" {
+            assert_eq!(
+                cluster.writes(),
+                vec![],
+                "nothing is written before the permissions"
+            );
+        }
+        rerun_converges(&cluster);
+    }
+}
+
+// A restart that changes no pod (updateStrategy OnDelete) is not reported done: exit 3 naming
+// the DaemonSet and the pods that still run the old configuration (issue 14, item 3).
+on_both_backends! {
+fn a_restart_that_replaces_no_pod_is_a_failure(backend) {
+    let Some(cluster) = scenario_on("kubeadm-iptables", backend) else {
+        return;
+    };
+    let out = cluster
+        .kubectl()
+        .args(["-n", "kube-system", "patch", "daemonset", "kube-proxy", "--type", "merge", "-p",
+            r#"{"spec":{"updateStrategy":{"type":"OnDelete","rollingUpdate":null}}}"#])
+        .output()
+        .expect("running kubectl");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    cluster.after_pods_started("kube-system", "k8s-app=kube-proxy");
+    let (code, out, err) = run(cluster
+        .lbctl()
+        .args(["enable-strictarp", "--timeout", "60s"]));
+    assert_eq!(code, 3, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(!out.contains("[done]"), "{out}");
+    assert!(
+        err.contains("DaemonSet kube-system/kube-proxy reports its rollout complete, but 3 of its pods still run the configuration from before"),
+        "{err}"
+    );
+    assert!(err.contains("OnDelete"), "{err}");
+    let (code, out, _) = run(cluster.lbctl().args(["enable-strictarp", "--check"]));
+    assert_eq!(code, 1, "{out}");
+}
+}

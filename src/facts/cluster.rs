@@ -241,12 +241,8 @@ pub enum ProxyConfig {
     Unreadable(SourceError),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PodStart {
-    pub name: String,
-    pub node: Option<String>,
-    pub started_at: Option<Timestamp>,
-}
+/// When a kube-proxy pod last read its configuration (the staleness rule lives with it).
+pub use crate::kubeproxy::staleness::PodStart;
 
 /// One SelfSubjectAccessReview.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,7 +9,6 @@ use k8s_openapi::api::authorization::v1::{SelfSubjectRulesReview, SelfSubjectRul
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Pod, PodSpec, Service};
 use k8s_openapi::api::networking::v1::ServiceCIDR;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DynamicObject, ListParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde::de::DeserializeOwned;
@@ -20,6 +19,7 @@ use super::cluster::*;
 use crate::kube::ClusterTarget;
 use crate::kubeproxy::config as proxy_config;
 use crate::kubeproxy::locate::{self, Location};
+use crate::kubeproxy::{discover, staleness};
 use crate::metallb::crds::selectors::{LabelRequirement, LabelSelector};
 
 /// What to read besides the fixed set.
@@ -391,49 +391,12 @@ pub(crate) async fn kube_proxy(
     cilium_config: &Source<Option<BTreeMap<String, String>>>,
     pods: Source<Vec<Pod>>,
 ) -> KubeProxy {
-    let nodes: &[Node] = nodes.as_deref().unwrap_or_default();
-    let facts = locate::ClusterFacts {
-        kubelet_versions: nodes
-            .iter()
-            .filter_map(|n| {
-                n.status
-                    .as_ref()?
-                    .node_info
-                    .as_ref()
-                    .map(|i| i.kubelet_version.clone())
-            })
-            .collect(),
-        os_images: nodes
-            .iter()
-            .filter_map(|n| {
-                n.status
-                    .as_ref()?
-                    .node_info
-                    .as_ref()
-                    .map(|i| i.os_image.clone())
-            })
-            .collect(),
-        node_args: nodes
-            .iter()
-            .flat_map(|n| n.metadata.annotations.iter().flatten())
-            .filter(|(k, _)| *k == "k3s.io/node-args" || *k == "rke2.io/node-args")
-            .map(|(k, v)| (format!("node annotation {k}"), v.clone()))
-            .collect(),
-        cilium_config: cilium_config.as_ref().ok().cloned().flatten(),
-        daemonsets: daemonsets
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .map(|d| {
-                format!(
-                    "{}/{}",
-                    d.metadata.namespace.as_deref().unwrap_or_default(),
-                    d.metadata.name.as_deref().unwrap_or_default()
-                )
-            })
-            .collect(),
-    };
-    let pods = pods.map(|list| list.iter().map(pod_start).collect());
+    let facts = discover::cluster_facts(
+        nodes.as_deref().unwrap_or_default(),
+        daemonsets.as_deref().unwrap_or_default(),
+        cilium_config.as_ref().ok().cloned().flatten(),
+    );
+    let pods = pods.map(|list| list.iter().map(staleness::pod_start).collect());
     let location = match ds {
         Some(ds) => match locate::from_daemonset(ds, &facts) {
             Ok(location) => location,
@@ -499,13 +462,7 @@ async fn config_map(client: &kube::Client, key: locate::ConfigMapKey) -> ProxyCo
             ));
         }
     };
-    let changed_at = cm
-        .metadata
-        .managed_fields
-        .iter()
-        .flatten()
-        .filter_map(|m| m.time.as_ref().map(|t| t.0))
-        .max();
+    let changed_at = staleness::last_change(&cm);
     let Some(text) = cm.data.as_ref().and_then(|d| d.get(&key.key)) else {
         return ProxyConfig::Unreadable(SourceError::Failed {
             what: format!("ConfigMap {}/{}", key.namespace, key.name),
@@ -644,31 +601,6 @@ fn crd_info(c: &CustomResourceDefinition) -> CrdInfo {
             .map(|v| v.name.clone())
             .collect(),
         labels: c.metadata.labels.clone().unwrap_or_default(),
-    }
-}
-
-fn pod_start(p: &Pod) -> PodStart {
-    let status = p.status.as_ref();
-    // A restarted container re-reads the configuration too: take the latest start.
-    let container_start: Option<Timestamp> = status
-        .and_then(|s| s.container_statuses.as_ref())
-        .into_iter()
-        .flatten()
-        .filter_map(|c| {
-            c.state
-                .as_ref()?
-                .running
-                .as_ref()?
-                .started_at
-                .as_ref()
-                .map(|t| t.0)
-        })
-        .max();
-    PodStart {
-        name: p.metadata.name.clone().unwrap_or_default(),
-        node: p.spec.as_ref().and_then(|s| s.node_name.clone()),
-        started_at: container_start
-            .or_else(|| status.and_then(|s| s.start_time.as_ref()).map(|t| t.0)),
     }
 }
 

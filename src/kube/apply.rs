@@ -84,8 +84,9 @@ pub struct ApplyMode {
     pub force: bool,
 }
 
-/// The waits before each retry of a write the server failed.
-const WRITE_RETRIES: [std::time::Duration; 3] = [
+/// The waits before each retry of a write the server failed (also used by kube-proxy's
+/// ConfigMap update and restart).
+pub(crate) const WRITE_RETRIES: [std::time::Duration; 3] = [
     std::time::Duration::from_millis(200),
     std::time::Duration::from_millis(500),
     std::time::Duration::from_secs(1),
@@ -93,7 +94,7 @@ const WRITE_RETRIES: [std::time::Duration; 3] = [
 
 /// Server errors worth another try of an idempotent write (500, 502, 504; the client itself
 /// retries 429 and 503).
-fn is_transient(code: u16) -> bool {
+pub(crate) fn is_transient(code: u16) -> bool {
     matches!(code, 500 | 502 | 504)
 }
 

@@ -71,6 +71,16 @@ impl PlanError {
     }
 }
 
+impl PlanError {
+    /// A plan that cannot be made is bad input: nothing is written (exit 2).
+    pub fn into_error(self) -> crate::Error {
+        crate::Error::Usage {
+            hint: Some(self.hint()),
+            message: self.to_string(),
+        }
+    }
+}
+
 /// What `enable-strictarp` will change in the configuration text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {

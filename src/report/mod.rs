@@ -3,6 +3,7 @@
 
 pub mod human;
 pub mod junit;
+pub mod strictarp;
 
 use std::path::Path;
 

@@ -5,6 +5,7 @@ use super::{cluster_facts, list, read};
 use crate::checks::Outcome;
 use crate::facts::PreflightFacts;
 use crate::facts::cluster::{KubeProxy, KubeProxyFound, ProxyConfig};
+use crate::kubeproxy::staleness;
 
 const RESTART: &str = "kubectl -n kube-system rollout restart daemonset/kube-proxy && kubectl -n kube-system rollout status daemonset/kube-proxy";
 
@@ -138,7 +139,7 @@ pub fn config_active(f: &PreflightFacts) -> Outcome {
             ..
         } => *t,
         ProxyConfig::ConfigMap { .. } => {
-            return Outcome::skip("the ConfigMap has no managedFields times to compare with");
+            return Outcome::skip("the ConfigMap has no time of its last change to compare with");
         }
         ProxyConfig::Flags { .. } => {
             return Outcome::skip("kube-proxy is configured by flags; a restart applies them");
@@ -152,13 +153,11 @@ pub fn config_active(f: &PreflightFacts) -> Outcome {
             "kubectl -n kube-system get daemonset kube-proxy; kubectl -n kube-system get pods -l k8s-app=kube-proxy",
         );
     }
+    // The same rule enable-strictarp restarts by (a pod that has not started is not stale).
     let stale: Vec<String> = pods
         .iter()
-        .filter(|p| p.started_at.is_none_or(|s| s < changed_at))
-        .map(|p| match &p.node {
-            Some(n) => format!("{} on {n}", p.name),
-            None => p.name.clone(),
-        })
+        .filter(|p| staleness::is_stale(p, changed_at))
+        .map(|p| p.describe())
         .collect();
     if stale.is_empty() {
         let pods = super::all_of(
@@ -363,6 +362,22 @@ mod tests {
             vec![("kube-proxy-b", "2026-11-25T10:05:00Z")],
         )));
         assert_eq!(o.status, Status::Pass);
+        // A pod that has not started yet reads the current configuration when it does (the
+        // rule enable-strictarp restarts by).
+        let mut c = with(
+            configmap("ipvs", Some(true), changed),
+            vec![("kube-proxy-b", "2026-11-25T10:05:00Z")],
+        );
+        if let Ok(KubeProxy::Found(k)) = &mut c.kube_proxy
+            && let Ok(pods) = &mut k.pods
+        {
+            pods.push(PodStart {
+                name: "kube-proxy-pending".into(),
+                node: None,
+                started_at: None,
+            });
+        }
+        assert_eq!(config_active(&facts(c)).status, Status::Pass);
         let o = config_active(&facts(with(configmap("ipvs", Some(true), changed), vec![])));
         assert_eq!(o.status, Status::Fail);
         let o = config_active(&facts(with(configmap("ipvs", Some(true), None), vec![])));
