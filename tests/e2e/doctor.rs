@@ -9,9 +9,6 @@
 
 use crate::support;
 
-use std::path::PathBuf;
-use std::time::Duration;
-
 use assert_cmd::Command;
 use kube_sim::Scenario;
 use serde_json::{Value, json};
@@ -41,6 +38,7 @@ struct Run {
     json: Value,
     json_text: String,
     junit: String,
+    filters: insta::Settings,
 }
 
 impl Env {
@@ -61,171 +59,26 @@ impl Env {
         Cluster::sim_only(test, Sim::new(scenario)).map(|cluster| Env { cluster })
     }
 
-    fn kubeconfig(&self, user: &str) -> PathBuf {
-        self.cluster.kubeconfig_for(user)
-    }
-
     fn lbctl(&self, user: &str, args: &[&str]) -> Command {
-        let mut cmd = Command::cargo_bin("lbctl").unwrap();
-        cmd.env_remove("KUBECONFIG")
-            .env("LANG", "C.UTF-8")
-            .env_remove("LC_ALL")
-            .env_remove("LC_CTYPE")
-            .arg("--kubeconfig")
-            .arg(self.kubeconfig(user))
-            .args(["--color", "never", "doctor", "--no-probe"])
-            .args(args);
+        let mut cmd = self.cluster.lbctl_as(user);
+        cmd.args(["doctor", "--no-probe"]).args(args);
         cmd
     }
 
-    /// Waits until the (simulated) controllers have settled what the scenario describes:
-    /// `ready` holds, and on the real backend the agent has also written everything else it
-    /// does in answer (kube-sim's controllers act at once on each write; the agent in passes,
-    /// a write at a time).
-    fn settle(&self, ready: impl Fn(&Cluster) -> bool) {
-        let settled = self.cluster.eventually(Duration::from_secs(60), ready);
-        assert!(settled, "the scenario never settled");
-        if self.cluster.is_real() {
-            let idle = self.cluster.real().agent.wait_idle(Duration::from_secs(30));
-            assert!(idle, "the agent kept writing");
-        }
-    }
-
-    /// Runs doctor in every report format (their exit codes must agree), with what names the
-    /// backend rather than the case redacted: the same case gives the same reports on both.
+    /// Runs doctor in every report format (their exit codes must agree); the snapshots filter
+    /// what names the backend rather than the case: the same case gives the same reports on both.
     fn run(&self, user: &str, args: &[&str]) -> Run {
         let junit_path = self.cluster.dir().join("doctor.xml");
         let out = support::in_every_format(|| self.lbctl(user, args), &junit_path);
-        let redact = self.redactions(user);
-        let json_text = redact(&out.json);
         Run {
             code: out.code,
-            human: redact(&out.human),
-            json: serde_json::from_str(&json_text).expect("stdout is one JSON document"),
-            json_text,
-            junit: redact(&out.junit),
+            human: out.human,
+            json: serde_json::from_str(&out.json).expect("stdout is one JSON document"),
+            json_text: out.json,
+            junit: out.junit,
+            filters: support::report_filters(&self.cluster, user),
         }
     }
-
-    /// Replaces, exactly, what differs between backends though the case is the same: the
-    /// server's URL, the kubeconfig's context, the server's version (kube-sim says v1.36.0, the
-    /// real server its patch release), the node MetalLB's controller was scheduled on, and when
-    /// kube-proxy's ConfigMap last changed (the scenario's time on kube-sim; on the real server,
-    /// when the agent loaded it).
-    fn redactions(&self, user: &str) -> impl Fn(&str) -> String {
-        let kubeconfig: Value = serde_saphyr::from_str(
-            &std::fs::read_to_string(self.kubeconfig(user)).expect("the kubeconfig"),
-        )
-        .expect("kubeconfig YAML");
-        let context = kubeconfig["current-context"]
-            .as_str()
-            .expect("a current context")
-            .to_string();
-        let out = self
-            .cluster
-            .kubectl()
-            .args(["get", "--raw", "/version"])
-            .output()
-            .expect("running kubectl");
-        let version: Value = serde_json::from_slice(&out.stdout).expect("/version is JSON");
-        let version = version["gitVersion"]
-            .as_str()
-            .expect("gitVersion")
-            .to_string();
-        let changed = self
-            .cluster
-            .get("v1", "ConfigMap", Some("kube-system"), "kube-proxy")
-            .and_then(|cm| {
-                cm["metadata"]["managedFields"]
-                    .as_array()?
-                    .iter()
-                    .filter_map(|e| e["time"].as_str().map(str::to_string))
-                    .max()
-            });
-        // The real scheduler places MetalLB's controller on either worker (kube-sim's on the
-        // first): where it runs is said as `[its node]`.
-        let out = self
-            .cluster
-            .kubectl()
-            .args([
-                "-n",
-                "metallb-system",
-                "get",
-                "pods",
-                "-l",
-                "component=controller",
-            ])
-            .args(["-o", "json"])
-            .output()
-            .expect("running kubectl");
-        let pods: Value = serde_json::from_slice(&out.stdout).expect("kubectl's JSON");
-        let placed: Vec<String> = pods["items"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|p| {
-                let name = p["metadata"]["name"].as_str()?;
-                let node = p["spec"]["nodeName"].as_str()?;
-                Some(format!("{name} on {node}"))
-            })
-            .collect();
-        let url = self.cluster.url();
-        move |text: &str| {
-            let mut text = text.replace(&url, "https://[server]");
-            for pod_on_node in &placed {
-                let (pod, _) = pod_on_node.split_once(" on ").unwrap();
-                text = text.replace(pod_on_node.as_str(), &format!("{pod} on [its node]"));
-            }
-            for (from, to) in [
-                (format!("(context {context}"), "(context [context]"),
-                (
-                    format!("\"context\": \"{context}\""),
-                    "\"context\": \"[context]\"",
-                ),
-                (
-                    format!("name=\"context\" value=\"{context}\""),
-                    "name=\"context\" value=\"[context]\"",
-                ),
-                (format!("Kubernetes {version})"), "Kubernetes [version])"),
-                (
-                    format!("\"serverVersion\": \"{version}\""),
-                    "\"serverVersion\": \"[version]\"",
-                ),
-                (
-                    format!("name=\"serverVersion\" value=\"{version}\""),
-                    "name=\"serverVersion\" value=\"[version]\"",
-                ),
-            ] {
-                text = text.replace(&from, to);
-            }
-            if let Some(changed) = &changed {
-                text = text.replace(changed.as_str(), "[kube-proxy ConfigMap changed]");
-            }
-            stable(&text)
-        }
-    }
-}
-
-/// Replaces generated name suffixes (pods, ReplicaSets) and JUnit timings.
-fn stable(text: &str) -> String {
-    let rules = [
-        // Pods listed by generated name come in an order that changes with the names.
-        (
-            r"\((kube-proxy-[a-z0-9]{5} on [a-z0-9]+(, )?)+\)",
-            "(the kube-proxy pods)",
-        ),
-        (
-            r"\b(controller|speaker|kube-proxy)-[a-z0-9]{5,10}(-[a-z0-9]{5})?\b",
-            "$1-[id]",
-        ),
-        (r#"time="[0-9.]+""#, r#"time="[t]""#),
-    ];
-    rules.iter().fold(text.to_string(), |acc, (pattern, to)| {
-        regex::Regex::new(pattern)
-            .unwrap()
-            .replace_all(&acc, *to)
-            .into_owned()
-    })
 }
 
 fn check<'a>(run: &'a Run, id: &str) -> &'a Value {
@@ -250,9 +103,11 @@ fn assert_check(run: &Run, id: &str, status: &str, text: &str) {
 }
 
 fn snapshots(name: &str, run: &Run) {
-    insta::assert_snapshot!(format!("{name}_human"), run.human);
-    insta::assert_snapshot!(format!("{name}_json"), run.json_text);
-    insta::assert_snapshot!(format!("{name}_junit"), run.junit);
+    run.filters.bind(|| {
+        insta::assert_snapshot!(format!("{name}_human"), run.human);
+        insta::assert_snapshot!(format!("{name}_json"), run.json_text);
+        insta::assert_snapshot!(format!("{name}_junit"), run.junit);
+    });
 }
 
 fn has_ingress(cluster: &Cluster, name: &str) -> bool {
@@ -277,7 +132,7 @@ fn healthy_installation_passes_everything(backend) {
     let Some(env) = Env::on(scenario("metallb-healthy"), backend) else {
         return;
     };
-    env.settle(|c| has_ingress(c, "web") && ready_controller(c));
+    env.cluster.settle(|c| has_ingress(c, "web") && ready_controller(c));
     let run = env.run("admin", &[]);
     snapshots("healthy", &run);
     assert_eq!(run.code, 0);
@@ -302,7 +157,8 @@ fn requests_are_a_fixed_set_whatever_the_cluster_holds_sim_only() {
     ) else {
         return;
     };
-    env.settle(|c| has_ingress(c, "web") && ready_controller(c));
+    env.cluster
+        .settle(|c| has_ingress(c, "web") && ready_controller(c));
     let count = |env: &Env| {
         env.cluster.sim().clear_requests();
         env.lbctl("admin", &["-o", "json"]).output().unwrap();
@@ -321,7 +177,7 @@ fn requests_are_a_fixed_set_whatever_the_cluster_holds_sim_only() {
             "status": {"conditions": [{"type": "Ready", "status": "True"}]}
         }));
     }
-    env.settle(|c| has_ingress(c, "more-4"));
+    env.cluster.settle(|c| has_ingress(c, "more-4"));
     let after = count(&env);
     assert_eq!(after.len(), before.len());
     // The one write is the dry-run create, which stores nothing.
@@ -335,7 +191,7 @@ fn webhook_without_endpoints(backend) {
     let Some(env) = Env::on(scenario("metallb-webhook-no-endpoints"), backend) else {
         return;
     };
-    env.settle(|c| {
+    env.cluster.settle(|c| {
         c.get("v1", "Secret", Some("metallb-system"), "memberlist")
             .is_some()
     });
@@ -371,7 +227,7 @@ fn ca_bundle_missing(backend) {
     let Some(env) = Env::on(s, backend) else {
         return;
     };
-    env.settle(|c| has_ingress(c, "web") && ready_controller(c));
+    env.cluster.settle(|c| has_ingress(c, "web") && ready_controller(c));
     let run = env.run("admin", &[]);
     snapshots("ca_bundle_missing", &run);
     assert_eq!(run.code, 1);
@@ -391,7 +247,7 @@ fn pool_in_the_wrong_namespace(backend) {
     let Some(env) = Env::on(scenario("metallb-pool-wrong-namespace"), backend) else {
         return;
     };
-    env.settle(ready_controller);
+    env.cluster.settle(ready_controller);
     let run = env.run("admin", &[]);
     snapshots("pool_wrong_namespace", &run);
     assert_eq!(run.code, 1);
@@ -406,7 +262,7 @@ fn pool_without_l2advertisement(backend) {
     let Some(env) = Env::on(scenario("metallb-pool-without-l2advertisement"), backend) else {
         return;
     };
-    env.settle(|c| has_ingress(c, "web") && ready_controller(c));
+    env.cluster.settle(|c| has_ingress(c, "web") && ready_controller(c));
     let run = env.run("admin", &[]);
     snapshots("pool_without_l2advertisement", &run);
     assert_eq!(run.code, 1);
@@ -420,7 +276,7 @@ fn exhausted_pool_with_a_pending_service(backend) {
     let Some(env) = Env::on(scenario("metallb-pending-services"), backend) else {
         return;
     };
-    env.settle(ready_controller);
+    env.cluster.settle(ready_controller);
     let run = env.run("admin", &[]);
     snapshots("exhausted_pool", &run);
     assert_eq!(run.code, 1);
@@ -436,7 +292,7 @@ fn speaker_missing_on_a_node(backend) {
         return;
     };
     // Service default/web has an address that nobody announces.
-    env.settle(|c| has_ingress(c, "web") && ready_controller(c));
+    env.cluster.settle(|c| has_ingress(c, "web") && ready_controller(c));
     let run = env.run("admin", &[]);
     snapshots("speakers_not_ready", &run);
     assert_eq!(run.code, 1);
@@ -455,7 +311,7 @@ fn configuration_state_invalid(backend) {
     let Some(env) = Env::on(s, backend) else {
         return;
     };
-    env.settle(|c| {
+    env.cluster.settle(|c| {
         c.get(
             "metallb.io/v1beta1",
             "ConfigurationState",
@@ -485,7 +341,7 @@ fn kube_proxy_config_changed_but_not_restarted(backend) {
     let Some(env) = Env::on(s, backend) else {
         return;
     };
-    env.settle(|c| has_ingress(c, "web") && ready_controller(c));
+    env.cluster.settle(|c| has_ingress(c, "web") && ready_controller(c));
     edit_after_kube_proxy_started(&env.cluster, |conf| {
         conf.replace("strictARP: false", "strictARP: true")
     });
@@ -524,7 +380,7 @@ fn ignore_and_fail_on_change_the_exit_code_only(backend) {
     let Some(env) = Env::on(scenario("metallb-pool-without-l2advertisement"), backend) else {
         return;
     };
-    env.settle(|c| has_ingress(c, "web") && ready_controller(c));
+    env.cluster.settle(|c| has_ingress(c, "web") && ready_controller(c));
     let run = env.run("admin", &["--ignore", "lb413,LB502"]);
     assert_eq!(run.code, 0);
     assert_check(&run, "LB413", "warn", "(ignored fail: --ignore LB413)");
@@ -545,7 +401,7 @@ fn wait_returns_once_metallb_serves(backend) {
     let Some(env) = Env::on(s, backend) else {
         return;
     };
-    env.settle(|c| has_ingress(c, "web") && ready_controller(c));
+    env.cluster.settle(|c| has_ingress(c, "web") && ready_controller(c));
     env.cluster
         .kubectl()
         .args(["-n", "metallb-system", "delete", "pod"])
@@ -615,7 +471,7 @@ fn a_forbidden_dry_run_is_an_error_naming_the_permission(backend) {
     let Some(env) = Env::on(s, backend) else {
         return;
     };
-    env.settle(|c| has_ingress(c, "web") && ready_controller(c));
+    env.cluster.settle(|c| has_ingress(c, "web") && ready_controller(c));
     let run = env.run("viewer", &[]);
     assert_eq!(run.code, 3);
     assert_check(
@@ -634,9 +490,8 @@ fn install_then_doctor_wait_is_the_ci_gate(backend) {
         return;
     };
     let install = |args: &[&str]| {
-        let mut cmd = Command::cargo_bin("lbctl").unwrap();
-        cmd.arg("--kubeconfig")
-            .arg(env.kubeconfig("admin"))
+        env.cluster
+            .lbctl()
             .args([
                 "install",
                 "--no-probe",

@@ -6,19 +6,13 @@
 use crate::support;
 
 use serde_json::{Value, json};
-use support::{Cluster, Sim, output_text};
+use support::{Cluster, Sim, kubeadm_with, output_text};
 
 const POOL: &str = "192.168.77.240-192.168.77.250";
 const NS: &str = "metallb-system";
 
 fn kubeadm() -> Sim {
     Sim::scenario("kubeadm-ipvs")
-}
-
-/// The kubeadm cluster with extra objects (YAML list items indented by two spaces) appended.
-fn kubeadm_with(extra: &str) -> Sim {
-    let base = std::fs::read_to_string(support::scenario_path("kubeadm-ipvs")).unwrap();
-    Sim::yaml(&format!("{}\n{extra}", base.trim_end()))
 }
 
 const NAMESPACE: &str =

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::node_facts::{TCP_7946, TCP_HEADER, UDP_7946, node_log};
-use support::{Cluster, Sim, output_text};
+use support::{Cluster, Sim, kubeadm_with, output_text};
 
 /// Pods lbctl created (POST answered 201) and pods it deleted (DELETE of a named pod), from
 /// kube-sim's request log.
@@ -97,12 +97,6 @@ fn event_reasons(cluster: &Cluster, namespace: &str, name: &str) -> Vec<String> 
         .filter(|e| e["involvedObject"]["name"] == name)
         .filter_map(|e| e["reason"].as_str().map(str::to_string))
         .collect()
-}
-
-/// The kubeadm cluster with extra objects (YAML list items indented by two spaces) appended.
-fn kubeadm_with(extra: &str) -> Sim {
-    let base = std::fs::read_to_string(support::scenario_path("kubeadm-ipvs")).unwrap();
-    Sim::yaml(&format!("{}\n{extra}", base.trim_end()))
 }
 
 fn json_of(output: &std::process::Output) -> Value {
