@@ -375,11 +375,9 @@ fn metallb_installed_by_lbctl_is_recognised_and_its_pool_checked(backend) {
     let Some(env) = Env::from_fixture("kubeadm-nftables", backend) else {
         return;
     };
-    let install = Command::cargo_bin("lbctl")
-        .unwrap()
-        .env_remove("KUBECONFIG")
-        .arg("--kubeconfig")
-        .arg(env.kubeconfig("admin"))
+    let install = env
+        .cluster
+        .lbctl()
         .args([
             "install",
             "--pool",
