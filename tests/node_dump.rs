@@ -3,6 +3,8 @@
 //! dump must match what lbctl reads locally there, `NodeNetFacts::gather`).
 
 mod netns_support;
+// The e2e harness, for its node-check script runner only.
+#[allow(dead_code, unused_imports)]
 mod support;
 
 use std::path::{Path, PathBuf};

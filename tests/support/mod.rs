@@ -15,17 +15,20 @@
 //! should use [`Cluster::start`]; tests that inject faults, read the request log or need a
 //! particular layout use [`Cluster::sim_only`], which prints that it skips on a real cluster.
 //!
+//! It is a module of the one end-to-end test binary (`tests/e2e/main.rs`); snapshots of check
+//! reports go through its one set of filters ([`report_filters`]).
+//!
 //! ```ignore
-//! mod support;
+//! use crate::support;
 //! let cluster = support::Sim::scenario("kubeadm-iptables").start();
 //! cluster.lbctl().args(["enable-strictarp", "--check"]).assert().code(1);
 //! assert!(cluster.writes().is_empty());
 //! ```
 
-// Each test binary uses a different part of the harness.
-#![allow(dead_code)]
-
 pub mod node_facts;
+mod report_filters;
+
+pub use report_filters::report_filters;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -80,6 +83,12 @@ pub fn scenario_path(name: &str) -> PathBuf {
     root()
         .join("tests/fixtures/clusters")
         .join(format!("{name}.yaml"))
+}
+
+/// The kubeadm cluster (`kubeadm-ipvs`) with extra objects (YAML list items indented by two spaces) appended.
+pub fn kubeadm_with(extra: &str) -> Sim {
+    let base = std::fs::read_to_string(scenario_path("kubeadm-ipvs")).unwrap();
+    Sim::yaml(&format!("{}\n{extra}", base.trim_end()))
 }
 
 /// A kube-sim server to start: a scenario plus test-specific users, settings and hooks.
@@ -483,6 +492,19 @@ impl Cluster {
         self.sim().clear_requests();
     }
 
+    /// Waits until the (simulated) controllers have settled what the scenario describes:
+    /// `ready` holds, and on the real backend the agent has also written everything else it
+    /// does in answer (kube-sim's controllers act at once on each write; the agent in passes,
+    /// a write at a time).
+    pub fn settle(&self, ready: impl Fn(&Cluster) -> bool) {
+        let settled = self.eventually(Duration::from_secs(60), ready);
+        assert!(settled, "the scenario never settled");
+        if self.is_real() {
+            let idle = self.real().agent.wait_idle(Duration::from_secs(30));
+            assert!(idle, "the agent kept writing");
+        }
+    }
+
     /// Polls `check` until it is true or `timeout` passes; returns whether it became true.
     pub fn eventually(&self, timeout: Duration, mut check: impl FnMut(&Cluster) -> bool) -> bool {
         let deadline = Instant::now() + timeout;
@@ -508,9 +530,13 @@ fn kubectl_resource(api_version: &str, kind: &str) -> String {
 
 fn command(kubeconfig: &Path, home: &Path) -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_lbctl"));
+    // A UTF-8 locale whatever the caller's: the human report's symbols depend on it.
     cmd.env_remove("KUBECONFIG")
         .env("HOME", home)
         .env("NO_COLOR", "1")
+        .env("LANG", "C.UTF-8")
+        .env_remove("LC_ALL")
+        .env_remove("LC_CTYPE")
         .arg("--kubeconfig")
         .arg(kubeconfig)
         .timeout(Duration::from_secs(120));

@@ -1,6 +1,6 @@
 //! What a node-check pod prints: the real script (`src/net/node_facts.sh`) run with `sh` over a
 //! copy of a fixture proc tree (`tests/fixtures/proc/`), edited to describe one node. The
-//! end-to-end tests serve it as the pods' logs, and `tests/cluster_fixtures.rs` writes it into
+//! end-to-end tests serve it as the pods' logs, and `tests/e2e/cluster_fixtures.rs` writes it into
 //! the scenarios' `settings.nodeFacts`, so neither can drift from the script.
 
 use std::net::Ipv4Addr;

@@ -1,0 +1,18 @@
+//! The end-to-end tests: one test binary (one link, one place for the harness) with a module
+//! per command or concern, all over `tests/support`. The network-namespace tests stay binaries
+//! of their own (`tests/netns_*.rs`): they need root and re-run themselves inside namespaces.
+
+#[macro_use]
+#[path = "../support/mod.rs"]
+mod support;
+
+mod closed_pipe;
+mod cluster_fixtures;
+mod doctor;
+mod enable_strictarp;
+mod install;
+mod install_input;
+mod nodes;
+mod preflight;
+mod restricted_users;
+mod verbose;
