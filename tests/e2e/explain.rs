@@ -2,13 +2,11 @@
 //! scenario per reason of issue 16's "Done when" list. kube-sim's MetalLB stand-in elects as
 //! MetalLB v0.16.1 does (sha256 of node#ip), so the predicted node is what the cluster reports.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{self, Cluster, Sim};
 use kube_sim::Scenario;
 use serde_json::{Value, json};
-use support::{Cluster, Sim};
 
 fn scenario(name: &str) -> Scenario {
     Scenario::from_file(&support::scenario_path(name)).expect("fixture loads")

@@ -2,10 +2,8 @@
 //! Under `-o json` every failure is one error document on stdout (the check report's envelope
 //! with an `error`), nothing else; stderr keeps the human lines.
 
-mod support;
-
+use crate::support::{Cluster, Sim, output_text};
 use serde_json::{Value, json};
-use support::{Cluster, Sim, output_text};
 
 /// lbctl with no kubeconfig of the caller's and no colour settings of the caller's.
 fn lbctl(home: &std::path::Path) -> assert_cmd::Command {
