@@ -7,6 +7,7 @@ pub mod health;
 pub mod pools;
 pub mod rbac;
 pub mod render;
+pub mod strict;
 pub mod waits;
 pub mod webhook;
 pub mod workloads;
