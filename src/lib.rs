@@ -6,6 +6,7 @@
 pub mod checks;
 pub mod cli;
 pub mod commands;
+pub mod deadline;
 pub mod diff;
 pub mod error;
 pub mod facts;
@@ -13,6 +14,7 @@ pub mod interrupt;
 pub mod kube;
 pub mod kubeproxy;
 pub mod metallb;
+pub mod names;
 pub mod net;
 pub mod output;
 pub mod progress;

@@ -77,7 +77,7 @@ pub async fn run(global: &GlobalArgs, args: &UninstallArgs) -> Result<ExitCode> 
     let json = is_json(global.output);
     let progress = Progress::new(json);
     let started = Instant::now();
-    let deadline = started + args.timeout;
+    let deadline = crate::deadline::after(started, args.timeout);
     let target = connect(global).await?;
     let ns = &opts.namespace;
 

@@ -86,13 +86,20 @@ pub fn from_flags(name: &str, ranges: &[String], namespace: &str) -> Result<Pool
 pub fn from_config(source: &str, text: &str, namespace: &str) -> Result<PoolPlan> {
     let docs: Vec<Value> = serde_saphyr::from_str_multiple(text).map_err(|e| {
         Error::usage_with_hint(
-            format!("{source} is not valid YAML: {e}"),
+            format!(
+                "{source} is not valid YAML: {}",
+                crate::error::yaml_problem(&e)
+            ),
             "check the indentation; documents are separated by lines containing only ---",
         )
     })?;
     // The same parser on the same text yields the same documents, now with their keys' lines.
-    let keys = KeyLines::of_documents(text)
-        .map_err(|e| Error::usage(format!("{source} is not valid YAML: {e}")))?;
+    let keys = KeyLines::of_documents(text).map_err(|e| {
+        Error::usage(format!(
+            "{source} is not valid YAML: {}",
+            crate::error::yaml_problem(&e)
+        ))
+    })?;
     let mut plan = PoolPlan::default();
     for (index, (doc, keys)) in docs.into_iter().zip(&keys).enumerate() {
         let at = format!("{source} (document {})", index + 1);
@@ -242,21 +249,12 @@ fn check_disjoint(source: &str, pools: &[IPAddressPool]) -> Result<()> {
 
 /// Kubernetes object names: a DNS-1123 subdomain.
 fn check_name(name: &str, what: &str) -> Result<()> {
-    let valid = !name.is_empty()
-        && name.len() <= 253
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
-    if valid {
-        Ok(())
-    } else {
-        Err(Error::usage_with_hint(
-            format!("{what}: {name:?} is not a valid object name"),
-            "use lower-case letters, digits, '-' and '.', starting and ending with a letter or digit",
+    crate::names::dns1123_subdomain(name).map_err(|why| {
+        Error::usage(format!(
+            "{what}: {} is not a valid object name: {why}",
+            crate::error::shorten(name)
         ))
-    }
+    })
 }
 
 /// Whether an advertisement announces `pool` (no pool names and no selectors means all pools).
