@@ -2,6 +2,8 @@
 //! a message a user can act on. The kubeconfig points at a port nobody listens on: a request
 //! would end in exit 3, so exit 2 also proves that nothing was sent.
 
+mod support;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
@@ -99,4 +101,177 @@ fn misspelled_config_fields_are_refused_with_object_field_and_line() {
         &["install", "--dry-run", "--config", config],
         &["L2Advertisement \"lan\": unknown field \"spec.nodeSelector\" (line 14)"],
     );
+}
+
+/// Durations past any sensible deadline overflowed a clock (a panic reported as "cannot reach")
+/// or reached a pod's activeDeadlineSeconds; counts had no ceiling.
+#[test]
+fn impossible_durations_and_counts_are_refused_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["--request-timeout", "18446744073709551615", "doctor"][..],
+        &[
+            "install",
+            "--pool",
+            "10.0.0.1",
+            "--timeout",
+            "18446744073709551615s",
+        ],
+        &["uninstall", "--timeout", "99999999999999999s"],
+        &["enable-strictarp", "--timeout", "25h"],
+        &["preflight", "--wait", "99999999999999999999"],
+        &["doctor", "--wait", "400d"],
+        &[
+            "doctor",
+            "--nodes",
+            "all",
+            "--node-timeout",
+            "99999999999999999s",
+        ],
+        &["probe", "10.0.0.1", "--timeout", "18446744073709551615"],
+    ] {
+        let flag = args
+            .iter()
+            .find(|a| a.starts_with("--") && !["--pool", "--nodes"].contains(*a))
+            .unwrap();
+        let stderr = refused(&dir, args, &[flag, "longer than 24h", "30s, 5m or 1h"]);
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("cannot reach"),
+            "{stderr}"
+        );
+    }
+    refused(
+        &dir,
+        &["doctor", "--nodes", "all", "--node-concurrency", "65535"],
+        &["--node-concurrency", "1..=1000"],
+    );
+}
+
+/// Names are checked as Kubernetes and registries check them, before any request: `a/b` used
+/// to reach the API and come back as a `Status { .. }` dump.
+#[test]
+fn invalid_names_and_images_are_refused_before_any_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &[&str]); 7] = [
+        (
+            &["--metallb-namespace", "a/b", "doctor"],
+            &["--metallb-namespace \"a/b\": not a valid namespace name"],
+        ),
+        (
+            &["--metallb-namespace", "a/b", "uninstall"],
+            &["--metallb-namespace \"a/b\""],
+        ),
+        (
+            &[
+                "install",
+                "--registry",
+                "UPPER CASE/!!",
+                "--pool",
+                "10.0.0.1",
+            ],
+            &["--registry \"UPPER CASE/!!\": not a registry path"],
+        ),
+        (
+            &["install", "--registry", "quay.io/metallb:v1", "--dry-run"],
+            &["--registry", "without a tag"],
+        ),
+        (
+            &["preflight", "--nodes", "all", "--node-image", ""],
+            &["--node-image \"\": not a valid image: it is empty"],
+        ),
+        (
+            &[
+                "doctor",
+                "--nodes",
+                "all",
+                "--node-namespace",
+                "Kube_System",
+            ],
+            &["--node-namespace \"Kube_System\": not a valid namespace name"],
+        ),
+        (
+            &["install", "--pool", "10.0.0.1", "--pool-name", "my pool"],
+            &["--pool-name \"my pool\": not a valid object name"],
+        ),
+    ];
+    for (args, wanted) in cases {
+        let stderr = refused(&dir, args, wanted);
+        assert!(!stderr.contains("Status {"), "{stderr}");
+    }
+    // What is valid still gets through to the dry run.
+    let run = lbctl(
+        &dir,
+        &[
+            "install",
+            "--dry-run",
+            "--registry",
+            "registry.local:5000/metallb/",
+            "--pool",
+            "10.0.0.1",
+        ],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("image: registry.local:5000/metallb/controller:v0.16.1")
+    );
+}
+
+/// Messages are sentences about the user's input: long input is cut, YAML limits are named.
+#[test]
+fn long_input_is_shortened_and_yaml_limits_are_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let pool = "1".repeat(10_000);
+    for args in [
+        &["install", "--pool", pool.as_str()][..],
+        &[
+            "preflight",
+            "--local",
+            "--no-probe",
+            "--pool",
+            pool.as_str(),
+        ],
+        &["--metallb-namespace", pool.as_str(), "doctor"],
+    ] {
+        let stderr = refused(&dir, args, &["... (10000 characters)"]);
+        assert!(stderr.len() < 1000, "{} characters: {stderr}", stderr.len());
+    }
+    let bomb = dir.path().join("bomb.yaml");
+    std::fs::write(&bomb, "---\n".repeat(5000)).unwrap();
+    let stderr = refused(
+        &dir,
+        &["install", "--config", bomb.to_str().unwrap()],
+        &["documents, more than lbctl reads from one file"],
+    );
+    assert!(!stderr.contains("budget breached"), "{stderr}");
+    assert!(!stderr.contains("Documents"), "{stderr}");
+}
+
+/// A request that outlives `--request-timeout` says so and how to allow more time, instead of
+/// `ServiceError: client error (SendRequest)`.
+#[test]
+fn a_request_timeout_names_the_flag_sim_only() {
+    use support::{Cluster, Sim, output_text};
+    let Some(cluster) = Cluster::sim_only("a stalled request", Sim::scenario("kubeadm-ipvs"))
+    else {
+        return;
+    };
+    cluster.sim().inject(kube_sim::Fault::latency(
+        "GET",
+        "/api/*",
+        std::time::Duration::from_secs(3),
+        100,
+    ));
+    let out = cluster
+        .lbctl()
+        .args(["--request-timeout", "1s", "uninstall", "--dry-run"])
+        .output()
+        .unwrap();
+    let (_, stderr) = output_text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("did not answer in time"), "{stderr}");
+    assert!(stderr.contains("--request-timeout"), "{stderr}");
+    for internal in ["ServiceError", "SendRequest", "client error", "Status {"] {
+        assert!(!stderr.contains(internal), "{internal}: {stderr}");
+    }
 }
