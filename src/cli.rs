@@ -282,8 +282,10 @@ pub struct UninstallArgs {
     #[arg(long)]
     pub keep_crds: bool,
 
-    /// List what would be deleted; delete nothing.
-    #[arg(long)]
+    /// List what would be deleted; delete nothing (`--dry-run` is `--dry-run=client`).
+    #[arg(long, value_name = "MODE", num_args = 0..=1, require_equals = true,
+          default_missing_value = "client", default_value = "none", hide_default_value = true,
+          action = clap::ArgAction::Set, value_parser = Checked(parse_client_dry_run))]
     pub dry_run: bool,
 
     /// Deadline for the whole command, waiting for deletions included.
@@ -461,8 +463,12 @@ pub struct EnableStrictarpArgs {
     #[arg(long, value_enum, value_name = "MODE")]
     pub mode: Option<crate::kubeproxy::plan::ModeChoice>,
 
-    /// Show what would change (a unified diff) and write nothing; exit 0.
-    #[arg(long, conflicts_with = "check")]
+    /// Show what would change (a unified diff) and write nothing; exit 0 (`--dry-run` is
+    /// `--dry-run=client`).
+    #[arg(long, conflicts_with = "check", value_name = "MODE", num_args = 0..=1,
+          require_equals = true, default_missing_value = "client", default_value = "none",
+          hide_default_value = true, action = clap::ArgAction::Set,
+          value_parser = Checked(parse_client_dry_run))]
     pub dry_run: bool,
 
     /// Write nothing; exit 1 when a change (or a kube-proxy restart) is needed, 0 when configured.
@@ -558,6 +564,18 @@ impl<T: Clone + Send + Sync + 'static> clap::builder::TypedValueParser for Check
             let message = format!("{flag}{}: {why}\n", crate::error::shorten(&text));
             clap::Error::raw(clap::error::ErrorKind::ValueValidation, message).with_cmd(cmd)
         })
+    }
+}
+
+/// `--dry-run[=client]` of the commands that show their plan from what they read. The same
+/// spelling as install's `--dry-run=client|server`; a server-side dry run they do not have is
+/// refused rather than taken for a real run. `none` is the default: no dry run.
+pub fn parse_client_dry_run(text: &str) -> Result<bool, String> {
+    match text {
+        "client" => Ok(true),
+        "none" => Ok(false),
+        "server" => Err("this command has no server-side dry run; --dry-run (client) reads the cluster and writes nothing".into()),
+        _ => Err("use --dry-run or --dry-run=client".into()),
     }
 }
 

@@ -275,3 +275,51 @@ fn a_request_timeout_names_the_flag_sim_only() {
         assert!(!stderr.contains(internal), "{internal}: {stderr}");
     }
 }
+
+/// `--ignore` with a real ID of another command says whose check it is, not "unknown".
+#[test]
+fn ignoring_a_check_the_command_does_not_run_says_whose_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    refused(
+        &dir,
+        &["doctor", "--ignore", "LB301"],
+        &["LB301 is a check of lbctl preflight, which this command does not run"],
+    );
+    refused(
+        &dir,
+        &["preflight", "--local", "--ignore", "lb401"],
+        &["LB401 is a check of lbctl doctor, which this command does not run"],
+    );
+    refused(
+        &dir,
+        &["install", "--pool", "10.0.0.1", "--ignore", "LB401"],
+        &["LB401 is a check of lbctl doctor"],
+    );
+    let stderr = refused(
+        &dir,
+        &["doctor", "--ignore", "LB999"],
+        &["unknown check ID \"LB999\""],
+    );
+    assert!(stderr.contains("this command runs LB101"), "{stderr}");
+}
+
+/// `--dry-run` is spelled the same by every command that has it: bare, or `=client`; a
+/// server-side dry run a command does not have is refused, never taken for a real run.
+#[test]
+fn dry_run_is_spelled_the_same_by_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    for command in ["uninstall", "enable-strictarp"] {
+        for flag in ["--dry-run", "--dry-run=client"] {
+            // Accepted: the run goes on to contact the (closed) cluster, exit 3.
+            let run = lbctl(&dir, &[command, flag]);
+            assert_eq!(run.code, Some(3), "{command} {flag}: {}", run.stderr);
+        }
+        refused(
+            &dir,
+            &[command, "--dry-run=server"],
+            &["no server-side dry run"],
+        );
+    }
+    let run = lbctl(&dir, &["install", "--dry-run=client", "--pool", "10.0.0.1"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+}
