@@ -61,6 +61,7 @@ set edit:completion:arg-completer[lbctl] = {|@words|
         }
         &'lbctl;enable-strictarp'= {
             cand --mode 'What to do with the proxy mode: ipvs switches to IPVS (default, except from nftables, which needs it explicitly), keep only sets strictARP'
+            cand --dry-run 'Show what would change (a unified diff) and write nothing; exit 0 (`--dry-run` is `--dry-run=client`)'
             cand --timeout 'How long to wait for the kube-proxy rollout, e.g. 90s or 10m'
             cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)'
             cand --context 'The kubeconfig context to use (default: the current context)'
@@ -69,7 +70,6 @@ set edit:completion:arg-completer[lbctl] = {|@words|
             cand --output 'Output format'
             cand --color 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)'
             cand --metallb-namespace 'Namespace MetalLB lives in'
-            cand --dry-run 'Show what would change (a unified diff) and write nothing; exit 0'
             cand --check 'Write nothing; exit 1 when a change (or a kube-proxy restart) is needed, 0 when configured'
             cand --revert 'Restore the configuration text lbctl replaced (kept in the ConfigMap annotation lbctl.io/previous-config), then restart kube-proxy'
             cand --no-restart 'Do not restart kube-proxy; the change is not active until kube-proxy restarts'
@@ -234,6 +234,7 @@ set edit:completion:arg-completer[lbctl] = {|@words|
             cand --version 'Print version'
         }
         &'lbctl;uninstall'= {
+            cand --dry-run 'List what would be deleted; delete nothing (`--dry-run` is `--dry-run=client`)'
             cand --timeout 'Deadline for the whole command, waiting for deletions included'
             cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)'
             cand --context 'The kubeconfig context to use (default: the current context)'
@@ -243,7 +244,6 @@ set edit:completion:arg-completer[lbctl] = {|@words|
             cand --color 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)'
             cand --metallb-namespace 'Namespace MetalLB lives in'
             cand --keep-crds 'Keep the CRDs, and with them the pools and advertisements'
-            cand --dry-run 'List what would be deleted; delete nothing'
             cand -v 'More detail on stderr; repeat for more (-vv shows every API request)'
             cand --verbose 'More detail on stderr; repeat for more (-vv shows every API request)'
             cand -h 'Print help (see more with ''--help'')'

@@ -62,6 +62,7 @@ complete -c lbctl -n "__fish_lbctl_using_subcommand version" -s h -l help -d 'Pr
 complete -c lbctl -n "__fish_lbctl_using_subcommand version" -s V -l version -d 'Print version'
 complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l mode -d 'What to do with the proxy mode: ipvs switches to IPVS (default, except from nftables, which needs it explicitly), keep only sets strictARP' -r -f -a "ipvs\t'Switch kube-proxy to IPVS mode (the mode in which strictARP matters)'
 keep\t'Leave the mode as it is; only set ipvs.strictARP'"
+complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l dry-run -d 'Show what would change (a unified diff) and write nothing; exit 0 (`--dry-run` is `--dry-run=client`)' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l timeout -d 'How long to wait for the kube-proxy rollout, e.g. 90s or 10m' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)' -r -F
 complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l context -d 'The kubeconfig context to use (default: the current context)' -r
@@ -72,7 +73,6 @@ complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l color -
 always\t''
 never\t''"
 complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l metallb-namespace -d 'Namespace MetalLB lives in' -r
-complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l dry-run -d 'Show what would change (a unified diff) and write nothing; exit 0'
 complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l check -d 'Write nothing; exit 1 when a change (or a kube-proxy restart) is needed, 0 when configured'
 complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l revert -d 'Restore the configuration text lbctl replaced (kept in the ConfigMap annotation lbctl.io/previous-config), then restart kube-proxy'
 complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l no-restart -d 'Do not restart kube-proxy; the change is not active until kube-proxy restarts'
@@ -219,6 +219,7 @@ complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -l no-probe -d 'Do 
 complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -s V -l version -d 'Print version'
+complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -l dry-run -d 'List what would be deleted; delete nothing (`--dry-run` is `--dry-run=client`)' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -l timeout -d 'Deadline for the whole command, waiting for deletions included' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)' -r -F
 complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -l context -d 'The kubeconfig context to use (default: the current context)' -r
@@ -230,7 +231,6 @@ always\t''
 never\t''"
 complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -l metallb-namespace -d 'Namespace MetalLB lives in' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -l keep-crds -d 'Keep the CRDs, and with them the pools and advertisements'
-complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -l dry-run -d 'List what would be deleted; delete nothing'
 complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -s V -l version -d 'Print version'

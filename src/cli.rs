@@ -38,7 +38,7 @@ pub struct GlobalArgs {
     pub context: Option<String>,
 
     /// How long to wait for a single API request before giving up, e.g. 30s or 1m (0 = no limit).
-    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_request_timeout)]
+    #[arg(long, global = true, value_name = "DURATION", value_parser = Checked(parse_request_timeout))]
     pub request_timeout: Option<Duration>,
 
     /// Output format.
@@ -58,7 +58,8 @@ pub struct GlobalArgs {
         long,
         global = true,
         value_name = "NAMESPACE",
-        default_value = "metallb-system"
+        default_value = "metallb-system",
+        value_parser = Checked(parse_namespace)
     )]
     pub metallb_namespace: String,
 }
@@ -227,7 +228,7 @@ pub struct InstallArgs {
     pub pools: Vec<String>,
 
     /// Name of the IPAddressPool built from --pool.
-    #[arg(long, value_name = "NAME", default_value = "default")]
+    #[arg(long, value_name = "NAME", default_value = "default", value_parser = Checked(parse_object_name))]
     pub pool_name: String,
 
     /// A file of IPAddressPool and L2Advertisement documents to create.
@@ -251,7 +252,7 @@ pub struct InstallArgs {
     pub ignore: Vec<String>,
 
     /// Deadline for the whole command, waits included.
-    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = Checked(parse_duration))]
     pub timeout: Duration,
 
     /// Take over fields another field manager (kubectl, Helm) set to other values.
@@ -266,7 +267,7 @@ pub struct InstallArgs {
 #[derive(Debug, Args)]
 pub struct RenderArgs {
     /// Registry and path replacing quay.io/metallb in image names (air-gapped mirrors).
-    #[arg(long, value_name = "REGISTRY/PATH")]
+    #[arg(long, value_name = "REGISTRY/PATH", value_parser = Checked(parse_registry))]
     pub registry: Option<String>,
 
     /// Image pull policy of the controller and speaker.
@@ -296,12 +297,14 @@ pub struct UninstallArgs {
     #[arg(long)]
     pub keep_crds: bool,
 
-    /// List what would be deleted; delete nothing.
-    #[arg(long)]
+    /// List what would be deleted; delete nothing (`--dry-run` is `--dry-run=client`).
+    #[arg(long, value_name = "MODE", num_args = 0..=1, require_equals = true,
+          default_missing_value = "client", default_value = "none", hide_default_value = true,
+          action = clap::ArgAction::Set, value_parser = Checked(parse_client_dry_run))]
     pub dry_run: bool,
 
     /// Deadline for the whole command, waiting for deletions included.
-    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = Checked(parse_duration))]
     pub timeout: Duration,
 }
 
@@ -401,7 +404,7 @@ pub struct PreflightArgs {
     pub checks: CheckRunArgs,
 
     /// Re-run the checks that can still pass (pods starting, rollouts) until this deadline, e.g. 5m.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = Checked(parse_duration))]
     pub wait: Option<Duration>,
 
     /// Do not probe the pool addresses (ARP, NDP).
@@ -430,7 +433,7 @@ pub struct NodeCheckArgs {
     pub nodes: Option<String>,
 
     /// Image of the node-check pods; any image with a POSIX sh (point air-gapped clusters at a mirror).
-    #[arg(long, value_name = "IMAGE", default_value = DEFAULT_NODE_IMAGE, requires = "nodes")]
+    #[arg(long, value_name = "IMAGE", default_value = DEFAULT_NODE_IMAGE, requires = "nodes", value_parser = Checked(parse_image))]
     pub node_image: String,
 
     /// Namespace of the node-check pods; it must allow privileged pods (hostNetwork).
@@ -438,16 +441,17 @@ pub struct NodeCheckArgs {
         long,
         value_name = "NAMESPACE",
         default_value = "default",
-        requires = "nodes"
+        requires = "nodes",
+        value_parser = Checked(parse_namespace)
     )]
     pub node_namespace: String,
 
     /// How long one node-check pod may take, image pull included, e.g. 90s.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "60s", requires = "nodes")]
+    #[arg(long, value_name = "DURATION", value_parser = Checked(parse_duration), default_value = "60s", requires = "nodes")]
     pub node_timeout: Duration,
 
     /// How many node-check pods run at the same time.
-    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..), requires = "nodes")]
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=1000), requires = "nodes")]
     pub node_concurrency: u16,
 }
 
@@ -457,7 +461,7 @@ pub struct DoctorArgs {
     pub checks: CheckRunArgs,
 
     /// Re-run the checks that can still pass (rollouts, webhook, pending services) until this deadline, e.g. 2m.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = Checked(parse_duration))]
     pub wait: Option<Duration>,
 
     /// Probe the assigned addresses (ARP, NDP); an error when this host cannot (default: probe when CAP_NET_RAW is held).
@@ -489,7 +493,7 @@ pub struct ProbeArgs {
     pub probing: ProbeTuning,
 
     /// Give up after this long, e.g. 30s (default: twice the time the probes need, plus 5s).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = Checked(parse_duration))]
     pub timeout: Option<Duration>,
 }
 
@@ -500,8 +504,12 @@ pub struct EnableStrictarpArgs {
     #[arg(long, value_enum, value_name = "MODE")]
     pub mode: Option<crate::kubeproxy::plan::ModeChoice>,
 
-    /// Show what would change (a unified diff) and write nothing; exit 0.
-    #[arg(long, conflicts_with = "check")]
+    /// Show what would change (a unified diff) and write nothing; exit 0 (`--dry-run` is
+    /// `--dry-run=client`).
+    #[arg(long, conflicts_with = "check", value_name = "MODE", num_args = 0..=1,
+          require_equals = true, default_missing_value = "client", default_value = "none",
+          hide_default_value = true, action = clap::ArgAction::Set,
+          value_parser = Checked(parse_client_dry_run))]
     pub dry_run: bool,
 
     /// Write nothing; exit 1 when a change (or a kube-proxy restart) is needed, 0 when configured.
@@ -518,7 +526,7 @@ pub struct EnableStrictarpArgs {
     pub no_restart: bool,
 
     /// How long to wait for the kube-proxy rollout, e.g. 90s or 10m.
-    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = Checked(parse_duration))]
     pub timeout: Duration,
 }
 
@@ -535,23 +543,109 @@ pub struct ManArgs {
     pub subcommand: Option<String>,
 }
 
+/// The longest duration any flag takes. Longer is surely a typo, and would overflow the clock
+/// a deadline is computed on and the pod fields it is written into (`activeDeadlineSeconds`).
+pub const MAX_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
+/// [`MAX_DURATION`] as users write it.
+const MAX_DURATION_TEXT: &str = "24h";
+
 /// Parses a kubectl-style request timeout: a bare number is seconds, otherwise a duration
 /// such as `30s`, `1m30s` or `500ms`; `0` means no limit.
 pub fn parse_request_timeout(text: &str) -> Result<Duration, String> {
     parse_duration(text)
 }
 
-/// Parses a duration such as `90s`, `5m`, `1h30m` or `500ms`; a bare number is seconds.
+/// Parses a duration such as `90s`, `5m`, `1h30m` or `500ms`; a bare number is seconds. At most
+/// [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     if text.is_empty() {
         return Err("empty duration; use a value such as 30s, 5m or 1h".into());
     }
-    if let Ok(secs) = text.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
+    let too_long = || {
+        format!(
+            "longer than {MAX_DURATION_TEXT}, the longest lbctl accepts; use a value such as 30s, 5m or 1h"
+        )
+    };
+    let duration = match text.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        // Digits only, yet no u64: a number of seconds beyond any clock.
+        Err(_) if text.bytes().all(|b| b.is_ascii_digit()) => return Err(too_long()),
+        Err(_) => humantime::parse_duration(text).map_err(|e| match e {
+            humantime::DurationError::NumberOverflow => too_long(),
+            e => format!("invalid duration ({e}); use a value such as 30s, 5m or 1h"),
+        })?,
+    };
+    if duration > MAX_DURATION {
+        return Err(too_long());
     }
-    humantime::parse_duration(text)
-        .map_err(|e| format!("invalid duration {text:?} ({e}); use a value such as 30s, 5m or 1h"))
+    Ok(duration)
+}
+
+/// A value parser from a plain function. clap's own message repeats the whole value, so a long
+/// one is shortened here, and the message names the flag.
+#[derive(Clone, Copy)]
+pub struct Checked<T>(pub fn(&str) -> Result<T, String>);
+
+impl<T: Clone + Send + Sync + 'static> clap::builder::TypedValueParser for Checked<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<T, clap::Error> {
+        let text = value.to_string_lossy();
+        (self.0)(&text).map_err(|why| {
+            let flag = arg
+                .and_then(|a| a.get_long())
+                .map(|long| format!("--{long} "))
+                .unwrap_or_default();
+            let message = format!("{flag}{}: {why}\n", crate::error::shorten(&text));
+            clap::Error::raw(clap::error::ErrorKind::ValueValidation, message).with_cmd(cmd)
+        })
+    }
+}
+
+/// `--dry-run[=client]` of the commands that show their plan from what they read. The same
+/// spelling as install's `--dry-run=client|server`; a server-side dry run they do not have is
+/// refused rather than taken for a real run. `none` is the default: no dry run.
+pub fn parse_client_dry_run(text: &str) -> Result<bool, String> {
+    match text {
+        "client" => Ok(true),
+        "none" => Ok(false),
+        "server" => Err("this command has no server-side dry run; --dry-run (client) reads the cluster and writes nothing".into()),
+        _ => Err("use --dry-run or --dry-run=client".into()),
+    }
+}
+
+/// A namespace name (DNS-1123 label), refused before any request.
+pub fn parse_namespace(text: &str) -> Result<String, String> {
+    crate::names::dns1123_label(text)
+        .map(|()| text.to_string())
+        .map_err(|why| format!("not a valid namespace name: {why}"))
+}
+
+/// An object name (DNS-1123 subdomain), refused before any request.
+pub fn parse_object_name(text: &str) -> Result<String, String> {
+    crate::names::dns1123_subdomain(text)
+        .map(|()| text.to_string())
+        .map_err(|why| format!("not a valid object name: {why}"))
+}
+
+/// A container image reference, refused before a pod that could never pull it is created.
+pub fn parse_image(text: &str) -> Result<String, String> {
+    crate::names::image_reference(text)
+        .map(|()| text.to_string())
+        .map_err(|why| format!("not a valid image: {why}"))
+}
+
+/// A registry and path that image names are appended to.
+pub fn parse_registry(text: &str) -> Result<String, String> {
+    crate::names::registry_path(text)
+        .map(|()| text.to_string())
+        .map_err(|why| format!("not a registry path: {why}"))
 }
 
 #[cfg(test)]
@@ -572,5 +666,20 @@ mod tests {
         assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
         assert!(parse_duration("soon").unwrap_err().contains("30s"));
         assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn durations_beyond_a_day_are_refused_not_overflowed() {
+        assert_eq!(parse_duration(MAX_DURATION_TEXT).unwrap(), MAX_DURATION);
+        for text in [
+            "86401",
+            "25h",
+            "18446744073709551615",
+            "99999999999999999999999",
+            "99999999999999999s",
+        ] {
+            let err = parse_duration(text).unwrap_err();
+            assert!(err.contains("longer than 24h"), "{text}: {err}");
+        }
     }
 }

@@ -50,6 +50,10 @@ pub enum Error {
     #[error("cannot reach the Kubernetes API at {server}: {reason}")]
     Unreachable { server: String, reason: String },
 
+    /// A request outlived `--request-timeout` (or the client's default read timeout).
+    #[error("the Kubernetes API at {server} did not answer in time ({action})")]
+    RequestTimeout { server: String, action: String },
+
     #[error("the API server rejected the credentials of context {context:?}: {message}")]
     Unauthorized { context: String, message: String },
 
@@ -79,7 +83,7 @@ pub enum Error {
     },
 
     /// The API answered with an error status lbctl cannot recover from.
-    #[error("{action}: {message} (HTTP {code})")]
+    #[error("{action}: {message}{}", http_code(*code))]
     Api {
         action: String,
         code: u16,
@@ -180,6 +184,14 @@ impl StepProgress {
     }
 }
 
+/// Code 0 stands for a failure without an HTTP answer, which has no code to show.
+fn http_code(code: u16) -> String {
+    match code {
+        0 => String::new(),
+        code => format!(" (HTTP {code})"),
+    }
+}
+
 fn namespace_suffix(namespace: &Option<String>) -> String {
     match namespace {
         Some(ns) => format!(" in namespace {ns:?}"),
@@ -253,6 +265,9 @@ impl Error {
             Error::Unreachable { .. } => Some(
                 "check that the cluster is up and that `kubectl cluster-info` works with the same kubeconfig and context".into(),
             ),
+            Error::RequestTimeout { .. } => Some(
+                "the server is slow or the network drops packets: allow more time per request with --request-timeout (e.g. --request-timeout 2m, 0 for no limit), and check `kubectl cluster-info` with the same kubeconfig".into(),
+            ),
             Error::Unauthorized { .. } => {
                 Some("refresh the credentials of this context, or choose another with --context".into())
             }
@@ -307,9 +322,90 @@ impl Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// The most characters of a user's input that a message repeats.
+const SHOWN: usize = 60;
+
+/// `text` quoted for a message, cut to its start and its length when it is long: a pasted
+/// 10,000-character pool must not fill the terminal.
+pub fn shorten(text: &str) -> String {
+    match cut(text) {
+        None => format!("{text:?}"),
+        Some((start, count)) => format!("{start:?}... ({count} characters)"),
+    }
+}
+
+/// [`shorten`] without the quotes, for pieces of input shown inside other text.
+pub fn clip(text: &str) -> String {
+    match cut(text) {
+        None => text.to_string(),
+        Some((start, count)) => format!("{start}... ({count} characters)"),
+    }
+}
+
+fn cut(text: &str) -> Option<(String, usize)> {
+    let count = text.chars().count();
+    (count > SHOWN).then(|| (text.chars().take(SHOWN).collect(), count))
+}
+
+/// A YAML parser error as a sentence: its size limits (guards against YAML bombs) say which
+/// limit the file broke, not the parser's internal name for it.
+pub fn yaml_problem(err: &serde_saphyr::Error) -> String {
+    use serde_saphyr::budget::BudgetBreach;
+    let mut inner = err;
+    while let serde_saphyr::Error::WithSnippet { error, .. }
+    | serde_saphyr::Error::AliasError { error, .. } = inner
+    {
+        inner = error;
+    }
+    let serde_saphyr::Error::Budget { breach, .. } = inner else {
+        return err.to_string();
+    };
+    let limit = |what: &str| {
+        format!(
+            "it has {what}, more than lbctl reads from one file (a guard against YAML bombs); split the file or remove what it repeats"
+        )
+    };
+    match breach {
+        BudgetBreach::Documents { documents } => limit(&format!("{documents} documents")),
+        BudgetBreach::Depth { depth } => limit(&format!("mappings and lists nested {depth} deep")),
+        BudgetBreach::Nodes { nodes } => limit(&format!("{nodes} values")),
+        BudgetBreach::Events { events } => limit(&format!("{events} YAML events")),
+        BudgetBreach::Aliases { aliases } => limit(&format!("{aliases} aliases (*name)")),
+        BudgetBreach::Anchors { anchors } => limit(&format!("{anchors} anchors (&name)")),
+        BudgetBreach::MergeKeys { merge_keys } => limit(&format!("{merge_keys} merge keys (<<)")),
+        BudgetBreach::AliasAnchorRatio { aliases, anchors } => {
+            limit(&format!("{aliases} aliases of {anchors} anchors"))
+        }
+        BudgetBreach::ScalarBytes { total_scalar_bytes } => {
+            limit(&format!("{total_scalar_bytes} bytes of values"))
+        }
+        _ => limit("more structure than allowed"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_input_is_shortened_in_messages() {
+        assert_eq!(shorten("10.0.0.1"), "\"10.0.0.1\"");
+        let long = "1".repeat(10_000);
+        let shown = shorten(&long);
+        assert!(shown.len() < 100, "{shown}");
+        assert!(shown.ends_with("... (10000 characters)"), "{shown}");
+        assert_eq!(clip("/33"), "/33");
+        assert!(clip(&long).starts_with("1111"));
+    }
+
+    #[test]
+    fn yaml_limits_are_named_not_debug_printed() {
+        let bomb = "---\n".repeat(2000);
+        let err = serde_saphyr::from_str_multiple::<serde_json::Value, Vec<_>>(&bomb).unwrap_err();
+        let text = yaml_problem(&err);
+        assert!(text.contains("documents, more than lbctl reads"), "{text}");
+        assert!(!text.contains("Documents"), "{text}");
+    }
 
     #[test]
     fn usage_errors_exit_2_and_everything_else_3() {

@@ -14,6 +14,7 @@ pub mod k8s_status;
 pub mod kube;
 pub mod kubeproxy;
 pub mod metallb;
+pub mod names;
 pub mod net;
 pub mod output;
 pub mod progress;

@@ -227,6 +227,33 @@ pub enum FailOn {
     Fail,
 }
 
+/// Why `--ignore ID` cannot apply: the ID belongs to another command's checks (say which), or
+/// to none.
+fn not_run(item: &str, id: &str, known_ids: &[&str]) -> crate::Error {
+    let mut owners = Vec::new();
+    if crate::checks::preflight::ids().contains(&id) {
+        owners.push("lbctl preflight");
+    }
+    if crate::checks::doctor::ids().contains(&id) {
+        owners.push("lbctl doctor");
+    }
+    let listed = known_ids.join(", ");
+    let hint = format!("this command runs {listed}; see docs/checks.md for every check");
+    match owners.as_slice() {
+        [] => crate::Error::usage_with_hint(
+            format!("--ignore: unknown check ID {}", crate::error::shorten(item)),
+            format!("check IDs look like LB104; {hint}"),
+        ),
+        owners => crate::Error::usage_with_hint(
+            format!(
+                "--ignore {item}: {id} is a check of {}, which this command does not run, so there is nothing to ignore",
+                owners.join(" and ")
+            ),
+            hint,
+        ),
+    }
+}
+
 /// How results are judged: `--ignore` and `--fail-on`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Policy {
@@ -252,10 +279,7 @@ impl Policy {
         {
             let id = item.to_ascii_uppercase();
             if id != "ALL" && !known_ids.iter().any(|k| k.eq_ignore_ascii_case(&id)) {
-                return Err(crate::Error::usage_with_hint(
-                    format!("--ignore: unknown check ID {item:?}"),
-                    "check IDs look like LB104; see docs/checks.md for the list",
-                ));
+                return Err(not_run(item, &id, known_ids));
             }
             set.insert(id);
         }
@@ -519,6 +543,14 @@ mod tests {
         let err = Policy::new(&["LB10"], FailOn::Fail, &["LB101"]).unwrap_err();
         assert_eq!(err.exit_code(), ExitCode::Usage);
         assert!(err.to_string().contains("LB10"));
+        // A real check of another command says whose it is.
+        let err = Policy::new(&["lb301"], FailOn::Fail, &["LB101"]).unwrap_err();
+        assert_eq!(err.exit_code(), ExitCode::Usage);
+        assert!(
+            err.to_string()
+                .contains("LB301 is a check of lbctl preflight, which this command does not run"),
+            "{err}"
+        );
         let all = Policy::new(&["all"], FailOn::Fail, &["LB101"]).unwrap();
         assert!(all.ignores("lb101"));
     }

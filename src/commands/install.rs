@@ -33,28 +33,8 @@ use crate::{Error, ExitCode, Result};
 
 /// Turns the render flags into options, validating what clap cannot.
 pub fn render_options(global: &GlobalArgs, args: &RenderArgs) -> Result<RenderOptions> {
+    // clap checked the namespace and the registry (cli.rs).
     let namespace = global.metallb_namespace.clone();
-    let valid = !namespace.is_empty()
-        && namespace.len() <= 63
-        && namespace
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !namespace.starts_with('-')
-        && !namespace.ends_with('-');
-    if !valid {
-        return Err(Error::usage_with_hint(
-            format!("--metallb-namespace {namespace:?} is not a valid namespace name"),
-            "use lower-case letters, digits and '-', at most 63 characters",
-        ));
-    }
-    if let Some(registry) = &args.registry
-        && (registry.contains("://") || registry.trim_end_matches('/').is_empty())
-    {
-        return Err(Error::usage_with_hint(
-            format!("--registry {registry:?} is not a registry path"),
-            "give host[:port]/path without a scheme, e.g. registry.local:5000/metallb",
-        ));
-    }
     Ok(RenderOptions {
         namespace,
         registry: args.registry.clone(),

@@ -46,7 +46,7 @@ pub(crate) fn source_error(
                 Some(ns) => format!("{resource} in {ns}"),
                 None => resource.to_string(),
             },
-            reason: crate::kube::errors::flatten_source(&err),
+            reason: crate::kube::errors::reason(&err),
         },
     }
 }

@@ -14,8 +14,12 @@ pub fn from_flags(values: &[String]) -> Result<Vec<PoolInput>> {
         .enumerate()
         .map(|(i, text)| {
             let name = format!("--pool #{}", i + 1);
-            let pool = Pool::parse(text)
-                .map_err(|e| Error::usage_with_hint(format!("{name} {text:?}: {e}"), e.hint()))?;
+            let pool = Pool::parse(text).map_err(|e| {
+                Error::usage_with_hint(
+                    format!("{name} {}: {e}", crate::error::shorten(text)),
+                    e.hint(),
+                )
+            })?;
             Ok(PoolInput {
                 name,
                 origin: "--pool".into(),
@@ -59,7 +63,10 @@ pub fn from_config(text: &str, origin: &str) -> Result<Vec<PoolInput>> {
         Error::usage_with_hint(
             format!(
                 "{origin}: not valid YAML: {}",
-                e.to_string().lines().next().unwrap_or_default()
+                crate::error::yaml_problem(&e)
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
             ),
             "the file holds IPAddressPool documents separated by ---",
         )

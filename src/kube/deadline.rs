@@ -18,6 +18,18 @@ const REPORT_GRACE: Duration = Duration::from_secs(2);
 /// counts as the one that held the command up (one sent a moment before is merely unlucky).
 const STALLED_AFTER: Duration = Duration::from_millis(250);
 
+/// A deadline that never comes yet can still be added to any `Instant` (about 30 years, as
+/// tokio's own "far future").
+const FAR_FUTURE: Duration = Duration::from_secs(30 * 365 * 24 * 60 * 60);
+
+/// `start + duration`, or a deadline that never comes when the sum does not fit the clock.
+pub fn after(start: Instant, duration: Duration) -> Instant {
+    start
+        .checked_add(duration.min(FAR_FUTURE))
+        .or_else(|| start.checked_add(FAR_FUTURE))
+        .unwrap_or(start)
+}
+
 /// The deadline of a command and the `--timeout` it came from.
 #[derive(Debug, Clone, Copy)]
 pub struct Deadline {
@@ -29,7 +41,7 @@ impl Deadline {
     /// `timeout` from `started`.
     pub fn new(started: Instant, timeout: Duration) -> Deadline {
         Deadline {
-            at: started + timeout,
+            at: after(started, timeout),
             timeout,
         }
     }
@@ -80,5 +92,22 @@ impl Deadline {
             })
             .collect();
         Err(exceeded(in_flight))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn huge_durations_saturate_instead_of_panicking() {
+        let now = Instant::now();
+        assert_eq!(
+            after(now, Duration::from_secs(5)),
+            now + Duration::from_secs(5)
+        );
+        let far = after(now, Duration::MAX);
+        assert!(far > now + Duration::from_secs(10 * 365 * 24 * 60 * 60));
+        assert_eq!(after(now, Duration::from_secs(u64::MAX)), far);
     }
 }

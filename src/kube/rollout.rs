@@ -131,7 +131,7 @@ pub async fn wait<K: Workload>(
         .default_backoff()
         .applied_objects()
         .boxed();
-    let deadline = tokio::time::Instant::now() + timeout;
+    let deadline = super::deadline::after(tokio::time::Instant::now(), timeout);
     let watched = async {
         while let Some(item) = stream.next().await {
             match item {

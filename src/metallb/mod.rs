@@ -9,6 +9,7 @@ pub mod rbac;
 pub mod render;
 pub mod speaker;
 pub mod steps;
+pub mod strict;
 pub mod waits;
 pub mod webhook;
 pub mod webhook_health;

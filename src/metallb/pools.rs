@@ -11,6 +11,7 @@ use super::crds::{
     IPAddressPool, IPAddressPoolSpec, L2Advertisement, L2AdvertisementSpec, LabelSelector,
 };
 use super::render::{MANAGED_BY, MANAGED_BY_LABEL};
+use super::strict::{KeyLines, parse_strict};
 use crate::net::pool::Pool;
 use crate::{Error, Result};
 
@@ -85,12 +86,22 @@ pub fn from_flags(name: &str, ranges: &[String], namespace: &str) -> Result<Pool
 pub fn from_config(source: &str, text: &str, namespace: &str) -> Result<PoolPlan> {
     let docs: Vec<Value> = serde_saphyr::from_str_multiple(text).map_err(|e| {
         Error::usage_with_hint(
-            format!("{source} is not valid YAML: {e}"),
+            format!(
+                "{source} is not valid YAML: {}",
+                crate::error::yaml_problem(&e)
+            ),
             "check the indentation; documents are separated by lines containing only ---",
         )
     })?;
+    // The same parser on the same text yields the same documents, now with their keys' lines.
+    let keys = KeyLines::of_documents(text).map_err(|e| {
+        Error::usage(format!(
+            "{source} is not valid YAML: {}",
+            crate::error::yaml_problem(&e)
+        ))
+    })?;
     let mut plan = PoolPlan::default();
-    for (index, doc) in docs.into_iter().enumerate().filter(|(_, d)| !d.is_null()) {
+    for (index, (doc, keys)) in docs.into_iter().zip(&keys).enumerate() {
         let at = format!("{source} (document {})", index + 1);
         let api_version = doc["apiVersion"].as_str().unwrap_or_default().to_string();
         let kind = doc["kind"].as_str().unwrap_or_default().to_string();
@@ -102,7 +113,7 @@ pub fn from_config(source: &str, text: &str, namespace: &str) -> Result<PoolPlan
         }
         match kind.as_str() {
             "IPAddressPool" => {
-                let mut pool: IPAddressPool = parse(&at, &kind, doc)?;
+                let mut pool: IPAddressPool = parse(source, &at, &kind, doc, keys)?;
                 place(&at, &kind, &mut pool.metadata, namespace, source)?;
                 Pool::from_addresses(&pool.spec.addresses).map_err(|e| {
                     Error::usage_with_hint(
@@ -113,7 +124,7 @@ pub fn from_config(source: &str, text: &str, namespace: &str) -> Result<PoolPlan
                 plan.pools.push(pool);
             }
             "L2Advertisement" => {
-                let mut ad: L2Advertisement = parse(&at, &kind, doc)?;
+                let mut ad: L2Advertisement = parse(source, &at, &kind, doc, keys)?;
                 place(&at, &kind, &mut ad.metadata, namespace, source)?;
                 plan.advertisements.push(ad);
             }
@@ -149,18 +160,45 @@ pub fn from_config(source: &str, text: &str, namespace: &str) -> Result<PoolPlan
     Ok(plan)
 }
 
-fn parse<T: serde::de::DeserializeOwned>(at: &str, kind: &str, mut doc: Value) -> Result<T> {
+/// The typed object of one document. A field it does not know is an error, as in kubectl's
+/// strict validation: MetalLB would drop it, and a misspelled `autoassign` silently becomes the
+/// default.
+fn parse<T: serde::de::DeserializeOwned + ResourceExt>(
+    source: &str,
+    at: &str,
+    kind: &str,
+    mut doc: Value,
+    keys: &KeyLines,
+) -> Result<T> {
     // MetalLB lets `spec` be omitted (an L2Advertisement without one announces every pool).
     if let Some(map) = doc.as_object_mut() {
         map.entry("spec")
             .or_insert_with(|| Value::Object(Default::default()));
     }
-    serde_json::from_value(doc).map_err(|e| {
-        Error::usage_with_hint(
-            format!("{at}: invalid {kind}: {e}"),
-            "compare the document with `kubectl explain ipaddresspools.spec` / `l2advertisements.spec`",
-        )
-    })
+    let explain = format!(
+        "`kubectl explain {}s --recursive` lists the fields",
+        kind.to_lowercase()
+    );
+    let (object, unknown) = parse_strict::<T>(doc, keys).map_err(|e| {
+        Error::usage_with_hint(format!("{at}: invalid {kind}: {e}"), explain.clone())
+    })?;
+    if unknown.is_empty() {
+        return Ok(object);
+    }
+    let fields = unknown
+        .iter()
+        .map(|field| match field.line {
+            Some(line) => format!("unknown field {:?} (line {line})", field.path),
+            None => format!("unknown field {:?}", field.path),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(Error::usage_with_hint(
+        format!("{at}: {kind} {:?}: {fields}", object.name_any()),
+        format!(
+            "fix the spelling in {source} (field names are case-sensitive); {explain}; nothing was written"
+        ),
+    ))
 }
 
 /// MetalLB's webhooks accept its objects only in MetalLB's namespace, so a different namespace
@@ -211,21 +249,12 @@ fn check_disjoint(source: &str, pools: &[IPAddressPool]) -> Result<()> {
 
 /// Kubernetes object names: a DNS-1123 subdomain.
 fn check_name(name: &str, what: &str) -> Result<()> {
-    let valid = !name.is_empty()
-        && name.len() <= 253
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
-    if valid {
-        Ok(())
-    } else {
-        Err(Error::usage_with_hint(
-            format!("{what}: {name:?} is not a valid object name"),
-            "use lower-case letters, digits, '-' and '.', starting and ending with a letter or digit",
+    crate::names::dns1123_subdomain(name).map_err(|why| {
+        Error::usage(format!(
+            "{what}: {} is not a valid object name: {why}",
+            crate::error::shorten(name)
         ))
-    }
+    })
 }
 
 /// Whether an advertisement announces `pool` (no pool names and no selectors means all pools).
@@ -396,6 +425,26 @@ mod tests {
             err.to_string().contains("share addresses (10.0.0.3)"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn misspelled_fields_are_refused_with_object_path_and_line() {
+        let text = "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata:\n  name: lan\nspec:\n  addresses: [10.0.0.1]\n  autoassign: false\n---\napiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata: {name: l2}\nspec:\n  nodeSelector: [{matchLabels: {a: b}}]\n";
+        let err = from_config("pools.yaml", text, NS).unwrap_err();
+        assert_eq!(err.exit_code(), crate::ExitCode::Usage);
+        assert_eq!(
+            err.to_string(),
+            "pools.yaml (document 1): IPAddressPool \"lan\": unknown field \"spec.autoassign\" (line 7)"
+        );
+        let second = text.split("---\n").nth(1).unwrap();
+        let pool = "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: lan}\nspec: {addresses: [10.0.0.1]}\n---\n";
+        let err = from_config("pools.yaml", &format!("{pool}{second}"), NS).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("L2Advertisement \"l2\": unknown field \"spec.nodeSelector\" (line 10)"),
+            "{err}"
+        );
+        assert!(err.hint().unwrap().contains("nothing was written"));
     }
 
     #[test]

@@ -9,14 +9,20 @@ use std::str::FromStr;
 use ipnet::{IpNet, Ipv4AddrRange, Ipv6AddrRange};
 use serde::{Serialize, Serializer};
 
+use crate::error::{clip, shorten};
+
 /// Why a pool's text was rejected. Each variant names the offending entry.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PoolError {
     #[error("empty pool: give at least one CIDR, range or address")]
     Empty,
-    #[error("{entry:?} is not a CIDR, an address range or an address")]
+    #[error("{} is not a CIDR, an address range or an address", shorten(entry))]
     Garbage { entry: String },
-    #[error("{entry:?} has an invalid prefix length /{prefix} (at most /{max} for {family})")]
+    #[error(
+        "{} has an invalid prefix length /{} (at most /{max} for {family})",
+        shorten(entry),
+        clip(prefix)
+    )]
     BadPrefix {
         entry: String,
         prefix: String,
@@ -29,13 +35,16 @@ pub enum PoolError {
         network: IpNet,
         host: IpNet,
     },
-    #[error("{entry:?} is reversed: {start} comes after {end}")]
+    #[error("{} is reversed: {start} comes after {end}", shorten(entry))]
     Reversed {
         entry: String,
         start: IpAddr,
         end: IpAddr,
     },
-    #[error("{entry:?} mixes address families: {start} is {start_family}, {end} is {end_family}")]
+    #[error(
+        "{} mixes address families: {start} is {start_family}, {end} is {end_family}",
+        shorten(entry)
+    )]
     MixedFamilies {
         entry: String,
         start: IpAddr,

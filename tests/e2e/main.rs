@@ -16,5 +16,6 @@ mod install_input;
 mod nodes;
 mod output;
 mod preflight;
+mod refused_input;
 mod restricted_users;
 mod verbose;
