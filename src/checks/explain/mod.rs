@@ -19,6 +19,7 @@ use crate::facts::metallb::ArpFacts;
 use crate::metallb::crds::{IPAddressPool, L2Advertisement, ServiceL2Status};
 use crate::metallb::election;
 use crate::metallb::pools::{covers, selects};
+use crate::metallb::speaker::SpeakerPlacement;
 use crate::net::pool::Pool;
 
 pub use verdict::{CODES, Code};
@@ -30,8 +31,8 @@ pub struct ClusterView {
     pub nodes: Vec<Node>,
     /// The speaker pods (MetalLB namespace, `component=speaker`).
     pub speakers: Vec<Pod>,
-    /// The speaker DaemonSet passes `--ignore-exclude-lb`.
-    pub ignore_exclude_lb: bool,
+    /// The speaker DaemonSet's placement and flags; `None` when there is no such DaemonSet.
+    pub speaker: Option<SpeakerPlacement>,
     pub pools: Vec<IPAddressPool>,
     pub advertisements: Vec<L2Advertisement>,
     pub l2_statuses: Vec<ServiceL2Status>,
