@@ -237,6 +237,20 @@ fn latest<'a>(events: &[&'a Event], reasons: &[&str]) -> Option<&'a Event> {
         .copied()
 }
 
+/// The speaker's latest word on the Service. MetalLB's `SetBalancer` reports `announceFailed`
+/// and its caller `nodeAssigned` right after, in the same sync: an `announceFailed` as recent as
+/// the latest `nodeAssigned` (API times are whole seconds) is the news, a `nodeAssigned` of a
+/// later sync means the failure is over.
+fn latest_announcement<'a>(events: &[&'a Event]) -> Option<&'a Event> {
+    let assigned = latest(events, &["nodeAssigned"]);
+    match latest(events, &["announceFailed"]) {
+        Some(failed) if assigned.is_none_or(|a| event_time(failed) >= event_time(a)) => {
+            Some(failed)
+        }
+        _ => assigned,
+    }
+}
+
 fn in_namespace<'a, T: kube::Resource>(items: &'a [T], ns: &str) -> Vec<&'a T> {
     items
         .iter()
@@ -362,7 +376,7 @@ pub fn explain(view: &ClusterView, service: &Service, wire: &ArpFacts) -> Explan
         .collect();
     let status = Announced {
         l2_statuses,
-        latest_event: latest(&events, &["nodeAssigned", "announceFailed"]).map(|e| EventView {
+        latest_event: latest_announcement(&events).map(|e| EventView {
             reason: e.reason.clone().unwrap_or_default(),
             message: e.message.clone().unwrap_or_default(),
         }),

@@ -266,6 +266,35 @@ fn status_and_event_disagreements() {
 }
 
 #[test]
+fn announce_failed_wins_over_the_node_assigned_of_the_same_sync() {
+    // The speaker emits announceFailed, then nodeAssigned, within the same second.
+    let mut v = view();
+    v.l2_statuses.clear();
+    v.events = vec![
+        event(
+            "announceFailed",
+            "the interfaces specified by LB IP \"192.168.77.240\" doesn't exist in assigned node \"w1\" with protocol \"layer2\"",
+        ),
+        event(
+            "nodeAssigned",
+            "announcing from node \"w1\" with protocol \"layer2\"",
+        ),
+    ];
+    let (c, e) = code(&v, &service(IP, false), &no_probe());
+    assert_eq!(c, Code::AnnounceFailed, "{e:#?}");
+    assert_eq!(e.status.latest_event.unwrap().reason, "announceFailed");
+    // A later nodeAssigned (the interface came back) ends it.
+    v.events[1].last_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        "2026-11-25T10:00:05Z".parse().unwrap(),
+    ));
+    v.l2_statuses = vec![l2_status("w1")];
+    assert_eq!(
+        code(&v, &service(IP, false), &no_probe()).0,
+        Code::Reachable
+    );
+}
+
+#[test]
 fn wire_problems() {
     let svc = service(IP, false);
     let two = probed(
