@@ -16,6 +16,7 @@ use crate::facts::metallb::list_crd;
 use crate::kube::ClusterTarget;
 use crate::kube::errors::{Request, api_error};
 use crate::metallb::crds::{IPAddressPool, L2Advertisement, ServiceL2Status};
+use crate::metallb::speaker::SpeakerPlacement;
 use crate::{Error, Result};
 
 /// Which Services to read.
@@ -155,26 +156,18 @@ pub async fn gather(
         }
     };
     let daemonsets = daemonsets?;
-    // MetalLB's speaker flag, as lbctl's own install renders it (`--ignore-exclude-lb`).
-    let ignore_exclude_lb = daemonsets.iter().any(|d| {
-        d.spec
-            .as_ref()
-            .and_then(|s| s.template.spec.as_ref())
-            .is_some_and(|p| {
-                p.containers.iter().any(|c| {
-                    c.args
-                        .iter()
-                        .flatten()
-                        .chain(c.command.iter().flatten())
-                        .any(|a| a == "--ignore-exclude-lb" || a == "--ignore-exclude-lb=true")
-                })
-            })
-    });
+    // The speaker DaemonSet lbctl installs is named `speaker`; another install may name it
+    // otherwise, so any DaemonSet of the component will do.
+    let speaker = daemonsets
+        .iter()
+        .find(|d| d.metadata.name.as_deref() == Some("speaker"))
+        .or(daemonsets.first())
+        .map(SpeakerPlacement::of);
     let view = ClusterView {
         metallb_namespace: metallb_ns.to_string(),
         nodes: nodes?,
         speakers: pods?,
-        ignore_exclude_lb,
+        speaker,
         pools: pools.map_err(from_source)?,
         advertisements: ads.map_err(from_source)?,
         l2_statuses: statuses.map_err(from_source)?,

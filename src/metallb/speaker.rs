@@ -154,6 +154,22 @@ pub fn eligibility(node: &SpeakerNode, speaker: &SpeakerPlacement) -> Result<(),
     if node.network_unavailable {
         return Err(Ineligible::NetworkUnavailable);
     }
+    placement(node, speaker)?;
+    if excluded(node, speaker) {
+        return Err(Ineligible::Excluded);
+    }
+    Ok(())
+}
+
+/// Whether the speaker steps back from `node` because of [`EXCLUDE_LABEL`] (MetalLB's
+/// `IsNodeExcludedFromBalancers`, unless `--ignore-exclude-lb`).
+pub fn excluded(node: &SpeakerNode, speaker: &SpeakerPlacement) -> bool {
+    !speaker.ignore_exclude_lb && node.labels.contains_key(EXCLUDE_LABEL)
+}
+
+/// `Ok` when the DaemonSet places a speaker pod on `node`, else why not: its nodeSelector, then
+/// a NoSchedule or NoExecute taint it does not tolerate.
+pub fn placement(node: &SpeakerNode, speaker: &SpeakerPlacement) -> Result<(), Ineligible> {
     if let Some((key, value)) = speaker
         .node_selector
         .iter()
@@ -170,9 +186,6 @@ pub fn eligibility(node: &SpeakerNode, speaker: &SpeakerPlacement) -> Result<(),
             && !speaker.tolerations.iter().any(|tol| tolerates(tol, t))
     }) {
         return Err(Ineligible::Tainted(t.clone()));
-    }
-    if !speaker.ignore_exclude_lb && node.labels.contains_key(EXCLUDE_LABEL) {
-        return Err(Ineligible::Excluded);
     }
     Ok(())
 }

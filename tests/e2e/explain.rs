@@ -278,3 +278,50 @@ fn missing_or_wrong_service_is_bad_input_sim_only() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+fn events(c: &Cluster, reason: &str) -> Vec<String> {
+    let out = c
+        .kubectl()
+        .args([
+            "get",
+            "events",
+            "--field-selector",
+            &format!("reason={reason},involvedObject.name=web"),
+            "-o",
+            "json",
+        ])
+        .output()
+        .expect("kubectl");
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap_or(json!({}));
+    list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["message"].as_str().map(str::to_string))
+        .collect()
+}
+
+on_both_backends! {
+fn announce_failed_when_the_advertised_interface_is_missing(backend) {
+    // The nodes have eth0, eth0.100, kube-ipvs0 and lo (the last two excluded by
+    // metallb-excludel2); the advertisement names eth1, which the winner lacks.
+    let mut s = scenario("metallb-healthy");
+    edit(&mut s, "L2Advertisement", "lan", |ad| ad["spec"]["interfaces"] = json!(["eth1"]));
+    let log = support::node_facts::node_log("ipvs-strictarp-node", &[]);
+    let sim = Sim::new(s).setting("nodeFacts", json!({"*": log}));
+    let Some(cluster) = sim.on(backend) else { return };
+    settled(&cluster, |c| {
+        has_ingress(c, "web") && serving_endpoints(c, 2) && !events(c, "announceFailed").is_empty()
+    });
+    assert!(l2_status_nodes(&cluster).is_empty(), "no status without an announcement");
+    assert_eq!(
+        events(&cluster, "announceFailed"),
+        ["the interfaces specified by LB IP \"192.168.77.240\" doesn't exist in assigned node \"w1\" with protocol \"layer2\""]
+    );
+    let run = explain(&cluster, &["web"]);
+    assert_eq!(verdict(&run), "LB610", "{}", run.human);
+    assert_eq!(run.code, 1);
+    assert!(run.human.contains("advertised:  L2Advertisement lan: applies (nodes cp1, w1, w2; interfaces eth1)"), "{}", run.human);
+    assert!(run.human.contains("w1 should announce 192.168.77.240, but its speaker reported announceFailed"), "{}", run.human);
+}
+}

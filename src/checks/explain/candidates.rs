@@ -1,14 +1,20 @@
 //! Step 3: every node, kept or dropped, in the order MetalLB v0.16.1's `speakersForAds` and
 //! `nodesWithEndpoint` drop them (see [`crate::metallb::election`] for the source lines).
+//!
+//! Whether a speaker may announce from a node is [`crate::metallb::speaker`]'s rule (shared
+//! with preflight and doctor) and pod and node readiness are [`crate::k8s_status`]'s; what is
+//! explain's own is the advertisement's node selection and the Local policy's endpoints.
 
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::Node;
 use kube::ResourceExt;
 
 use super::{Advertisement, Candidate, ClusterView};
+use crate::k8s_status::{pod_problem, pod_ready};
 use crate::metallb::crds::L2Advertisement;
 use crate::metallb::pools::selects;
-
-pub const EXCLUDE_LB: &str = "node.kubernetes.io/exclude-from-external-load-balancers";
+use crate::metallb::speaker::{
+    IGNORE_EXCLUDE_LB, Ineligible, SpeakerNode, SpeakerPlacement, excluded, placement,
+};
 
 /// Whether an advertisement's `nodeSelectors` select a node (none: every node).
 pub fn selects_node(ad: &L2Advertisement, node: &Node) -> bool {
@@ -16,26 +22,6 @@ pub fn selects_node(ad: &L2Advertisement, node: &Node) -> bool {
         .node_selectors
         .as_deref()
         .is_none_or(|ss| ss.is_empty() || ss.iter().any(|s| selects(s, node.labels())))
-}
-
-/// A speaker MetalLB counts: running and Ready (it has joined memberlist by then).
-fn pod_ready(pod: &Pod) -> bool {
-    pod.metadata.deletion_timestamp.is_none()
-        && pod
-            .status
-            .as_ref()
-            .and_then(|s| s.conditions.as_ref())
-            .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-}
-
-fn network_unavailable(node: &Node) -> bool {
-    node.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|cs| {
-            cs.iter()
-                .any(|c| c.type_ == "NetworkUnavailable" && c.status == "True")
-        })
 }
 
 /// `local_endpoints`: with `externalTrafficPolicy: Local`, the nodes holding an endpoint that
@@ -46,31 +32,44 @@ pub fn evaluate(
     applying: &[&Advertisement],
     local_endpoints: Option<&Vec<String>>,
 ) -> Vec<Candidate> {
+    // Without a speaker DaemonSet nothing is placed anywhere; the default placement then only
+    // serves to honour the exclusion label, as MetalLB does by default.
+    let placed_by = view.speaker.clone().unwrap_or_default();
     node_names
         .iter()
         .map(|name| {
-            let node = view.nodes.iter().find(|n| n.name_any() == *name);
-            let speaker = view.speakers.iter().find(|p| {
-                p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(name.as_str())
-            });
+            let node = view
+                .nodes
+                .iter()
+                .find(|n| n.name_any() == *name)
+                .map(SpeakerNode::of)
+                .unwrap_or_default();
             let dropped = |reason: String| Candidate {
                 node: name.clone(),
                 kept: false,
                 reason,
             };
+            let speaker = view.speakers.iter().find(|p| {
+                p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(name.as_str())
+            });
             let Some(speaker) = speaker else {
-                return dropped("no speaker pod on this node".into());
+                return dropped(no_speaker(&node, view.speaker.as_ref()));
             };
+            // MetalLB asks memberlist; a Ready speaker pod is the API's view of having joined.
             if !pod_ready(speaker) {
-                return dropped(format!("speaker {} is not ready", speaker.name_any()));
+                let why = pod_problem(speaker).unwrap_or_default();
+                return dropped(format!(
+                    "speaker {} is not ready ({why})",
+                    speaker.name_any()
+                ));
             }
-            if node.is_some_and(network_unavailable) {
+            if node.network_unavailable {
                 return dropped("condition NetworkUnavailable is True".into());
             }
-            if !view.ignore_exclude_lb && node.is_some_and(|n| n.labels().contains_key(EXCLUDE_LB))
-            {
+            if excluded(&node, &placed_by) {
                 return dropped(format!(
-                    "labelled {EXCLUDE_LB} (the speaker runs without --ignore-exclude-lb)"
+                    "{} (the speaker runs without {IGNORE_EXCLUDE_LB})",
+                    Ineligible::Excluded
                 ));
             }
             if applying.is_empty() {
@@ -97,4 +96,13 @@ pub fn evaluate(
             }
         })
         .collect()
+}
+
+/// Why a node has no speaker pod, when the DaemonSet's placement says (nodeSelector, taint).
+fn no_speaker(node: &SpeakerNode, daemonset: Option<&SpeakerPlacement>) -> String {
+    match daemonset.map(|d| placement(node, d)) {
+        None => "no speaker pod on this node (no speaker DaemonSet)".into(),
+        Some(Err(why)) => format!("no speaker pod on this node: {why}"),
+        Some(Ok(())) => "no speaker pod on this node".into(),
+    }
 }

@@ -19,6 +19,7 @@ use crate::facts::metallb::ArpFacts;
 use crate::metallb::crds::{IPAddressPool, L2Advertisement, ServiceL2Status};
 use crate::metallb::election;
 use crate::metallb::pools::{covers, selects};
+use crate::metallb::speaker::SpeakerPlacement;
 use crate::net::pool::Pool;
 
 pub use verdict::{CODES, Code};
@@ -30,8 +31,8 @@ pub struct ClusterView {
     pub nodes: Vec<Node>,
     /// The speaker pods (MetalLB namespace, `component=speaker`).
     pub speakers: Vec<Pod>,
-    /// The speaker DaemonSet passes `--ignore-exclude-lb`.
-    pub ignore_exclude_lb: bool,
+    /// The speaker DaemonSet's placement and flags; `None` when there is no such DaemonSet.
+    pub speaker: Option<SpeakerPlacement>,
     pub pools: Vec<IPAddressPool>,
     pub advertisements: Vec<L2Advertisement>,
     pub l2_statuses: Vec<ServiceL2Status>,
@@ -236,6 +237,20 @@ fn latest<'a>(events: &[&'a Event], reasons: &[&str]) -> Option<&'a Event> {
         .copied()
 }
 
+/// The speaker's latest word on the Service. MetalLB's `SetBalancer` reports `announceFailed`
+/// and its caller `nodeAssigned` right after, in the same sync: an `announceFailed` as recent as
+/// the latest `nodeAssigned` (API times are whole seconds) is the news, a `nodeAssigned` of a
+/// later sync means the failure is over.
+fn latest_announcement<'a>(events: &[&'a Event]) -> Option<&'a Event> {
+    let assigned = latest(events, &["nodeAssigned"]);
+    match latest(events, &["announceFailed"]) {
+        Some(failed) if assigned.is_none_or(|a| event_time(failed) >= event_time(a)) => {
+            Some(failed)
+        }
+        _ => assigned,
+    }
+}
+
 fn in_namespace<'a, T: kube::Resource>(items: &'a [T], ns: &str) -> Vec<&'a T> {
     items
         .iter()
@@ -361,7 +376,7 @@ pub fn explain(view: &ClusterView, service: &Service, wire: &ArpFacts) -> Explan
         .collect();
     let status = Announced {
         l2_statuses,
-        latest_event: latest(&events, &["nodeAssigned", "announceFailed"]).map(|e| EventView {
+        latest_event: latest_announcement(&events).map(|e| EventView {
             reason: e.reason.clone().unwrap_or_default(),
             message: e.message.clone().unwrap_or_default(),
         }),

@@ -11,7 +11,7 @@ fn from<T: serde::de::DeserializeOwned>(v: Value) -> T {
 fn node(name: &str, ip: &str, excluded: bool) -> Node {
     let mut labels = json!({"kubernetes.io/hostname": name});
     if excluded {
-        labels[candidates::EXCLUDE_LB] = json!("");
+        labels[crate::metallb::speaker::EXCLUDE_LABEL] = json!("");
     }
     from(json!({"metadata": {"name": name, "labels": labels},
         "status": {"addresses": [{"type": "InternalIP", "address": ip}],
@@ -39,7 +39,7 @@ fn view() -> ClusterView {
             speaker("w1", true),
             speaker("w2", true),
         ],
-        ignore_exclude_lb: false,
+        speaker: Some(SpeakerPlacement::default()),
         pools: vec![from(
             json!({"metadata": {"name": "lan", "namespace": "metallb-system"},
             "spec": {"addresses": ["192.168.77.240-192.168.77.250"]}}),
@@ -210,13 +210,16 @@ fn advertisement_endpoint_and_candidate_problems() {
         n.metadata
             .labels
             .get_or_insert_default()
-            .insert(candidates::EXCLUDE_LB.into(), String::new());
+            .insert(crate::metallb::speaker::EXCLUDE_LABEL.into(), String::new());
     }
     assert_eq!(
         code(&v, &service(IP, false), &no_probe()).0,
         Code::NoCandidate
     );
-    v.ignore_exclude_lb = true;
+    v.speaker = Some(SpeakerPlacement {
+        ignore_exclude_lb: true,
+        ..SpeakerPlacement::default()
+    });
     assert_eq!(
         code(&v, &service(IP, false), &no_probe()).0,
         Code::OtherNode,
@@ -263,6 +266,35 @@ fn status_and_event_disagreements() {
 }
 
 #[test]
+fn announce_failed_wins_over_the_node_assigned_of_the_same_sync() {
+    // The speaker emits announceFailed, then nodeAssigned, within the same second.
+    let mut v = view();
+    v.l2_statuses.clear();
+    v.events = vec![
+        event(
+            "announceFailed",
+            "the interfaces specified by LB IP \"192.168.77.240\" doesn't exist in assigned node \"w1\" with protocol \"layer2\"",
+        ),
+        event(
+            "nodeAssigned",
+            "announcing from node \"w1\" with protocol \"layer2\"",
+        ),
+    ];
+    let (c, e) = code(&v, &service(IP, false), &no_probe());
+    assert_eq!(c, Code::AnnounceFailed, "{e:#?}");
+    assert_eq!(e.status.latest_event.unwrap().reason, "announceFailed");
+    // A later nodeAssigned (the interface came back) ends it.
+    v.events[1].last_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        "2026-11-25T10:00:05Z".parse().unwrap(),
+    ));
+    v.l2_statuses = vec![l2_status("w1")];
+    assert_eq!(
+        code(&v, &service(IP, false), &no_probe()).0,
+        Code::Reachable
+    );
+}
+
+#[test]
 fn wire_problems() {
     let svc = service(IP, false);
     let two = probed(
@@ -296,4 +328,35 @@ fn every_code_has_a_docs_anchor() {
         assert!(docs.contains(&anchor), "docs/checks.md lacks {anchor}");
         assert_eq!(serde_json::to_value(c).unwrap(), json!(c.id()));
     }
+}
+
+#[test]
+fn candidate_reasons_come_from_the_shared_speaker_rule() {
+    // A node the DaemonSet does not place a speaker on says why, as preflight and doctor do.
+    let mut v = view();
+    v.speakers = vec![speaker("cp1", true), speaker("w1", true)];
+    v.speaker = Some(SpeakerPlacement {
+        node_selector: [("role".to_string(), "lb".to_string())].into(),
+        ..SpeakerPlacement::default()
+    });
+    let e = explain(&v, &service(IP, false), &no_probe());
+    assert_eq!(
+        e.candidates[2].reason,
+        "no speaker pod on this node: not selected by the speaker's nodeSelector role=lb"
+    );
+    v.speaker = None;
+    let e = explain(&v, &service(IP, false), &no_probe());
+    assert_eq!(
+        e.candidates[2].reason,
+        "no speaker pod on this node (no speaker DaemonSet)"
+    );
+    // A speaker that is not ready says why, with k8s_status's reason.
+    let mut v = view();
+    v.speakers[1] = speaker("w1", false);
+    let e = explain(&v, &service(IP, false), &no_probe());
+    assert_eq!(
+        e.candidates[1].reason,
+        "speaker speaker-w1 is not ready (pod speaker-w1 on w1: Pending, not ready)"
+    );
+    assert!(!e.candidates[1].kept);
 }

@@ -5,6 +5,7 @@
 
 pub mod addresses;
 pub mod certs;
+mod interfaces;
 pub mod webhook;
 
 use std::collections::{HashMap, HashSet};
@@ -714,6 +715,7 @@ fn announce(
     actions: &mut Vec<Action>,
 ) {
     let mut wanted: HashSet<(String, String)> = HashSet::new();
+    let exclude = interfaces::exclusions(world, ns);
     // Candidate nodes depend on the advertisements only (Local policy aside): compute them once
     // per set of advertisements.
     let mut candidates: HashMap<Vec<&str>, (Vec<&str>, u64)> = HashMap::new();
@@ -769,7 +771,7 @@ fn announce(
             Some(other) if speakers.contains_key(other.as_str()) => other.as_str(),
             _ => node.as_str(),
         };
-        wanted.insert((key(svc), node.to_string()));
+        let mut announce_failed = false;
         let mut status = json!({"node": node, "serviceName": meta::name(svc), "serviceNamespace": meta::namespace(svc)});
         // The winner's own advertisements give its interfaces (`ipAdvertisementFor`): one
         // without `interfaces` means all of them.
@@ -792,11 +794,35 @@ fn announce(
             names.sort_unstable();
             names.dedup();
             status["interfaces"] = Value::Array(names.iter().map(|i| json!({"name": i})).collect());
+            // `SetBalancer`: none of the listed interfaces exists on the winner (as far as its
+            // node facts tell): the speaker warns, announces nothing and writes no status, yet
+            // still reports `nodeAssigned` right after.
+            let known =
+                interfaces::speaker_interfaces(&settings.node_fact(node).log, exclude.as_ref());
+            if known.is_some_and(|k| !names.iter().any(|n| k.iter().any(|i| i == n))) {
+                announce_failed = true;
+            }
+        }
+        if announce_failed {
+            record_event(
+                svc,
+                "Warning",
+                "announceFailed",
+                &interfaces::announce_failed(&ip_text, node),
+                "metallb-speaker",
+                now,
+                memory,
+                actions,
+            );
         }
         let existing = existing_by_service
             .get(&(meta::namespace(svc), meta::name(svc)))
             .and_then(|list| list.iter().find(|s| meta::label(s, L2_NODE) == Some(node)));
+        if !announce_failed {
+            wanted.insert((key(svc), node.to_string()));
+        }
         match existing {
+            _ if announce_failed => {}
             Some(s) if s.get("status") == Some(&status) => {}
             Some(s) => {
                 let mut updated = (*s).clone();
