@@ -1,33 +1,13 @@
 //! `lbctl install` input errors: caught before any cluster contact (exit 2, nothing written).
 //! The kubeconfig points at a port nobody listens on, so any request would fail with exit 3.
 
-use std::net::TcpListener;
-
 use assert_cmd::Command;
-
-fn unreachable_kubeconfig(dir: &std::path::Path) -> std::path::PathBuf {
-    // Bind and drop: the port is closed for the test's lifetime with high probability.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let path = dir.join("kubeconfig");
-    std::fs::write(
-        &path,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: 'https://127.0.0.1:{port}'}}\nusers:\n- name: u\n  user: {{token: t}}\ncontexts:\n- name: x\n  context: {{cluster: c, user: u}}\ncurrent-context: x\n"
-        ),
-    )
-    .unwrap();
-    path
-}
 
 fn lbctl(dir: &tempfile::TempDir) -> Command {
     let mut cmd = Command::cargo_bin("lbctl").unwrap();
     cmd.env("NO_COLOR", "1")
         .arg("--kubeconfig")
-        .arg(unreachable_kubeconfig(dir.path()));
+        .arg(crate::support::closed_port_kubeconfig(dir.path()));
     cmd
 }
 

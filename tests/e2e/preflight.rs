@@ -368,24 +368,6 @@ fn preflight_from_workstation(
     (out.status.code().unwrap(), json)
 }
 
-/// A kubeconfig whose server is a port nothing listens on.
-fn closed_port_kubeconfig(dir: &Path) -> PathBuf {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let path = dir.join("kubeconfig");
-    std::fs::write(
-        &path,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: 'https://127.0.0.1:{port}'}}\nusers:\n- name: u\n  user: {{token: t}}\ncontexts:\n- name: x\n  context: {{cluster: c, user: u}}\ncurrent-context: x\n"
-        ),
-    )
-    .unwrap();
-    path
-}
-
 /// Without a cluster lbctl cannot tell a workstation from a node: exit 3, LB101 says why, and
 /// the node checks are skipped instead of judging this host's sysctls.
 fn assert_not_judged(code: i32, json: &serde_json::Value, cause: &str) {
@@ -425,7 +407,7 @@ fn without_a_cluster_preflight_is_exit_3_unless_local() {
     let dir = tempfile::tempdir().unwrap();
     let (code, json) = preflight_from_workstation(None, &[]);
     assert_not_judged(code, &json, "no kubeconfig found");
-    let closed = closed_port_kubeconfig(dir.path());
+    let closed = crate::support::closed_port_kubeconfig(dir.path());
     let (code, json) = preflight_from_workstation(Some(&closed), &[]);
     assert_not_judged(code, &json, "cannot reach the Kubernetes API");
     // --local: this host is judged as a node, as asked.

@@ -2,28 +2,7 @@
 //! a message a user can act on. The kubeconfig points at a port nobody listens on: a request
 //! would end in exit 3, so exit 2 also proves that nothing was sent.
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-
 use assert_cmd::Command;
-
-fn closed_port_kubeconfig(dir: &Path) -> PathBuf {
-    // Bind and drop: the port stays closed for the test's lifetime with high probability.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let path = dir.join("kubeconfig");
-    std::fs::write(
-        &path,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: 'https://127.0.0.1:{port}'}}\nusers:\n- name: u\n  user: {{token: t}}\ncontexts:\n- name: x\n  context: {{cluster: c, user: u}}\ncurrent-context: x\n"
-        ),
-    )
-    .unwrap();
-    path
-}
 
 struct Run {
     code: Option<i32>,
@@ -36,7 +15,7 @@ fn lbctl(dir: &tempfile::TempDir, args: &[&str]) -> Run {
         .unwrap()
         .env("NO_COLOR", "1")
         .arg("--kubeconfig")
-        .arg(closed_port_kubeconfig(dir.path()))
+        .arg(crate::support::closed_port_kubeconfig(dir.path()))
         .args(args)
         .output()
         .unwrap();

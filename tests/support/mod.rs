@@ -79,6 +79,26 @@ pub fn root() -> PathBuf {
 }
 
 /// Path of a scenario file: `tests/fixtures/clusters/<name>.yaml`.
+/// A kubeconfig in `dir` whose server is a loopback port nothing listens on (bound, then
+/// dropped: it stays closed for a test's lifetime with high probability). A command that sends
+/// a request with it exits 3; one that exits 2 proves it sent none.
+pub fn closed_port_kubeconfig(dir: &Path) -> PathBuf {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let path = dir.join("kubeconfig");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: 'https://127.0.0.1:{port}'}}\nusers:\n- name: u\n  user: {{token: t}}\ncontexts:\n- name: x\n  context: {{cluster: c, user: u}}\ncurrent-context: x\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
 pub fn scenario_path(name: &str) -> PathBuf {
     root()
         .join("tests/fixtures/clusters")
