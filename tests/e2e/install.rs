@@ -309,12 +309,14 @@ fn webhook_never_serving_exits_3_with_a_network_diagnosis(backend) {
     let Some(cluster) = sim.on(backend) else {
         return;
     };
-    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL, "--timeout", "4s"]);
+    // The deadline covers the whole install (preflight and rollouts too): room for a loaded
+    // machine, where 4s once ran out before the webhook wait began.
+    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL, "--timeout", "10s"]);
     assert_eq!(code, Some(3), "{stdout}\n{stderr}");
     assert_contains(
         &stderr,
         &[
-            "MetalLB's webhook did not become ready within 4s",
+            "MetalLB's webhook did not become ready within 10s",
             "cannot connect to the webhook pod",
             "firewalls and the CNI",
             "kubectl -n metallb-system logs deploy/controller",
@@ -347,7 +349,7 @@ fn controller_never_ready_names_its_pods(backend) {
     let Some(cluster) = sim.on(backend) else {
         return;
     };
-    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL, "--timeout", "3s"]);
+    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL, "--timeout", "8s"]);
     assert_eq!(code, Some(3), "{stdout}\n{stderr}");
     assert_contains(
         &stderr,
