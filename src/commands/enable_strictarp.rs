@@ -23,6 +23,7 @@ use crate::kubeproxy::locate::{
 };
 use crate::kubeproxy::plan::{PlanError, ServerVersion, plan};
 use crate::output::{is_json, print_json};
+use crate::permissions;
 use crate::{Error, ExitCode, Result, diff};
 
 /// ConfigMap annotation holding the configuration text lbctl replaced (for `--revert`).
@@ -276,7 +277,7 @@ async fn execute(
             );
             return Ok(ExitCode::Ok);
         }
-        access::require(&target, &restart_permissions()).await?;
+        access::require(&target, &wanted(args)).await?;
         crate::verbose::timed(
             "restarting kube-proxy and waiting",
             restart_and_wait(&target, args, ui, report, daemonset.as_ref()),
@@ -308,11 +309,7 @@ async fn execute(
         return Ok(ExitCode::Ok);
     }
 
-    let mut wanted = configmap_permissions(&key);
-    if !args.no_restart {
-        wanted.extend(restart_permissions());
-    }
-    access::require(&target, &wanted).await?;
+    access::require(&target, &wanted(args)).await?;
     ui.step(
         "permissions",
         "ok: the ConfigMap can be updated and kube-proxy restarted",
@@ -593,26 +590,15 @@ fn describe_changes(changes: &[Change]) -> String {
         .join("; ")
 }
 
-fn configmap_permissions(key: &ConfigMapKey) -> Vec<Permission> {
-    ["get", "update"]
-        .into_iter()
-        .map(|verb| {
-            Permission::new(verb, "", "configmaps")
-                .in_namespace(&key.namespace)
-                .named(&key.name)
-        })
-        .collect()
-}
-
-fn restart_permissions() -> Vec<Permission> {
-    ["patch", "list", "watch"]
-        .into_iter()
-        .map(|verb| {
-            Permission::new(verb, "apps", "daemonsets")
-                .in_namespace(NAMESPACE)
-                .named(DAEMONSET)
-        })
-        .collect()
+/// The command's one permission list (`crate::permissions`), less the restart's part with
+/// `--no-restart`.
+fn wanted(args: &EnableStrictarpArgs) -> Vec<Permission> {
+    let all = permissions::required(permissions::Command::EnableStrictarp, &Default::default());
+    if args.no_restart {
+        permissions::without_restart(all)
+    } else {
+        all
+    }
 }
 
 /// What kube-proxy runs after the change: strictARP is only what matters in IPVS mode.
@@ -871,11 +857,7 @@ async fn revert(
             ExitCode::Ok
         });
     }
-    let mut wanted = configmap_permissions(key);
-    if !args.no_restart {
-        wanted.extend(restart_permissions());
-    }
-    access::require(target, &wanted).await?;
+    access::require(target, &wanted(args)).await?;
     let written = update_with_retry(target, key, cm, ui, |latest| {
         let Some(previous) = previous_text(latest, key) else {
             return Ok(None);

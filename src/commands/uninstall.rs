@@ -17,6 +17,7 @@ use crate::metallb::VERSION;
 use crate::metallb::existing::{managed_selector, snapshot};
 use crate::metallb::render::{Phase, RenderOptions, Rendered, render};
 use crate::output::is_json;
+use crate::permissions;
 use crate::progress::Progress;
 use crate::{Error, ExitCode, Result};
 
@@ -119,7 +120,7 @@ pub async fn run(global: &GlobalArgs, args: &UninstallArgs) -> Result<ExitCode> 
     if !args.dry_run {
         // Every delete is allowed, or none is sent: a half-removed MetalLB (pools gone, the
         // controller still running) is worse than the installation it was.
-        access::require(&target, &needed(found.keys())).await?;
+        access::require(&target, &needed(ns, found.keys())).await?;
     }
     let mut outcome = Outcome {
         namespace: ns.clone(),
@@ -173,33 +174,23 @@ pub async fn run(global: &GlobalArgs, args: &UninstallArgs) -> Result<ExitCode> 
     Ok(ExitCode::Ok)
 }
 
-/// What deleting `refs` takes: `delete` on each, and `list`/`watch` on each kind where it lives
-/// (the wait until they are gone).
-fn needed<'a>(refs: impl Iterator<Item = &'a ObjectRef>) -> Vec<Permission> {
-    let mut wanted: Vec<Permission> = Vec::new();
-    for r in refs {
-        let resource = r.resource();
-        let scoped = |p: Permission| match &r.namespace {
-            Some(ns) => p.in_namespace(ns),
-            None => p,
-        };
-        let mut each = vec![
-            scoped(Permission::new("delete", &resource.group, &resource.plural)).named(&r.name),
-        ];
-        for verb in ["list", "watch"] {
-            each.push(scoped(Permission::new(
-                verb,
-                &resource.group,
-                &resource.plural,
-            )));
-        }
-        for p in each {
-            if !wanted.contains(&p) {
-                wanted.push(p);
-            }
-        }
-    }
-    wanted
+/// What deleting `refs` takes: the entries of uninstall's one list (`crate::permissions`) for
+/// the kinds found (`--keep-crds` keeps some).
+fn needed<'a>(namespace: &str, refs: impl Iterator<Item = &'a ObjectRef>) -> Vec<Permission> {
+    let kinds: BTreeSet<(String, String)> = refs
+        .map(|r| {
+            let resource = r.resource();
+            (resource.group, resource.plural)
+        })
+        .collect();
+    let namespaces = permissions::Namespaces {
+        metallb: namespace.to_string(),
+        ..Default::default()
+    };
+    permissions::required(permissions::Command::Uninstall, &namespaces)
+        .into_iter()
+        .filter(|p| kinds.contains(&(p.group.clone(), p.resource.clone())))
+        .collect()
 }
 
 /// Waits, with one watch per kind and namespace, until none of `refs` exists any more.
