@@ -212,6 +212,13 @@ fn node_checks(l: &mut List, ns: &Namespaces) {
     l.push(&["create", "delete", "list", "watch"], "", "pods", pods);
     l.push(&["get"], "", "pods/log", pods);
     l.optional(
+        &["list"],
+        "",
+        "events",
+        pods,
+        "only to give the reason a node-check pod is stuck",
+    );
+    l.optional(
         &["get"],
         "",
         "namespaces",
@@ -413,6 +420,36 @@ pub fn rbac_yaml(command: Command, ns: &Namespaces) -> String {
         docs.push(out);
     }
     docs.join("---\n")
+}
+
+/// The marker before each generated block of docs/permissions.md: `<!-- rbac: doctor --nodes -->`.
+fn marker(command: Command) -> String {
+    format!("<!-- rbac: {} -->", command.name())
+}
+
+/// `text` (docs/permissions.md) with the YAML block after each command's marker replaced by
+/// that command's rendering ([`rbac_yaml`] with the default namespaces). A fresh document comes
+/// back unchanged; a missing marker is an error naming the command.
+pub fn refresh_docs(text: &str) -> Result<String, String> {
+    let mut out = text.to_string();
+    for command in Command::ALL {
+        let marker = marker(command);
+        let at = out
+            .find(&marker)
+            .ok_or_else(|| format!("no `{marker}` line"))?;
+        let open = at + marker.len();
+        let fence = "\n```yaml\n";
+        if !out[open..].starts_with(fence) {
+            return Err(format!("`{marker}` is not followed by a ```yaml block"));
+        }
+        let body = open + fence.len();
+        let end = out[body..]
+            .find("```")
+            .map(|i| body + i)
+            .ok_or_else(|| format!("the block after `{marker}` is not closed"))?;
+        out.replace_range(body..end, &rbac_yaml(command, &Namespaces::default()));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
