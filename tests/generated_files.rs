@@ -56,3 +56,18 @@ fn no_stray_man_pages() {
         );
     }
 }
+
+/// docs/permissions.md shows each command's Role/ClusterRole as `lbctl::permissions` renders
+/// its one list.
+#[test]
+fn documented_permissions_are_fresh() {
+    let path = root().join("docs/permissions.md");
+    let actual = std::fs::read_to_string(&path).unwrap();
+    let expected = lbctl::permissions::refresh_docs(&actual).unwrap_or_else(|e| panic!("{e}"));
+    let mut stale = Vec::new();
+    check_or_write(path, &expected, &mut stale);
+    assert!(
+        stale.is_empty(),
+        "docs/permissions.md differs from src/permissions.rs\nregenerate with: LBCTL_REGENERATE=1 cargo test --test generated_files"
+    );
+}

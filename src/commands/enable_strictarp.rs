@@ -19,6 +19,7 @@ use crate::kubeproxy::revert;
 use crate::kubeproxy::staleness::{self, Staleness};
 use crate::kubeproxy::update;
 use crate::output::{is_json, print_json};
+use crate::permissions;
 use crate::report::strictarp::{
     ErrorDoc, Outcome, Report, SYSCTLS_STAY, Ui, config_diff, describe_changes, runs_line,
 };
@@ -182,7 +183,7 @@ impl Steps<'_> {
                 ui.note(msg);
             }
             Decision::Restart => {
-                access::require(self.target, &restart::permissions()).await?;
+                access::require(self.target, &wanted(true)).await?;
                 self.restart(report, staleness::last_change(&cm), None)
                     .await?;
                 report.outcome = Outcome::Restarted;
@@ -232,11 +233,7 @@ impl Steps<'_> {
     }
 
     async fn require_write_permissions(&self, restart: bool) -> Result<()> {
-        let mut wanted = update::permissions(self.key);
-        if restart {
-            wanted.extend(restart::permissions());
-        }
-        access::require(self.target, &wanted).await?;
+        access::require(self.target, &wanted(restart)).await?;
         self.ui.step(
             "permissions",
             "ok: the ConfigMap can be updated and kube-proxy restarted",
@@ -394,4 +391,15 @@ fn flags_only(
     }
     ui.error("lbctl cannot change a flags-only kube-proxy; follow the steps above, then run `lbctl enable-strictarp --check`");
     ExitCode::CannotRun
+}
+
+/// The command's one permission list (`crate::permissions`, as docs/permissions.md documents
+/// it), less the restart's part with `--no-restart`.
+fn wanted(restart: bool) -> Vec<crate::kube::access::Permission> {
+    let all = permissions::required(permissions::Command::EnableStrictarp, &Default::default());
+    if restart {
+        all
+    } else {
+        permissions::without_restart(all)
+    }
 }

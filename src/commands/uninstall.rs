@@ -67,7 +67,7 @@ pub async fn run(global: &GlobalArgs, args: &UninstallArgs) -> Result<ExitCode> 
     if !args.dry_run {
         // Every delete is allowed, or none is sent: a half-removed MetalLB (pools gone, the
         // controller still running) is worse than the installation it was.
-        let wanted = delete_permissions(plan.found.keys());
+        let wanted = delete_permissions(&ns, plan.found.keys());
         deadline
             .bound(
                 &target,

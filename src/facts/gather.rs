@@ -21,6 +21,7 @@ use crate::kubeproxy::config as proxy_config;
 use crate::kubeproxy::locate::{self, Location};
 use crate::kubeproxy::{discover, staleness};
 use crate::metallb::crds::selectors::{LabelRequirement, LabelSelector};
+use crate::permissions::{Command, Namespaces};
 
 /// What to read besides the fixed set.
 #[derive(Debug, Clone)]
@@ -251,12 +252,16 @@ pub async fn cluster(target: &ClusterTarget, opts: &Options) -> ClusterState {
             None
         }
     };
+    let namespaces = Namespaces {
+        metallb: mns.to_string(),
+        ..Namespaces::default()
+    };
     let mut needs = Vec::new();
     if needs_strictarp(&kube_proxy) {
-        needs.extend(access::enable_strictarp_needs());
+        needs.extend(access::needs(Command::EnableStrictarp, &namespaces));
     }
-    needs.extend(access::install_needs(mns));
-    let access = access::evaluate(needs, review_for);
+    needs.extend(access::needs(Command::Install, &namespaces));
+    let access = access::evaluate(needs, &[ks, mns], review_for);
 
     ClusterState::Reached(Box::new(ClusterFacts {
         server: target.server.clone(),

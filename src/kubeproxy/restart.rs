@@ -12,7 +12,6 @@ use kube::api::{Api, ListParams};
 use super::locate::{DAEMONSET, NAMESPACE};
 use super::staleness::{self, Staleness};
 use crate::kube::ClusterTarget;
-use crate::kube::access::Permission;
 use crate::kube::apply::{WRITE_RETRIES, is_transient};
 use crate::kube::errors::{Request, api_error};
 use crate::kube::rollout::{self, RolloutStatus};
@@ -86,18 +85,6 @@ impl From<RestartError> for Error {
             message: e.to_string(),
         }
     }
-}
-
-/// What [`restart`] and [`wait`] need: patch the DaemonSet and watch its rollout.
-pub fn permissions() -> Vec<Permission> {
-    ["patch", "list", "watch"]
-        .into_iter()
-        .map(|verb| {
-            Permission::new(verb, "apps", "daemonsets")
-                .in_namespace(NAMESPACE)
-                .named(DAEMONSET)
-        })
-        .collect()
 }
 
 /// Whether the restart patch moved the DaemonSet to a new generation.

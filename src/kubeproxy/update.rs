@@ -10,25 +10,12 @@ use kube::api::{Api, PostParams};
 use super::discover;
 use super::locate::ConfigMapKey;
 use crate::kube::ClusterTarget;
-use crate::kube::access::Permission;
 use crate::kube::apply::{WRITE_RETRIES, is_transient};
 use crate::kube::errors::{Request, api_error};
 use crate::{Error, Result};
 
 /// Attempts of the read-plan-write cycle when the ConfigMap changes under us (409).
 const MAX_CONFLICTS: u32 = 5;
-
-/// What [`update`] needs: read and update the ConfigMap.
-pub fn permissions(key: &ConfigMapKey) -> Vec<Permission> {
-    ["get", "update"]
-        .into_iter()
-        .map(|verb| {
-            Permission::new(verb, "", "configmaps")
-                .in_namespace(&key.namespace)
-                .named(&key.name)
-        })
-        .collect()
-}
 
 /// Why an attempt is repeated, for the caller's progress line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -161,33 +161,26 @@ pub fn pool_kinds(namespace: &str) -> Vec<Rendered> {
         .collect()
 }
 
-/// What deleting `refs` takes: `delete` on each, and `list`/`watch` on each kind where it lives
-/// (the wait until they are gone).
-pub fn delete_permissions<'a>(refs: impl Iterator<Item = &'a ObjectRef>) -> Vec<Permission> {
-    let mut wanted: Vec<Permission> = Vec::new();
-    for r in refs {
-        let resource = r.resource();
-        let scoped = |p: Permission| match &r.namespace {
-            Some(ns) => p.in_namespace(ns),
-            None => p,
-        };
-        let mut each = vec![
-            scoped(Permission::new("delete", &resource.group, &resource.plural)).named(&r.name),
-        ];
-        for verb in ["list", "watch"] {
-            each.push(scoped(Permission::new(
-                verb,
-                &resource.group,
-                &resource.plural,
-            )));
-        }
-        for p in each {
-            if !wanted.contains(&p) {
-                wanted.push(p);
-            }
-        }
-    }
-    wanted
+/// What deleting `refs` takes: the entries of uninstall's one permission list
+/// (`crate::permissions`) for the kinds found (`--keep-crds` keeps some).
+pub fn delete_permissions<'a>(
+    namespace: &str,
+    refs: impl Iterator<Item = &'a ObjectRef>,
+) -> Vec<Permission> {
+    let kinds: std::collections::BTreeSet<(String, String)> = refs
+        .map(|r| {
+            let resource = r.resource();
+            (resource.group, resource.plural)
+        })
+        .collect();
+    let namespaces = crate::permissions::Namespaces {
+        metallb: namespace.to_string(),
+        ..Default::default()
+    };
+    crate::permissions::required(crate::permissions::Command::Uninstall, &namespaces)
+        .into_iter()
+        .filter(|p| kinds.contains(&(p.group.clone(), p.resource.clone())))
+        .collect()
 }
 
 #[cfg(test)]
@@ -269,9 +262,20 @@ mod tests {
     }
 
     #[test]
-    fn deleting_needs_delete_on_each_object_and_list_and_watch_once_per_kind() {
+    fn deleting_needs_list_watch_and_delete_once_per_kind_found() {
         let found = [object_ref("ConfigMap", "a"), object_ref("ConfigMap", "b")];
-        let wanted = delete_permissions(found.iter());
-        assert_eq!(wanted.len(), 4, "{wanted:?}");
+        let wanted = delete_permissions("metallb-system", found.iter());
+        let verbs: Vec<(&str, &str, Option<&str>)> = wanted
+            .iter()
+            .map(|p| (p.verb.as_str(), p.resource.as_str(), p.namespace.as_deref()))
+            .collect();
+        assert_eq!(
+            verbs,
+            [
+                ("list", "configmaps", Some("metallb-system")),
+                ("watch", "configmaps", Some("metallb-system")),
+                ("delete", "configmaps", Some("metallb-system")),
+            ]
+        );
     }
 }

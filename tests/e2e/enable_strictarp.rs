@@ -518,11 +518,11 @@ fn forbidden_user_gets_exit_3_and_nothing_is_written(backend) {
     let (code, out, err) = run(cluster.lbctl_as("reader").args(["enable-strictarp"]));
     assert_eq!(code, 3, "stdout:\n{out}\nstderr:\n{err}");
     assert!(
-        err.contains("cannot update configmaps/kube-proxy in namespace \"kube-system\""),
+        err.contains("cannot update configmaps in namespace \"kube-system\""),
         "{err}"
     );
     assert!(
-        err.contains("kubectl auth can-i update configmaps/kube-proxy -n kube-system"),
+        err.contains("kubectl auth can-i update configmaps -n kube-system"),
         "{err}"
     );
     if cluster.is_sim() {

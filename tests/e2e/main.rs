@@ -15,6 +15,7 @@ mod install;
 mod install_input;
 mod nodes;
 mod output;
+mod permissions;
 mod preflight;
 mod refused_input;
 mod restricted_users;

@@ -66,14 +66,13 @@ pub struct Plan {
     pub not_ready: Vec<(String, String)>,
 }
 
-/// What the node-check pods need in their namespace (docs/node-checks.md has the Role).
+/// What the node-check pods need in their namespace: the `--nodes` part of preflight's and
+/// doctor's lists (`crate::permissions`; docs/permissions.md has the Role).
 pub fn permissions(namespace: &str) -> Vec<Permission> {
-    let mut wanted: Vec<Permission> = ["create", "delete", "list", "watch"]
-        .iter()
-        .map(|verb| Permission::new(verb, "", "pods").in_namespace(namespace))
-        .collect();
-    wanted.push(Permission::new("get", "", "pods/log").in_namespace(namespace));
-    wanted
+    crate::permissions::node_checks_required(&crate::permissions::Namespaces {
+        nodes: namespace.to_string(),
+        ..Default::default()
+    })
 }
 
 /// Lists the selected nodes and checks the permissions; nothing is created. No matching node
