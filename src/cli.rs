@@ -602,7 +602,12 @@ impl<T: Clone + Send + Sync + 'static> clap::builder::TypedValueParser for Check
                 .and_then(|a| a.get_long())
                 .map(|long| format!("--{long} "))
                 .unwrap_or_default();
-            let message = format!("{flag}{}: {why}\n", crate::error::shorten(&text));
+            // The same closing tip as clap's own value errors (and the hint of the JSON
+            // error document).
+            let message = format!(
+                "{flag}{}: {why}\n\nFor more information, try '--help'.\n",
+                crate::error::shorten(&text)
+            );
             clap::Error::raw(clap::error::ErrorKind::ValueValidation, message).with_cmd(cmd)
         })
     }
