@@ -558,6 +558,7 @@ async fn install_facts(
     let options = gather::Options {
         metallb_namespace: opts.namespace.clone(),
         service_cidrs: !pools.is_empty(),
+        install_only: true,
     };
     let cluster = gather::cluster(target, &options);
     let mut facts = PreflightFacts {

@@ -74,6 +74,7 @@ async fn gather(
     let options = gather::Options {
         metallb_namespace: global.metallb_namespace.clone(),
         service_cidrs: !pools.is_empty(),
+        install_only: args.for_command == Some(crate::cli::ForCommand::Install),
     };
     let cluster = async {
         match target {

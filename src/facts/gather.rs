@@ -29,6 +29,9 @@ pub struct Options {
     pub metallb_namespace: String,
     /// Read ServiceCIDRs (only pool checks need them).
     pub service_cidrs: bool,
+    /// LB104 judges install's own permissions only (install's pre-check, `preflight --for
+    /// install`), not also enable-strictarp's, which a kube-proxy without strictARP needs first.
+    pub install_only: bool,
 }
 
 /// Maps a failed request to the source error a check reports.
@@ -257,7 +260,7 @@ pub async fn cluster(target: &ClusterTarget, opts: &Options) -> ClusterState {
         ..Namespaces::default()
     };
     let mut needs = Vec::new();
-    if needs_strictarp(&kube_proxy) {
+    if !opts.install_only && needs_strictarp(&kube_proxy) {
         needs.extend(access::needs(Command::EnableStrictarp, &namespaces));
     }
     needs.extend(access::needs(Command::Install, &namespaces));
