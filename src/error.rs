@@ -75,7 +75,7 @@ pub enum Error {
         missing: Vec<crate::kube::access::Permission>,
     },
 
-    #[error("timed out after {} waiting for {what}", humantime::format_duration(*after))]
+    #[error("timed out after {} waiting for {what}", shown(*after))]
     Timeout {
         what: String,
         after: Duration,
@@ -104,7 +104,7 @@ pub enum Error {
     /// The command's `--timeout` passed; `in_flight` names the requests still unanswered.
     #[error(
         "timed out after {} (--timeout) in step {step}{}",
-        humantime::format_duration(*after),
+        shown(*after),
         if in_flight.is_empty() { String::new() } else { format!(": no answer yet to {}", in_flight.join("; ")) }
     )]
     DeadlineExceeded {
@@ -118,7 +118,7 @@ pub enum Error {
     Conflict { object: String, message: String },
 
     /// MetalLB's webhook never accepted a pool before the deadline; the diagnosis says why.
-    #[error("MetalLB's webhook did not become ready within {}: {summary}", humantime::format_duration(*after))]
+    #[error("MetalLB's webhook did not become ready within {}: {summary}", shown(*after))]
     WebhookNotReady {
         after: Duration,
         summary: String,
@@ -182,6 +182,20 @@ impl StepProgress {
         not.extend(self.not_started.iter().cloned());
         format!("Done: {done}. Not done: {}.", not.join(", "))
     }
+}
+
+/// A duration as messages show it: `1.1s` is `1s 100ms`, not `1s 140ms 736us 794ns` (a
+/// deadline's remainder is measured to the nanosecond); from 10 s on, whole seconds.
+pub fn shown(d: std::time::Duration) -> humantime::FormattedDuration {
+    let ms = d.as_millis() as u64;
+    let rounded = if ms >= 10_000 {
+        (ms + 500) / 1000 * 1000
+    } else if ms >= 1000 {
+        (ms + 50) / 100 * 100
+    } else {
+        ms
+    };
+    humantime::format_duration(Duration::from_millis(rounded))
 }
 
 /// Code 0 stands for a failure without an HTTP answer, which has no code to show.
@@ -386,6 +400,15 @@ pub fn yaml_problem(err: &serde_saphyr::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_in_messages_are_rounded() {
+        let d = |ms| shown(Duration::from_millis(ms)).to_string();
+        assert_eq!(shown(Duration::new(1, 140_736_794)).to_string(), "1s 100ms");
+        assert_eq!(d(250), "250ms");
+        assert_eq!(d(12_600), "13s");
+        assert_eq!(d(4000), "4s");
+    }
 
     #[test]
     fn long_input_is_shortened_in_messages() {

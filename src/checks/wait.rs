@@ -50,7 +50,7 @@ where
         }
         if elapsed >= wait {
             progress.finish();
-            let waited = humantime::format_duration(wait);
+            let waited = crate::error::shown(wait);
             for c in checks.iter_mut().filter(|c| c.still_pending()) {
                 c.message = format!(
                     "{} (still {} when --wait {waited} ran out)",

@@ -241,7 +241,7 @@ impl Ui {
             "wait",
             format!(
                 "waiting up to {} for the rollout",
-                humantime::format_duration(timeout)
+                crate::error::shown(timeout)
             ),
         );
     }

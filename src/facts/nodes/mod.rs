@@ -374,7 +374,7 @@ async fn check_node(
             unreadable(
                 format!(
                     "no result within {} (pod {shown}): {why}",
-                    humantime::format_duration(settings.timeout)
+                    crate::error::shown(settings.timeout)
                 ),
                 hint,
             )
