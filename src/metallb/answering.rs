@@ -119,7 +119,8 @@ fn silent(
 }
 
 /// Answering interfaces that share a subnet: an ARP/NDP request on that segment reaches each,
-/// and each answers with its own MAC. Groups of two or more, by subnet.
+/// and each answers with its own MAC. Groups with two MACs or more, by subnet (a VLAN
+/// interface shares its parent's MAC: the same answer twice is no conflict).
 pub fn shared_segments<'a>(verdicts: &[Verdict<'a>]) -> Vec<(IpNet, Vec<&'a Interface>)> {
     let mut by_net: BTreeMap<IpNet, Vec<&Interface>> = BTreeMap::new();
     for v in verdicts.iter().filter(|v| v.silent.is_none()) {
@@ -136,7 +137,15 @@ pub fn shared_segments<'a>(verdicts: &[Verdict<'a>]) -> Vec<(IpNet, Vec<&'a Inte
             by_net.entry(net).or_default().push(v.interface);
         }
     }
-    by_net.into_iter().filter(|(_, i)| i.len() > 1).collect()
+    by_net
+        .into_iter()
+        .filter(|(_, ifs)| {
+            let mut macs: Vec<&str> = ifs.iter().filter_map(|i| i.mac.as_deref()).collect();
+            macs.sort_unstable();
+            macs.dedup();
+            macs.len() > 1
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -223,17 +232,27 @@ mod tests {
 
     #[test]
     fn subnet_and_shared_segments() {
-        let interfaces = [
+        let mut interfaces = [
             iface("eth0", UP_BROADCAST, &["192.168.77.10/24", "fe80::1/64"]),
             iface("eth1", UP_BROADCAST, &["192.168.77.11/24", "fe80::2/64"]),
             iface("eth2", UP_BROADCAST, &["10.0.0.1/24", "fe80::3/64"]),
             iface("eth3", 0x1002, &["10.0.0.2/24"]),
+            // A VLAN of eth2 with its MAC, on eth2's subnet: one MAC, no conflict.
+            iface("eth2.5", UP_BROADCAST, &["10.0.0.3/24"]),
         ];
+        for (n, i) in interfaces.iter_mut().enumerate().take(4) {
+            i.mac = Some(format!("52:54:00:00:00:0{n}"));
+        }
+        interfaces[4].mac = interfaces[2].mac.clone();
         let v = judge(&interfaces, None, None, VIP.parse().unwrap());
         let on: Vec<bool> = v.iter().map(|v| v.on_subnet).collect();
-        assert_eq!(on, [true, true, false, false]);
+        assert_eq!(on, [true, true, false, false, false]);
         let shared = shared_segments(&v);
-        assert_eq!(shared.len(), 1, "eth3 is down, fe80::/64 does not count");
+        assert_eq!(
+            shared.len(),
+            1,
+            "eth3 is down, eth2.5 has eth2's MAC, fe80::/64 does not count"
+        );
         assert_eq!(shared[0].0, "192.168.77.0/24".parse::<IpNet>().unwrap());
         let names: Vec<&str> = shared[0].1.iter().map(|i| i.name.as_str()).collect();
         assert_eq!(names, ["eth0", "eth1"]);

@@ -418,9 +418,14 @@ fn nodes_interface_limited_by_the_advertisement(backend) {
 
 on_both_backends! {
 fn nodes_two_answering_interfaces_on_one_segment(backend) {
-    // eth0.100 gets an address of eth0's fd00::/64 too: one segment, two answering interfaces.
+    // eth0.100 gets an address of eth0's fd00::/64 and a MAC of its own (a VLAN keeps its
+    // parent's, which is no conflict): one segment, two answering interfaces, two MACs.
     let second = |text: &str| format!("{text}fd00000000000000000000000000010b 03 40 00 80 eth0.100\n");
-    let facts = node_facts_with_w1(&[("net/if_inet6", &second)]);
+    let own_mac = |_: &str| "52:54:00:00:01:0b\n".to_string();
+    let facts = node_facts_with_w1(&[
+        ("net/if_inet6", &second),
+        ("sysfs/class/net/eth0.100/address", &own_mac),
+    ]);
     let Some(run) = explain_with_nodes(backend, scenario("metallb-healthy"), facts) else { return };
     assert_eq!(verdict(&run), "LB600", "a warning leaves the verdict: {}", run.human);
     assert_eq!(run.code, 0);
