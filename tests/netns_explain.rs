@@ -113,11 +113,7 @@ fn inner(spec: &str) {
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
     sim.write_kubeconfig(&kubeconfig, "admin").unwrap();
-    let nodes: &[&str] = if with_nodes {
-        &["--nodes", "all"]
-    } else {
-        &[]
-    };
+    let nodes: &[&str] = if with_nodes { &["--nodes", "all"] } else { &[] };
     let out = Command::new(LBCTL)
         .arg("--kubeconfig")
         .arg(&kubeconfig)
@@ -310,7 +306,10 @@ fn the_wrong_node_answers_judged_by_the_node_facts() {
         .find(|i| i["name"] == "eth0")
         .expect("eth0 in the node facts");
     assert_eq!(eth0["mac"], json!(o.announcer_mac));
-    assert_eq!((&eth0["answers"], &eth0["onSubnet"]), (&json!(true), &json!(true)));
+    assert_eq!(
+        (&eth0["answers"], &eth0["onSubnet"]),
+        (&json!(true), &json!(true))
+    );
     assert!(
         message.starts_with(&format!(
             "{} answers for {VIP}, but {}'s speaker answers on eth0 {}",

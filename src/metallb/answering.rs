@@ -166,10 +166,19 @@ mod tests {
     const UP_BROADCAST: u32 = 0x1003;
     const VIP: &str = "192.168.77.240";
 
-    fn why(i: &Interface, exclude: Option<&Regex>, advertised: Option<&[String]>) -> Option<Silent> {
-        judge(std::slice::from_ref(i), exclude, advertised, VIP.parse().unwrap())[0]
-            .silent
-            .clone()
+    fn why(
+        i: &Interface,
+        exclude: Option<&Regex>,
+        advertised: Option<&[String]>,
+    ) -> Option<Silent> {
+        judge(
+            std::slice::from_ref(i),
+            exclude,
+            advertised,
+            VIP.parse().unwrap(),
+        )[0]
+        .silent
+        .clone()
     }
 
     /// The same cases as kube-sim's `interfaces.rs` (the ConfigMap lbctl installs).

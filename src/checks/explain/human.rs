@@ -141,11 +141,7 @@ pub fn render(e: &Explanation) -> String {
                         .as_deref()
                         .map(|r| format!(": {r}"))
                         .unwrap_or_default();
-                    let _ = writeln!(
-                        w,
-                        "    {mark} {} {mac} ({addrs}{subnet}){why}",
-                        i.name
-                    );
+                    let _ = writeln!(w, "    {mark} {} {mac} ({addrs}{subnet}){why}", i.name);
                 }
             }
         }
@@ -193,12 +189,7 @@ pub fn render(e: &Explanation) -> String {
         let _ = writeln!(w, "  hint: {h}");
     }
     for warning in &e.warnings {
-        let _ = writeln!(
-            w,
-            "warning: {} {}",
-            warning.code.id(),
-            warning.message
-        );
+        let _ = writeln!(w, "warning: {} {}", warning.code.id(), warning.message);
         if let Some(h) = &warning.hint {
             let _ = writeln!(w, "  hint: {h}");
         }

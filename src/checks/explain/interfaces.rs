@@ -54,7 +54,10 @@ impl NodeInterfaces {
 /// on (`ipAdvertisementFor`): `None` when one of them names none (every interface).
 fn advertised(applying: &[&Advertisement], node: &str) -> Option<Vec<String>> {
     let mut names = Vec::new();
-    for ad in applying.iter().filter(|a| a.nodes.iter().any(|n| n == node)) {
+    for ad in applying
+        .iter()
+        .filter(|a| a.nodes.iter().any(|n| n == node))
+    {
         if ad.interfaces.is_empty() {
             return None;
         }
@@ -113,14 +116,19 @@ pub fn read(
             n.interfaces = verdicts
                 .into_iter()
                 .map(|v| InterfaceView {
-                name: v.interface.name.clone(),
-                mac: v.interface.mac.clone(),
-                addresses: v.interface.addresses.iter().map(|a| a.to_string()).collect(),
-                answers: v.silent.is_none(),
-                reason: v.silent.map(|s| s.to_string()),
-                on_subnet: v.on_subnet,
-            })
-            .collect();
+                    name: v.interface.name.clone(),
+                    mac: v.interface.mac.clone(),
+                    addresses: v
+                        .interface
+                        .addresses
+                        .iter()
+                        .map(|a| a.to_string())
+                        .collect(),
+                    answers: v.silent.is_none(),
+                    reason: v.silent.map(|s| s.to_string()),
+                    on_subnet: v.on_subnet,
+                })
+                .collect();
             n
         })
         .collect();

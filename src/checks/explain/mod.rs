@@ -419,16 +419,12 @@ pub fn explain(view: &ClusterView, service: &Service, wire: &ArpFacts) -> Explan
     let wire = wire_view(wire, ips.first().copied(), view, election.as_ref());
     let status_nodes: Vec<&str> = status.l2_statuses.iter().map(|s| s.node.as_str()).collect();
     let predicted = election.as_ref().and_then(|e| e.predicted.as_deref());
-    let interfaces: Vec<NodeInterfaces> = interfaces::read(
-        view,
-        &applying,
-        predicted,
-        ips.first().copied(),
-    )
-    .into_iter()
-    // Only the nodes that matter here, whatever `--nodes` selected.
-    .filter(|n| n.predicted || status_nodes.contains(&n.node.as_str()))
-    .collect();
+    let interfaces: Vec<NodeInterfaces> =
+        interfaces::read(view, &applying, predicted, ips.first().copied())
+            .into_iter()
+            // Only the nodes that matter here, whatever `--nodes` selected.
+            .filter(|n| n.predicted || status_nodes.contains(&n.node.as_str()))
+            .collect();
 
     let mut out = Explanation {
         service: format!(

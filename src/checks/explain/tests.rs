@@ -433,7 +433,9 @@ fn node_interfaces_healthy_and_the_wire_by_their_macs() {
     let (c, e) = code(&v, &svc, &wire);
     assert_eq!(c, Code::WrongMac);
     assert!(
-        e.verdict.message.contains("w1's speaker answers on eth0 52:54:00:00:00:0b"),
+        e.verdict
+            .message
+            .contains("w1's speaker answers on eth0 52:54:00:00:00:0b"),
         "{}",
         e.verdict.message
     );
@@ -443,16 +445,27 @@ fn node_interfaces_healthy_and_the_wire_by_their_macs() {
 fn wrong_mac_names_the_node_that_owns_it() {
     let mut v = with_nodes(vec![
         w1(&[]),
-        read_node("w2", &[("eth0", UP, "52:54:00:00:00:0c", &["192.168.77.12/24"])]),
+        read_node(
+            "w2",
+            &[("eth0", UP, "52:54:00:00:00:0c", &["192.168.77.12/24"])],
+        ),
     ]);
     v.l2_statuses = vec![l2_status("w1"), l2_status("w2")];
     // Both statuses: LB609 first; with w1's status alone, w2 is not read.
-    let (c, e) = code(&v, &service(IP, false), &probed(&["52:54:00:00:00:0c"], W1_MAC));
+    let (c, e) = code(
+        &v,
+        &service(IP, false),
+        &probed(&["52:54:00:00:00:0c"], W1_MAC),
+    );
     assert_eq!(c, Code::OtherNode, "{e:#?}");
     assert_eq!(e.interfaces.len(), 2);
     assert!(!e.interfaces[1].predicted);
     v.l2_statuses = vec![l2_status("w1")];
-    let (c, e) = code(&v, &service(IP, false), &probed(&["52:54:00:00:00:0c"], W1_MAC));
+    let (c, e) = code(
+        &v,
+        &service(IP, false),
+        &probed(&["52:54:00:00:00:0c"], W1_MAC),
+    );
     assert_eq!(c, Code::WrongMac);
     assert_eq!(e.interfaces.len(), 1, "only the nodes that matter");
 }
@@ -514,10 +527,17 @@ fn two_interfaces_on_one_segment_warn() {
     assert_eq!(c, Code::Reachable, "a warning leaves the verdict: {e:#?}");
     assert_eq!(e.warnings.len(), 1);
     assert_eq!(e.warnings[0].code, Code::SharedSegment);
-    assert!(e.warnings[0].message.contains("eth0, eth1, all on 192.168.77.0/24"));
+    assert!(
+        e.warnings[0]
+            .message
+            .contains("eth0, eth1, all on 192.168.77.0/24")
+    );
     // Both MACs answering are the node's own: not two hosts.
     let wire = probed(&[W1_MAC, "52:54:00:00:01:0b"], W1_MAC);
     assert_eq!(code(&v, &svc, &wire).0, Code::Reachable);
     let text = human::render(&code(&v, &svc, &wire).1);
-    assert!(text.contains("warning: LB616 w1's speaker answers"), "{text}");
+    assert!(
+        text.contains("warning: LB616 w1's speaker answers"),
+        "{text}"
+    );
 }

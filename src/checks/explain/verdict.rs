@@ -279,7 +279,8 @@ pub fn judge(e: &Explanation, ns: &str) -> Verdict {
     if e.wire.probed
         && let Some(n) = node
     {
-        return judge_wire_by_facts(e, n, ip, predicted, ns).unwrap_or_else(|| reachable(ip, predicted, true));
+        return judge_wire_by_facts(e, n, ip, predicted, ns)
+            .unwrap_or_else(|| reachable(ip, predicted, true));
     }
     if e.wire.probed {
         match e.wire.macs.as_slice() {
@@ -342,7 +343,11 @@ fn owner(e: &Explanation, mac: &str) -> Option<String> {
     e.interfaces.iter().find_map(|n| {
         n.interfaces
             .iter()
-            .find(|i| i.mac.as_deref().is_some_and(|m| m.eq_ignore_ascii_case(mac)))
+            .find(|i| {
+                i.mac
+                    .as_deref()
+                    .is_some_and(|m| m.eq_ignore_ascii_case(mac))
+            })
             .map(|i| format!("{}'s {}", n.node, i.name))
     })
 }
@@ -357,8 +362,11 @@ fn judge_wire_by_facts(
     ns: &str,
 ) -> Option<Verdict> {
     let mine = |mac: &str| {
-        node.answering()
-            .any(|i| i.mac.as_deref().is_some_and(|m| m.eq_ignore_ascii_case(mac)))
+        node.answering().any(|i| {
+            i.mac
+                .as_deref()
+                .is_some_and(|m| m.eq_ignore_ascii_case(mac))
+        })
     };
     let answering: Vec<String> = node
         .answering()
@@ -378,9 +386,7 @@ fn judge_wire_by_facts(
         )),
         (_, []) => None,
         ([mac], _) => {
-            let whose = owner(e, mac)
-                .map(|o| format!(" ({o})"))
-                .unwrap_or_default();
+            let whose = owner(e, mac).map(|o| format!(" ({o})")).unwrap_or_default();
             Some(fail(
                 Code::WrongMac,
                 format!(
