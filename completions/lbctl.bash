@@ -325,7 +325,7 @@ _lbctl() {
             return 0
             ;;
         lbctl__subcmd__explain)
-            opts="-n -i -o -v -h -V --namespace --all --no-probe --interface --rate --attempts --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
+            opts="-n -i -o -v -h -V --namespace --all --no-probe --interface --rate --attempts --nodes --node-image --node-namespace --node-timeout --node-concurrency --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -352,6 +352,26 @@ _lbctl() {
                     return 0
                     ;;
                 --attempts)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nodes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node-image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node-namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node-concurrency)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

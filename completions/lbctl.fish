@@ -205,6 +205,11 @@ complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -s n -l namespace -
 complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -s i -l interface -d 'Send the probes on this interface instead of the one `ip route get` picks' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -l rate -d 'Packets per second over all addresses (lower it if switches rate-limit ARP)' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -l attempts -d 'Probes per address; an address stops being probed as soon as someone answers' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -l nodes -d 'Check these nodes through a short-lived read-only pod on each: `all`, or a label selector such as node-role.kubernetes.io/worker (default: only the host lbctl runs on)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -l node-image -d 'Image of the node-check pods; any image with a POSIX sh (point air-gapped clusters at a mirror)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -l node-namespace -d 'Namespace of the node-check pods; it must allow privileged pods (hostNetwork)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -l node-timeout -d 'How long one node-check pod may take, image pull included, e.g. 90s' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -l node-concurrency -d 'How many node-check pods run at the same time' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)' -r -F
 complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -l context -d 'The kubeconfig context to use (default: the current context)' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -l request-timeout -d 'How long to wait for a single API request before giving up, e.g. 30s or 1m (0 = no limit)' -r

@@ -190,10 +190,14 @@ pool (or why none was assigned), the L2Advertisements that apply, the serving en
 dropped with its reason (ready speaker, NetworkUnavailable, the exclude-from-external-load-balancers label, \
 nodeSelectors, externalTrafficPolicy Local), the sha256(node#ip) order and the predicted node; compares it \
 with ServiceL2Status and the speakers' latest event, and, when this host is on the address's segment and \
-may send raw packets, with what answers ARP/NDP. One verdict with an LB6xx reason (docs/checks.md).\n\n\
+may send raw packets, with what answers ARP/NDP. With --nodes all|SELECTOR, a short-lived pod on the \
+predicted node and on the nodes ServiceL2Status names reads their interfaces: those the speaker answers on \
+(up, broadcast, not a bond or bridge port, not NOARP, not excluded by metallb-excludel2, among the \
+L2Advertisement's interfaces), whether one is on the address's subnet, and their MACs for the wire. One \
+verdict with an LB6xx reason (docs/checks.md).\n\n\
 Exit codes: 0 the address is announced by the predicted node, 1 it is not (the reason says why), \
 2 bad usage or no such LoadBalancer Service, 3 could not look (unreachable, permission).",
-        after_help = "Examples:\n  lbctl explain web -n shop\n  lbctl explain web -n shop -o json\n  lbctl explain --all\n  lbctl explain web --no-probe"
+        after_help = "Examples:\n  lbctl explain web -n shop\n  lbctl explain web -n shop -o json\n  lbctl explain --all\n  lbctl explain web --no-probe\n  lbctl explain web --nodes all   # the announcing node's interfaces, through a pod"
     )]
     Explain(ExplainArgs),
 
@@ -353,7 +357,7 @@ pub struct ExplainArgs {
     pub namespace: String,
 
     /// Every LoadBalancer Service, one line each (judged from the API only, never probed).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "nodes")]
     pub all: bool,
 
     /// Do not send ARP/NDP for the address.
@@ -362,6 +366,11 @@ pub struct ExplainArgs {
 
     #[command(flatten)]
     pub probing: ProbeTuning,
+
+    // --nodes reads the predicted node and the nodes ServiceL2Status names, among those it
+    // selects: the interfaces the speaker answers on, and their MACs for the wire.
+    #[command(flatten)]
+    pub nodes: NodeCheckArgs,
 }
 
 /// ARP probe pacing; shared by probe, preflight and doctor.

@@ -2,8 +2,9 @@
 //! the healthy MetalLB scenario with its nodes and pool moved onto a private bridge, the nodes
 //! as namespaces holding their InternalIPs, and the Service's address held by the announcing
 //! node (LB600), by both workers (two MACs, LB611), by nobody (LB612) or only by the node that
-//! does not announce (a MAC other than the announcing node's, LB613). Nothing is sent on the
-//! machine's own interfaces.
+//! does not announce (a MAC other than the announcing node's, LB613; also with `--nodes`, the
+//! node's MACs then coming from the node-check script run inside its namespace). Nothing is sent
+//! on the machine's own interfaces.
 //!
 //! As in `netns_doctor.rs`, lbctl must run inside the prober's namespace and reach kube-sim on
 //! loopback, so the test re-runs itself there (`ip netns exec`). Skips (with a message) when
@@ -21,7 +22,7 @@ use serde_json::{Value, json};
 
 const LBCTL: &str = env!("CARGO_BIN_EXE_lbctl");
 /// Set in the inner run: `<prober ns>,<w1 ns>,<w2 ns>,<holders>` (holders: `announcer`,
-/// `both`, `none` or `other`).
+/// `both`, `none`, `other`, or `other-nodes`: `other` explained with `--nodes all`).
 const INNER: &str = "LBCTL_NETNS_EXPLAIN_INNER";
 const VIP: &str = "10.67.0.50";
 
@@ -58,7 +59,23 @@ fn scenario() -> Scenario {
 fn inner(spec: &str) {
     let parts: Vec<&str> = spec.split(',').collect();
     let (w1, w2, holders) = (parts[1], parts[2], parts[3]);
-    let sim = kube_sim::spawn(scenario()).expect("kube-sim starts");
+    let with_nodes = holders == "other-nodes";
+    let mut s = scenario();
+    if with_nodes {
+        // What a node-check pod on each worker prints: the real script in its namespace
+        // (`ip netns exec` mounts the namespace's own /sys).
+        let dump = |ns: &str| {
+            let out = netns_support::run(
+                "ip",
+                &["netns", "exec", ns, "sh", "-c", lbctl::net::dump::SCRIPT],
+            );
+            String::from_utf8(out.stdout).unwrap()
+        };
+        s.settings
+            .0
+            .insert("nodeFacts".into(), json!({"w1": dump(w1), "w2": dump(w2)}));
+    }
+    let sim = kube_sim::spawn(s).expect("kube-sim starts");
     let deadline = Instant::now() + Duration::from_secs(30);
     let announcer = loop {
         let statuses = sim.store().list(
@@ -86,7 +103,7 @@ fn inner(spec: &str) {
     let holders_ns = match holders {
         "announcer" => vec![node_ns],
         "both" => vec![node_ns, other_ns],
-        "other" => vec![other_ns],
+        "other" | "other-nodes" => vec![other_ns],
         _ => vec![],
     };
     for ns in holders_ns {
@@ -96,10 +113,12 @@ fn inner(spec: &str) {
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
     sim.write_kubeconfig(&kubeconfig, "admin").unwrap();
+    let nodes: &[&str] = if with_nodes { &["--nodes", "all"] } else { &[] };
     let out = Command::new(LBCTL)
         .arg("--kubeconfig")
         .arg(&kubeconfig)
         .args(["explain", "web", "--rate", "50", "-o", "json"])
+        .args(nodes)
         .output()
         .unwrap();
     println!("ANNOUNCER={announcer}");
@@ -259,6 +278,41 @@ fn the_wrong_node_answers() {
     assert!(
         message.starts_with(&format!(
             "{} answers for {VIP}, but {} answers with {}",
+            o.other_mac, o.announcer, o.announcer_mac
+        )),
+        "{message}"
+    );
+}
+
+#[test]
+fn the_wrong_node_answers_judged_by_the_node_facts() {
+    if inner_run() {
+        return;
+    }
+    require_lab!();
+    let o = explain_in_lab("other-nodes");
+    let (code, message) = verdict(&o);
+    assert_eq!(code, "LB613", "{:#}", o.report);
+    assert_eq!(o.code, 1);
+    assert_eq!(o.report["wire"]["macs"], json!([o.other_mac]));
+    // The node's MAC comes from its facts: no ARP for its InternalIP.
+    assert_eq!(o.report["wire"]["nodeMac"], Value::Null, "{:#}", o.report);
+    let node = &o.report["interfaces"][0];
+    assert_eq!(node["node"], json!(o.announcer));
+    let eth0 = node["interfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "eth0")
+        .expect("eth0 in the node facts");
+    assert_eq!(eth0["mac"], json!(o.announcer_mac));
+    assert_eq!(
+        (&eth0["answers"], &eth0["onSubnet"]),
+        (&json!(true), &json!(true))
+    );
+    assert!(
+        message.starts_with(&format!(
+            "{} answers for {VIP}, but {}'s speaker answers on eth0 {}",
             o.other_mac, o.announcer, o.announcer_mac
         )),
         "{message}"

@@ -156,6 +156,13 @@ fn namespace_dump_matches_local_reading() {
     lab.sysctl(&ns, "net.ipv4.conf.all.arp_ignore", "1");
     lab.sysctl(&ns, "net.ipv4.conf.eth0.arp_announce", "2");
     lab.sysctl(&ns, "net.ipv4.conf.eth0.proxy_arp", "1");
+    // A bridge port: both readings name its master (what explain --nodes drops, as MetalLB does).
+    lab.ip(&ns, &["link", "add", "br9", "type", "bridge"]);
+    lab.ip(
+        &ns,
+        &["link", "add", "d9", "type", "veth", "peer", "name", "d9p"],
+    );
+    lab.ip(&ns, &["link", "set", "d9", "master", "br9"]);
     let exe = std::env::current_exe().unwrap();
     let out = Command::new("ip")
         .args(["netns", "exec", &ns])
@@ -222,4 +229,9 @@ fn namespace_dump_matches_local_reading() {
             .addresses
             .contains(&"192.168.77.5/24".parse().unwrap())
     );
+    assert_eq!(
+        remote.interface("d9").and_then(|i| i.master.as_deref()),
+        Some("br9")
+    );
+    assert_eq!(remote.interface("eth0").unwrap().master, None);
 }

@@ -120,6 +120,7 @@ fn path_to_pool_addresses_like_ip_route_get() {
             mac: Some("52:54:00:00:00:01".into()),
             flags: 0x1043,
             addresses: vec!["192.168.10.5/24".parse().unwrap()],
+            master: None,
         }],
         routes: RouteTable::read(&roots),
         memberlist: PortUse::read(&roots, 7946),

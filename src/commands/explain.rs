@@ -7,8 +7,9 @@ use serde_json::json;
 
 use crate::checks::explain::{self, ClusterView, Explanation, human};
 use crate::cli::{ExplainArgs, GlobalArgs};
-use crate::facts::explain::{Scope, gather};
+use crate::facts::explain::{Scope, exclude_l2, gather};
 use crate::facts::metallb::{ArpFacts, ArpProbe};
+use crate::facts::nodes::{self, Settings};
 use crate::facts::probe::{self, ProbeState};
 use crate::facts::{NodeState, PoolInput, node};
 use crate::net::pool::Pool;
@@ -24,14 +25,22 @@ pub async fn run(global: &GlobalArgs, args: &ExplainArgs) -> Result<ExitCode> {
         },
         _ => Scope::All,
     };
+    // Bad `--nodes` flags are usage errors, before anything is asked of the cluster.
+    let node_settings = Settings::from_args(&args.nodes)?;
     let target = crate::kube::connect(global).await?;
-    let (view, services) = gather(&target, &global.metallb_namespace, &scope).await?;
+    let (mut view, services) = gather(&target, &global.metallb_namespace, &scope).await?;
     let not_probed = |reason: &str| ArpFacts::NotProbed {
         reason: reason.into(),
     };
     let explanations: Vec<Explanation> = match scope {
         Scope::One { .. } => {
             let svc = &services[0];
+            if let Some(settings) = &node_settings {
+                let dry = explain::explain(&view, svc, &not_probed(""));
+                let wanted = explain::nodes_to_read(&dry);
+                view.exclude_l2 = exclude_l2(&target, &global.metallb_namespace).await?;
+                view.node_facts = Some(read_nodes(&target, settings, &wanted).await?);
+            }
             let wire = if args.no_probe {
                 not_probed("--no-probe")
             } else {
@@ -65,6 +74,32 @@ pub async fn run(global: &GlobalArgs, args: &ExplainArgs) -> Result<ExitCode> {
     Ok(code)
 }
 
+/// `--nodes` for explain: a pod on each of `wanted` that `--nodes` selects, no other.
+async fn read_nodes(
+    target: &crate::kube::ClusterTarget,
+    settings: &Settings,
+    wanted: &[String],
+) -> Result<Vec<(String, NodeState)>> {
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut plan = nodes::plan(target, settings).await?;
+    plan.check.retain(|n| wanted.contains(n));
+    plan.not_ready.retain(|(n, _)| wanted.contains(n));
+    crate::verbose::say(1, || {
+        format!(
+            "node checks: {} of {} node(s) get a pod",
+            plan.check.len(),
+            wanted.join(", ")
+        )
+    });
+    crate::verbose::timed(
+        "running the node-check pods",
+        nodes::read(target, &plan, settings),
+    )
+    .await
+}
+
 /// ARP/NDP for the Service's first address and the predicted node's InternalIP, with
 /// preflight's prober (which never probes this host's own addresses, nor off-link ones).
 async fn probe_service(
@@ -85,9 +120,11 @@ async fn probe_service(
             reason: String::new(),
         },
     );
+    // With `--nodes` the node's MACs come from its facts: no need to learn one by ARP.
     let node_ip: Option<IpAddr> = dry
         .election
         .as_ref()
+        .filter(|_| view.node_facts.is_none())
         .and_then(|e| e.predicted.as_deref())
         .and_then(|n| explain::node_ip(view, n, vip));
     let roots = HostRoots::default();

@@ -4,7 +4,7 @@
 //! Nodes, speakers and MetalLB's objects are lists, as doctor reads them.
 
 use k8s_openapi::api::apps::v1::DaemonSet;
-use k8s_openapi::api::core::v1::{Event, Node, Pod, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Event, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::Api;
 use kube::api::ListParams;
@@ -173,8 +173,44 @@ pub async fn gather(
         l2_statuses: statuses.map_err(from_source)?,
         endpoint_slices,
         events,
+        exclude_l2: Vec::new(),
+        node_facts: None,
     };
     Ok((view, services))
+}
+
+/// The speaker's `announcedInterfacesToExclude`, from the `metallb-excludel2` ConfigMap it
+/// mounts (read for `--nodes`). A missing ConfigMap, or one that does not parse, excludes
+/// nothing, as the speaker does without the file.
+pub async fn exclude_l2(target: &ClusterTarget, metallb_ns: &str) -> Result<Vec<String>> {
+    let api = Api::<ConfigMap>::namespaced(target.client.clone(), metallb_ns);
+    let cm = api.get_opt("metallb-excludel2").await.map_err(|e| {
+        let req = Request {
+            verb: "get",
+            resource: "configmaps",
+            namespace: Some(metallb_ns),
+        };
+        api_error(e, req, &target.server, &target.context)
+    })?;
+    let text = cm
+        .and_then(|c| c.data)
+        .and_then(|mut d| d.remove("excludel2.yaml"))
+        .unwrap_or_default();
+    Ok(excluded_patterns(&text))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ExcludeL2 {
+    #[serde(default)]
+    announced_interfaces_to_exclude: Vec<String>,
+}
+
+/// `announcedInterfacesToExclude` of `excludel2.yaml`; empty when it does not parse.
+pub fn excluded_patterns(yaml: &str) -> Vec<String> {
+    serde_saphyr::from_str::<ExcludeL2>(yaml)
+        .map(|c| c.announced_interfaces_to_exclude)
+        .unwrap_or_default()
 }
 
 async fn one(

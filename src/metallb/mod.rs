@@ -1,6 +1,7 @@
 //! MetalLB: the version lbctl embeds and installs, its resource kinds, and the objects of an
 //! installation rendered from [`render::RenderOptions`].
 
+pub mod answering;
 pub mod crds;
 pub mod election;
 pub mod existing;

@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 use super::roots::NodeFiles;
 use super::routes::{self, Route};
 
-/// `IFF_LOOPBACK` and `IFF_NOARP` from `<linux/if.h>`.
+/// `IFF_*` flags from `<linux/if.h>`.
 const IFF_UP: u32 = 0x1;
+const IFF_BROADCAST: u32 = 0x2;
 const IFF_LOOPBACK: u32 = 0x8;
 const IFF_NOARP: u32 = 0x80;
 
@@ -24,6 +25,10 @@ pub struct Interface {
     /// Raw `IFF_*` flags.
     pub flags: u32,
     pub addresses: Vec<IpNet>,
+    /// The bond or bridge this interface is enslaved to (`/sys/class/net/NAME/master`);
+    /// `Some("")` when the link exists but its target could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub master: Option<String>,
 }
 
 /// Why an interface is never used for ARP probing.
@@ -88,6 +93,10 @@ impl Interface {
         self.flags & IFF_UP != 0
     }
 
+    pub fn is_broadcast(&self) -> bool {
+        self.flags & IFF_BROADCAST != 0
+    }
+
     /// `None` when probing may use this interface, else the reason it may not.
     pub fn probe_skip_reason(&self) -> Option<SkipReason> {
         if self.is_loopback() {
@@ -131,6 +140,7 @@ pub fn list() -> Vec<Interface> {
                 .filter_map(|n| IpNet::new(n.ip(), n.prefix()).ok())
                 .collect(),
             mac: i.mac.map(|m| m.to_string()),
+            master: master_of(&i.name),
             name: i.name,
             index: i.index,
             flags: i.flags,
@@ -138,8 +148,19 @@ pub fn list() -> Vec<Interface> {
         .collect()
 }
 
+/// The bond or bridge enslaving an interface of this host: the name its sysfs `master` link
+/// points to.
+fn master_of(name: &str) -> Option<String> {
+    let link = std::fs::read_link(format!("/sys/class/net/{name}/master")).ok()?;
+    Some(
+        link.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    )
+}
+
 /// The interfaces as files show them, for a node read through a [`NodeFiles`] dump:
-/// name, index, MAC and flags from `/sys/class/net/<name>/`, IPv6 addresses from
+/// name, index, MAC, flags and master from `/sys/class/net/<name>/`, IPv6 addresses from
 /// `/proc/net/if_inet6`, IPv4 addresses from the local entries of `/proc/net/fib_trie`.
 ///
 /// fib_trie does not name the interface of an IPv4 address, so each is given to the interface
@@ -171,6 +192,12 @@ pub fn read(files: &impl NodeFiles) -> Vec<Interface> {
                 mac: attr(name, "address").filter(|m| !m.is_empty()),
                 flags,
                 addresses: Vec::new(),
+                // A dump holds the master's name; a sysfs tree holds a link to its directory.
+                master: attr(name, "master").or_else(|| {
+                    files
+                        .exists(&format!("/sys/class/net/{name}/master"))
+                        .then(String::new)
+                }),
             })
         })
         .collect();
@@ -314,6 +341,7 @@ Local:
             mac: mac.map(Into::into),
             flags,
             addresses: vec!["192.168.10.5/24".parse().unwrap()],
+            master: None,
         }
     }
 

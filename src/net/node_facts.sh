@@ -51,5 +51,10 @@ for d in "$S"/class/net/*; do
   for k in ifindex address flags; do
     dump "/sys/class/net/$i/$k" "$d/$k"
   done
+  # A bond or bridge port links to its master's directory: print the master's name.
+  if [ -d "$d/master" ] && m=$(cd "$d/master" && pwd -P); then
+    echo "file /sys/class/net/$i/master"
+    printf '|%s\n' "${m##*/}"
+  fi
 done
 echo "end lbctl-node-facts"

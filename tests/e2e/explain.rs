@@ -2,8 +2,10 @@
 //! scenario per reason of issue 16's "Done when" list. kube-sim's MetalLB stand-in elects as
 //! MetalLB v0.16.1 does (sha256 of node#ip), so the predicted node is what the cluster reports.
 
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
+use crate::support::node_facts::{Edit, NodeSpec, node_facts_edited};
 use crate::support::{self, Cluster, Sim};
 use kube_sim::Scenario;
 use serde_json::{Value, json};
@@ -323,5 +325,115 @@ fn announce_failed_when_the_advertised_interface_is_missing(backend) {
     assert_eq!(run.code, 1);
     assert!(run.human.contains("advertised:  L2Advertisement lan: applies (nodes cp1, w1, w2; interfaces eth1)"), "{}", run.human);
     assert!(run.human.contains("w1 should announce 192.168.77.240, but its speaker reported announceFailed"), "{}", run.human);
+}
+}
+
+/// Node facts for the three nodes of `metallb-healthy` on their InternalIPs (eth0 on
+/// 192.168.77.0/24, eth0.100 on 192.168.100.0/24), w1's (the predicted node's) files edited.
+fn node_facts_with_w1(edits: &[Edit]) -> Value {
+    let spec = |name: &str, last: u8| NodeSpec {
+        name: name.into(),
+        ip: Ipv4Addr::new(192, 168, 77, last),
+        ipvs: true,
+        strict_arp: true,
+        memberlist: true,
+    };
+    json!({
+        "cp1": node_facts_edited(&spec("cp1", 10), &[]),
+        "w1": node_facts_edited(&spec("w1", 11), edits),
+        "w2": node_facts_edited(&spec("w2", 12), &[]),
+    })
+}
+
+/// `metallb-healthy` with these node facts, settled with w1 announcing, explained with
+/// `--nodes all`.
+fn explain_with_nodes(backend: support::Backend, s: Scenario, facts: Value) -> Option<Run> {
+    let cluster = Sim::new(s).setting("nodeFacts", facts).on(backend)?;
+    settled(&cluster, |c| {
+        has_ingress(c, "web") && serving_endpoints(c, 2) && l2_status_nodes(c) == ["w1"]
+    });
+    let run = explain(&cluster, &["web", "--nodes", "all"]);
+    // The real output, for docs/explain.md (`--nocapture`).
+    eprintln!("{}", run.human);
+    Some(run)
+}
+
+fn down(_: &str) -> String {
+    "0x1002\n".into()
+}
+
+on_both_backends! {
+fn nodes_no_usable_interface(backend) {
+    // Both LAN interfaces of w1 are down; lo and kube-ipvs0 are excluded by metallb-excludel2.
+    let facts = node_facts_with_w1(&[
+        ("sysfs/class/net/eth0/flags", &down),
+        ("sysfs/class/net/eth0.100/flags", &down),
+    ]);
+    let Some(run) = explain_with_nodes(backend, scenario("metallb-healthy"), facts) else { return };
+    assert_eq!(verdict(&run), "LB614", "{}", run.human);
+    assert_eq!(run.code, 1);
+    assert!(run.human.contains("  interfaces:  w1 (predicted)"), "{}", run.human);
+    assert!(
+        run.human.contains("eth0: down; eth0.100: down; kube-ipvs0: excluded by the metallb-excludel2 ConfigMap"),
+        "{}",
+        run.human
+    );
+    let w1 = &run.json["interfaces"][0];
+    assert_eq!(w1["node"], "w1");
+    assert!(w1["interfaces"].as_array().unwrap().iter().all(|i| i["answers"] == false));
+}
+}
+
+on_both_backends! {
+fn nodes_interface_excluded_by_regex(backend) {
+    // metallb-excludel2 also excludes eth0: only eth0.100 answers, off the address's subnet.
+    let mut s = scenario("metallb-healthy");
+    edit(&mut s, "ConfigMap", "metallb-excludel2", |cm| {
+        let text = cm["data"]["excludel2.yaml"].as_str().unwrap().replace("[\"^docker.*\"", "[\"^eth0$\", \"^docker.*\"");
+        cm["data"]["excludel2.yaml"] = json!(text);
+    });
+    let Some(run) = explain_with_nodes(backend, s, node_facts_with_w1(&[])) else { return };
+    assert_eq!(verdict(&run), "LB615", "{}", run.human);
+    assert_eq!(run.code, 1);
+    assert!(run.human.contains("silent  eth0 52:54:00:00:00:0b (192.168.77.11/24"), "{}", run.human);
+    assert!(run.human.contains("on the subnet): excluded by the metallb-excludel2 ConfigMap"), "{}", run.human);
+    assert!(run.human.contains("w1's speaker answers for 192.168.77.240 on eth0.100, but none of them"), "{}", run.human);
+}
+}
+
+on_both_backends! {
+fn nodes_interface_limited_by_the_advertisement(backend) {
+    // The advertisement names eth0: eth0.100 stays silent, eth0 answers on the subnet.
+    let mut s = scenario("metallb-healthy");
+    edit(&mut s, "L2Advertisement", "lan", |ad| ad["spec"]["interfaces"] = json!(["eth0"]));
+    let Some(run) = explain_with_nodes(backend, s, node_facts_with_w1(&[])) else { return };
+    assert_eq!(verdict(&run), "LB600", "{}", run.human);
+    assert_eq!(run.code, 0);
+    assert!(run.human.contains("answers eth0 52:54:00:00:00:0b (192.168.77.11/24"), "{}", run.human);
+    assert!(run.human.contains("silent  eth0.100 52:54:00:00:00:0b (192.168.100.11/24"), "{}", run.human);
+    assert!(run.human.contains("not among the L2Advertisement's interfaces"), "{}", run.human);
+    assert_eq!(run.json["warnings"], json!([]));
+}
+}
+
+on_both_backends! {
+fn nodes_two_answering_interfaces_on_one_segment(backend) {
+    // eth0.100 gets an address of eth0's fd00::/64 and a MAC of its own (a VLAN keeps its
+    // parent's, which is no conflict): one segment, two answering interfaces, two MACs.
+    let second = |text: &str| format!("{text}fd00000000000000000000000000010b 03 40 00 80 eth0.100\n");
+    let own_mac = |_: &str| "52:54:00:00:01:0b\n".to_string();
+    let facts = node_facts_with_w1(&[
+        ("net/if_inet6", &second),
+        ("sysfs/class/net/eth0.100/address", &own_mac),
+    ]);
+    let Some(run) = explain_with_nodes(backend, scenario("metallb-healthy"), facts) else { return };
+    assert_eq!(verdict(&run), "LB600", "a warning leaves the verdict: {}", run.human);
+    assert_eq!(run.code, 0);
+    assert_eq!(run.json["warnings"][0]["code"], "LB616", "{}", run.human);
+    assert!(
+        run.human.contains("warning: LB616 w1's speaker answers for 192.168.77.240 on eth0, eth0.100, all on fd00::/64"),
+        "{}",
+        run.human
+    );
 }
 }

@@ -89,6 +89,16 @@ fn route_hex(ip: Ipv4Addr) -> String {
 /// The script's output on `node`: the base tree with the node's name, addresses, sysctls,
 /// kube-proxy mode and memberlist sockets.
 pub fn node_facts(node: &NodeSpec) -> String {
+    node_facts_edited(node, &[])
+}
+
+/// A file edit of [`node_facts_edited`]: the path relative to the proc root and the new text
+/// from the old.
+pub type Edit<'a> = (&'a str, &'a dyn Fn(&str) -> String);
+
+/// [`node_facts`], with files of the finished tree edited before the script runs (an interface
+/// down, another address).
+pub fn node_facts_edited(node: &NodeSpec, edits: &[Edit]) -> String {
     let tree = tempfile::tempdir().unwrap();
     let dir = tree.path();
     copy_tree(&super::root().join("tests/fixtures/proc").join(BASE), dir);
@@ -145,6 +155,10 @@ pub fn node_facts(node: &NodeSpec) -> String {
     };
     write("net/tcp", tcp);
     write("net/udp", udp);
+    for (rel, edit) in edits {
+        let old = std::fs::read_to_string(dir.join(rel)).unwrap();
+        write(rel, edit(&old));
+    }
     if !node.ipvs {
         for gone in ["sys/net/ipv4/conf/kube-ipvs0", "sysfs/class/net/kube-ipvs0"] {
             std::fs::remove_dir_all(dir.join(gone)).unwrap();

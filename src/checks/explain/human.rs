@@ -115,18 +115,61 @@ pub fn render(e: &Explanation) -> String {
     if let Some(ev) = &e.status.latest_event {
         let _ = writeln!(w, "  last event:  {}: {}", ev.reason, ev.message);
     }
+    for n in &e.interfaces {
+        let role = if n.predicted {
+            "predicted"
+        } else {
+            "ServiceL2Status"
+        };
+        match &n.not_read {
+            Some(why) => {
+                let _ = writeln!(w, "  interfaces:  {} ({role}): not read: {why}", n.node);
+            }
+            None => {
+                let _ = writeln!(w, "  interfaces:  {} ({role})", n.node);
+                for i in &n.interfaces {
+                    let mark = if i.answers { "answers" } else { "silent " };
+                    let mac = i.mac.as_deref().unwrap_or("no MAC");
+                    let addrs = if i.addresses.is_empty() {
+                        "no address".to_string()
+                    } else {
+                        i.addresses.join(" ")
+                    };
+                    let subnet = if i.on_subnet { ", on the subnet" } else { "" };
+                    let why = i
+                        .reason
+                        .as_deref()
+                        .map(|r| format!(": {r}"))
+                        .unwrap_or_default();
+                    let _ = writeln!(w, "    {mark} {} {mac} ({addrs}{subnet}){why}", i.name);
+                }
+            }
+        }
+    }
+    let facts_macs: Option<Vec<String>> = e
+        .interfaces
+        .iter()
+        .find(|n| n.predicted && n.not_read.is_none())
+        .map(|n| {
+            n.answering()
+                .map(|i| format!("{} {}", i.name, i.mac.as_deref().unwrap_or("no MAC")))
+                .collect()
+        });
     if e.wire.probed {
         let macs = if e.wire.macs.is_empty() {
             "nobody".into()
         } else {
             e.wire.macs.join(", ")
         };
-        let node = e
-            .wire
-            .node_mac
-            .as_deref()
-            .map(|m| format!(" (the predicted node answers with {m})"))
-            .unwrap_or_default();
+        let node = match &facts_macs {
+            Some(on) => format!(" (the predicted node answers on {})", on.join(", ")),
+            None => e
+                .wire
+                .node_mac
+                .as_deref()
+                .map(|m| format!(" (the predicted node answers with {m})"))
+                .unwrap_or_default(),
+        };
         let _ = writeln!(w, "  on the wire: answered by {macs}{node}");
     } else {
         let _ = writeln!(
@@ -144,6 +187,12 @@ pub fn render(e: &Explanation) -> String {
     );
     if let Some(h) = &e.verdict.hint {
         let _ = writeln!(w, "  hint: {h}");
+    }
+    for warning in &e.warnings {
+        let _ = writeln!(w, "warning: {} {}", warning.code.id(), warning.message);
+        if let Some(h) = &warning.hint {
+            let _ = writeln!(w, "  hint: {h}");
+        }
     }
     out
 }

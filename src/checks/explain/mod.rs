@@ -5,6 +5,7 @@
 
 mod candidates;
 pub mod human;
+pub mod interfaces;
 mod verdict;
 
 use std::collections::BTreeSet;
@@ -15,6 +16,7 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::ResourceExt;
 use serde::Serialize;
 
+use crate::facts::NodeState;
 use crate::facts::metallb::ArpFacts;
 use crate::metallb::crds::{IPAddressPool, L2Advertisement, ServiceL2Status};
 use crate::metallb::election;
@@ -22,6 +24,7 @@ use crate::metallb::pools::{covers, selects};
 use crate::metallb::speaker::SpeakerPlacement;
 use crate::net::pool::Pool;
 
+pub use interfaces::{InterfaceView, NodeInterfaces, SharedSegment};
 pub use verdict::{CODES, Code};
 
 /// What `explain` reads about the cluster; lists may hold more than one Service's objects.
@@ -38,6 +41,11 @@ pub struct ClusterView {
     pub l2_statuses: Vec<ServiceL2Status>,
     pub endpoint_slices: Vec<EndpointSlice>,
     pub events: Vec<Event>,
+    /// `announcedInterfacesToExclude` of the `metallb-excludel2` ConfigMap (read with `--nodes`).
+    pub exclude_l2: Vec<String>,
+    /// `--nodes`: the facts of the predicted node and of the nodes ServiceL2Status names;
+    /// `None` without `--nodes`.
+    pub node_facts: Option<Vec<(String, NodeState)>>,
 }
 
 /// The answer for one Service. Field names are the stable `-o json` schema.
@@ -52,8 +60,20 @@ pub struct Explanation {
     pub candidates: Vec<Candidate>,
     pub election: Option<Election>,
     pub status: Announced,
+    /// Step 5, with `--nodes`: the nodes read, the predicted one first.
+    pub interfaces: Vec<NodeInterfaces>,
     pub wire: Wire,
     pub verdict: Verdict,
+    /// What does not stop the address from working but may confuse clients.
+    pub warnings: Vec<Warning>,
+}
+
+/// A finding beside the verdict (the exit code follows the verdict alone).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Warning {
+    pub code: Code,
+    pub message: String,
+    pub hint: Option<String>,
 }
 
 /// Step 1: the address and where it comes from.
@@ -258,6 +278,21 @@ fn in_namespace<'a, T: kube::Resource>(items: &'a [T], ns: &str) -> Vec<&'a T> {
         .collect()
 }
 
+/// The nodes whose facts `--nodes` reads for a Service: the predicted one and those its
+/// ServiceL2Statuses name.
+pub fn nodes_to_read(e: &Explanation) -> Vec<String> {
+    let mut nodes: Vec<String> = e
+        .election
+        .iter()
+        .filter_map(|el| el.predicted.clone())
+        .chain(e.status.l2_statuses.iter().map(|s| s.node.clone()))
+        .filter(|n| !n.is_empty())
+        .collect();
+    nodes.sort();
+    nodes.dedup();
+    nodes
+}
+
 /// Explains one Service. `wire` is what this host's ARP/NDP probe saw (first address, and the
 /// predicted node's InternalIP).
 pub fn explain(view: &ClusterView, service: &Service, wire: &ArpFacts) -> Explanation {
@@ -382,6 +417,14 @@ pub fn explain(view: &ClusterView, service: &Service, wire: &ArpFacts) -> Explan
         }),
     };
     let wire = wire_view(wire, ips.first().copied(), view, election.as_ref());
+    let status_nodes: Vec<&str> = status.l2_statuses.iter().map(|s| s.node.as_str()).collect();
+    let predicted = election.as_ref().and_then(|e| e.predicted.as_deref());
+    let interfaces: Vec<NodeInterfaces> =
+        interfaces::read(view, &applying, predicted, ips.first().copied())
+            .into_iter()
+            // Only the nodes that matter here, whatever `--nodes` selected.
+            .filter(|n| n.predicted || status_nodes.contains(&n.node.as_str()))
+            .collect();
 
     let mut out = Explanation {
         service: format!(
@@ -396,6 +439,7 @@ pub fn explain(view: &ClusterView, service: &Service, wire: &ArpFacts) -> Explan
         candidates,
         election,
         status,
+        interfaces,
         wire,
         verdict: Verdict {
             code: Code::Reachable,
@@ -403,8 +447,10 @@ pub fn explain(view: &ClusterView, service: &Service, wire: &ArpFacts) -> Explan
             message: String::new(),
             hint: None,
         },
+        warnings: Vec::new(),
     };
     out.verdict = verdict::judge(&out, ns);
+    out.warnings = verdict::warnings(&out);
     out
 }
 

@@ -51,6 +51,8 @@ fn view() -> ClusterView {
         l2_statuses: vec![l2_status("w1")],
         endpoint_slices: vec![slice(&["w1", "w2"])],
         events: vec![],
+        exclude_l2: vec![],
+        node_facts: None,
     }
 }
 
@@ -359,4 +361,183 @@ fn candidate_reasons_come_from_the_shared_speaker_rule() {
         "speaker speaker-w1 is not ready (pod speaker-w1 on w1: Pending, not ready)"
     );
     assert!(!e.candidates[1].kept);
+}
+
+/// `--nodes`: a node read with these interfaces (name, flags, MAC, addresses).
+fn read_node(name: &str, interfaces: &[(&str, u32, &str, &[&str])]) -> (String, NodeState) {
+    use crate::net::dump::NodeDump;
+    use crate::net::interfaces::Interface;
+    use crate::net::node::NodeNetFacts;
+    let empty = NodeDump::parse("lbctl-node-facts 1\nend lbctl-node-facts\n").unwrap();
+    let mut facts = NodeNetFacts::from_files(&empty);
+    facts.interfaces = interfaces
+        .iter()
+        .enumerate()
+        .map(|(i, (n, flags, mac, addrs))| Interface {
+            name: n.to_string(),
+            index: i as u32 + 1,
+            mac: Some(mac.to_string()),
+            flags: *flags,
+            addresses: addrs.iter().map(|a| a.parse().unwrap()).collect(),
+            master: None,
+        })
+        .collect();
+    (
+        name.to_string(),
+        NodeState::Remote {
+            node: name.to_string(),
+            facts: Box::new(facts),
+        },
+    )
+}
+
+const UP: u32 = 0x1003;
+const W1_MAC: &str = "52:54:00:00:00:0b";
+
+fn with_nodes(nodes: Vec<(String, NodeState)>) -> ClusterView {
+    let mut v = view();
+    v.exclude_l2 = vec!["^lo$".into(), "^kube-ipvs.*".into()];
+    v.node_facts = Some(nodes);
+    v
+}
+
+fn w1(extra: &[(&str, u32, &str, &[&str])]) -> (String, NodeState) {
+    let mut ifs: Vec<(&str, u32, &str, &[&str])> = vec![
+        ("lo", 0x9, "00:00:00:00:00:00", &["127.0.0.1/8"]),
+        ("eth0", UP, W1_MAC, &["192.168.77.11/24"]),
+        ("kube-ipvs0", 0x82, "aa:00:00:00:00:01", &["10.96.0.1/32"]),
+    ];
+    ifs.extend_from_slice(extra);
+    read_node("w1", &ifs)
+}
+
+#[test]
+fn node_interfaces_healthy_and_the_wire_by_their_macs() {
+    let v = with_nodes(vec![w1(&[])]);
+    let svc = service(IP, false);
+    let (c, e) = code(&v, &svc, &no_probe());
+    assert_eq!(c, Code::Reachable, "{e:#?}");
+    let n = &e.interfaces[0];
+    assert!(n.predicted);
+    let answering: Vec<&str> = n.answering().map(|i| i.name.as_str()).collect();
+    assert_eq!(answering, ["eth0"]);
+    assert_eq!(
+        n.interfaces[0].reason.as_deref(),
+        Some("excluded by the metallb-excludel2 ConfigMap")
+    );
+    assert!(e.warnings.is_empty());
+    // The MAC the node facts give decides, not the one learnt by ARP for the InternalIP.
+    let wire = probed(&[W1_MAC], "ee:ee:ee:ee:ee:ee");
+    assert_eq!(code(&v, &svc, &wire).0, Code::Reachable);
+    let wire = probed(&["cc:cc:cc:cc:cc:03"], W1_MAC);
+    let (c, e) = code(&v, &svc, &wire);
+    assert_eq!(c, Code::WrongMac);
+    assert!(
+        e.verdict
+            .message
+            .contains("w1's speaker answers on eth0 52:54:00:00:00:0b"),
+        "{}",
+        e.verdict.message
+    );
+}
+
+#[test]
+fn wrong_mac_names_the_node_that_owns_it() {
+    let mut v = with_nodes(vec![
+        w1(&[]),
+        read_node(
+            "w2",
+            &[("eth0", UP, "52:54:00:00:00:0c", &["192.168.77.12/24"])],
+        ),
+    ]);
+    v.l2_statuses = vec![l2_status("w1"), l2_status("w2")];
+    // Both statuses: LB609 first; with w1's status alone, w2 is not read.
+    let (c, e) = code(
+        &v,
+        &service(IP, false),
+        &probed(&["52:54:00:00:00:0c"], W1_MAC),
+    );
+    assert_eq!(c, Code::OtherNode, "{e:#?}");
+    assert_eq!(e.interfaces.len(), 2);
+    assert!(!e.interfaces[1].predicted);
+    v.l2_statuses = vec![l2_status("w1")];
+    let (c, e) = code(
+        &v,
+        &service(IP, false),
+        &probed(&["52:54:00:00:00:0c"], W1_MAC),
+    );
+    assert_eq!(c, Code::WrongMac);
+    assert_eq!(e.interfaces.len(), 1, "only the nodes that matter");
+}
+
+#[test]
+fn no_answering_interface() {
+    // eth0 down, eth1 a bond port, eth2 NOARP: nothing is left.
+    let (_, mut state) = read_node(
+        "w1",
+        &[
+            ("eth0", 0x1002, W1_MAC, &["192.168.77.11/24"]),
+            ("eth1", UP, "52:54:00:00:01:0b", &[]),
+            ("eth2", 0x1083, "52:54:00:00:02:0b", &["192.168.77.21/24"]),
+        ],
+    );
+    if let NodeState::Remote { facts, .. } = &mut state {
+        facts.interfaces[1].master = Some("bond0".into());
+    }
+    let v = with_nodes(vec![("w1".into(), state)]);
+    let (c, e) = code(&v, &service(IP, false), &no_probe());
+    assert_eq!(c, Code::NoAnsweringInterface, "{e:#?}");
+    assert!(!e.verdict.ok);
+    assert!(
+        e.verdict
+            .message
+            .contains("eth0: down; eth1: enslaved to bond0; eth2: NOARP"),
+        "{}",
+        e.verdict.message
+    );
+}
+
+#[test]
+fn excluded_by_regex_or_limited_by_the_advertisement() {
+    let mut v = with_nodes(vec![w1(&[])]);
+    v.exclude_l2.push("^eth.*".into());
+    let (c, e) = code(&v, &service(IP, false), &no_probe());
+    assert_eq!(c, Code::NoAnsweringInterface, "{e:#?}");
+    let mut v = with_nodes(vec![w1(&[("eth1", UP, "52:54:00:00:01:0b", &[])])]);
+    v.advertisements[0].spec.interfaces = Some(vec!["eth1".into()]);
+    let (c, e) = code(&v, &service(IP, false), &no_probe());
+    // eth1 answers, but has no address on the VIP's subnet.
+    assert_eq!(c, Code::OffSubnet, "{e:#?}");
+    assert_eq!(
+        e.interfaces[0].interfaces[1].reason.as_deref(),
+        Some("not among the L2Advertisement's interfaces")
+    );
+}
+
+#[test]
+fn two_interfaces_on_one_segment_warn() {
+    let v = with_nodes(vec![w1(&[(
+        "eth1",
+        UP,
+        "52:54:00:00:01:0b",
+        &["192.168.77.21/24"],
+    )])]);
+    let svc = service(IP, false);
+    let (c, e) = code(&v, &svc, &no_probe());
+    assert_eq!(c, Code::Reachable, "a warning leaves the verdict: {e:#?}");
+    assert_eq!(e.warnings.len(), 1);
+    assert_eq!(e.warnings[0].code, Code::SharedSegment);
+    assert!(
+        e.warnings[0]
+            .message
+            .contains("eth0, eth1, all on 192.168.77.0/24")
+    );
+    // Both MACs answering are the node's own: not two hosts.
+    let wire = probed(&[W1_MAC, "52:54:00:00:01:0b"], W1_MAC);
+    assert_eq!(code(&v, &svc, &wire).0, Code::Reachable);
+    let text = human::render(&code(&v, &svc, &wire).1);
+    assert!(
+        text.contains("warning: LB616 w1's speaker answers"),
+        "{text}"
+    );
 }

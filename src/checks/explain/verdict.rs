@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{Explanation, Verdict};
+use super::{Explanation, NodeInterfaces, Verdict, Warning};
 
 /// The reason codes, each with an anchor in docs/checks.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -36,6 +36,12 @@ pub enum Code {
     NoAnswer,
     #[serde(rename = "LB613")]
     WrongMac,
+    #[serde(rename = "LB614")]
+    NoAnsweringInterface,
+    #[serde(rename = "LB615")]
+    OffSubnet,
+    #[serde(rename = "LB616")]
+    SharedSegment,
 }
 
 /// Every code, for the catalog test.
@@ -54,6 +60,9 @@ pub const CODES: &[Code] = &[
     Code::SeveralMacs,
     Code::NoAnswer,
     Code::WrongMac,
+    Code::NoAnsweringInterface,
+    Code::OffSubnet,
+    Code::SharedSegment,
 ];
 
 impl Code {
@@ -73,6 +82,9 @@ impl Code {
             Code::SeveralMacs => "LB611",
             Code::NoAnswer => "LB612",
             Code::WrongMac => "LB613",
+            Code::NoAnsweringInterface => "LB614",
+            Code::OffSubnet => "LB615",
+            Code::SharedSegment => "LB616",
         }
     }
 }
@@ -227,6 +239,49 @@ pub fn judge(e: &Explanation, ns: &str) -> Verdict {
             ),
         );
     }
+    // With `--nodes`: the predicted node's interfaces, and its MACs for the wire.
+    let node = e
+        .interfaces
+        .iter()
+        .find(|n| n.predicted && n.not_read.is_none());
+    if let Some(n) = node {
+        let answering: Vec<&str> = n.answering().map(|i| i.name.as_str()).collect();
+        if answering.is_empty() {
+            let why: Vec<String> = n
+                .interfaces
+                .iter()
+                .map(|i| format!("{}: {}", i.name, i.reason.as_deref().unwrap_or("")))
+                .collect();
+            return fail(
+                Code::NoAnsweringInterface,
+                format!(
+                    "{predicted} should announce {ip}, but its speaker answers ARP/NDP on none of its interfaces ({})",
+                    list_or_none(&why)
+                ),
+                format!(
+                    "bring up the interface on {ip}'s segment, take it out of the {ns}/metallb-excludel2 ConfigMap, or list it in the L2Advertisement's interfaces"
+                ),
+            );
+        }
+        if !n.answering().any(|i| i.on_subnet) {
+            return fail(
+                Code::OffSubnet,
+                format!(
+                    "{predicted}'s speaker answers for {ip} on {}, but none of them has an address in {ip}'s subnet: the pool is not on the node's segment",
+                    answering.join(", ")
+                ),
+                format!(
+                    "use a pool on the subnet of {predicted}'s LAN interface (ip -br addr on the node), or limit the L2Advertisement's interfaces to the one on {ip}'s segment"
+                ),
+            );
+        }
+    }
+    if e.wire.probed
+        && let Some(n) = node
+    {
+        return judge_wire_by_facts(e, n, ip, predicted, ns)
+            .unwrap_or_else(|| reachable(ip, predicted, true));
+    }
     if e.wire.probed {
         match e.wire.macs.as_slice() {
             [] => {
@@ -264,7 +319,11 @@ pub fn judge(e: &Explanation, ns: &str) -> Verdict {
             }
         }
     }
-    let on_wire = if e.wire.probed {
+    reachable(ip, predicted, e.wire.probed)
+}
+
+fn reachable(ip: &str, predicted: &str, probed: bool) -> Verdict {
+    let on_wire = if probed {
         ", and it answers ARP/NDP"
     } else {
         ""
@@ -277,6 +336,114 @@ pub fn judge(e: &Explanation, ns: &str) -> Verdict {
         ),
         hint: None,
     }
+}
+
+/// Who owns a MAC among the nodes read: `node's interface`.
+fn owner(e: &Explanation, mac: &str) -> Option<String> {
+    e.interfaces.iter().find_map(|n| {
+        n.interfaces
+            .iter()
+            .find(|i| {
+                i.mac
+                    .as_deref()
+                    .is_some_and(|m| m.eq_ignore_ascii_case(mac))
+            })
+            .map(|i| format!("{}'s {}", n.node, i.name))
+    })
+}
+
+/// The wire against the MACs of the predicted node's answering interfaces (`--nodes`), in
+/// place of the MAC learnt by ARP for its InternalIP. `None`: nothing wrong.
+fn judge_wire_by_facts(
+    e: &Explanation,
+    node: &NodeInterfaces,
+    ip: &str,
+    predicted: &str,
+    ns: &str,
+) -> Option<Verdict> {
+    let mine = |mac: &str| {
+        node.answering().any(|i| {
+            i.mac
+                .as_deref()
+                .is_some_and(|m| m.eq_ignore_ascii_case(mac))
+        })
+    };
+    let answering: Vec<String> = node
+        .answering()
+        .map(|i| format!("{} {}", i.name, i.mac.as_deref().unwrap_or("(no MAC)")))
+        .collect();
+    let foreign: Vec<&String> = e.wire.macs.iter().filter(|m| !mine(m)).collect();
+    match (e.wire.macs.as_slice(), foreign.as_slice()) {
+        ([], _) => Some(fail(
+            Code::NoAnswer,
+            format!(
+                "{predicted} should announce {ip} (on {}), but nothing answered ARP/NDP for it",
+                answering.join(", ")
+            ),
+            format!(
+                "kubectl -n {ns} logs -l component=speaker --field-selector spec.nodeName={predicted}"
+            ),
+        )),
+        (_, []) => None,
+        ([mac], _) => {
+            let whose = owner(e, mac).map(|o| format!(" ({o})")).unwrap_or_default();
+            Some(fail(
+                Code::WrongMac,
+                format!(
+                    "{mac}{whose} answers for {ip}, but {predicted}'s speaker answers on {}: another device, or a stale neighbour entry",
+                    answering.join(", ")
+                ),
+                format!(
+                    "find the owner of {mac} on the segment (ip neigh; the switch's MAC table)"
+                ),
+            ))
+        }
+        (macs, _) => {
+            let named: Vec<String> = macs
+                .iter()
+                .map(|m| match owner(e, m) {
+                    Some(o) => format!("{m} {o}"),
+                    None => m.clone(),
+                })
+                .collect();
+            Some(fail(
+                Code::SeveralMacs,
+                format!(
+                    "{} MACs answer for {ip} ({}): two hosts claim it, so clients reach either",
+                    macs.len(),
+                    named.join(", ")
+                ),
+                "lbctl enable-strictarp (kube-proxy IPVS without strictARP answers on every node), or find the other device".into(),
+            ))
+        }
+    }
+}
+
+/// Findings beside the verdict: the predicted node answering on several interfaces of one
+/// subnet (two MACs for one IP on that segment).
+pub fn warnings(e: &Explanation) -> Vec<Warning> {
+    let Some(ip) = e.address.ips.first() else {
+        return Vec::new();
+    };
+    e.interfaces
+        .iter()
+        .filter(|n| n.predicted)
+        .flat_map(|n| {
+            n.shared_segments.iter().map(move |s| Warning {
+                code: Code::SharedSegment,
+                message: format!(
+                    "{}'s speaker answers for {ip} on {}, all on {}: clients on that segment may learn either MAC",
+                    n.node,
+                    s.interfaces.join(", "),
+                    s.subnet
+                ),
+                hint: Some(format!(
+                    "limit the L2Advertisement's interfaces to one of {} (or bond them)",
+                    s.interfaces.join(", ")
+                )),
+            })
+        })
+        .collect()
 }
 
 fn list_or_none(items: &[String]) -> String {

@@ -478,6 +478,7 @@ mod tests {
                 mac: Some("02:00:00:00:00:01".into()),
                 flags: 0x1043,
                 addresses: vec!["192.168.10.5/24".parse().unwrap()],
+                master: None,
             }],
             routes: RouteTable {
                 routes: vec![

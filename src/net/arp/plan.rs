@@ -193,6 +193,7 @@ mod tests {
             mac: Some("52:54:00:00:00:01".into()),
             flags,
             addresses: vec![addr.parse().unwrap()],
+            master: None,
         };
         let route = |dest: &str, gateway: Option<&str>, interface: &str| Route {
             destination: dest.parse().unwrap(),

@@ -80,6 +80,26 @@ mod tests {
         assert_eq!(speaker_interfaces(LOG, None).unwrap().len(), 3);
     }
 
+    /// The same cases as lbctl's `metallb::answering` tests (the two cannot share code: lbctl
+    /// depends on kube-sim only for its tests).
+    #[test]
+    fn exclusions_join_like_the_speaker() {
+        let cm = serde_json::json!({"kind": "ConfigMap", "metadata": {"name": EXCLUDE_L2, "namespace": "metallb-system"},
+            "data": {"excludel2.yaml": "announcedInterfacesToExclude: [\"^docker.*\", \"^lo$\", \"^kube-ipvs.*\"]\n"}});
+        let world = World::new([cm]);
+        let r = exclusions(&world, "metallb-system").unwrap();
+        for (name, excluded) in [
+            ("docker0", true),
+            ("lo", true),
+            ("kube-ipvs0", true),
+            ("eth0", false),
+            ("lo0", false),
+        ] {
+            assert_eq!(r.is_match(name), excluded, "{name}");
+        }
+        assert!(exclusions(&World::default(), "metallb-system").is_none());
+    }
+
     #[test]
     fn the_message_is_metallbs() {
         assert_eq!(
