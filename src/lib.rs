@@ -16,6 +16,7 @@ pub mod kubeproxy;
 pub mod metallb;
 pub mod net;
 pub mod output;
+pub mod permission;
 pub mod progress;
 pub mod report;
 pub mod verbose;

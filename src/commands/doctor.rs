@@ -21,7 +21,7 @@ use crate::{ExitCode, Result};
 pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> Result<ExitCode> {
     // Bad input stops here, before anything is contacted (exit 2).
     let policy = Policy::new(&args.checks.ignore, args.checks.fail_on, &doctor::ids())?;
-    let node_settings = nodes::Settings::from_args(&args.nodes)?;
+    let node_settings = args.nodes.settings()?;
     let roots = match &args.proc_root {
         Some(dir) => HostRoots::with_proc(dir),
         None => HostRoots::default(),

@@ -19,7 +19,7 @@ pub async fn run(global: &GlobalArgs, args: &PreflightArgs) -> Result<ExitCode> 
     let suite = Suite::new(preflight::specs(), preflight::PER_NODE);
     let policy = Policy::new(&args.checks.ignore, args.checks.fail_on, &suite.ids())?;
     let pools = pool_inputs(args)?;
-    let node_settings = nodes::Settings::from_args(&args.nodes)?;
+    let node_settings = args.nodes.settings()?;
     let roots = match &args.proc_root {
         Some(dir) => HostRoots::with_proc(dir),
         None => HostRoots::default(),

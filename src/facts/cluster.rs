@@ -50,15 +50,10 @@ impl SourceError {
                 verb,
                 resource,
                 namespace,
-            } => {
-                let scope = match namespace {
-                    Some(ns) => format!(" -n {ns}"),
-                    None => " -A".to_string(),
-                };
-                format!(
-                    "ask for the permission; check it with `kubectl auth can-i {verb} {resource}{scope}`"
-                )
-            }
+            } => format!(
+                "ask for the permission; check it with `{}`",
+                crate::permission::can_i(verb, resource, namespace.as_deref())
+            ),
             SourceError::Failed { .. } => "retry; run with -v for details".into(),
         }
     }

@@ -7,7 +7,7 @@ use super::config::{ConfigError, ProxyMode, ProxySettings};
 use super::edit::{Change, Target, edit};
 
 /// `--mode`: what to do with kube-proxy's proxy mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ModeChoice {
     /// Switch kube-proxy to IPVS mode (the mode in which strictARP matters).
