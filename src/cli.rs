@@ -229,7 +229,7 @@ Exit codes: 0 removed (or nothing to remove), 2 bad flags, 3 could not run (unre
 
 /// `--dry-run` modes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DryRun {
+pub enum DryRunMode {
     /// Print every object as YAML on stdout; the cluster is not contacted.
     Client,
     /// Send every object as a server-side dry-run apply and report what would change.
@@ -252,7 +252,7 @@ pub struct InstallArgs {
 
     /// Show instead of doing: YAML on stdout (client, the default) or a server-side dry run.
     #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "client")]
-    pub dry_run: Option<DryRun>,
+    pub dry_run: Option<DryRunMode>,
 
     /// Do not check the cluster and the pools before writing.
     #[arg(long)]

@@ -4,10 +4,9 @@
 use crate::checks::runner::{self, Run, Suite};
 use crate::checks::{Policy, preflight, wait};
 use crate::cli::{ForCommand, GlobalArgs, PreflightArgs};
+use crate::facts::cluster::gather;
 use crate::facts::probe::{self, ProbeState};
-use crate::facts::{
-    ClusterState, NodeState, PoolInput, PreflightFacts, gather, node, nodes, pools,
-};
+use crate::facts::{ClusterState, NodeState, PoolInput, PreflightFacts, node, nodes, pools};
 use crate::kube::ClusterTarget;
 use crate::net::roots::HostRoots;
 use crate::output::is_json;

@@ -3,8 +3,8 @@
 
 pub mod access;
 pub mod cluster;
+pub mod doctor;
 pub mod explain;
-pub mod gather;
 pub mod metallb;
 pub mod node;
 pub mod nodes;

@@ -63,7 +63,7 @@ impl Settings {
 
 /// The selected nodes: those to check, and those not checked because they are not Ready.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Plan {
+pub struct SelectedNodes {
     pub check: Vec<String>,
     /// Node name and why it is skipped.
     pub not_ready: Vec<(String, String)>,
@@ -81,7 +81,7 @@ pub fn permissions(namespace: &str) -> Vec<Permission> {
 
 /// Lists the selected nodes and checks the permissions; nothing is created. No matching node
 /// is a usage error (exit 2), a missing permission exit 3.
-pub async fn plan(target: &ClusterTarget, settings: &Settings) -> Result<Plan> {
+pub async fn plan(target: &ClusterTarget, settings: &Settings) -> Result<SelectedNodes> {
     let api: Api<Node> = Api::all(target.client.clone());
     let mut params = ListParams::default();
     if let Some(selector) = settings.selection.label_selector() {
@@ -151,8 +151,8 @@ pub fn namespace_problem(name: &str, namespace: Option<&Namespace>) -> Result<()
 }
 
 /// Ready nodes are checked; the others are reported with their Ready condition.
-pub fn split_ready(nodes: &[Node]) -> Plan {
-    let mut plan = Plan {
+pub fn split_ready(nodes: &[Node]) -> SelectedNodes {
+    let mut plan = SelectedNodes {
         check: Vec::new(),
         not_ready: Vec::new(),
     };
@@ -218,7 +218,7 @@ pub async fn plan_and_read(
 /// Runs the pods of the plan and returns every selected node's state, by node name.
 pub async fn read(
     target: &ClusterTarget,
-    plan: &Plan,
+    plan: &SelectedNodes,
     settings: &Settings,
 ) -> Result<Vec<(String, NodeState)>> {
     let pods: Api<Pod> = Api::namespaced(target.client.clone(), &settings.namespace);
