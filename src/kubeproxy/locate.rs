@@ -1,4 +1,4 @@
-//! Where kube-proxy's configuration lives (FACTS.md section 1): follow `--config` from the
+//! Where kube-proxy's configuration lives (docs/enable-strictarp.md, "Locate"): follow `--config` from the
 //! kube-proxy DaemonSet through its volume mounts to a ConfigMap key; otherwise recognise a
 //! flags-only kube-proxy (k3s, RKE2, Talos) or a cluster that replaced kube-proxy altogether.
 
