@@ -3,7 +3,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::{EnumValueParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::checks::FailOn;
+use crate::kube::ConnectOptions;
+use crate::kubeproxy::plan::ModeChoice;
+use crate::metallb::render::{LogLevel, PullPolicy};
 
 /// Get MetalLB working in L2 mode on bare-metal Kubernetes, and prove that it works.
 #[derive(Debug, Parser)]
@@ -77,6 +83,16 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+impl From<&GlobalArgs> for ConnectOptions {
+    fn from(global: &GlobalArgs) -> ConnectOptions {
+        ConnectOptions {
+            kubeconfig: global.kubeconfig.clone(),
+            context: global.context.clone(),
+            request_timeout: global.request_timeout,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -218,7 +234,7 @@ Exit codes: 0 removed (or nothing to remove), 2 bad flags, 3 could not run (unre
 
 /// `--dry-run` modes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DryRun {
+pub enum DryRunMode {
     /// Print every object as YAML on stdout; the cluster is not contacted.
     Client,
     /// Send every object as a server-side dry-run apply and report what would change.
@@ -241,7 +257,7 @@ pub struct InstallArgs {
 
     /// Show instead of doing: YAML on stdout (client, the default) or a server-side dry run.
     #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "client")]
-    pub dry_run: Option<DryRun>,
+    pub dry_run: Option<DryRunMode>,
 
     /// Do not check the cluster and the pools before writing.
     #[arg(long)]
@@ -275,8 +291,8 @@ pub struct RenderArgs {
     pub registry: Option<String>,
 
     /// Image pull policy of the controller and speaker.
-    #[arg(long, value_enum, value_name = "POLICY")]
-    pub image_pull_policy: Option<crate::metallb::render::PullPolicy>,
+    #[arg(long, value_name = "POLICY", value_parser = EnumValueParser::<PullPolicyArg>::new().map(PullPolicy::from))]
+    pub image_pull_policy: Option<PullPolicy>,
 
     /// Run speakers only on nodes with this label (repeatable).
     #[arg(long, value_name = "KEY=VALUE", value_parser = crate::metallb::render::parse_node_selector)]
@@ -287,12 +303,57 @@ pub struct RenderArgs {
     pub speaker_tolerations: Vec<k8s_openapi::api::core::v1::Toleration>,
 
     /// Log level of the controller and speaker.
-    #[arg(long, value_enum, value_name = "LEVEL", default_value = "info")]
-    pub log_level: crate::metallb::render::LogLevel,
+    #[arg(long, value_name = "LEVEL", default_value = "info", value_parser = EnumValueParser::<LogLevelArg>::new().map(LogLevel::from))]
+    pub log_level: LogLevel,
 
     /// Let speakers announce from nodes labelled node.kubernetes.io/exclude-from-external-load-balancers.
     #[arg(long)]
     pub ignore_exclude_lb: bool,
+}
+
+/// `--log-level` values; parsed straight into [`LogLevel`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogLevelArg {
+    All,
+    Debug,
+    Info,
+    Warn,
+    Error,
+    None,
+}
+
+impl From<LogLevelArg> for LogLevel {
+    fn from(arg: LogLevelArg) -> LogLevel {
+        match arg {
+            LogLevelArg::All => LogLevel::All,
+            LogLevelArg::Debug => LogLevel::Debug,
+            LogLevelArg::Info => LogLevel::Info,
+            LogLevelArg::Warn => LogLevel::Warn,
+            LogLevelArg::Error => LogLevel::Error,
+            LogLevelArg::None => LogLevel::None,
+        }
+    }
+}
+
+/// `--image-pull-policy` values, spelled as Kubernetes spells them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum PullPolicyArg {
+    #[value(name = "Always")]
+    Always,
+    #[value(name = "IfNotPresent")]
+    IfNotPresent,
+    #[value(name = "Never")]
+    Never,
+}
+
+impl From<PullPolicyArg> for PullPolicy {
+    fn from(arg: PullPolicyArg) -> PullPolicy {
+        match arg {
+            PullPolicyArg::Always => PullPolicy::Always,
+            PullPolicyArg::IfNotPresent => PullPolicy::IfNotPresent,
+            PullPolicyArg::Never => PullPolicy::Never,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -334,12 +395,30 @@ pub struct CheckRunArgs {
     pub ignore: Vec<String>,
 
     /// Which results make the exit code 1.
-    #[arg(long, value_enum, default_value_t = crate::checks::FailOn::Fail, value_name = "LEVEL")]
-    pub fail_on: crate::checks::FailOn,
+    #[arg(long, default_value = "fail", value_name = "LEVEL", value_parser = EnumValueParser::<FailOnArg>::new().map(FailOn::from))]
+    pub fail_on: FailOn,
 
     /// Also write the results as JUnit XML to FILE.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+}
+
+/// `--fail-on` values; parsed straight into [`FailOn`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FailOnArg {
+    /// Warnings also give exit code 1.
+    Warning,
+    /// Only failures give exit code 1 (default).
+    Fail,
+}
+
+impl From<FailOnArg> for FailOn {
+    fn from(arg: FailOnArg) -> FailOn {
+        match arg {
+            FailOnArg::Warning => FailOn::Warning,
+            FailOnArg::Fail => FailOn::Fail,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -464,6 +543,24 @@ pub struct NodeCheckArgs {
     pub node_concurrency: u16,
 }
 
+impl NodeCheckArgs {
+    /// The node-check settings, `None` without `--nodes`; a usage error (exit 2) for a bad
+    /// selector or timeout.
+    pub fn settings(&self) -> crate::Result<Option<crate::facts::nodes::Settings>> {
+        let Some(selection) = &self.nodes else {
+            return Ok(None);
+        };
+        crate::facts::nodes::Settings::new(
+            selection,
+            self.node_image.clone(),
+            self.node_namespace.clone(),
+            self.node_timeout,
+            self.node_concurrency,
+        )
+        .map(Some)
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
     #[command(flatten)]
@@ -510,8 +607,8 @@ pub struct ProbeArgs {
 pub struct EnableStrictarpArgs {
     /// What to do with the proxy mode: ipvs switches to IPVS (default, except from nftables,
     /// which needs it explicitly), keep only sets strictARP.
-    #[arg(long, value_enum, value_name = "MODE")]
-    pub mode: Option<crate::kubeproxy::plan::ModeChoice>,
+    #[arg(long, value_name = "MODE", value_parser = EnumValueParser::<ModeArg>::new().map(ModeChoice::from))]
+    pub mode: Option<ModeChoice>,
 
     /// Show what would change (a unified diff) and write nothing; exit 0 (`--dry-run` is
     /// `--dry-run=client`).
@@ -537,6 +634,24 @@ pub struct EnableStrictarpArgs {
     /// How long to wait for the kube-proxy rollout, e.g. 90s or 10m.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = Checked(parse_duration))]
     pub timeout: Duration,
+}
+
+/// `--mode` values; parsed straight into [`ModeChoice`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ModeArg {
+    /// Switch kube-proxy to IPVS mode (the mode in which strictARP matters).
+    Ipvs,
+    /// Leave the mode as it is; only set ipvs.strictARP.
+    Keep,
+}
+
+impl From<ModeArg> for ModeChoice {
+    fn from(arg: ModeArg) -> ModeChoice {
+        match arg {
+            ModeArg::Ipvs => ModeChoice::Ipvs,
+            ModeArg::Keep => ModeChoice::Keep,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

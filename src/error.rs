@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Process exit codes, the same for every command and output format (see DESIGN.md).
+/// Process exit codes, the same for every command and output format (the README's table).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ExitCode {
     /// Success; checks passed.
@@ -72,7 +72,7 @@ pub enum Error {
     /// Permissions a command checked before writing and found missing (nothing was written).
     #[error("permission denied: cannot {}", missing.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; cannot "))]
     PermissionsMissing {
-        missing: Vec<crate::kube::access::Permission>,
+        missing: Vec<crate::permission::Permission>,
     },
 
     #[error("timed out after {} waiting for {what}", shown(*after))]
@@ -262,7 +262,24 @@ impl Error {
         match self {
             Error::Usage { .. } | Error::Pool(_) | Error::Rejected { .. } => ExitCode::Usage,
             Error::Interrupted { signal, .. } => signal.exit_code(),
-            _ => ExitCode::CannotRun,
+            // Listed one by one, so a new variant must choose its exit code.
+            Error::KubeconfigRead { .. }
+            | Error::KubeconfigMissing { .. }
+            | Error::KubeconfigInvalid { .. }
+            | Error::Unreachable { .. }
+            | Error::RequestTimeout { .. }
+            | Error::Unauthorized { .. }
+            | Error::Forbidden { .. }
+            | Error::PermissionsMissing { .. }
+            | Error::Timeout { .. }
+            | Error::Api { .. }
+            | Error::WriteFailed { .. }
+            | Error::DeadlineExceeded { .. }
+            | Error::Conflict { .. }
+            | Error::WebhookNotReady { .. }
+            | Error::Unsupported { .. }
+            | Error::RawSocket { .. }
+            | Error::Io { .. } => ExitCode::CannotRun,
         }
     }
 
@@ -290,15 +307,10 @@ impl Error {
                 resource,
                 namespace,
                 ..
-            } => {
-                let ns = namespace
-                    .as_deref()
-                    .map(|n| format!(" -n {n}"))
-                    .unwrap_or_default();
-                Some(format!(
-                    "ask a cluster admin for this permission; check it with `kubectl auth can-i {verb} {resource}{ns}`"
-                ))
-            }
+            } => Some(format!(
+                "ask a cluster admin for this permission; check it with `{}`",
+                crate::permission::can_i(verb, resource, namespace.as_deref())
+            )),
             Error::PermissionsMissing { missing } => Some(format!(
                 "nothing was written. Ask a cluster admin for {}; check with: {}",
                 if missing.len() == 1 { "this permission" } else { "these permissions" },

@@ -12,6 +12,11 @@ pub use model::{
     Check, CheckSpec, FailOn, Outcome, Policy, Status, Summary, run_checks, run_checks_per_node,
 };
 
+/// The outcome of a check whose source could not be read: `error`, naming what and why.
+pub fn source_outcome(err: &crate::facts::cluster::SourceError) -> Outcome {
+    Outcome::error(err.describe(), err.hint())
+}
+
 /// Test helper for every check set: IDs unique, dependencies listed earlier, an anchor for each
 /// ID in docs/checks.md.
 #[cfg(test)]

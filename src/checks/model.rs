@@ -218,7 +218,7 @@ fn past_tense(status: Status) -> &'static str {
 }
 
 /// Which results make the run fail (`--fail-on`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FailOn {
     /// Warnings also give exit code 1.
     Warning,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::model::{Check, CheckSpec, Policy, run_checks, run_checks_per_node};
 use super::wait::{self, Progress};
 use crate::ExitCode;
-use crate::facts::metallb::DoctorFacts;
+use crate::facts::doctor::DoctorFacts;
 use crate::facts::{NodeState, PreflightFacts};
 
 /// Facts whose node checks can judge any one node (`--nodes`).

@@ -8,7 +8,8 @@ use crate::checks::doctor::{self, arp::targets};
 use crate::checks::runner::{self, Run, Suite};
 use crate::checks::{Policy, wait};
 use crate::cli::{DoctorArgs, GlobalArgs};
-use crate::facts::metallb::{ArpFacts, ArpProbe, DoctorFacts, MetalLbFacts};
+use crate::facts::doctor::DoctorFacts;
+use crate::facts::metallb::{ArpFacts, ArpProbe, MetalLbFacts};
 use crate::facts::probe::{self, ProbeState};
 use crate::facts::{NodeState, PoolInput, node, nodes};
 use crate::kube::ClusterTarget;
@@ -21,7 +22,7 @@ use crate::{ExitCode, Result};
 pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> Result<ExitCode> {
     // Bad input stops here, before anything is contacted (exit 2).
     let policy = Policy::new(&args.checks.ignore, args.checks.fail_on, &doctor::ids())?;
-    let node_settings = nodes::Settings::from_args(&args.nodes)?;
+    let node_settings = args.nodes.settings()?;
     let roots = match &args.proc_root {
         Some(dir) => HostRoots::with_proc(dir),
         None => HostRoots::default(),

@@ -21,7 +21,7 @@ use crate::kubeproxy::update;
 use crate::output::{is_json, print_json};
 use crate::permissions;
 use crate::report::strictarp::{
-    ErrorDoc, Outcome, Report, SYSCTLS_STAY, Ui, config_diff, describe_changes, runs_line,
+    ErrorDoc, Report, SYSCTLS_STAY, StrictArpResult, Ui, config_diff, describe_changes, runs_line,
 };
 use crate::{ExitCode, Result};
 
@@ -74,7 +74,7 @@ async fn execute(
                 format!("no kube-proxy: {} replaces it ({})", r.name, r.evidence),
             );
             ui.step("done", format!("strict ARP is not needed: {}.", r.why));
-            report.outcome = Outcome::NotNeeded;
+            report.outcome = StrictArpResult::NotNeeded;
             return Ok(ExitCode::Ok);
         }
         Location::FlagsOnly(flags) => return Ok(flags_only(&flags, args, ui, report)),
@@ -170,14 +170,18 @@ impl Steps<'_> {
         }
         match decision {
             Decision::Nothing => {
-                report.outcome = Outcome::AlreadyConfigured;
+                report.outcome = StrictArpResult::AlreadyConfigured;
                 ui.step("done", "nothing written, nothing restarted.");
             }
             Decision::WouldRestart => {
-                return Ok(self.read_only(report, Outcome::WouldRestart, "nothing restarted."));
+                return Ok(self.read_only(
+                    report,
+                    StrictArpResult::WouldRestart,
+                    "nothing restarted.",
+                ));
             }
             Decision::LeaveStale => {
-                report.outcome = Outcome::AlreadyConfigured;
+                report.outcome = StrictArpResult::AlreadyConfigured;
                 let msg = "--no-restart: kube-proxy keeps running the old configuration until it restarts";
                 report.notes.push(msg.into());
                 ui.note(msg);
@@ -186,7 +190,7 @@ impl Steps<'_> {
                 access::require(self.target, &wanted(true)).await?;
                 self.restart(report, staleness::last_change(&cm), None)
                     .await?;
-                report.outcome = Outcome::Restarted;
+                report.outcome = StrictArpResult::Restarted;
                 ui.step("done", format!("kube-proxy now {runs}."));
             }
             Decision::WouldWrite => {
@@ -195,12 +199,12 @@ impl Steps<'_> {
                 } else {
                     "nothing written. Run without --dry-run to apply."
                 };
-                return Ok(self.read_only(report, Outcome::WouldChange, message));
+                return Ok(self.read_only(report, StrictArpResult::WouldChange, message));
             }
             Decision::Write { restart } => {
                 self.require_write_permissions(restart).await?;
                 let written = self.write(report, cm, server).await?;
-                report.outcome = Outcome::Changed;
+                report.outcome = StrictArpResult::Changed;
                 if !restart {
                     let msg = "--no-restart: the change is not active until kube-proxy restarts (`kubectl -n kube-system rollout restart daemonset kube-proxy`)";
                     report.notes.push(msg.into());
@@ -220,7 +224,7 @@ impl Steps<'_> {
     }
 
     /// `--check`/`--dry-run` end here: `--check` fails when there is something to do.
-    fn read_only(&self, report: &mut Report, outcome: Outcome, message: &str) -> ExitCode {
+    fn read_only(&self, report: &mut Report, outcome: StrictArpResult, message: &str) -> ExitCode {
         report.outcome = outcome;
         let check = self.args.check;
         self.ui
@@ -327,7 +331,7 @@ impl Steps<'_> {
         let (ui, key, args) = (self.ui, self.key, self.args);
         let current = config_text(&cm, key)?;
         let Some(previous) = revert::previous_text(&cm, key) else {
-            report.outcome = Outcome::NothingToRevert;
+            report.outcome = StrictArpResult::NothingToRevert;
             ui.nothing_to_revert(key);
             return Ok(ExitCode::Ok);
         };
@@ -338,7 +342,7 @@ impl Steps<'_> {
         ui.diff(&report.diff);
         report.notes.push(SYSCTLS_STAY.into());
         if args.check || args.dry_run {
-            return Ok(self.read_only(report, Outcome::WouldRevert, "nothing written."));
+            return Ok(self.read_only(report, StrictArpResult::WouldRevert, "nothing written."));
         }
         self.require_write_permissions(!args.no_restart).await?;
         let written = update::update(
@@ -361,7 +365,7 @@ impl Steps<'_> {
             self.restart(report, changed, Some("the restored text"))
                 .await?;
         }
-        report.outcome = Outcome::Reverted;
+        report.outcome = StrictArpResult::Reverted;
         ui.step("done", "reverted.");
         Ok(ExitCode::Ok)
     }
@@ -375,14 +379,14 @@ fn flags_only(
 ) -> ExitCode {
     ui.flags_only(flags);
     if flags.is_configured() {
-        report.outcome = Outcome::AlreadyConfigured;
+        report.outcome = StrictArpResult::AlreadyConfigured;
         ui.step(
             "done",
             "kube-proxy already runs with --proxy-mode=ipvs --ipvs-strict-arp; nothing to do.",
         );
         return ExitCode::Ok;
     }
-    report.outcome = Outcome::FlagsOnly;
+    report.outcome = StrictArpResult::FlagsOnly;
     report.instructions = flags.distribution.instructions();
     ui.step("plan", "lbctl changes nothing here. To enable strict ARP:");
     ui.instructions(&report.instructions);

@@ -26,7 +26,7 @@ pub async fn run(global: &GlobalArgs, args: &ExplainArgs) -> Result<ExitCode> {
         _ => Scope::All,
     };
     // Bad `--nodes` flags are usage errors, before anything is asked of the cluster.
-    let node_settings = Settings::from_args(&args.nodes)?;
+    let node_settings = args.nodes.settings()?;
     let target = crate::kube::connect(global).await?;
     let (mut view, services) = gather(&target, &global.metallb_namespace, &scope).await?;
     let not_probed = |reason: &str| ArpFacts::NotProbed {

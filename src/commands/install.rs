@@ -13,9 +13,10 @@ use kube::ResourceExt;
 
 use crate::checks::runner::{self, Run, Suite};
 use crate::checks::{Check, Policy, Status, Summary, preflight, wait};
-use crate::cli::{DryRun, GlobalArgs, InstallArgs, RenderArgs};
+use crate::cli::{DryRunMode, GlobalArgs, InstallArgs, RenderArgs};
+use crate::facts::cluster::gather;
 use crate::facts::probe::{self, ProbeState};
-use crate::facts::{NodeState, PoolInput, PreflightFacts, gather, node};
+use crate::facts::{NodeState, PoolInput, PreflightFacts, node};
 use crate::kube::apply::{ApplyMode, ObjectRef, delete};
 use crate::kube::changes::{Applied, Change, apply_all, counts};
 use crate::kube::deadline::Deadline;
@@ -67,7 +68,7 @@ struct PhaseResult {
 /// The `-o json` document.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Outcome {
+struct InstallSummary {
     version: &'static str,
     namespace: String,
     dry_run: Option<&'static str>,
@@ -92,14 +93,14 @@ pub async fn run(global: &GlobalArgs, args: &InstallArgs) -> Result<ExitCode> {
     let policy = Policy::new(&args.ignore, Default::default(), &install_checks().ids())?;
     let objects = render(&opts);
     let plan_objects = plan.objects();
-    if args.dry_run == Some(DryRun::Client) && is_json(global.output) {
+    if args.dry_run == Some(DryRunMode::Client) && is_json(global.output) {
         // As `kubectl get -o json` prints several objects: one List, never YAML under -o json.
         let items = objects.iter().map(|r| r.object.clone());
         let items = items.chain(plan_objects.iter().cloned()).collect();
         crate::output::print_json(&crate::output::kube_list(items));
         return Ok(ExitCode::Ok);
     }
-    if args.dry_run == Some(DryRun::Client) {
+    if args.dry_run == Some(DryRunMode::Client) {
         return print_manifests(&objects, &plan_objects);
     }
 
@@ -108,7 +109,7 @@ pub async fn run(global: &GlobalArgs, args: &InstallArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let deadline = Deadline::new(started, args.timeout);
     let target = connect(global).await?;
-    let server_dry_run = args.dry_run == Some(DryRun::Server);
+    let server_dry_run = args.dry_run == Some(DryRunMode::Server);
     progress.say(&headline(server_dry_run, &opts.namespace, &target.context));
 
     if !args.skip_preflight {
@@ -134,7 +135,7 @@ pub async fn run(global: &GlobalArgs, args: &InstallArgs) -> Result<ExitCode> {
         },
         steps: steps::install_steps(!plan.is_empty()),
         before,
-        outcome: Outcome {
+        outcome: InstallSummary {
             version: VERSION,
             namespace: opts.namespace.clone(),
             dry_run: server_dry_run.then_some("server"),
@@ -218,7 +219,7 @@ struct Installer<'a> {
     /// Every step of this install, for the message of a write that failed.
     steps: Vec<&'static str>,
     before: BTreeMap<ObjectRef, String>,
-    outcome: Outcome,
+    outcome: InstallSummary,
 }
 
 impl Installer<'_> {
@@ -387,7 +388,12 @@ impl Installer<'_> {
     }
 }
 
-fn finish(json: bool, progress: &Progress, outcome: Outcome, started: Instant) -> Result<ExitCode> {
+fn finish(
+    json: bool,
+    progress: &Progress,
+    outcome: InstallSummary,
+    started: Instant,
+) -> Result<ExitCode> {
     let elapsed = started.elapsed();
     if json {
         crate::output::print_json(&outcome);

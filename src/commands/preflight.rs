@@ -4,10 +4,9 @@
 use crate::checks::runner::{self, Run, Suite};
 use crate::checks::{Policy, preflight, wait};
 use crate::cli::{ForCommand, GlobalArgs, PreflightArgs};
+use crate::facts::cluster::gather;
 use crate::facts::probe::{self, ProbeState};
-use crate::facts::{
-    ClusterState, NodeState, PoolInput, PreflightFacts, gather, node, nodes, pools,
-};
+use crate::facts::{ClusterState, NodeState, PoolInput, PreflightFacts, node, nodes, pools};
 use crate::kube::ClusterTarget;
 use crate::net::roots::HostRoots;
 use crate::output::is_json;
@@ -19,7 +18,7 @@ pub async fn run(global: &GlobalArgs, args: &PreflightArgs) -> Result<ExitCode> 
     let suite = Suite::new(preflight::specs(), preflight::PER_NODE);
     let policy = Policy::new(&args.checks.ignore, args.checks.fail_on, &suite.ids())?;
     let pools = pool_inputs(args)?;
-    let node_settings = nodes::Settings::from_args(&args.nodes)?;
+    let node_settings = args.nodes.settings()?;
     let roots = match &args.proc_root {
         Some(dir) => HostRoots::with_proc(dir),
         None => HostRoots::default(),

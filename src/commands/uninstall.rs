@@ -22,7 +22,7 @@ use crate::{ExitCode, Result};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Outcome {
+struct UninstallSummary {
     namespace: String,
     dry_run: bool,
     deleted: Vec<String>,
@@ -30,7 +30,7 @@ struct Outcome {
 }
 
 /// What uninstall removes (reference -> resourceVersion) and what `--keep-crds` keeps.
-struct Plan {
+struct Removal {
     found: BTreeMap<ObjectRef, String>,
     kept: Vec<String>,
 }
@@ -76,7 +76,7 @@ pub async fn run(global: &GlobalArgs, args: &UninstallArgs) -> Result<ExitCode> 
             )
             .await?;
     }
-    let mut outcome = Outcome {
+    let mut outcome = UninstallSummary {
         namespace: ns,
         dry_run: args.dry_run,
         deleted: Vec::new(),
@@ -107,7 +107,7 @@ pub async fn run(global: &GlobalArgs, args: &UninstallArgs) -> Result<ExitCode> 
 
 /// Lists lbctl's objects and every pool in the namespace; with `keep_crds` the CRDs, the
 /// namespace and the pools are kept.
-async fn plan(target: &ClusterTarget, ns: &str, keep_crds: bool) -> Result<Plan> {
+async fn plan(target: &ClusterTarget, ns: &str, keep_crds: bool) -> Result<Removal> {
     let rendered = render(&RenderOptions {
         namespace: ns.to_string(),
         ..Default::default()
@@ -127,7 +127,7 @@ async fn plan(target: &ClusterTarget, ns: &str, keep_crds: bool) -> Result<Plan>
     } else {
         found.extend(pools);
     }
-    Ok(Plan { found, kept })
+    Ok(Removal { found, kept })
 }
 
 fn show_group(progress: &Progress, label: &str, group: &[ObjectRef]) {
@@ -159,7 +159,13 @@ async fn delete_group(
     Ok(())
 }
 
-fn finish(json: bool, progress: &Progress, outcome: &Outcome, found: bool, started: Instant) {
+fn finish(
+    json: bool,
+    progress: &Progress,
+    outcome: &UninstallSummary,
+    found: bool,
+    started: Instant,
+) {
     if !outcome.kept.is_empty() {
         progress.say(&format!("Kept (--keep-crds): {}", outcome.kept.join(", ")));
     }

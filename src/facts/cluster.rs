@@ -1,5 +1,8 @@
-//! Cluster facts: plain data distilled from the API objects preflight reads. Every source keeps
-//! its own outcome, so a 403 on one list turns only the checks that need it into `error`.
+//! Cluster facts: plain data distilled from the API objects preflight reads (`gather` reads
+//! them). Every source keeps its own outcome, so a 403 on one list turns only the checks that
+//! need it into `error`.
+
+pub mod gather;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -50,15 +53,10 @@ impl SourceError {
                 verb,
                 resource,
                 namespace,
-            } => {
-                let scope = match namespace {
-                    Some(ns) => format!(" -n {ns}"),
-                    None => " -A".to_string(),
-                };
-                format!(
-                    "ask for the permission; check it with `kubectl auth can-i {verb} {resource}{scope}`"
-                )
-            }
+            } => format!(
+                "ask for the permission; check it with `{}`",
+                crate::permission::can_i(verb, resource, namespace.as_deref())
+            ),
             SourceError::Failed { .. } => "retry; run with -v for details".into(),
         }
     }
@@ -68,7 +66,7 @@ impl SourceError {
 pub type Source<T> = Result<T, SourceError>;
 
 /// `/version` of the API server.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ServerVersion {
     pub git_version: String,
     pub major: u32,
@@ -95,6 +93,29 @@ impl ServerVersion {
 
     pub fn at_least(&self, major: u32, minor: u32) -> bool {
         (self.major, self.minor) >= (major, minor)
+    }
+
+    /// From `/version`'s fields; a minor like `36+` counts as 36.
+    pub fn new(git_version: &str, major: &str, minor: &str) -> Option<ServerVersion> {
+        let num = |s: &str| s.trim_end_matches('+').parse::<u32>().ok();
+        let (major, minor) = match (num(major), num(minor)) {
+            (Some(a), Some(b)) => (a, b),
+            // Some distributions leave major/minor empty: fall back to gitVersion.
+            _ => {
+                let mut parts = git_version.trim_start_matches('v').split(['.', '-', '+']);
+                (num(parts.next()?)?, num(parts.next()?)?)
+            }
+        };
+        Some(ServerVersion {
+            git_version: git_version.to_string(),
+            major,
+            minor,
+        })
+    }
+
+    /// IPVS mode is deprecated from Kubernetes 1.35 on (KEP-5495).
+    pub fn ipvs_deprecated(&self) -> bool {
+        self.at_least(1, 35)
     }
 }
 

@@ -1,4 +1,4 @@
-//! MetalLB facts for `lbctl doctor`: the API objects that tell whether MetalLB runs, accepts its
+//! MetalLB facts for `lbctl doctor` (and `lbctl explain`): the API objects that tell whether MetalLB runs, accepts its
 //! configuration and announces every assigned address. Kept as the typed objects the API
 //! returns (k8s-openapi and `crate::metallb::crds` types), one source per list, so the rules in
 //! `checks::doctor` stay pure and a 403 on one list only turns the checks that need it into
@@ -17,59 +17,13 @@ use k8s_openapi::api::core::v1::{Event, Namespace, Node, Pod, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 
-use super::PreflightFacts;
 use super::cluster::Source;
 use crate::metallb::crds::{ConfigurationState, IPAddressPool, L2Advertisement, ServiceL2Status};
 use crate::net::arp::classify::Verdict;
 
-/// Everything `lbctl doctor` judges.
-#[derive(Debug, Clone)]
-pub struct DoctorFacts {
-    pub metallb_namespace: String,
-    /// Reachability and kube-proxy, judged by preflight's own rules (LB101, LB11x).
-    pub preflight: PreflightFacts,
-    /// `None` when the cluster was not reached (every MetalLB check then skips behind LB101).
-    pub metallb: Option<Box<MetalLbFacts>>,
-    pub arp: ArpFacts,
-}
-
-impl DoctorFacts {
-    /// Doctor's facts: preflight's part holds only the cluster (doctor judges neither this host
-    /// nor a pool of its own).
-    pub fn new(
-        metallb_namespace: String,
-        cluster: super::ClusterState,
-        metallb: Option<Box<MetalLbFacts>>,
-        arp: ArpFacts,
-    ) -> Self {
-        let preflight = PreflightFacts {
-            metallb_namespace: metallb_namespace.clone(),
-            for_install: false,
-            cluster,
-            node: super::NodeState::NotRead {
-                reason: "doctor does not judge this host".into(),
-            },
-            pools: vec![],
-            probe: super::probe::ProbeState::NotRun {
-                reason: "doctor probes assigned addresses instead".into(),
-            },
-        };
-        DoctorFacts {
-            metallb_namespace,
-            preflight,
-            metallb,
-            arp,
-        }
-    }
-
-    pub fn metallb(&self) -> Option<&MetalLbFacts> {
-        self.metallb.as_deref()
-    }
-}
-
 /// The server-side dry-run create of an IPAddressPool that proves the webhook answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DryRun {
+pub enum PoolDryRun {
     Accepted,
     /// The API server refused it; the message is the API's, classified by the check.
     Rejected {
@@ -93,7 +47,7 @@ pub struct MetalLbFacts {
     pub nodes: Source<Vec<Node>>,
     /// `metallb-webhook-configuration`; `None` when it does not exist.
     pub webhook_configuration: Source<Option<ValidatingWebhookConfiguration>>,
-    pub dry_run: Source<DryRun>,
+    pub dry_run: Source<PoolDryRun>,
     /// ConfigurationStates, ServiceL2Statuses of the MetalLB namespace.
     pub configuration_states: Source<Vec<ConfigurationState>>,
     pub l2_statuses: Source<Vec<ServiceL2Status>>,

@@ -3,8 +3,8 @@
 
 pub mod access;
 pub mod cluster;
+pub mod doctor;
 pub mod explain;
-pub mod gather;
 pub mod metallb;
 pub mod node;
 pub mod nodes;
@@ -13,7 +13,7 @@ pub mod probe;
 
 use crate::net::node::NodeNetFacts;
 use crate::net::pool::Pool;
-use cluster::{ClusterFacts, SourceError};
+use cluster::ClusterFacts;
 
 /// Whether and how the cluster was read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,9 +86,4 @@ impl PreflightFacts {
             _ => None,
         }
     }
-}
-
-/// Turns a source error into the check outcome that reports it.
-pub fn source_outcome(err: &SourceError) -> crate::checks::Outcome {
-    crate::checks::Outcome::error(err.describe(), err.hint())
 }

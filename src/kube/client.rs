@@ -7,7 +7,6 @@ use kube::client::ClientBuilder;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
-use crate::cli::GlobalArgs;
 use crate::kube::in_flight::{InFlight, InFlightLayer};
 use crate::kube::request_log::RequestLogLayer;
 use crate::{Error, Result, verbose};
@@ -24,22 +23,35 @@ pub struct ClusterTarget {
     pub in_flight: InFlight,
 }
 
+/// Where to connect and how long one request may take: the kubectl-like global flags, as
+/// plain values (the CLI converts its arguments into this).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConnectOptions {
+    /// An explicit kubeconfig file; `None` follows `$KUBECONFIG`, then `~/.kube/config`.
+    pub kubeconfig: Option<PathBuf>,
+    /// The context to use; `None` is the kubeconfig's current context.
+    pub context: Option<String>,
+    /// The limit for one request; zero means none, `None` keeps the client's defaults.
+    pub request_timeout: Option<Duration>,
+}
+
 /// Resolves the kubeconfig like kubectl: `--kubeconfig`, then `$KUBECONFIG` (a colon-separated
 /// list merged in order), then `~/.kube/config`, then the in-cluster service account.
-pub async fn connect(global: &GlobalArgs) -> Result<ClusterTarget> {
+pub async fn connect(options: impl Into<ConnectOptions>) -> Result<ClusterTarget> {
+    let conn: ConnectOptions = options.into();
     let options = KubeConfigOptions {
-        context: global.context.clone(),
+        context: conn.context.clone(),
         ..Default::default()
     };
-    let kubeconfig = load_kubeconfig(global.kubeconfig.as_deref())?;
+    let kubeconfig = load_kubeconfig(conn.kubeconfig.as_deref())?;
     let (mut config, context) = match kubeconfig {
         Some((kc, source)) => {
-            let context = global
+            let context = conn
                 .context
                 .clone()
                 .or_else(|| kc.current_context.clone())
                 .unwrap_or_default();
-            if let Some(wanted) = &global.context
+            if let Some(wanted) = &conn.context
                 && !kc.contexts.iter().any(|c| &c.name == wanted)
             {
                 let known: Vec<&str> = kc.contexts.iter().map(|c| c.name.as_str()).collect();
@@ -93,7 +105,7 @@ pub async fn connect(global: &GlobalArgs) -> Result<ClusterTarget> {
             }
         },
     };
-    apply_request_timeout(&mut config, global.request_timeout);
+    apply_request_timeout(&mut config, conn.request_timeout);
     let server = config
         .cluster_url
         .to_string()

@@ -12,5 +12,5 @@ pub mod request_log;
 pub mod rollout;
 pub mod wait;
 
-pub use client::{ClusterTarget, connect};
+pub use client::{ClusterTarget, ConnectOptions, connect};
 pub use errors::api_error;

@@ -7,7 +7,7 @@ use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{ConfigMap, Node};
 use kube::api::{Api, ListParams};
 
-use super::locate::{self, ClusterFacts, ConfigMapKey, DAEMONSET, Location, NAMESPACE};
+use super::locate::{self, ConfigMapKey, DAEMONSET, DistributionFacts, Location, NAMESPACE};
 use super::plan::ServerVersion;
 use crate::kube::ClusterTarget;
 use crate::kube::errors::{Request, api_error};
@@ -21,13 +21,13 @@ pub fn cluster_facts(
     nodes: &[Node],
     daemonsets: &[DaemonSet],
     cilium_config: Option<BTreeMap<String, String>>,
-) -> ClusterFacts {
+) -> DistributionFacts {
     let infos = || {
         nodes
             .iter()
             .filter_map(|n| n.status.as_ref()?.node_info.as_ref())
     };
-    ClusterFacts {
+    DistributionFacts {
         kubelet_versions: infos().map(|i| i.kubelet_version.clone()).collect(),
         os_images: infos().map(|i| i.os_image.clone()).collect(),
         node_args: nodes
@@ -108,7 +108,7 @@ pub async fn find(target: &ClusterTarget) -> Result<(Location, Option<DaemonSet>
 
 /// Reads what [`cluster_facts`] needs: nodes always, replacements only without a kube-proxy
 /// DaemonSet. Read failures only make the answer less specific, so they are not errors.
-async fn read_facts(target: &ClusterTarget, replacements: bool) -> ClusterFacts {
+async fn read_facts(target: &ClusterTarget, replacements: bool) -> DistributionFacts {
     let client = &target.client;
     let nodes = Api::<Node>::all(client.clone())
         .list(&ListParams::default().limit(50))

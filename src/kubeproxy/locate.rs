@@ -1,4 +1,4 @@
-//! Where kube-proxy's configuration lives (FACTS.md section 1): follow `--config` from the
+//! Where kube-proxy's configuration lives (docs/enable-strictarp.md, "Locate"): follow `--config` from the
 //! kube-proxy DaemonSet through its volume mounts to a ConfigMap key; otherwise recognise a
 //! flags-only kube-proxy (k3s, RKE2, Talos) or a cluster that replaced kube-proxy altogether.
 
@@ -126,7 +126,7 @@ pub enum LocateError {
 
 /// Facts about a cluster without a kube-proxy DaemonSet, gathered by the command.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ClusterFacts {
+pub struct DistributionFacts {
     /// `kubeletVersion` of the nodes (k3s: `v1.30.2+k3s1`, RKE2: `v1.30.2+rke2r1`).
     pub kubelet_versions: Vec<String>,
     /// `osImage` of the nodes (Talos: `Talos (v1.9.0)`).
@@ -188,7 +188,7 @@ fn parse_bool_flag(value: &str) -> Option<bool> {
 }
 
 /// Locates the configuration from the kube-proxy DaemonSet.
-pub fn from_daemonset(ds: &DaemonSet, facts: &ClusterFacts) -> Result<Location, LocateError> {
+pub fn from_daemonset(ds: &DaemonSet, facts: &DistributionFacts) -> Result<Location, LocateError> {
     let spec = ds
         .spec
         .as_ref()
@@ -289,7 +289,7 @@ fn resolve_path(
 }
 
 /// Recognises the flags-only distributions from node facts.
-fn distribution(facts: &ClusterFacts) -> Distribution {
+fn distribution(facts: &DistributionFacts) -> Distribution {
     if facts.kubelet_versions.iter().any(|v| v.contains("+k3s")) {
         Distribution::K3s
     } else if facts.kubelet_versions.iter().any(|v| v.contains("+rke2")) {
@@ -303,7 +303,7 @@ fn distribution(facts: &ClusterFacts) -> Distribution {
 
 /// Without a kube-proxy DaemonSet: a flags-only distribution that runs kube-proxy itself, or a
 /// replacement. `None` when neither can be recognised.
-pub fn without_daemonset(facts: &ClusterFacts) -> Option<Location> {
+pub fn without_daemonset(facts: &DistributionFacts) -> Option<Location> {
     if let Some(replacement) = replacement(facts) {
         return Some(Location::NoKubeProxy(replacement));
     }
@@ -343,7 +343,7 @@ fn proxy_args(annotation: &str) -> Vec<String> {
 }
 
 /// Recognises what took over kube-proxy's job.
-fn replacement(facts: &ClusterFacts) -> Option<Replacement> {
+fn replacement(facts: &DistributionFacts) -> Option<Replacement> {
     if let Some(cilium) = &facts.cilium_config {
         let kpr = cilium
             .get("kube-proxy-replacement")
@@ -416,7 +416,7 @@ mod tests {
                    "volumeMounts": [{"name": "kube-proxy", "mountPath": "/var/lib/kube-proxy"}, {"name": "lib-modules", "mountPath": "/lib/modules"}]}),
             json!([{"name": "kube-proxy", "configMap": {"name": "kube-proxy"}}, {"name": "lib-modules", "hostPath": {"path": "/lib/modules"}}]),
         );
-        let c = cm(from_daemonset(&d, &ClusterFacts::default()));
+        let c = cm(from_daemonset(&d, &DistributionFacts::default()));
         assert_eq!(
             (c.name.as_str(), c.key.as_str()),
             ("kube-proxy", "config.conf")
@@ -430,7 +430,7 @@ mod tests {
                    "volumeMounts": [{"name": "config", "mountPath": "/var/lib/kube-proxy-config/"}, {"name": "kubeconfig", "mountPath": "/var/lib/kube-proxy/"}]}),
             json!([{"name": "config", "configMap": {"name": "kube-proxy-config"}}, {"name": "kubeconfig", "configMap": {"name": "kube-proxy"}}]),
         );
-        let c = cm(from_daemonset(&d, &ClusterFacts::default()));
+        let c = cm(from_daemonset(&d, &DistributionFacts::default()));
         assert_eq!(
             (c.name.as_str(), c.key.as_str()),
             ("kube-proxy-config", "config")
@@ -444,7 +444,7 @@ mod tests {
                    "volumeMounts": [{"name": "cfg", "mountPath": "/etc/kp.yaml", "subPath": "kp.yaml"}]}),
             json!([{"name": "cfg", "configMap": {"name": "proxy-cfg", "items": [{"key": "proxy.yaml", "path": "kp.yaml"}]}}]),
         );
-        let c = cm(from_daemonset(&d, &ClusterFacts::default()));
+        let c = cm(from_daemonset(&d, &DistributionFacts::default()));
         assert_eq!(
             (c.name.as_str(), c.key.as_str()),
             ("proxy-cfg", "proxy.yaml")
@@ -453,7 +453,10 @@ mod tests {
             json!({"name": "kube-proxy", "args": ["--config=/cfg/config.conf"], "volumeMounts": [{"name": "all", "mountPath": "/cfg"}]}),
             json!([{"name": "all", "projected": {"sources": [{"secret": {"name": "s"}}, {"configMap": {"name": "kp"}}]}}]),
         );
-        assert_eq!(cm(from_daemonset(&d, &ClusterFacts::default())).name, "kp");
+        assert_eq!(
+            cm(from_daemonset(&d, &DistributionFacts::default())).name,
+            "kp"
+        );
     }
 
     #[test]
@@ -463,7 +466,7 @@ mod tests {
             json!([]),
         );
         assert!(matches!(
-            from_daemonset(&d, &ClusterFacts::default()),
+            from_daemonset(&d, &DistributionFacts::default()),
             Err(LocateError::NoMount { .. })
         ));
         let d = ds(
@@ -471,7 +474,7 @@ mod tests {
             json!([{"name": "h", "hostPath": {"path": "/etc/kp"}}]),
         );
         assert!(matches!(
-            from_daemonset(&d, &ClusterFacts::default()),
+            from_daemonset(&d, &DistributionFacts::default()),
             Err(LocateError::NotConfigMap { .. })
         ));
     }
@@ -482,7 +485,7 @@ mod tests {
             json!({"name": "kube-proxy", "command": ["/usr/local/bin/kube-proxy", "--proxy-mode=ipvs", "--ipvs-strict-arp"]}),
             json!([]),
         );
-        let facts = ClusterFacts {
+        let facts = DistributionFacts {
             os_images: vec!["Talos (v1.9.1)".into()],
             ..Default::default()
         };
@@ -495,7 +498,8 @@ mod tests {
             json!({"name": "kube-proxy", "command": ["kube-proxy", "--proxy-mode", "iptables"]}),
             json!([]),
         );
-        let Location::FlagsOnly(f) = from_daemonset(&d, &ClusterFacts::default()).unwrap() else {
+        let Location::FlagsOnly(f) = from_daemonset(&d, &DistributionFacts::default()).unwrap()
+        else {
             panic!()
         };
         assert_eq!(
@@ -507,7 +511,7 @@ mod tests {
 
     #[test]
     fn k3s_without_daemonset_reads_node_args() {
-        let facts = ClusterFacts {
+        let facts = DistributionFacts {
             kubelet_versions: vec!["v1.33.1+k3s1".into()],
             node_args: vec![(
                 "k3s.io/node-args".into(),
@@ -524,7 +528,7 @@ mod tests {
 
     #[test]
     fn replacements_are_recognised() {
-        let facts = ClusterFacts {
+        let facts = DistributionFacts {
             cilium_config: Some(BTreeMap::from([(
                 "kube-proxy-replacement".into(),
                 "true".into(),
@@ -534,14 +538,14 @@ mod tests {
         assert!(
             matches!(without_daemonset(&facts), Some(Location::NoKubeProxy(r)) if r.name == "Cilium")
         );
-        let facts = ClusterFacts {
+        let facts = DistributionFacts {
             daemonsets: vec!["kube-system/kube-router".into()],
             ..Default::default()
         };
         assert!(
             matches!(without_daemonset(&facts), Some(Location::NoKubeProxy(r)) if r.name == "kube-router")
         );
-        let facts = ClusterFacts {
+        let facts = DistributionFacts {
             cilium_config: Some(BTreeMap::from([(
                 "kube-proxy-replacement".into(),
                 "false".into(),

@@ -7,7 +7,7 @@ use super::config::{ConfigError, ProxyMode, ProxySettings};
 use super::edit::{Change, Target, edit};
 
 /// `--mode`: what to do with kube-proxy's proxy mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ModeChoice {
     /// Switch kube-proxy to IPVS mode (the mode in which strictARP matters).
@@ -16,38 +16,8 @@ pub enum ModeChoice {
     Keep,
 }
 
-/// The API server's version, as far as the plan cares.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ServerVersion {
-    pub git_version: String,
-    pub major: u32,
-    pub minor: u32,
-}
-
-impl ServerVersion {
-    /// From `/version`'s fields; a minor like `36+` counts as 36.
-    pub fn new(git_version: &str, major: &str, minor: &str) -> Option<ServerVersion> {
-        let num = |s: &str| s.trim_end_matches('+').parse::<u32>().ok();
-        let (major, minor) = match (num(major), num(minor)) {
-            (Some(a), Some(b)) => (a, b),
-            // Some distributions leave major/minor empty: fall back to gitVersion.
-            _ => {
-                let mut parts = git_version.trim_start_matches('v').split(['.', '-', '+']);
-                (num(parts.next()?)?, num(parts.next()?)?)
-            }
-        };
-        Some(ServerVersion {
-            git_version: git_version.to_string(),
-            major,
-            minor,
-        })
-    }
-
-    /// IPVS mode is deprecated from Kubernetes 1.35 on (KEP-5495).
-    pub fn ipvs_deprecated(&self) -> bool {
-        (self.major, self.minor) >= (1, 35)
-    }
-}
+/// The API server's version (one type with preflight's facts).
+pub use crate::facts::cluster::ServerVersion;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlanError {

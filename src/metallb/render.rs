@@ -21,7 +21,7 @@ pub const PART_OF: &str = "metallb";
 pub const UPSTREAM_REPOSITORY: &str = "quay.io/metallb";
 
 /// MetalLB's log levels (`--log-level` of both components).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LogLevel {
     All,
     Debug,
@@ -46,13 +46,10 @@ impl LogLevel {
 }
 
 /// Kubernetes image pull policies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PullPolicy {
-    #[value(name = "Always")]
     Always,
-    #[value(name = "IfNotPresent")]
     IfNotPresent,
-    #[value(name = "Never")]
     Never,
 }
 

@@ -1,5 +1,6 @@
 //! ARP-related sysctls per interface, combined with the `all` entry the way the kernel does
-//! (max for arp_ignore/arp_announce/rp_filter, OR for the boolean ones; FACTS.md section 2).
+//! (max for arp_ignore/arp_announce/rp_filter, OR for the boolean ones, as docs/checks.md says
+//! for the node checks).
 
 use std::collections::BTreeMap;
 

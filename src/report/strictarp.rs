@@ -14,7 +14,7 @@ use crate::kubeproxy::update::Retry;
 /// What the run did or would do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub enum Outcome {
+pub enum StrictArpResult {
     /// Already configured and kube-proxy runs the current configuration: nothing was done.
     AlreadyConfigured,
     /// The configuration was changed (and kube-proxy restarted unless `--no-restart`).
@@ -50,7 +50,7 @@ pub struct ErrorDoc {
 pub struct Report {
     pub api_version: &'static str,
     pub kind: &'static str,
-    pub outcome: Outcome,
+    pub outcome: StrictArpResult,
     pub server_version: Option<String>,
     pub location: Option<Location>,
     pub before: Option<ProxySettings>,
@@ -76,7 +76,7 @@ impl Default for Report {
         Report {
             api_version: "lbctl.io/v1alpha1",
             kind: "EnableStrictARPResult",
-            outcome: Outcome::AlreadyConfigured,
+            outcome: StrictArpResult::AlreadyConfigured,
             server_version: None,
             location: None,
             before: None,

@@ -13,7 +13,8 @@ use super::qualified;
 use super::services::{announcer, ingress_ips, load_balancers};
 use crate::checks::Outcome;
 use crate::checks::preflight::{all_of, list};
-use crate::facts::metallb::{ArpFacts, ArpProbe, DoctorFacts, MetalLbFacts};
+use crate::facts::doctor::DoctorFacts;
+use crate::facts::metallb::{ArpFacts, ArpProbe, MetalLbFacts};
 use crate::net::arp::classify::Status as ArpStatus;
 
 /// An assigned address, the service holding it and the node announcing it.

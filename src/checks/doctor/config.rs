@@ -5,7 +5,7 @@ use super::metallb_facts;
 use super::workloads::{component_pods, named};
 use crate::checks::Outcome;
 use crate::checks::preflight::{list, read};
-use crate::facts::metallb::DoctorFacts;
+use crate::facts::doctor::DoctorFacts;
 use crate::metallb::crds::status::ConfigurationResult;
 use crate::metallb::workloads::MEMBERLIST_SECRET;
 

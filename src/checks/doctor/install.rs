@@ -7,7 +7,8 @@ use super::metallb_facts;
 use crate::checks::Outcome;
 use crate::checks::preflight::metallb::tag_of;
 use crate::checks::preflight::{list, read};
-use crate::facts::metallb::{DoctorFacts, MetalLbFacts};
+use crate::facts::doctor::DoctorFacts;
+use crate::facts::metallb::MetalLbFacts;
 use crate::metallb::VERSION;
 
 pub fn namespace(f: &DoctorFacts) -> Outcome {

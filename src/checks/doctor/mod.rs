@@ -14,7 +14,7 @@ mod workloads;
 
 use super::model::CheckSpec;
 use super::preflight::{cluster, kube_proxy};
-use crate::facts::metallb::DoctorFacts;
+use crate::facts::doctor::DoctorFacts;
 
 /// The MetalLB facts, or a skip when the cluster was not reached (LB101 normally skips first).
 macro_rules! metallb_facts {

@@ -4,7 +4,7 @@
 use crate::checks::Outcome;
 use crate::checks::model::CheckSpec;
 use crate::checks::preflight::node;
-use crate::facts::metallb::DoctorFacts;
+use crate::facts::doctor::DoctorFacts;
 
 /// The checks `--nodes` runs once per selected node.
 pub const PER_NODE: &[&str] = &[

@@ -5,7 +5,7 @@ use super::metallb_facts;
 use super::services::{load_balancers, pending_services};
 use crate::checks::Outcome;
 use crate::checks::preflight::{all_of, list, read};
-use crate::facts::metallb::DoctorFacts;
+use crate::facts::doctor::DoctorFacts;
 use crate::metallb::pools::covers;
 use crate::net::pool::Pool;
 

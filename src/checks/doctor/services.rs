@@ -11,7 +11,8 @@ use super::metallb_facts;
 use super::qualified;
 use crate::checks::Outcome;
 use crate::checks::preflight::{all_of, list, read};
-use crate::facts::metallb::{DoctorFacts, MetalLbFacts};
+use crate::facts::doctor::DoctorFacts;
+use crate::facts::metallb::MetalLbFacts;
 
 pub const POOL_ANNOTATION: &str = "metallb.io/address-pool";
 pub const IPS_ANNOTATION: &str = "metallb.io/loadBalancerIPs";

@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 use crate::checks::preflight::testing as preflight;
 use crate::facts::ClusterState;
 use crate::facts::cluster::{KubeProxy, KubeProxyFound, PodStart, ProxyConfig};
-use crate::facts::metallb::{ArpFacts, ArpProbe, DoctorFacts, DryRun, MetalLbFacts};
+use crate::facts::doctor::DoctorFacts;
+use crate::facts::metallb::{ArpFacts, ArpProbe, MetalLbFacts, PoolDryRun};
 use crate::metallb::RenderOptions;
 use crate::net::arp::classify::{Status as ArpStatus, Verdict};
 
@@ -233,7 +234,7 @@ pub fn healthy_metallb() -> MetalLbFacts {
             obj(node("w2", "192.168.1.12", false)),
         ]),
         webhook_configuration: Ok(Some(obj(webhook_configuration()))),
-        dry_run: Ok(DryRun::Accepted),
+        dry_run: Ok(PoolDryRun::Accepted),
         configuration_states: Ok(vec![
             obj(config_state("controller", "Valid", None)),
             obj(config_state("speaker-cp", "Valid", None)),

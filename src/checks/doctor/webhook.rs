@@ -8,7 +8,8 @@ use super::metallb_facts;
 use super::workloads::named;
 use crate::checks::Outcome;
 use crate::checks::preflight::{list, read};
-use crate::facts::metallb::{DoctorFacts, DryRun};
+use crate::facts::doctor::DoctorFacts;
+use crate::facts::metallb::PoolDryRun;
 use crate::metallb::crds::WEBHOOK_SERVICE;
 use crate::metallb::webhook::{CERT_SECRET, CONFIGURATION_NAME};
 use crate::metallb::webhook_health::WebhookFailure;
@@ -156,12 +157,12 @@ pub fn dry_run(f: &DoctorFacts) -> Outcome {
     let m = metallb_facts!(f);
     let ns = &f.metallb_namespace;
     let (code, message) = match read!(m.dry_run) {
-        DryRun::Accepted => {
+        PoolDryRun::Accepted => {
             return Outcome::pass(
                 "the API server accepted a server-side dry-run create of an IPAddressPool through the webhook",
             );
         }
-        DryRun::Rejected { code, message } => (code, message),
+        PoolDryRun::Rejected { code, message } => (code, message),
     };
     let pods = format!("kubectl -n {ns} get pods -l component=controller");
     if message.contains("denied the request") {
@@ -321,7 +322,7 @@ mod tests {
         ];
         for (message, want, text) in cases {
             let o = dry_run(&with(|m| {
-                m.dry_run = Ok(DryRun::Rejected {
+                m.dry_run = Ok(PoolDryRun::Rejected {
                     code: 500,
                     message: message.into(),
                 })

@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::Pod;
 use super::metallb_facts;
 use crate::checks::Outcome;
 use crate::checks::preflight::{list, read};
-use crate::facts::metallb::DoctorFacts;
+use crate::facts::doctor::DoctorFacts;
 use crate::k8s_status::{RolloutState, RolloutStatus, pod_problem, pod_ready};
 use crate::metallb::speaker::{SpeakerNode, SpeakerPlacement, eligibility};
 

@@ -259,7 +259,7 @@ pub fn other_implementations(f: &PreflightFacts) -> Outcome {
             hints.push("set enable-l2-announcements: false in cilium-config, or use Cilium instead of MetalLB");
         }
         Ok(_) => {}
-        Err(e) => return crate::facts::source_outcome(e),
+        Err(e) => return crate::checks::source_outcome(e),
     }
     if !failures.is_empty() {
         failures.extend(warnings);

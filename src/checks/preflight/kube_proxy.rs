@@ -14,7 +14,7 @@ fn found(f: &PreflightFacts) -> Result<&KubeProxyFound, Outcome> {
         .cluster()
         .ok_or_else(|| Outcome::skip("skipped: no cluster"))?;
     match &c.kube_proxy {
-        Err(e) => Err(crate::facts::source_outcome(e)),
+        Err(e) => Err(crate::checks::source_outcome(e)),
         Ok(KubeProxy::Replaced { name, .. }) => {
             Err(Outcome::skip(format!("kube-proxy is replaced by {name}")))
         }
@@ -80,7 +80,7 @@ pub fn located(f: &PreflightFacts) -> Outcome {
                 };
                 Outcome::pass(format!("{runs}: configured by flags only; {seen}"))
             }
-            (ProxyConfig::Unreadable(e), _) => crate::facts::source_outcome(e),
+            (ProxyConfig::Unreadable(e), _) => crate::checks::source_outcome(e),
         },
     }
 }

@@ -16,7 +16,7 @@ macro_rules! read {
     ($source:expr) => {
         match &$source {
             Ok(value) => value,
-            Err(err) => return crate::facts::source_outcome(err),
+            Err(err) => return crate::checks::source_outcome(err),
         }
     };
 }

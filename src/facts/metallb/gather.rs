@@ -12,10 +12,10 @@ use kube::api::{ApiResource, DynamicObject, ListParams, PostParams};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use super::{DryRun, MetalLbFacts};
+use super::{MetalLbFacts, PoolDryRun};
 use crate::facts::ClusterState;
+use crate::facts::cluster::gather::{kube_proxy, list, reach, source_error};
 use crate::facts::cluster::{ClusterFacts, Source, SourceError};
-use crate::facts::gather::{kube_proxy, list, reach, source_error};
 use crate::kube::ClusterTarget;
 use crate::kubeproxy::locate;
 use crate::metallb::crds::{ConfigurationState, IPAddressPool, L2Advertisement, ServiceL2Status};
@@ -72,7 +72,7 @@ where
 }
 
 /// A server-side dry-run create of an IPAddressPool: proves the webhook answers.
-async fn dry_run(client: &kube::Client, ns: &str) -> Source<DryRun> {
+async fn dry_run(client: &kube::Client, ns: &str) -> Source<PoolDryRun> {
     let api: Api<IPAddressPool> = Api::namespaced(client.clone(), ns);
     let pool: IPAddressPool = serde_json::from_value(json!({
         "apiVersion": "metallb.io/v1beta1",
@@ -86,13 +86,13 @@ async fn dry_run(client: &kube::Client, ns: &str) -> Source<DryRun> {
         field_manager: Some("lbctl".into()),
     };
     match api.create(&params, &pool).await {
-        Ok(_) => Ok(DryRun::Accepted),
+        Ok(_) => Ok(PoolDryRun::Accepted),
         Err(kube::Error::Api(s)) if s.code == 403 => Err(SourceError::forbidden(
             "create",
             "ipaddresspools.metallb.io",
             Some(ns),
         )),
-        Err(kube::Error::Api(s)) => Ok(DryRun::Rejected {
+        Err(kube::Error::Api(s)) => Ok(PoolDryRun::Rejected {
             code: s.code,
             message: s.message,
         }),

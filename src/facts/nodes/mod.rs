@@ -17,7 +17,6 @@ use kube::api::{Api, DeleteParams, ListParams, LogParams, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
 
 use super::NodeState;
-use crate::cli::NodeCheckArgs;
 use crate::kube::ClusterTarget;
 use crate::kube::access::{self, Permission};
 use crate::kube::errors::{Request, api_error};
@@ -37,30 +36,34 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// `None` without `--nodes`; a usage error (exit 2) for a bad selector.
-    pub fn from_args(args: &NodeCheckArgs) -> Result<Option<Settings>> {
-        let Some(text) = &args.nodes else {
-            return Ok(None);
-        };
-        if args.node_timeout.is_zero() {
+    /// The settings of `--nodes SELECTION`; a usage error (exit 2) for a bad selector or a
+    /// zero timeout.
+    pub fn new(
+        selection: &str,
+        image: String,
+        namespace: String,
+        timeout: Duration,
+        concurrency: u16,
+    ) -> Result<Settings> {
+        if timeout.is_zero() {
             return Err(Error::usage_with_hint(
                 "--node-timeout must be longer than 0",
                 "give the pods time for the image pull, e.g. --node-timeout 60s",
             ));
         }
-        Ok(Some(Settings {
-            selection: NodeSelection::parse(text)?,
-            image: args.node_image.clone(),
-            namespace: args.node_namespace.clone(),
-            timeout: args.node_timeout,
-            concurrency: usize::from(args.node_concurrency.max(1)),
-        }))
+        Ok(Settings {
+            selection: NodeSelection::parse(selection)?,
+            image,
+            namespace,
+            timeout,
+            concurrency: usize::from(concurrency.max(1)),
+        })
     }
 }
 
 /// The selected nodes: those to check, and those not checked because they are not Ready.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Plan {
+pub struct SelectedNodes {
     pub check: Vec<String>,
     /// Node name and why it is skipped.
     pub not_ready: Vec<(String, String)>,
@@ -77,7 +80,7 @@ pub fn permissions(namespace: &str) -> Vec<Permission> {
 
 /// Lists the selected nodes and checks the permissions; nothing is created. No matching node
 /// is a usage error (exit 2), a missing permission exit 3.
-pub async fn plan(target: &ClusterTarget, settings: &Settings) -> Result<Plan> {
+pub async fn plan(target: &ClusterTarget, settings: &Settings) -> Result<SelectedNodes> {
     let api: Api<Node> = Api::all(target.client.clone());
     let mut params = ListParams::default();
     if let Some(selector) = settings.selection.label_selector() {
@@ -147,8 +150,8 @@ pub fn namespace_problem(name: &str, namespace: Option<&Namespace>) -> Result<()
 }
 
 /// Ready nodes are checked; the others are reported with their Ready condition.
-pub fn split_ready(nodes: &[Node]) -> Plan {
-    let mut plan = Plan {
+pub fn split_ready(nodes: &[Node]) -> SelectedNodes {
+    let mut plan = SelectedNodes {
         check: Vec::new(),
         not_ready: Vec::new(),
     };
@@ -214,7 +217,7 @@ pub async fn plan_and_read(
 /// Runs the pods of the plan and returns every selected node's state, by node name.
 pub async fn read(
     target: &ClusterTarget,
-    plan: &Plan,
+    plan: &SelectedNodes,
     settings: &Settings,
 ) -> Result<Vec<(String, NodeState)>> {
     let pods: Api<Pod> = Api::namespaced(target.client.clone(), &settings.namespace);
@@ -340,7 +343,7 @@ async fn check_node(
         format!("node {node}: pod {shown} created, waiting for it to end")
     });
     let state = match tokio::time::timeout(settings.timeout, wait_for_end(pods, &name)).await {
-        Ok(Ok(End::Finished(p))) => collect(pods, &name, &p, node).await,
+        Ok(Ok(End::Finished(p))) => collect(pods, &settings.namespace, &name, &p, node).await,
         Ok(Ok(End::Hopeless(reason))) => unreadable(
             format!("the node-check pod {shown} cannot start: {reason}"),
             format!(
@@ -354,7 +357,10 @@ async fn check_node(
         ),
         Ok(Err(message)) => unreadable(
             format!("cannot watch the node-check pod {shown}: {message}"),
-            "check `kubectl auth can-i watch pods` in the namespace".into(),
+            format!(
+                "check `{}`",
+                crate::permission::can_i("watch", "pods", Some(&settings.namespace))
+            ),
         ),
         Err(_) => {
             let last = pod_now(pods, &name).await.map_err(|e| {
@@ -370,6 +376,7 @@ async fn check_node(
                 last.as_ref().map(Option::as_ref).map_err(Clone::clone),
                 &events,
                 &settings.image,
+                &settings.namespace,
             );
             unreadable(
                 format!(
@@ -418,12 +425,13 @@ async fn wait_for_end(pods: &Api<Pod>, name: &str) -> std::result::Result<End, S
 }
 
 /// Reads the log of a finished pod and parses it.
-async fn collect(pods: &Api<Pod>, name: &str, p: &Pod, node: &str) -> NodeState {
+async fn collect(pods: &Api<Pod>, ns: &str, name: &str, p: &Pod, node: &str) -> NodeState {
     let unreadable = |message: String, hint: &str| NodeState::Unreadable {
         node: node.to_string(),
         message,
         hint: hint.to_string(),
     };
+    let can_i = |verb: &str, resource: &str| crate::permission::can_i(verb, resource, Some(ns));
     if pod::deadline_exceeded(p) {
         return unreadable(
             format!(
@@ -447,7 +455,7 @@ async fn collect(pods: &Api<Pod>, name: &str, p: &Pod, node: &str) -> NodeState 
         Err(e) => {
             return unreadable(
                 format!("cannot read the log of the node-check pod {name}: {e}"),
-                "check `kubectl auth can-i get pods/log` in the node namespace",
+                &format!("check `{}`", can_i("get", "pods/log")),
             );
         }
     };

@@ -198,6 +198,7 @@ pub fn stuck_reason(
     pod: Result<Option<&Pod>, String>,
     events: &[Event],
     image: &str,
+    namespace: &str,
 ) -> (String, String) {
     let newest_warning = events
         .iter()
@@ -229,8 +230,10 @@ pub fn stuck_reason(
         Err(e) => {
             return (
                 format!("the pod's state cannot be read: {e}"),
-                "check `kubectl auth can-i list pods` in the node namespace (--node-namespace)"
-                    .into(),
+                format!(
+                    "check `{}` (the node namespace, --node-namespace)",
+                    crate::permission::can_i("list", "pods", Some(namespace))
+                ),
             );
         }
     };
@@ -423,7 +426,12 @@ mod tests {
             reason.starts_with("ImagePullBackOff: Back-off pulling"),
             "{reason}"
         );
-        let (msg, hint) = stuck_reason(Ok(Some(&waiting("ErrImagePull"))), &[], "busybox:1.37");
+        let (msg, hint) = stuck_reason(
+            Ok(Some(&waiting("ErrImagePull"))),
+            &[],
+            "busybox:1.37",
+            "lbctl",
+        );
         assert!(msg.starts_with("ErrImagePull"));
         assert!(hint.contains("--node-image"));
     }
@@ -437,7 +445,7 @@ mod tests {
             }),
             ..Default::default()
         };
-        let (msg, _) = stuck_reason(Ok(Some(&pending)), &[], "busybox:1.37");
+        let (msg, _) = stuck_reason(Ok(Some(&pending)), &[], "busybox:1.37", "lbctl");
         assert!(msg.contains("never started"), "{msg}");
         let event = Event {
             type_: Some("Warning".into()),
@@ -445,12 +453,12 @@ mod tests {
             message: Some("hostPath type check failed: /lib/modules is not a directory".into()),
             ..Default::default()
         };
-        let (msg, _) = stuck_reason(Ok(Some(&pending)), &[event], "busybox:1.37");
+        let (msg, _) = stuck_reason(Ok(Some(&pending)), &[event], "busybox:1.37", "lbctl");
         assert_eq!(
             msg,
             "FailedMount: hostPath type check failed: /lib/modules is not a directory"
         );
-        let (msg, _) = stuck_reason(Ok(None), &[], "busybox:1.37");
+        let (msg, _) = stuck_reason(Ok(None), &[], "busybox:1.37", "lbctl");
         assert!(msg.contains("disappeared"));
     }
 
@@ -471,8 +479,11 @@ mod tests {
     #[test]
     fn a_pod_that_cannot_be_read_is_not_said_to_have_disappeared() {
         let forbidden = "pods is forbidden: User \"jane\" cannot list resource \"pods\"";
-        let (msg, hint) = stuck_reason(Err(forbidden.into()), &[], "busybox:1.37");
+        let (msg, hint) = stuck_reason(Err(forbidden.into()), &[], "busybox:1.37", "lbctl");
         assert_eq!(msg, format!("the pod's state cannot be read: {forbidden}"));
-        assert!(hint.contains("kubectl auth can-i list pods"), "{hint}");
+        assert!(
+            hint.contains("kubectl auth can-i list pods -n lbctl"),
+            "{hint}"
+        );
     }
 }

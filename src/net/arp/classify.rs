@@ -1,5 +1,6 @@
 //! Turning the ARP (or NDP) traffic seen during probing into a verdict per address (RFC 5227
-//! conflict rules, FACTS.md section 3). Pure: frames come in with the time they were seen.
+//! conflict rules: any frame whose sender is the address, or another host probing for it, claims
+//! it; see docs/probe.md, Results). Pure: frames come in with the time they were seen.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;

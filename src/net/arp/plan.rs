@@ -17,7 +17,7 @@ use crate::net::routes::RouteTable;
 /// What to do with each address: some are decided without a packet, the rest are grouped by
 /// the interface their probes leave from.
 #[derive(Debug, Default)]
-pub struct Plan {
+pub struct ProbePlan {
     pub decided: Vec<Verdict>,
     pub targets: BTreeMap<String, Vec<Ipv4Addr>>,
     /// IPv6 addresses, probed with NDP.
@@ -29,8 +29,8 @@ pub fn plan(
     interfaces: &[Interface],
     routes: &RouteTable,
     forced: Option<&Interface>,
-) -> Plan {
-    let mut plan = Plan::default();
+) -> ProbePlan {
+    let mut plan = ProbePlan::default();
     for &address in addresses {
         let protocol = if address.is_ipv4() { "ARP" } else { "NDP" };
         let path = path_to(interfaces, routes, address);
@@ -97,7 +97,7 @@ pub struct ProbeSettings {
 
 /// Everything a plan's probing found, decided addresses included.
 #[derive(Debug)]
-pub struct Outcome {
+pub struct ProbeResults {
     pub verdicts: Vec<Verdict>,
     pub packets_sent: u64,
     pub elapsed: Duration,
@@ -106,8 +106,8 @@ pub struct Outcome {
 /// Probes the plan's targets under one deadline: every interface and family at once, each on
 /// its own socket and thread, with a share of `--rate` in proportion to its addresses, so the
 /// total rate holds and a dual-stack pool takes as long as one family.
-pub async fn execute(plan: Plan, settings: ProbeSettings) -> Result<Outcome, Error> {
-    let Plan {
+pub async fn execute(plan: ProbePlan, settings: ProbeSettings) -> Result<ProbeResults, Error> {
+    let ProbePlan {
         decided,
         targets,
         targets_v6,
@@ -152,7 +152,7 @@ pub async fn execute(plan: Plan, settings: ProbeSettings) -> Result<Outcome, Err
     })
     .await
     .map_err(|e| Error::io("the probing thread failed", std::io::Error::other(e)))??;
-    let mut outcome = Outcome {
+    let mut outcome = ProbeResults {
         verdicts: decided,
         packets_sent: 0,
         elapsed: started.elapsed(),

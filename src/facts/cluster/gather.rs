@@ -13,9 +13,9 @@ use kube::api::{Api, DynamicObject, ListParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde::de::DeserializeOwned;
 
-use super::ClusterState;
-use super::access::{self, RulesReview};
-use super::cluster::*;
+use super::*;
+use crate::facts::ClusterState;
+use crate::facts::access::{self, RulesReview};
 use crate::kube::ClusterTarget;
 use crate::kubeproxy::config as proxy_config;
 use crate::kubeproxy::locate::{self, Location};
