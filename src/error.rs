@@ -72,7 +72,7 @@ pub enum Error {
     /// Permissions a command checked before writing and found missing (nothing was written).
     #[error("permission denied: cannot {}", missing.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; cannot "))]
     PermissionsMissing {
-        missing: Vec<crate::permission::Permission>,
+        missing: Vec<crate::permissions::Permission>,
     },
 
     #[error("timed out after {} waiting for {what}", shown(*after))]
@@ -309,7 +309,7 @@ impl Error {
                 ..
             } => Some(format!(
                 "ask a cluster admin for this permission; check it with `{}`",
-                crate::permission::can_i(verb, resource, namespace.as_deref())
+                crate::permissions::can_i(verb, resource, namespace.as_deref())
             )),
             Error::PermissionsMissing { missing } => Some(format!(
                 "nothing was written. Ask a cluster admin for {}; check with: {}",

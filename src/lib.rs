@@ -17,7 +17,6 @@ pub mod metallb;
 pub mod names;
 pub mod net;
 pub mod output;
-pub mod permission;
 pub mod permissions;
 pub mod progress;
 pub mod report;

@@ -55,7 +55,7 @@ impl SourceError {
                 namespace,
             } => format!(
                 "ask for the permission; check it with `{}`",
-                crate::permission::can_i(verb, resource, namespace.as_deref())
+                crate::permissions::can_i(verb, resource, namespace.as_deref())
             ),
             SourceError::Failed { .. } => "retry; run with -v for details".into(),
         }

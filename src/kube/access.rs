@@ -10,7 +10,7 @@ use k8s_openapi::api::authorization::v1::{
 use kube::api::{Api, PostParams};
 
 /// Kept here too: the permissions a command needs are listed next to their review.
-pub use crate::permission::Permission;
+pub use crate::permissions::Permission;
 
 fn review(p: &Permission) -> SelfSubjectAccessReview {
     // `pods/log` is resource `pods`, subresource `log` for the authorizer.

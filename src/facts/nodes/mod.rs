@@ -359,7 +359,7 @@ async fn check_node(
             format!("cannot watch the node-check pod {shown}: {message}"),
             format!(
                 "check `{}`",
-                crate::permission::can_i("watch", "pods", Some(&settings.namespace))
+                crate::permissions::can_i("watch", "pods", Some(&settings.namespace))
             ),
         ),
         Err(_) => {
@@ -431,7 +431,7 @@ async fn collect(pods: &Api<Pod>, ns: &str, name: &str, p: &Pod, node: &str) -> 
         message,
         hint: hint.to_string(),
     };
-    let can_i = |verb: &str, resource: &str| crate::permission::can_i(verb, resource, Some(ns));
+    let can_i = |verb: &str, resource: &str| crate::permissions::can_i(verb, resource, Some(ns));
     if pod::deadline_exceeded(p) {
         return unreadable(
             format!(

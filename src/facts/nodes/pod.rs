@@ -232,7 +232,7 @@ pub fn stuck_reason(
                 format!("the pod's state cannot be read: {e}"),
                 format!(
                     "check `{}` (the node namespace, --node-namespace)",
-                    crate::permission::can_i("list", "pods", Some(namespace))
+                    crate::permissions::can_i("list", "pods", Some(namespace))
                 ),
             );
         }

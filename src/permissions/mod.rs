@@ -6,7 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::kube::access::Permission;
+mod permission;
+pub use permission::{Permission, can_i};
+
 use crate::kube::apply::ObjectRef;
 use crate::kubeproxy::locate::NAMESPACE as KUBE_SYSTEM;
 use crate::metallb::render::{RenderOptions, render};
