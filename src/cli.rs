@@ -470,6 +470,17 @@ pub struct ProbeTuning {
     pub attempts: u32,
 }
 
+impl ProbeTuning {
+    /// The probe pacing as the probe code takes it.
+    pub fn settings(&self) -> crate::facts::probe::Settings {
+        crate::facts::probe::Settings {
+            interface: self.interface.clone(),
+            rate: self.rate,
+            attempts: self.attempts,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct PreflightArgs {
     /// A pool to check, as an IPAddressPool accepts it (CIDRs, ranges a-b, addresses, comma-separated); repeatable.

@@ -153,11 +153,7 @@ async fn probe_service(
         namespace: None,
         pool,
     };
-    let settings = probe::Settings {
-        interface: args.probing.interface.clone(),
-        rate: args.probing.rate,
-        attempts: args.probing.attempts,
-    };
+    let settings = args.probing.settings();
     match probe::run(&[input], &facts, &roots, &settings).await {
         ProbeState::NotRun { reason } => ArpFacts::NotProbed { reason },
         ProbeState::Failed { message, hint } => ArpFacts::Failed { message, hint },

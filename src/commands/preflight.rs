@@ -134,11 +134,7 @@ async fn probe_pools(
             not_run("this host was not read")
         }
         (NodeState::Local { facts, .. }, false) => {
-            let settings = probe::Settings {
-                interface: args.probing.interface.clone(),
-                rate: args.probing.rate,
-                attempts: args.probing.attempts,
-            };
+            let settings = args.probing.settings();
             let probing = probe::run(pools, facts, roots, &settings);
             crate::verbose::timed("ARP-probing the pools", probing).await
         }

@@ -5,7 +5,9 @@
 pub mod node;
 pub mod pod;
 pub mod rollout;
+pub mod service;
 
 pub use node::{node_network_unavailable, node_ready};
 pub use pod::{pod_problem, pod_ready};
 pub use rollout::{RolloutState, RolloutStatus};
+pub use service::{ingress_ips, is_metallbs_load_balancer};

@@ -2,8 +2,6 @@
 //! node announces, and `externalTrafficPolicy: Local` ones whose announcing node has no ready
 //! endpoint (MetalLB announces, kube-proxy drops the traffic).
 
-use std::net::IpAddr;
-
 use k8s_openapi::api::core::v1::{Event, Service};
 use k8s_openapi::jiff::Timestamp;
 
@@ -13,6 +11,8 @@ use crate::checks::Outcome;
 use crate::checks::preflight::{all_of, list, read};
 use crate::facts::doctor::DoctorFacts;
 use crate::facts::metallb::MetalLbFacts;
+pub(crate) use crate::k8s_status::ingress_ips;
+use crate::k8s_status::is_metallbs_load_balancer;
 
 pub const POOL_ANNOTATION: &str = "metallb.io/address-pool";
 pub const IPS_ANNOTATION: &str = "metallb.io/loadBalancerIPs";
@@ -22,28 +22,7 @@ pub const SHARING_ANNOTATION: &str = "metallb.io/allow-shared-ip";
 pub(crate) fn load_balancers(services: &[Service]) -> Vec<&Service> {
     services
         .iter()
-        .filter(|s| {
-            s.spec.as_ref().is_some_and(|spec| {
-                spec.type_.as_deref() == Some("LoadBalancer")
-                    && spec
-                        .load_balancer_class
-                        .as_deref()
-                        .is_none_or(|c| c == "metallb.io/metallb")
-            })
-        })
-        .collect()
-}
-
-/// `status.loadBalancer.ingress[].ip`.
-pub(crate) fn ingress_ips(service: &Service) -> Vec<IpAddr> {
-    service
-        .status
-        .as_ref()
-        .and_then(|s| s.load_balancer.as_ref())
-        .and_then(|lb| lb.ingress.as_ref())
-        .into_iter()
-        .flatten()
-        .filter_map(|i| i.ip.as_deref()?.parse().ok())
+        .filter(|s| is_metallbs_load_balancer(s))
         .collect()
 }
 

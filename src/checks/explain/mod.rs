@@ -18,6 +18,8 @@ use serde::Serialize;
 
 use crate::facts::NodeState;
 use crate::facts::metallb::ArpFacts;
+pub use crate::k8s_status::ingress_ips;
+use crate::k8s_status::is_metallbs_load_balancer;
 use crate::metallb::crds::{IPAddressPool, L2Advertisement, ServiceL2Status};
 use crate::metallb::election;
 use crate::metallb::pools::{covers, selects};
@@ -183,29 +185,10 @@ pub struct Verdict {
 pub fn load_balancers(services: &[Service]) -> Vec<&Service> {
     let mut out: Vec<&Service> = services
         .iter()
-        .filter(|s| {
-            let spec = s.spec.as_ref();
-            spec.and_then(|s| s.type_.as_deref()) == Some("LoadBalancer")
-                && spec
-                    .and_then(|s| s.load_balancer_class.as_deref())
-                    .is_none_or(|c| c == "metallb.io/metallb")
-        })
+        .filter(|s| is_metallbs_load_balancer(s))
         .collect();
     out.sort_by_key(|s| (s.namespace(), s.name_any()));
     out
-}
-
-/// The Service's ingress addresses, in status order.
-pub fn ingress_ips(service: &Service) -> Vec<IpAddr> {
-    service
-        .status
-        .as_ref()
-        .and_then(|s| s.load_balancer.as_ref())
-        .and_then(|lb| lb.ingress.as_ref())
-        .into_iter()
-        .flatten()
-        .filter_map(|i| i.ip.as_deref()?.parse().ok())
-        .collect()
 }
 
 fn same_service(service: &Service, ns: Option<&str>, name: Option<&str>) -> bool {

@@ -583,15 +583,7 @@ fn service_info(s: &Service) -> ServiceInfo {
         namespace: s.metadata.namespace.clone().unwrap_or_default(),
         name: s.metadata.name.clone().unwrap_or_default(),
         load_balancer: spec.and_then(|s| s.type_.as_deref()) == Some("LoadBalancer"),
-        ingress_ips: s
-            .status
-            .as_ref()
-            .and_then(|st| st.load_balancer.as_ref())
-            .and_then(|lb| lb.ingress.as_ref())
-            .into_iter()
-            .flatten()
-            .filter_map(|i| i.ip.as_ref()?.parse().ok())
-            .collect(),
+        ingress_ips: crate::k8s_status::ingress_ips(s),
         annotations: s.metadata.annotations.clone().unwrap_or_default(),
         load_balancer_class: spec.and_then(|s| s.load_balancer_class.clone()),
     }
