@@ -68,6 +68,6 @@ fn documented_permissions_are_fresh() {
     check_or_write(path, &expected, &mut stale);
     assert!(
         stale.is_empty(),
-        "docs/permissions.md differs from src/permissions.rs\nregenerate with: LBCTL_REGENERATE=1 cargo test --test generated_files"
+        "docs/permissions.md differs from src/permissions/mod.rs\nregenerate with: LBCTL_REGENERATE=1 cargo test --test generated_files"
     );
 }

@@ -22,17 +22,21 @@ pub enum Command {
     Install,
     Doctor,
     DoctorNodes,
+    Explain,
+    ExplainNodes,
     Uninstall,
 }
 
 impl Command {
-    pub const ALL: [Command; 7] = [
+    pub const ALL: [Command; 9] = [
         Command::Preflight,
         Command::PreflightNodes,
         Command::EnableStrictarp,
         Command::Install,
         Command::Doctor,
         Command::DoctorNodes,
+        Command::Explain,
+        Command::ExplainNodes,
         Command::Uninstall,
     ];
 
@@ -45,6 +49,8 @@ impl Command {
             Command::Install => "install",
             Command::Doctor => "doctor",
             Command::DoctorNodes => "doctor --nodes",
+            Command::Explain => "explain",
+            Command::ExplainNodes => "explain --nodes",
             Command::Uninstall => "uninstall",
         }
     }
@@ -142,6 +148,13 @@ pub fn list(command: Command, ns: &Namespaces) -> Vec<Entry> {
         Command::Doctor => doctor_reads(&mut l, ns),
         Command::DoctorNodes => {
             doctor_reads(&mut l, ns);
+            node_checks(&mut l, ns);
+        }
+        Command::Explain => explain_reads(&mut l, ns),
+        Command::ExplainNodes => {
+            explain_reads(&mut l, ns);
+            // The speaker's `metallb-excludel2` ConfigMap: which interfaces it never answers on.
+            l.push(&["get"], "", "configmaps", Some(ns.metallb.as_str()));
             node_checks(&mut l, ns);
         }
         Command::Uninstall => uninstall(&mut l, ns),
@@ -361,6 +374,22 @@ fn doctor_reads(l: &mut List, ns: &Namespaces) {
     l.push(&["list"], "metallb.io", "servicel2statuses", mns);
     // dryRun=All: nothing is stored.
     l.push(&["create"], "metallb.io", "ipaddresspools", mns);
+}
+
+/// `facts/explain.rs`: the election's inputs in MetalLB's namespace, and the Service with its
+/// EndpointSlices and events (any namespace: `explain SERVICE -n NS`, or all with `--all`).
+fn explain_reads(l: &mut List, ns: &Namespaces) {
+    let all = None;
+    let mns = Some(ns.metallb.as_str());
+    l.push(&["list"], "", "nodes", all);
+    l.push(&["list"], "", "pods", mns);
+    l.push(&["list"], "apps", "daemonsets", mns);
+    l.push(&["list"], "metallb.io", "ipaddresspools", mns);
+    l.push(&["list"], "metallb.io", "l2advertisements", mns);
+    l.push(&["list"], "metallb.io", "servicel2statuses", mns);
+    l.push(&["get", "list"], "", "services", all);
+    l.push(&["list"], "discovery.k8s.io", "endpointslices", all);
+    l.push(&["list"], "", "events", all);
 }
 
 /// `commands/uninstall.rs`: list lbctl's objects, delete them, watch until they are gone.

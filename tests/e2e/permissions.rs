@@ -115,7 +115,7 @@ fn assert_covered(cluster: &Cluster, command: Command) {
     }
     assert!(
         missing.is_empty(),
-        "{} requested what its list (src/permissions.rs) lacks:\n{}",
+        "{} requested what its list (src/permissions/mod.rs) lacks:\n{}",
         command.name(),
         missing.join("\n")
     );
@@ -185,6 +185,30 @@ fn install_doctor_preflight_and_uninstall_request_only_what_their_lists_hold_sim
 
     admin_ok(&cluster, &["uninstall", "--timeout", "60s"]);
     assert_covered(&cluster, Command::Uninstall);
+}
+
+#[test]
+fn explain_requests_only_what_its_lists_hold_sim_only() {
+    let Some(cluster) = Cluster::sim_only("coverage", Sim::scenario("metallb-healthy")) else {
+        return;
+    };
+    cluster.clear_requests();
+    admin_ok(&cluster, &["explain", "web", "-n", "default", "--no-probe"]);
+    admin_ok(&cluster, &["explain", "--all"]);
+    assert_covered(&cluster, Command::Explain);
+    admin_ok(
+        &cluster,
+        &[
+            "explain",
+            "web",
+            "-n",
+            "default",
+            "--no-probe",
+            "--nodes",
+            "all",
+        ],
+    );
+    assert_covered(&cluster, Command::ExplainNodes);
 }
 
 on_both_backends! {
@@ -319,5 +343,27 @@ fn install_asks_only_for_its_own_permissions_while_strictarp_is_off(backend) {
     assert!(!out.contains("for enable-strictarp"), "{out}");
     // The advice that kube-proxy needs strictARP stays.
     assert!(out.contains("LB111") || out.contains("strictARP"), "{out}");
+}
+}
+
+on_both_backends! {
+/// explain (with and without --nodes, and --all) as users with exactly its documented roles
+/// gives the admin's answer.
+fn explain_runs_with_exactly_its_documented_roles(backend) {
+    let sim = with_user(Sim::scenario("metallb-healthy"), "explainer", &documented_rules(Command::Explain));
+    let sim = with_user(sim, "node-explainer", &documented_rules(Command::ExplainNodes));
+    let Some(cluster) = sim.on(backend) else {
+        return;
+    };
+    for (user, args) in [
+        ("explainer", vec!["explain", "web", "-n", "default", "--no-probe"]),
+        ("explainer", vec!["explain", "--all"]),
+        ("node-explainer", vec!["explain", "web", "-n", "default", "--no-probe", "--nodes", "all"]),
+    ] {
+        let (admin_code, admin_out) = run(cluster.lbctl().args(&args));
+        let (code, out) = run(cluster.lbctl_as(user).args(&args));
+        assert_eq!(code, admin_code, "{user} {args:?}: {out}\nadmin: {admin_out}");
+        assert_eq!(code, Some(0), "{user} {args:?}: {out}");
+    }
 }
 }
