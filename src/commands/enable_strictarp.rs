@@ -187,7 +187,7 @@ impl Steps<'_> {
                 ui.note(msg);
             }
             Decision::Restart => {
-                access::require(self.target, &wanted(true)).await?;
+                access::require(self.target, &permissions::enable_strictarp_required(true)).await?;
                 self.restart(report, staleness::last_change(&cm), None)
                     .await?;
                 report.outcome = StrictArpResult::Restarted;
@@ -237,7 +237,8 @@ impl Steps<'_> {
     }
 
     async fn require_write_permissions(&self, restart: bool) -> Result<()> {
-        access::require(self.target, &wanted(restart)).await?;
+        let wanted = permissions::enable_strictarp_required(restart);
+        access::require(self.target, &wanted).await?;
         self.ui.step(
             "permissions",
             "ok: the ConfigMap can be updated and kube-proxy restarted",
@@ -395,15 +396,4 @@ fn flags_only(
     }
     ui.error("lbctl cannot change a flags-only kube-proxy; follow the steps above, then run `lbctl enable-strictarp --check`");
     ExitCode::CannotRun
-}
-
-/// The command's one permission list (`crate::permissions`, as docs/permissions.md documents
-/// it), less the restart's part with `--no-restart`.
-fn wanted(restart: bool) -> Vec<crate::kube::access::Permission> {
-    let all = permissions::required(permissions::Command::EnableStrictarp, &Default::default());
-    if restart {
-        all
-    } else {
-        permissions::without_restart(all)
-    }
 }

@@ -203,7 +203,8 @@ fn flag_text(flag: Flag) -> &'static str {
 }
 
 /// Summary line, then each address that is not free, then the free addresses as ranges.
-pub fn render_human(report: &ProbeReport) -> String {
+/// The summary line: how many addresses, where, what was found and at what pace.
+fn headline(report: &ProbeReport) -> String {
     let s = &report.summary;
     let mut counts = vec![format!("{} free", s.free)];
     for (n, label) in [
@@ -223,7 +224,7 @@ pub fn render_human(report: &ProbeReport) -> String {
     } else {
         format!(" on {}", report.interfaces.join(", "))
     };
-    let mut out = format!(
+    format!(
         "{} of {}{on}: {} ({}, {} per address at most, {} packets/s, {:.1}s)\n",
         count(s.total as u64, "address", "addresses"),
         report.pools.join(" "),
@@ -232,7 +233,35 @@ pub fn render_human(report: &ProbeReport) -> String {
         report.attempts,
         report.rate,
         report.elapsed_ms as f64 / 1000.0
-    );
+    )
+}
+
+/// One address that is not plainly free, in aligned columns.
+fn verdict_line(verdict: &Verdict, width: usize) -> String {
+    let mut detail = verdict.macs.join(", ");
+    if let Some(ms) = verdict.reply_ms {
+        detail.push_str(&format!(" ({ms} ms)"));
+    }
+    if let Some(reason) = &verdict.reason {
+        detail.push_str(reason);
+    }
+    let flags: Vec<&str> = verdict.flags.iter().map(|f| flag_text(*f)).collect();
+    if !flags.is_empty() {
+        detail.push_str(&format!("; {}", flags.join("; ")));
+    }
+    // Pad before colouring so escape codes do not break the columns.
+    let word = format!("{:<11}", verdict.status.label());
+    format!(
+        "{:<width$}  {}  {}\n",
+        verdict.address.to_string(),
+        word.replace(verdict.status.label(), &status_word(verdict.status)),
+        detail.trim_start_matches("; ")
+    )
+}
+
+pub fn render_human(report: &ProbeReport) -> String {
+    let s = &report.summary;
+    let mut out = headline(report);
     let width = report
         .addresses
         .iter()
@@ -240,25 +269,7 @@ pub fn render_human(report: &ProbeReport) -> String {
         .max()
         .unwrap_or(0);
     for verdict in report.addresses.iter().filter(|v| v.status != Status::Free) {
-        let mut detail = verdict.macs.join(", ");
-        if let Some(ms) = verdict.reply_ms {
-            detail.push_str(&format!(" ({ms} ms)"));
-        }
-        if let Some(reason) = &verdict.reason {
-            detail.push_str(reason);
-        }
-        let flags: Vec<&str> = verdict.flags.iter().map(|f| flag_text(*f)).collect();
-        if !flags.is_empty() {
-            detail.push_str(&format!("; {}", flags.join("; ")));
-        }
-        // Pad before colouring so escape codes do not break the columns.
-        let word = format!("{:<11}", verdict.status.label());
-        out.push_str(&format!(
-            "{:<width$}  {}  {}\n",
-            verdict.address.to_string(),
-            word.replace(verdict.status.label(), &status_word(verdict.status)),
-            detail.trim_start_matches("; ")
-        ));
+        out.push_str(&verdict_line(verdict, width));
     }
     let free = report.addresses.iter().filter(|v| v.status == Status::Free);
     for run in compress(free.clone().map(|v| v.address)) {

@@ -171,6 +171,13 @@ pub fn required(command: Command, ns: &Namespaces) -> Vec<Permission> {
         .collect()
 }
 
+/// What enable-strictarp's pre-check requires: its one list, less the restart's part with
+/// `--no-restart` (`restart` false).
+pub fn enable_strictarp_required(restart: bool) -> Vec<Permission> {
+    let all = required(Command::EnableStrictarp, &Namespaces::default());
+    if restart { all } else { without_restart(all) }
+}
+
 /// `enable-strictarp --no-restart` leaves the DaemonSet alone: no restart patch, no watch.
 pub fn without_restart(wanted: Vec<Permission>) -> Vec<Permission> {
     wanted
