@@ -308,7 +308,7 @@ fn every_metallb_command_runs_with_exactly_its_documented_roles(backend) {
             .is_some(),
         "nothing was deleted"
     );
-    let (code, out) = run(cluster.lbctl_as("uninstaller").args(["uninstall", "--timeout", "90s"]));
+    let (code, out) = run(cluster.lbctl_as("uninstaller").args(["uninstall", "--timeout", "120s"]));
     assert_eq!(code, Some(0), "{out}");
 }
 }
