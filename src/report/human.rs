@@ -329,7 +329,20 @@ mod tests {
             text.contains("  - LB202 w2 title of LB202: other reason"),
             "{text}"
         );
-        // JSON and JUnit keep one entry per node.
+        // -v gives each node its own line; JSON and JUnit keep one entry per node.
+        let every = render(
+            &report,
+            Style {
+                every_skip: true,
+                ..Style::PLAIN
+            },
+        );
+        for node in ["cp1", "w2"] {
+            assert!(
+                every.contains(&format!("  - LB201 {node} title of LB201: {skipped}\n")),
+                "{every}"
+            );
+        }
         let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
         assert_eq!(json["checks"].as_array().unwrap().len(), 9);
         let junit = crate::report::junit::render(&report);
