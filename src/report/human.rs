@@ -1,5 +1,6 @@
 //! Human report: checks grouped by area, one symbol per status, hint and docs lines under
-//! anything that needs attention, then a summary line. Skips are always shown with the reason.
+//! anything that needs attention, then a summary line. Skips are always shown with the reason;
+//! skips that share a reason share a line (`-v` gives each its own, as JSON and JUnit do).
 
 use std::fmt::Write;
 
@@ -13,20 +14,24 @@ use crate::checks::{Check, Status};
 pub struct Style {
     pub color: bool,
     pub unicode: bool,
+    /// One line per skipped check even where several share a reason (`-v`).
+    pub every_skip: bool,
 }
 
 impl Style {
     pub const PLAIN: Style = Style {
         color: false,
         unicode: true,
+        every_skip: false,
     };
 
     /// The style for stdout: colour as `--color` decided (see `output::init_color`), symbols as
-    /// the locale allows.
+    /// the locale allows, every skip on its own line under `-v`.
     pub fn for_stdout() -> Style {
         Style {
             color: colored::control::SHOULD_COLORIZE.should_colorize(),
             unicode: unicode_from_env(),
+            every_skip: crate::verbose::enabled(1),
         }
     }
 }
@@ -124,8 +129,31 @@ pub fn render(report: &Report, style: Style) -> String {
         let checks: Vec<&Check> = report.checks.iter().filter(|c| c.area == area).collect();
         for (i, c) in checks.iter().enumerate() {
             let sym = paint(symbol(c.status, style), c.status, style);
+            if let Some(reason) = shared_skip(c, &checks, style) {
+                // Checks of the area skipped for one reason (all of the cluster's when there
+                // is no kubeconfig) share one line where the first one stood.
+                if checks[..i]
+                    .iter()
+                    .any(|e| shared_skip(e, &checks, style) == Some(reason))
+                {
+                    continue;
+                }
+                let ids: Vec<String> = checks[i..]
+                    .iter()
+                    .filter(|e| shared_skip(e, &checks, style) == Some(reason))
+                    .map(|e| e.id.clone())
+                    .collect();
+                let cause = reason.strip_prefix("skipped: ").unwrap_or(reason);
+                let _ = writeln!(
+                    out,
+                    "  {sym} {} skipped ({}): {cause}",
+                    count(ids.len(), "check"),
+                    crate::checks::preflight::list(&ids, 20)
+                );
+                continue;
+            }
             let id = match &c.node {
-                Some(_) if same_skip(c).is_some() => {
+                Some(_) if !style.every_skip && same_skip(c).is_some() => {
                     // Nodes skipped for the same reason share one line (JSON and JUnit
                     // keep one entry per node); the line stands where the first one was.
                     if checks[..i].iter().any(|e| same_skip(e) == same_skip(c)) {
@@ -177,6 +205,14 @@ pub fn render(report: &Report, style: Style) -> String {
     out
 }
 
+/// For a skipped check that is not per node: its reason, when at least one other such check
+/// of the area has the same one (and `-v` did not ask for every check).
+fn shared_skip<'a>(c: &'a Check, area: &[&Check], style: Style) -> Option<&'a str> {
+    let alike = |e: &Check| e.status == Status::Skip && e.node.is_none() && e.message == c.message;
+    (!style.every_skip && alike(c) && area.iter().filter(|e| alike(e)).count() > 1)
+        .then_some(c.message.as_str())
+}
+
 /// For a per-node skip: what must match for two nodes to share one line.
 fn same_skip(c: &Check) -> Option<(&str, &str, &str)> {
     (c.status == Status::Skip && c.node.is_some()).then_some((&c.id, &c.title, &c.message))
@@ -198,6 +234,7 @@ mod tests {
         let style = Style {
             color: false,
             unicode: false,
+            every_skip: false,
         };
         let text = render(&sample::report(), style);
         assert!(text.is_ascii());
@@ -292,7 +329,20 @@ mod tests {
             text.contains("  - LB202 w2 title of LB202: other reason"),
             "{text}"
         );
-        // JSON and JUnit keep one entry per node.
+        // -v gives each node its own line; JSON and JUnit keep one entry per node.
+        let every = render(
+            &report,
+            Style {
+                every_skip: true,
+                ..Style::PLAIN
+            },
+        );
+        for node in ["cp1", "w2"] {
+            assert!(
+                every.contains(&format!("  - LB201 {node} title of LB201: {skipped}\n")),
+                "{every}"
+            );
+        }
         let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
         assert_eq!(json["checks"].as_array().unwrap().len(), 9);
         let junit = crate::report::junit::render(&report);
@@ -300,6 +350,86 @@ mod tests {
             junit.contains("name=\"LB202 w1 title of LB202\""),
             "{junit}"
         );
+    }
+
+    /// A run without a kubeconfig: the area's checks skipped for one reason share one line;
+    /// a lone skip and a skip for another reason keep theirs; `-v` shows every check.
+    fn without_kubeconfig() -> Report {
+        let sample = sample::report();
+        let base = sample.checks[2].clone();
+        let check = |id: &str, area: &str, status: Status, message: &str| {
+            let mut c = base.clone();
+            c.id = id.into();
+            c.title = format!("title of {id}");
+            c.docs = crate::checks::model::docs_anchor(id);
+            c.area = area.into();
+            c.status = status;
+            c.message = message.into();
+            c
+        };
+        let no_cluster = "skipped: LB101 could not run";
+        let checks = vec![
+            check("LB101", "cluster", Status::Error, "no kubeconfig found"),
+            check("LB102", "cluster", Status::Skip, no_cluster),
+            check("LB103", "cluster", Status::Skip, no_cluster),
+            check("LB104", "cluster", Status::Skip, "another reason"),
+            check("LB105", "cluster", Status::Skip, no_cluster),
+            check("LB110", "kube-proxy", Status::Skip, no_cluster),
+            check("LB301", "pool", Status::Pass, "11 addresses"),
+            check("LB302", "pool", Status::Skip, "no --config given"),
+            check("LB303", "pool", Status::Skip, no_cluster),
+            check("LB304", "pool", Status::Skip, no_cluster),
+        ];
+        Report::new("preflight", None, checks, ExitCode::CannotRun)
+    }
+
+    #[test]
+    fn checks_skipped_for_the_same_reason_share_one_line_per_area() {
+        let report = without_kubeconfig();
+        let text = render(&report, Style::PLAIN);
+        insta::assert_snapshot!(text);
+        assert!(
+            text.contains("\n  - 3 checks skipped (LB102, LB103, LB105): LB101 could not run\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n  - LB104 title of LB104: another reason\n"),
+            "{text}"
+        );
+        // Alone in its area, a skip keeps its own line.
+        assert!(
+            text.contains("\n  - LB110 title of LB110: skipped: LB101 could not run\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n  - 2 checks skipped (LB303, LB304): LB101 could not run\n"),
+            "{text}"
+        );
+        assert!(!text.contains("LB102 title"), "{text}");
+        assert!(text.contains("10 checks: 1 passed"), "{text}");
+    }
+
+    #[test]
+    fn verbose_json_and_junit_keep_every_skipped_check() {
+        let report = without_kubeconfig();
+        let style = Style {
+            every_skip: true,
+            ..Style::PLAIN
+        };
+        let text = render(&report, style);
+        assert!(!text.contains("checks skipped"), "{text}");
+        for id in ["LB102", "LB103", "LB105", "LB303", "LB304"] {
+            assert!(
+                text.contains(&format!(
+                    "  - {id} title of {id}: skipped: LB101 could not run\n"
+                )),
+                "{text}"
+            );
+        }
+        let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+        assert_eq!(json["checks"].as_array().unwrap().len(), 10);
+        let junit = crate::report::junit::render(&report);
+        assert!(junit.contains("name=\"LB103 title of LB103\""), "{junit}");
     }
 
     #[test]

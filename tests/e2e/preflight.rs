@@ -419,6 +419,54 @@ fn without_a_cluster_preflight_is_exit_3_unless_local() {
     }
 }
 
+/// Without a kubeconfig the human report says the cause once per area, not once per check;
+/// `-v` lists every check again.
+#[test]
+fn without_a_cluster_the_skipped_checks_share_one_line_per_area() {
+    let dir = tempfile::tempdir().unwrap();
+    let proc = dir.path().join("proc");
+    write_workstation_proc(&proc);
+    let run = |verbose: bool| {
+        let mut cmd = Command::cargo_bin("lbctl").unwrap();
+        cmd.env_remove("KUBECONFIG")
+            .env_remove("KUBERNETES_SERVICE_HOST")
+            .env_remove("KUBERNETES_SERVICE_PORT")
+            .env("HOME", dir.path())
+            .args(["preflight", "--no-probe", "--color", "never", "--proc-root"])
+            .arg(&proc)
+            .args(["--pool", "192.168.10.240-192.168.10.250"]);
+        if verbose {
+            cmd.arg("-v");
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(3), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let quiet = run(false);
+    for line in [
+        "  - 7 checks skipped (LB102, LB103, LB104, LB105, LB106, LB107, LB108): LB101 could not run\n",
+        "  - 4 checks skipped (LB110, LB111, LB112, LB113): LB101 could not run\n",
+        "  - 5 checks skipped (LB303, LB304, LB305, LB306, LB307): LB101 could not run\n",
+    ] {
+        assert!(quiet.contains(line), "{quiet}");
+    }
+    assert!(quiet.contains("no kubeconfig found"), "{quiet}");
+    assert!(
+        quiet.contains("7 checks skipped (LB200, LB201, LB202, LB203, LB204, LB205, LB206): without the cluster"),
+        "{quiet}"
+    );
+    assert!(!quiet.contains("LB102 Kubernetes version"), "{quiet}");
+    let every = quiet.lines().count();
+    assert!(every < 25, "{quiet}");
+    let verbose = run(true);
+    assert!(!verbose.contains("checks skipped"), "{verbose}");
+    assert!(
+        verbose.contains("  - LB102 Kubernetes version supported: skipped: LB101 could not run\n"),
+        "{verbose}"
+    );
+    assert!(verbose.lines().count() > every + 20, "{verbose}");
+}
+
 on_both_backends! {
 fn a_bad_context_or_no_right_to_list_nodes_is_exit_3_without_judging_this_host(backend) {
     let text = std::fs::read_to_string(fixture("kubeadm-iptables")).unwrap();
