@@ -14,7 +14,6 @@ mod netns_support;
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use kube_sim::Scenario;
 use netns_support::Lab;
@@ -76,25 +75,7 @@ fn inner(spec: &str) {
             .insert("nodeFacts".into(), json!({"w1": dump(w1), "w2": dump(w2)}));
     }
     let sim = kube_sim::spawn(s).expect("kube-sim starts");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let announcer = loop {
-        let statuses = sim.store().list(
-            "metallb.io/v1beta1",
-            "ServiceL2Status",
-            Some("metallb-system"),
-        );
-        if let Some(node) = statuses
-            .iter()
-            .find_map(|s| s["status"]["node"].as_str().map(str::to_string))
-        {
-            break node;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "MetalLB never announced the service"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let announcer = netns_support::wait_for_announcer(&sim);
     let (node_ns, other_ns) = if announcer == "w1" {
         (w1, w2)
     } else {

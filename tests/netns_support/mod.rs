@@ -41,6 +41,30 @@ macro_rules! require_lab {
 static SERIAL: AtomicUsize = AtomicUsize::new(0);
 
 /// Runs a command and panics with its stderr when it fails.
+/// The node kube-sim's MetalLB stand-in announces the (one) LoadBalancer Service from, once
+/// its ServiceL2Status appears (30 s at most).
+pub fn wait_for_announcer(sim: &kube_sim::SimHandle) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let statuses = sim.store().list(
+            "metallb.io/v1beta1",
+            "ServiceL2Status",
+            Some("metallb-system"),
+        );
+        if let Some(node) = statuses
+            .iter()
+            .find_map(|s| s["status"]["node"].as_str().map(str::to_string))
+        {
+            return node;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "MetalLB never announced the service"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 pub fn run(program: &str, args: &[&str]) -> Output {
     let output = Command::new(program)
         .args(args)
