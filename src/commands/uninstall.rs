@@ -10,9 +10,10 @@ use tokio::time::Instant;
 use crate::cli::{GlobalArgs, UninstallArgs};
 use crate::kube::apply::{ObjectRef, delete};
 use crate::kube::deadline::Deadline;
-use crate::kube::wait::until_gone;
+use crate::kube::wait::{until_cached, until_gone};
 use crate::kube::{ClusterTarget, access, connect};
 use crate::metallb::VERSION;
+use crate::metallb::crds::stored_kinds;
 use crate::metallb::existing::{managed_selector, snapshot};
 use crate::metallb::render::{RenderOptions, render};
 use crate::metallb::steps::{self, delete_groups, delete_permissions, pool_kinds};
@@ -92,7 +93,14 @@ pub async fn run(global: &GlobalArgs, args: &UninstallArgs) -> Result<ExitCode> 
                 .bound(
                     &target,
                     label,
-                    delete_group(&target, &progress, label, group, deadline),
+                    delete_group(
+                        &target,
+                        &progress,
+                        label,
+                        group,
+                        &outcome.namespace,
+                        deadline,
+                    ),
                 )
                 .await
                 .map_err(|e| e.with_progress(steps::progress(&labels, label, "lbctl uninstall")))?;
@@ -147,9 +155,23 @@ async fn delete_group(
     progress: &Progress,
     label: &str,
     group: &[ObjectRef],
+    namespace: &str,
     deadline: Deadline,
 ) -> Result<()> {
     let t = Instant::now();
+    let crds: Vec<&str> = group
+        .iter()
+        .filter(|r| r.kind == "CustomResourceDefinition")
+        .map(|r| r.name.as_str())
+        .collect();
+    if !crds.is_empty() {
+        // So that each CRD's finalizer can list what it must delete at once (see `until_cached`).
+        let kinds: Vec<_> = stored_kinds(namespace)
+            .into_iter()
+            .filter(|k| crds.contains(&format!("{}.{}", k.plural, k.group).as_str()))
+            .collect();
+        until_cached(target, &kinds, namespace, deadline.at).await;
+    }
     for r in group {
         delete(target, r, false).await?;
     }

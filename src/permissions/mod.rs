@@ -409,6 +409,15 @@ fn uninstall(l: &mut List, ns: &Namespaces) {
             namespace.as_deref(),
         );
     }
+    for kind in crate::metallb::crds::stored_kinds(&ns.metallb) {
+        l.optional(
+            &["list"],
+            &kind.group,
+            &kind.plural,
+            Some(&ns.metallb),
+            "only so that a busy API server deletes the CRDs without delay",
+        );
+    }
 }
 
 /// RBAC's order of verbs, for stable documents.

@@ -506,6 +506,21 @@ fn uninstall_removes_everything_and_install_works_again(backend) {
                 .ends_with("/namespaces/metallb-system"),
             "{deletes:?}"
         );
+        // Each CRD's objects are read from the API server's cache (its watch cache built, or
+        // the CRD's finalizer can fail for minutes on a real server) before the CRDs go.
+        let requests = cluster.requests();
+        let first_crd_delete = requests
+            .iter()
+            .position(|r| r.method == "DELETE" && r.path.contains("/customresourcedefinitions/"))
+            .expect("the CRDs are deleted");
+        for stored in ["v1beta1/namespaces/metallb-system/bfdprofiles", "v1beta2/namespaces/metallb-system/bgppeers"] {
+            assert!(
+                requests[..first_crd_delete].iter().any(|r| r.verb == "list"
+                    && r.path == format!("/apis/metallb.io/{stored}")
+                    && r.query.contains("resourceVersion=0")),
+                "{stored} was not listed from the cache before the CRDs were deleted"
+            );
+        }
     }
     // The namespace is really gone (on a real cluster the namespace controller finalizes it).
     assert!(get(&cluster, "v1", "Namespace", None, NS).is_none());

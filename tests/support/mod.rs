@@ -559,7 +559,9 @@ fn command(kubeconfig: &Path, home: &Path) -> assert_cmd::Command {
         .env_remove("LC_CTYPE")
         .arg("--kubeconfig")
         .arg(kubeconfig)
-        .timeout(Duration::from_secs(120));
+        // Longer than any `--timeout` a test passes, so a slow server ends in lbctl's own timeout
+        // message (what it waited for, what held it) rather than in a kill without output.
+        .timeout(Duration::from_secs(240));
     cmd
 }
 

@@ -79,6 +79,22 @@ pub fn all(namespace: &str) -> Vec<CustomResourceDefinition> {
     crds
 }
 
+/// Each CRD's objects as the API server stores them: group, storage version, kind and plural.
+pub fn stored_kinds(namespace: &str) -> Vec<kube::core::ApiResource> {
+    all(namespace)
+        .into_iter()
+        .filter_map(|crd| {
+            let version = crd.spec.versions.iter().find(|v| v.storage)?.name.clone();
+            let gvk =
+                kube::core::GroupVersionKind::gvk(&crd.spec.group, &version, &crd.spec.names.kind);
+            Some(kube::core::ApiResource::from_gvk_with_plural(
+                &gvk,
+                &crd.spec.names.plural,
+            ))
+        })
+        .collect()
+}
+
 /// BGPPeer objects are stored as v1beta2; MetalLB's webhook converts v1beta1 requests.
 fn with_conversion_webhook(
     mut crd: CustomResourceDefinition,
