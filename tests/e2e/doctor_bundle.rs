@@ -273,3 +273,56 @@ fn a_bundle_path_in_a_missing_directory_is_refused_before_any_request_sim_only()
     assert!(cluster.requests().is_empty(), "{:?}", cluster.requests());
     assert!(!path.parent().unwrap().exists());
 }
+
+/// A speaker container that restarted: the bundle holds its previous container's log beside
+/// the current one (kube-sim is what can make a container restart).
+#[test]
+fn a_restarted_containers_previous_log_is_in_the_bundle_sim_only() {
+    let Some(cluster) = Cluster::sim_only("previous log", Sim::scenario("metallb-healthy")) else {
+        return;
+    };
+    cluster.settle(|c| {
+        let pods = metallb_pods(c);
+        pods.len() >= 2 && pods.iter().all(running)
+    });
+    let pods = metallb_pods(&cluster);
+    let speaker = pods
+        .iter()
+        .map(|p| p["metadata"]["name"].as_str().unwrap().to_string())
+        .find(|n| n.starts_with("speaker-"))
+        .expect("a speaker pod");
+    let store = cluster.sim().store();
+    store.set_pod_log("metallb-system", &speaker, "before the crash\n");
+    store
+        .restart_container("metallb-system", &speaker, "speaker")
+        .expect("the speaker restarts");
+    store.set_pod_log("metallb-system", &speaker, "after the restart\n");
+    let archive = cluster.dir().join("restarted.tar.gz");
+    let out = cluster
+        .lbctl()
+        .args(["doctor", "--no-probe", "--bundle"])
+        .arg(&archive)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = output_text(&out);
+    assert!(archive.exists(), "{stdout}\n{stderr}");
+    let files = unpack(&archive);
+    assert_eq!(
+        text(&files, &format!("logs/{speaker}/speaker.log")),
+        "after the restart\n"
+    );
+    assert_eq!(
+        text(&files, &format!("logs/{speaker}/speaker.previous.log")),
+        "before the crash\n"
+    );
+    let previous: Vec<&String> = files
+        .keys()
+        .filter(|k| k.ends_with(".previous.log"))
+        .collect();
+    assert_eq!(
+        previous.len(),
+        1,
+        "only the restarted container: {previous:?}"
+    );
+    assert!(text(&files, "MANIFEST.txt").contains("not collected (0):"));
+}
