@@ -186,6 +186,12 @@ fn install_doctor_preflight_and_uninstall_request_only_what_their_lists_hold_sim
         .lbctl()
         .args(["doctor", "--no-probe", "--nodes", "all"]));
     assert_covered(&cluster, Command::DoctorNodes);
+    let bundle = cluster.dir().join("coverage.tar.gz");
+    admin_ok(
+        &cluster,
+        &["doctor", "--no-probe", "--bundle", bundle.to_str().unwrap()],
+    );
+    assert_covered(&cluster, Command::DoctorBundle);
 
     admin_ok(&cluster, &["uninstall", "--timeout", "60s"]);
     assert_covered(&cluster, Command::Uninstall);
