@@ -11,7 +11,7 @@ use base64::Engine;
 use serde_json::Value;
 
 use crate::permissions::{documented_rules, without};
-use crate::support::{self, Backend, Cluster, Sim, output_text};
+use crate::support::{Backend, Cluster, Sim, output_text};
 use lbctl::permissions::Command;
 
 /// The archive's files by path below its one `lbctl-bundle-<time>/` directory.
