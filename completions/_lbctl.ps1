@@ -203,6 +203,8 @@ Register-ArgumentCompleter -Native -CommandName 'lbctl' -ScriptBlock {
             [CompletionResult]::new('--node-namespace', '--node-namespace', [CompletionResultType]::ParameterName, 'Namespace of the node-check pods; it must allow privileged pods (hostNetwork)')
             [CompletionResult]::new('--node-timeout', '--node-timeout', [CompletionResultType]::ParameterName, 'How long one node-check pod may take, image pull included, e.g. 90s')
             [CompletionResult]::new('--node-concurrency', '--node-concurrency', [CompletionResultType]::ParameterName, 'How many node-check pods run at the same time')
+            [CompletionResult]::new('--bundle', '--bundle', [CompletionResultType]::ParameterName, 'Also write a support bundle to FILE (.tar.gz): the report, MetalLB''s objects and logs, events, nodes, kube-proxy; never Secret values')
+            [CompletionResult]::new('--bundle-log-lines', '--bundle-log-lines', [CompletionResultType]::ParameterName, 'Lines of each MetalLB container''s log in the bundle (the newest)')
             [CompletionResult]::new('--proc-root', '--proc-root', [CompletionResultType]::ParameterName, 'Read host facts from this proc tree instead of /proc (tests)')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use (default: the current context)')

@@ -173,7 +173,7 @@ _lbctl() {
             return 0
             ;;
         lbctl__subcmd__doctor)
-            opts="-i -o -v -h -V --ignore --fail-on --junit --wait --probe --no-probe --interface --rate --attempts --nodes --node-image --node-namespace --node-timeout --node-concurrency --proc-root --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
+            opts="-i -o -v -h -V --ignore --fail-on --junit --wait --probe --no-probe --interface --rate --attempts --nodes --node-image --node-namespace --node-timeout --node-concurrency --bundle --bundle-log-lines --proc-root --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -228,6 +228,14 @@ _lbctl() {
                     return 0
                     ;;
                 --node-concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bundle)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bundle-log-lines)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

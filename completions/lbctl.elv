@@ -193,6 +193,8 @@ set edit:completion:arg-completer[lbctl] = {|@words|
             cand --node-namespace 'Namespace of the node-check pods; it must allow privileged pods (hostNetwork)'
             cand --node-timeout 'How long one node-check pod may take, image pull included, e.g. 90s'
             cand --node-concurrency 'How many node-check pods run at the same time'
+            cand --bundle 'Also write a support bundle to FILE (.tar.gz): the report, MetalLB''s objects and logs, events, nodes, kube-proxy; never Secret values'
+            cand --bundle-log-lines 'Lines of each MetalLB container''s log in the bundle (the newest)'
             cand --proc-root 'Read host facts from this proc tree instead of /proc (tests)'
             cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)'
             cand --context 'The kubeconfig context to use (default: the current context)'

@@ -186,6 +186,8 @@ complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l node-image -d 'Im
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l node-namespace -d 'Namespace of the node-check pods; it must allow privileged pods (hostNetwork)' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l node-timeout -d 'How long one node-check pod may take, image pull included, e.g. 90s' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l node-concurrency -d 'How many node-check pods run at the same time' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l bundle -d 'Also write a support bundle to FILE (.tar.gz): the report, MetalLB\'s objects and logs, events, nodes, kube-proxy; never Secret values' -r -F
+complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l bundle-log-lines -d 'Lines of each MetalLB container\'s log in the bundle (the newest)' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l proc-root -d 'Read host facts from this proc tree instead of /proc (tests)' -r -F
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)' -r -F
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l context -d 'The kubeconfig context to use (default: the current context)' -r

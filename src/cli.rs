@@ -193,9 +193,16 @@ The API requests are a fixed set of lists, whatever the number of nodes and serv
 --nodes all|SELECTOR it also checks the ARP sysctls, IPVS modules and memberlist port of every \
 selected node through a short-lived read-only pod on each (docs/node-checks.md). Every \
 result has a check ID documented in docs/checks.md.\n\n\
+With --bundle FILE.tar.gz it also writes a support bundle: the report (JSON), the version, MetalLB's \
+objects (every metallb.io kind, the webhook configuration, Deployments, DaemonSets, pods), the last \
+--bundle-log-lines lines of every MetalLB container's log (and of the previous container after a \
+restart), events of MetalLB's namespace and of every LoadBalancer Service, those Services, nodes, \
+kube-proxy's DaemonSet and ConfigMap, node facts with --nodes, and MANIFEST.txt listing what could \
+not be read and why. Secrets appear as names, types and keys only; no kubeconfig, token or key.\n\n\
 Exit codes: 0 all checks passed (warnings allowed unless --fail-on warning), 1 a check failed, \
-2 bad flags, 3 a check could not run (unreachable, permission) and none failed.",
-        after_help = "Examples:\n  lbctl doctor\n  lbctl install --pool 192.168.10.240/28 && lbctl doctor --wait 2m --junit doctor.xml\n  lbctl doctor --no-probe -o json | jq '.checks[] | select(.status != \"pass\")'\n  lbctl doctor --ignore LB414 --fail-on warning\n  lbctl doctor --nodes node-role.kubernetes.io/worker"
+2 bad flags or a --bundle path whose directory does not exist, 3 a check could not run \
+(unreachable, permission) and none failed, or the bundle could not be written.",
+        after_help = "Examples:\n  lbctl doctor\n  lbctl install --pool 192.168.10.240/28 && lbctl doctor --wait 2m --junit doctor.xml\n  lbctl doctor --no-probe -o json | jq '.checks[] | select(.status != \"pass\")'\n  lbctl doctor --ignore LB414 --fail-on warning\n  lbctl doctor --nodes node-role.kubernetes.io/worker\n  lbctl doctor --bundle lbctl-bundle.tar.gz   # for a support request"
     )]
     Doctor(DoctorArgs),
 
@@ -595,9 +602,28 @@ pub struct DoctorArgs {
     #[command(flatten)]
     pub nodes: NodeCheckArgs,
 
+    /// Also write a support bundle to FILE (.tar.gz): the report, MetalLB's objects and logs, events, nodes, kube-proxy; never Secret values.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+
+    /// Lines of each MetalLB container's log in the bundle (the newest).
+    #[arg(long, value_name = "N", requires = "bundle", default_value_t = crate::bundle::DEFAULT_LOG_LINES,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub bundle_log_lines: u32,
+
     /// Read host facts from this proc tree instead of /proc (tests).
     #[arg(long, value_name = "DIR", hide = true)]
     pub proc_root: Option<PathBuf>,
+}
+
+impl DoctorArgs {
+    /// `--bundle` and its settings, as plain data.
+    pub fn bundle_settings(&self) -> Option<crate::bundle::Settings> {
+        self.bundle.as_ref().map(|path| crate::bundle::Settings {
+            path: path.clone(),
+            log_lines: self.bundle_log_lines,
+        })
+    }
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 //! Layout: `cli` holds the flag definitions, `commands` one orchestration file per subcommand,
 //! and the pure rules live in their domain modules; I/O stays at the edges (`kube`).
 
+pub mod bundle;
 pub mod checks;
 pub mod cli;
 pub mod commands;

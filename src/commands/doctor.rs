@@ -23,6 +23,10 @@ pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> Result<ExitCode> {
     // Bad input stops here, before anything is contacted (exit 2).
     let policy = Policy::new(&args.checks.ignore, args.checks.fail_on, &doctor::ids())?;
     let node_settings = args.nodes.settings()?;
+    let bundle = args.bundle_settings();
+    if let Some(b) = &bundle {
+        crate::bundle::check_path(&b.path)?;
+    }
     let roots = match &args.proc_root {
         Some(dir) => HostRoots::with_proc(dir),
         None => HostRoots::default(),
@@ -45,14 +49,55 @@ pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> Result<ExitCode> {
         gather(global, args, &target, &roots)
     })
     .await;
-    let target = Target::of(&judged.facts.preflight.cluster);
-    let report = Report::new("doctor", target, judged.checks, judged.exit_code);
+    let shown = Target::of(&judged.facts.preflight.cluster);
+    let report = Report::new("doctor", shown, judged.checks, judged.exit_code);
     report::emit(
         &report,
         is_json(global.output),
         args.checks.junit.as_deref(),
     )?;
+    if let Some(b) = &bundle {
+        let written = write_bundle(global, b, &target, &report, node_states.as_deref()).await?;
+        let line = crate::bundle::closing_line(&written);
+        // stdout stays one JSON document with -o json.
+        if is_json(global.output) {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    }
     Ok(judged.exit_code)
+}
+
+/// `--bundle`: the report as `-o json` prints it, the version, the node facts `--nodes`
+/// gathered (its pods are not run again) and what the bundle reads from the cluster.
+async fn write_bundle(
+    global: &GlobalArgs,
+    settings: &crate::bundle::Settings,
+    target: &ClusterTarget,
+    report: &Report,
+    node_states: Option<&[(String, NodeState)]>,
+) -> Result<crate::bundle::Written> {
+    let mut contents = crate::bundle::Contents::default();
+    contents.file("report.json", format!("{}\n", report.to_json()));
+    let server = report
+        .target
+        .as_ref()
+        .and_then(|t| t.server_version.clone());
+    contents.file(
+        "version.txt",
+        crate::commands::version::VersionReport::with_server(server).text(str::to_string),
+    );
+    if let Some(states) = node_states {
+        contents.files.extend(crate::bundle::node_facts(states));
+    }
+    crate::verbose::timed(
+        "collecting the support bundle",
+        crate::bundle::collect(target, &global.metallb_namespace, settings, &mut contents),
+    )
+    .await;
+    let root = crate::bundle::root_name(jiff::Timestamp::now());
+    crate::bundle::write(&settings.path, &root, &contents)
 }
 
 async fn gather(

@@ -25,12 +25,8 @@ pub struct VersionReport {
 }
 
 pub async fn run(global: &GlobalArgs, args: &VersionArgs) -> Result<ExitCode> {
-    let mut report = VersionReport {
-        lbctl_version: env!("CARGO_PKG_VERSION"),
-        metallb_version: metallb::VERSION,
-        server_version: None,
-        server_error: None,
-    };
+    let mut report = VersionReport::with_server(None);
+    report.server_error = None;
     if !args.client {
         match server_version(global).await {
             Ok(v) => report.server_version = Some(v),
@@ -40,15 +36,39 @@ pub async fn run(global: &GlobalArgs, args: &VersionArgs) -> Result<ExitCode> {
     if is_json(global.output) {
         print_json(&report);
     } else {
-        println!("lbctl:   v{}", report.lbctl_version);
-        println!("MetalLB: {} (embedded)", report.metallb_version);
-        match (&report.server_version, &report.server_error) {
-            (Some(v), _) => println!("Server:  {v}"),
-            (None, Some(e)) => println!("Server:  {}", format!("unavailable ({e})").dimmed()),
-            (None, None) => {}
-        }
+        print!("{}", report.text(|s| s.dimmed().to_string()));
     }
     Ok(ExitCode::Ok)
+}
+
+impl VersionReport {
+    /// The report as `lbctl version` prints it; `dim` styles the reason a server version is
+    /// missing (plain text for a file).
+    pub fn text(&self, dim: impl Fn(&str) -> String) -> String {
+        let mut out = format!(
+            "lbctl:   v{}\nMetalLB: {} (embedded)\n",
+            self.lbctl_version, self.metallb_version
+        );
+        match (&self.server_version, &self.server_error) {
+            (Some(v), _) => out.push_str(&format!("Server:  {v}\n")),
+            (None, Some(e)) => out.push_str(&format!(
+                "Server:  {}\n",
+                dim(&format!("unavailable ({e})"))
+            )),
+            (None, None) => {}
+        }
+        out
+    }
+
+    /// This lbctl's versions with the server version doctor read (`None`: not read).
+    pub fn with_server(server_version: Option<String>) -> VersionReport {
+        VersionReport {
+            lbctl_version: env!("CARGO_PKG_VERSION"),
+            metallb_version: metallb::VERSION,
+            server_error: server_version.is_none().then(|| "not read".to_string()),
+            server_version,
+        }
+    }
 }
 
 async fn server_version(global: &GlobalArgs) -> std::result::Result<String, String> {

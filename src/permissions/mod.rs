@@ -22,19 +22,21 @@ pub enum Command {
     Install,
     Doctor,
     DoctorNodes,
+    DoctorBundle,
     Explain,
     ExplainNodes,
     Uninstall,
 }
 
 impl Command {
-    pub const ALL: [Command; 9] = [
+    pub const ALL: [Command; 10] = [
         Command::Preflight,
         Command::PreflightNodes,
         Command::EnableStrictarp,
         Command::Install,
         Command::Doctor,
         Command::DoctorNodes,
+        Command::DoctorBundle,
         Command::Explain,
         Command::ExplainNodes,
         Command::Uninstall,
@@ -49,6 +51,7 @@ impl Command {
             Command::Install => "install",
             Command::Doctor => "doctor",
             Command::DoctorNodes => "doctor --nodes",
+            Command::DoctorBundle => "doctor --bundle",
             Command::Explain => "explain",
             Command::ExplainNodes => "explain --nodes",
             Command::Uninstall => "uninstall",
@@ -149,6 +152,10 @@ pub fn list(command: Command, ns: &Namespaces) -> Vec<Entry> {
         Command::DoctorNodes => {
             doctor_reads(&mut l, ns);
             node_checks(&mut l, ns);
+        }
+        Command::DoctorBundle => {
+            doctor_reads(&mut l, ns);
+            bundle_reads(&mut l, ns);
         }
         Command::Explain => explain_reads(&mut l, ns),
         Command::ExplainNodes => {
@@ -381,6 +388,41 @@ fn doctor_reads(l: &mut List, ns: &Namespaces) {
     l.push(&["list"], "metallb.io", "servicel2statuses", mns);
     // dryRun=All: nothing is stored.
     l.push(&["create"], "metallb.io", "ipaddresspools", mns);
+}
+
+/// `bundle::collect` (`doctor --bundle`): MetalLB's objects of every kind, its workloads, the
+/// containers' logs, events, LoadBalancer Services, nodes and kube-proxy. A refused read is
+/// listed in the bundle's MANIFEST.txt; doctor's own reads come first.
+fn bundle_reads(l: &mut List, ns: &Namespaces) {
+    let all = None;
+    let mns = Some(ns.metallb.as_str());
+    let ks = Some(KUBE_SYSTEM);
+    l.push(&["list"], "", "nodes", all);
+    l.push(&["list"], "", "services", all);
+    // The events of each LoadBalancer Service, in its namespace.
+    l.push(&["list"], "", "events", all);
+    l.push(
+        &["list"],
+        "apiextensions.k8s.io",
+        "customresourcedefinitions",
+        all,
+    );
+    l.push(
+        &["get"],
+        "admissionregistration.k8s.io",
+        "validatingwebhookconfigurations",
+        all,
+    );
+    for crd in crate::metallb::crds::all(&ns.metallb) {
+        l.push(&["list"], "metallb.io", &crd.spec.names.plural, mns);
+    }
+    l.push(&["list"], "apps", "deployments", mns);
+    l.push(&["list"], "apps", "daemonsets", mns);
+    l.push(&["list"], "", "pods", mns);
+    l.push(&["get"], "", "pods/log", mns);
+    l.push(&["list"], "", "secrets", mns);
+    l.push(&["get"], "apps", "daemonsets", ks);
+    l.push(&["get"], "", "configmaps", ks);
 }
 
 /// `facts/explain.rs`: the election's inputs in MetalLB's namespace, and the Service with its

@@ -9,6 +9,7 @@ mod support;
 mod closed_pipe;
 mod cluster_fixtures;
 mod doctor;
+mod doctor_bundle;
 mod enable_strictarp;
 mod explain;
 mod install;

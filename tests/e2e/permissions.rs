@@ -11,7 +11,7 @@ const POOL: &str = "192.168.77.240-192.168.77.250";
 
 /// The rules of `command`'s documented roles (docs/permissions.md) as kube-sim user rules: the
 /// ClusterRole's without namespaces, each Role's in its namespace.
-fn documented_rules(command: Command) -> Vec<Value> {
+pub(crate) fn documented_rules(command: Command) -> Vec<Value> {
     let docs = std::fs::read_to_string(support::root().join("docs/permissions.md")).unwrap();
     let marker = format!("<!-- rbac: {} -->\n```yaml\n", command.name());
     let start = docs.find(&marker).expect("the command's block") + marker.len();
@@ -34,7 +34,11 @@ fn documented_rules(command: Command) -> Vec<Value> {
 }
 
 /// `rules` less the one for `resource` in `namespace` (`None`: the ClusterRole's).
-fn without(mut rules: Vec<Value>, resource: &str, namespace: Option<&str>) -> Vec<Value> {
+pub(crate) fn without(
+    mut rules: Vec<Value>,
+    resource: &str,
+    namespace: Option<&str>,
+) -> Vec<Value> {
     let before = rules.len();
     rules.retain(|r| {
         let ns = r["namespaces"].as_array().unwrap().first().cloned();
@@ -182,6 +186,12 @@ fn install_doctor_preflight_and_uninstall_request_only_what_their_lists_hold_sim
         .lbctl()
         .args(["doctor", "--no-probe", "--nodes", "all"]));
     assert_covered(&cluster, Command::DoctorNodes);
+    let bundle = cluster.dir().join("coverage.tar.gz");
+    admin_ok(
+        &cluster,
+        &["doctor", "--no-probe", "--bundle", bundle.to_str().unwrap()],
+    );
+    assert_covered(&cluster, Command::DoctorBundle);
 
     admin_ok(&cluster, &["uninstall", "--timeout", "60s"]);
     assert_covered(&cluster, Command::Uninstall);

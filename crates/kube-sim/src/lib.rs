@@ -38,7 +38,9 @@
 //!   switches, `set_pod_log`/`append_pod_log` fill what `pods/<name>/log` serves once the
 //!   container has started (before that the log answers the API server's or kubelet's error:
 //!   400 `... is waiting to start: ContainerCreating`, 404 for a missing node, 500 connection
-//!   refused for a node that is not Ready; 200 and nothing for a pod not bound to a node).
+//!   refused for a node that is not Ready; 204 and nothing for a pod not bound to a node;
+//!   `previous=true` serves what [`Store::restart_container`] kept, or 400 when the container
+//!   never restarted).
 //! - Pod deletion is graceful as in kube-apiserver: `gracePeriodSeconds` from the DeleteOptions
 //!   body (else the query), else `terminationGracePeriodSeconds` (30); a period > 0 only sets
 //!   `deletionTimestamp` (the simulated kubelet removes the pod), 0 removes it at once, and

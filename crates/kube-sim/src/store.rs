@@ -90,6 +90,8 @@ struct State {
     history_floor: u64,
     watchers: Vec<(GroupResource, mpsc::UnboundedSender<WatchEvent>)>,
     logs: HashMap<(String, String), String>,
+    /// The log of each pod's containers before their last restart (`previous=true`).
+    previous_logs: HashMap<(String, String), String>,
     /// Cluster IPs and node ports given to Services.
     allocations: defaults::Allocations,
 }
@@ -180,6 +182,7 @@ impl Store {
                     history_floor: 1,
                     watchers: Vec::new(),
                     logs: HashMap::new(),
+                    previous_logs: HashMap::new(),
                     allocations: defaults::Allocations::default(),
                 }),
                 clock: Clock::default(),
@@ -486,6 +489,56 @@ impl Store {
             .logs
             .get(&(namespace.to_string(), name.to_string()))
             .cloned()
+    }
+
+    /// The text `GET .../pods/<name>/log?previous=true` serves.
+    pub fn previous_pod_log(&self, namespace: &str, name: &str) -> Option<String> {
+        self.lock()
+            .previous_logs
+            .get(&(namespace.to_string(), name.to_string()))
+            .cloned()
+    }
+
+    /// A container of a running pod crashed and was restarted by the kubelet: its status gains
+    /// a restart and a terminated `lastState` (exit code 1), the log so far becomes the
+    /// previous container's (`previous=true`), and the new container's log starts empty.
+    pub fn restart_container(
+        &self,
+        namespace: &str,
+        name: &str,
+        container: &str,
+    ) -> Result<Value, Status> {
+        let mut pod = self
+            .get("v1", "Pod", Some(namespace), name)
+            .ok_or_else(|| Status::not_found("", "pods", name))?;
+        let now = crate::cluster::meta::rfc3339(self.now());
+        let statuses = pod
+            .pointer_mut("/status/containerStatuses")
+            .and_then(Value::as_array_mut)
+            .ok_or_else(|| Status::bad_request(format!("pod {name:?} has no container status")))?;
+        let status = statuses
+            .iter_mut()
+            .find(|s| s["name"] == container)
+            .ok_or_else(|| {
+                Status::bad_request(format!("container {container} is not valid for pod {name}"))
+            })?;
+        let started = status
+            .pointer("/state/running/startedAt")
+            .cloned()
+            .unwrap_or(Value::Null);
+        let restarts = status["restartCount"].as_i64().unwrap_or(0) + 1;
+        status["restartCount"] = serde_json::json!(restarts);
+        status["lastState"] = serde_json::json!({"terminated": {
+            "containerID": status["containerID"], "exitCode": 1, "reason": "Error",
+            "startedAt": started, "finishedAt": now}});
+        status["state"] = serde_json::json!({"running": {"startedAt": now}});
+        let key = (namespace.to_string(), name.to_string());
+        {
+            let mut state = self.lock();
+            let old = state.logs.remove(&key).unwrap_or_default();
+            state.previous_logs.insert(key, old);
+        }
+        self.update_status(pod)
     }
 
     pub fn set_pod_log(&self, namespace: &str, name: &str, text: &str) {

@@ -389,6 +389,22 @@ fn cases() -> Vec<Case> {
             "/api/v1/namespaces/default/configmaps/c",
             Json(json!({"propagationPolicy": "Orphan", "orphanDependents": false})),
         ),
+        // doctor --bundle asks for the previous container's log: the API server checks the
+        // container, and for a pod on no node answers nothing before any kubelet is asked.
+        Case::new(
+            "the previous log of a pod on no node",
+            "GET",
+            "/api/v1/namespaces/default/pods/lp/log?previous=true&tailLines=5",
+            Body::None,
+        )
+        .after("POST", PODS, pod("lp", json!({}))),
+        Case::new(
+            "the previous log of a container the pod does not have",
+            "GET",
+            "/api/v1/namespaces/default/pods/lq/log?container=nope&previous=true",
+            Body::None,
+        )
+        .after("POST", PODS, pod("lq", json!({}))),
     ]
 }
 

@@ -131,9 +131,12 @@ pub fn kubelet_logs(
             return text(404, format!("pod {namespace}/{pod_name} not found"));
         };
         let node = cache.get("Node", "", meta::str_at(&pod, &["spec", "nodeName"]));
-        match answer(&pod, node.as_deref(), Some(container)) {
+        let previous = query(&req, "previous").as_deref() == Some("true");
+        match answer(&pod, node.as_deref(), Some(container), previous) {
             Err(status) => text(status.code, status.message),
             Ok(LogAnswer::Nothing) => text(200, String::new()),
+            // The agent keeps no log of ended containers: a previous one's log is empty.
+            Ok(LogAnswer::Log) if previous => text(200, String::new()),
             Ok(LogAnswer::Log) => {
                 let log = logs
                     .lock()

@@ -470,10 +470,11 @@ impl Kubelet<'_> {
                     "containerID": keep("containerID", format!("containerd://{}", meta::random_hex(64))),
                     "image": image,
                     "imageID": keep("imageID", format!("{repo}@sha256:{:0>64}", meta::template_hash(&json!(image)))),
-                    "lastState": {},
+                    // A restart (`Store::restart_container`) outlives readiness changes.
+                    "lastState": old.and_then(|o| o.get("lastState")).cloned().unwrap_or(json!({})),
                     "name": c["name"],
                     "ready": ready,
-                    "restartCount": 0,
+                    "restartCount": old.and_then(|o| o["restartCount"].as_i64()).unwrap_or(0),
                     "started": true,
                     "state": {"running": {"startedAt": since}},
                 })

@@ -9,7 +9,7 @@ use crate::status::Status;
 /// What a log request gets when it is not an error.
 #[derive(Debug, PartialEq)]
 pub(crate) enum LogAnswer {
-    /// The pod is not bound to a node: the API server answers 200 with nothing.
+    /// The pod is not bound to a node: the API server answers 204 with nothing.
     Nothing,
     /// The container has started: the pod's log.
     Log,
@@ -64,6 +64,7 @@ pub(crate) fn answer(
     pod: &Value,
     node: Option<&Value>,
     asked: Option<&str>,
+    previous: bool,
 ) -> Result<LogAnswer, Status> {
     let pod_name = pod
         .pointer("/metadata/name")
@@ -111,6 +112,15 @@ pub(crate) fn answer(
             "container {container:?} in pod {pod_name:?} is not available"
         )));
     };
+    // `previous=true`: the kubelet serves the last terminated container, or refuses.
+    if previous {
+        if status.pointer("/lastState/terminated").is_some() {
+            return Ok(LogAnswer::Log);
+        }
+        return Err(Status::bad_request(format!(
+            "previous terminated container {container:?} in pod {pod_name:?} not found"
+        )));
+    }
     let state = &status["state"];
     if state.get("running").is_some() || state.get("terminated").is_some() {
         return Ok(LogAnswer::Log);
@@ -170,9 +180,12 @@ mod tests {
                 &["check"],
                 json!({"containerStatuses": [{"name": "check", "state": state}]}),
             );
-            assert_eq!(answer(&p, Some(&ready), None).unwrap(), LogAnswer::Log);
             assert_eq!(
-                answer(&p, Some(&ready), Some("check")).unwrap(),
+                answer(&p, Some(&ready), None, false).unwrap(),
+                LogAnswer::Log
+            );
+            assert_eq!(
+                answer(&p, Some(&ready), Some("check"), false).unwrap(),
                 LogAnswer::Log
             );
         }
@@ -199,6 +212,7 @@ mod tests {
                 &pod(&["check"], waiting(reason)),
                 Some(&ready),
                 None,
+                false,
             ));
             assert_eq!(got, (400, text.to_string()));
         }
@@ -206,6 +220,7 @@ mod tests {
             &pod(&["check"], json!({"phase": "Pending"})),
             Some(&ready),
             None,
+            false,
         ));
         assert_eq!(
             got,
@@ -223,12 +238,18 @@ mod tests {
             &pod(&["check"], waiting("x")),
             Some(&ready),
             Some("main"),
+            false,
         ));
         assert_eq!(
             got,
             (400, "container main is not valid for pod x".to_string())
         );
-        let got = message(answer(&pod(&["a", "b"], waiting("x")), Some(&ready), None));
+        let got = message(answer(
+            &pod(&["a", "b"], waiting("x")),
+            Some(&ready),
+            None,
+            false,
+        ));
         assert_eq!(
             got,
             (
@@ -242,15 +263,44 @@ mod tests {
     fn node_problems() {
         let mut unbound = pod(&["check"], json!({"phase": "Pending"}));
         unbound["spec"]["nodeName"] = json!(null);
-        assert_eq!(answer(&unbound, None, None).unwrap(), LogAnswer::Nothing);
+        assert_eq!(
+            answer(&unbound, None, None, false).unwrap(),
+            LogAnswer::Nothing
+        );
         let p = pod(&["check"], json!({"phase": "Pending"}));
-        let (code, text) = message(answer(&p, None, None));
+        let (code, text) = message(answer(&p, None, None, false));
         assert_eq!((code, text.as_str()), (404, "nodes \"w1\" not found"));
-        let (code, text) = message(answer(&p, Some(&node("Unknown")), None));
+        let (code, text) = message(answer(&p, Some(&node("Unknown")), None, false));
         assert_eq!(code, 500);
         assert_eq!(
             text,
             "Get \"https://192.168.77.11:10250/containerLogs/lbctl/x/check\": dial tcp 192.168.77.11:10250: connect: connection refused"
         );
+    }
+}
+
+#[cfg(test)]
+mod previous_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn previous_needs_a_terminated_container() {
+        let node = json!({"metadata": {"name": "w1"}, "status": {
+            "conditions": [{"type": "Ready", "status": "True"}]}});
+        let mut p = json!({"metadata": {"name": "x", "namespace": "lbctl"},
+            "spec": {"nodeName": "w1", "containers": [{"name": "c"}]},
+            "status": {"containerStatuses": [{"name": "c", "restartCount": 0,
+                "lastState": {}, "state": {"running": {}}}]}});
+        let err = answer(&p, Some(&node), None, true).unwrap_err();
+        assert_eq!(
+            (err.code, err.message.as_str()),
+            (
+                400,
+                "previous terminated container \"c\" in pod \"x\" not found"
+            )
+        );
+        p["status"]["containerStatuses"][0]["lastState"] = json!({"terminated": {"exitCode": 1}});
+        assert_eq!(answer(&p, Some(&node), None, true).unwrap(), LogAnswer::Log);
     }
 }

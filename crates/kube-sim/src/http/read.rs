@@ -33,14 +33,17 @@ pub(crate) fn get(server: &Server, ctx: &Ctx, target: &Target) -> Result<Reply, 
                 .and_then(Value::as_str)
                 .unwrap_or_default();
             let node = server.store.get("v1", "Node", None, node_name);
-            let answer = super::log::answer(&obj, node.as_ref(), ctx.param("container"))?;
+            let previous = ctx.param("previous") == Some("true");
+            let answer = super::log::answer(&obj, node.as_ref(), ctx.param("container"), previous)?;
+            // A pod on no node: kube-apiserver answers 204 No Content (live_fidelity.rs).
             if answer == super::log::LogAnswer::Nothing {
-                return Ok(text_reply(200, String::new()));
+                return Ok(text_reply(204, String::new()));
             }
-            let text = server
-                .store
-                .pod_log(target.ns(), target.name())
-                .unwrap_or_default();
+            let text = match previous {
+                true => server.store.previous_pod_log(target.ns(), target.name()),
+                false => server.store.pod_log(target.ns(), target.name()),
+            }
+            .unwrap_or_default();
             let text = match ctx.param("tailLines").and_then(|n| n.parse::<usize>().ok()) {
                 Some(n) => {
                     let lines: Vec<&str> = text.lines().collect();

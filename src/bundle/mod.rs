@@ -1,0 +1,155 @@
+//! `lbctl doctor --bundle FILE.tar.gz`: a support bundle. Collection reads the cluster into
+//! plain data ([`Contents`]: files and what could not be read), the redaction rules in
+//! [`redact`] decide what of an object may be written, and [`archive`] writes the archive.
+//! Nothing in a bundle is fatal to doctor except failing to write the archive itself.
+
+pub mod archive;
+pub mod collect;
+pub mod redact;
+
+use std::path::PathBuf;
+
+pub use archive::{Written, check_path, write};
+pub use collect::collect;
+
+/// Lines of each container's log (`--bundle-log-lines`'s default).
+pub const DEFAULT_LOG_LINES: u32 = 2000;
+
+/// The most bytes one log file keeps (its newest part); the line limit comes first.
+pub const LOG_MAX_BYTES: usize = 4 * 1024 * 1024;
+
+/// What `--bundle` asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub path: PathBuf,
+    /// `tailLines` of every log request.
+    pub log_lines: u32,
+}
+
+/// One file of the bundle, its path relative to the bundle's directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct File {
+    pub path: String,
+    pub data: Vec<u8>,
+    /// Why the content is not complete (a log cut to its limits), for MANIFEST.txt.
+    pub cut: Option<String>,
+}
+
+/// Something that could not be collected, and why (a 403 names the permission).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Missing {
+    pub what: String,
+    pub reason: String,
+}
+
+/// Everything collected, in the order it is written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Contents {
+    pub files: Vec<File>,
+    pub missing: Vec<Missing>,
+}
+
+impl Contents {
+    pub fn file(&mut self, path: impl Into<String>, data: impl Into<Vec<u8>>) {
+        self.files.push(File {
+            path: path.into(),
+            data: data.into(),
+            cut: None,
+        });
+    }
+
+    pub fn missing(&mut self, what: impl Into<String>, reason: impl Into<String>) {
+        self.missing.push(Missing {
+            what: what.into(),
+            reason: reason.into(),
+        });
+    }
+}
+
+/// The bundle's directory: `lbctl-bundle-20250102T030405Z`.
+pub fn root_name(at: jiff::Timestamp) -> String {
+    format!("lbctl-bundle-{}", at.strftime("%Y%m%dT%H%M%SZ"))
+}
+
+/// What `--nodes` gathered, one file per node: the facts its node-check pod reported, or why
+/// there are none.
+pub fn node_facts(states: &[(String, crate::facts::NodeState)]) -> Vec<File> {
+    use crate::facts::NodeState;
+    states
+        .iter()
+        .map(|(node, state)| {
+            let value = match state {
+                NodeState::Remote { facts, .. } | NodeState::Local { facts, .. } => {
+                    serde_json::json!({"node": node, "facts": facts})
+                }
+                NodeState::Unreadable { message, hint, .. } => {
+                    serde_json::json!({"node": node, "unreadable": message, "hint": hint})
+                }
+                NodeState::NotRead { reason } => {
+                    serde_json::json!({"node": node, "notRead": reason})
+                }
+            };
+            File {
+                path: format!("nodes/{node}.json"),
+                data: format!("{value:#}\n").into_bytes(),
+                cut: None,
+            }
+        })
+        .collect()
+}
+
+/// Doctor's closing line: `bundle: wrote b.tar.gz (84.2 KiB, 31 files); 2 items could not be
+/// collected, see MANIFEST.txt`.
+pub fn closing_line(w: &Written) -> String {
+    let size = match w.bytes {
+        b if b < 1024 => format!("{b} B"),
+        b if b < 1024 * 1024 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
+    };
+    let missing = match w.missing {
+        0 => "everything was collected".to_string(),
+        1 => "1 item could not be collected, see MANIFEST.txt".to_string(),
+        n => format!("{n} items could not be collected, see MANIFEST.txt"),
+    };
+    format!(
+        "bundle: wrote {} ({size}, {} files); {missing}",
+        w.path.display(),
+        w.files
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn root_and_closing_line() {
+        let at: jiff::Timestamp = "2025-01-02T03:04:05Z".parse().unwrap();
+        assert_eq!(root_name(at), "lbctl-bundle-20250102T030405Z");
+        let w = Written {
+            path: "b.tar.gz".into(),
+            bytes: 2048,
+            files: 30,
+            missing: 2,
+        };
+        assert_eq!(
+            closing_line(&w),
+            "bundle: wrote b.tar.gz (2.0 KiB, 30 files); 2 items could not be collected, see MANIFEST.txt"
+        );
+    }
+
+    #[test]
+    fn node_facts_say_why_a_node_has_none() {
+        let files = node_facts(&[(
+            "w1".into(),
+            crate::facts::NodeState::Unreadable {
+                node: "w1".into(),
+                message: "not Ready".into(),
+                hint: "fix it".into(),
+            },
+        )]);
+        assert_eq!(files[0].path, "nodes/w1.json");
+        let v: serde_json::Value = serde_json::from_slice(&files[0].data).unwrap();
+        assert_eq!(v["unreadable"], "not Ready");
+    }
+}
