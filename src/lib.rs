@@ -18,6 +18,7 @@ pub mod metallb;
 pub mod names;
 pub mod net;
 pub mod output;
+pub mod output_path;
 pub mod permissions;
 pub mod progress;
 pub mod report;

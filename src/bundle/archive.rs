@@ -23,38 +23,9 @@ pub struct Written {
     pub missing: usize,
 }
 
-/// Refuses, before anything is contacted, a path the archive cannot be written to: a
-/// directory, or a parent directory that does not exist (exit 2).
+/// Refuses, before anything is contacted, a path the archive cannot be written to (exit 2).
 pub fn check_path(path: &Path) -> Result<()> {
-    let shown = path.display();
-    if path.as_os_str().is_empty() || path.file_name().is_none() {
-        return Err(Error::usage(format!("--bundle {shown:?}: not a file name")));
-    }
-    if path.is_dir() {
-        return Err(Error::usage_with_hint(
-            format!("--bundle {shown}: is a directory"),
-            "name the archive to write, e.g. --bundle lbctl-bundle.tar.gz",
-        ));
-    }
-    let parent = parent_dir(path);
-    if !parent.is_dir() {
-        return Err(Error::usage_with_hint(
-            format!(
-                "--bundle {shown}: directory {} does not exist",
-                parent.display()
-            ),
-            "create the directory first, or write the archive elsewhere",
-        ));
-    }
-    Ok(())
-}
-
-/// The directory the archive (and its temporary file) goes to.
-fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
+    crate::output_path::check("--bundle", path, "lbctl-bundle.tar.gz")
 }
 
 /// MANIFEST.txt: every file with its size (and why it is cut), then what could not be
@@ -93,7 +64,8 @@ pub fn write(path: &Path, root: &str, contents: &Contents) -> Result<Written> {
         .file_name()
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
-    let temp = parent_dir(path).join(format!(".{name}.{}.partial", std::process::id()));
+    let temp = crate::output_path::parent_dir(path)
+        .join(format!(".{name}.{}.partial", std::process::id()));
     let manifest = manifest(root, contents);
     let result = (|| {
         let file = std::fs::File::create(&temp)?;

@@ -23,6 +23,7 @@ pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> Result<ExitCode> {
     // Bad input stops here, before anything is contacted (exit 2).
     let policy = Policy::new(&args.checks.ignore, args.checks.fail_on, &doctor::ids())?;
     let node_settings = args.nodes.settings()?;
+    crate::output_path::check_junit(args.checks.junit.as_deref())?;
     let bundle = args.bundle_settings();
     if let Some(b) = &bundle {
         crate::bundle::check_path(&b.path)?;

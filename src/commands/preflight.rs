@@ -18,6 +18,7 @@ pub async fn run(global: &GlobalArgs, args: &PreflightArgs) -> Result<ExitCode> 
     let suite = Suite::new(preflight::specs(), preflight::PER_NODE);
     let policy = Policy::new(&args.checks.ignore, args.checks.fail_on, &suite.ids())?;
     let pools = pool_inputs(args)?;
+    crate::output_path::check_junit(args.checks.junit.as_deref())?;
     let node_settings = args.nodes.settings()?;
     let roots = match &args.proc_root {
         Some(dir) => HostRoots::with_proc(dir),

@@ -194,6 +194,39 @@ fn invalid_names_and_images_are_refused_before_any_request() {
     );
 }
 
+/// Files written beside the report are checked before the cluster is contacted: a report
+/// that cannot be saved is not worth a run (before, `--junit` in a missing directory failed
+/// with exit 3 after all the checks had run).
+#[test]
+fn output_files_that_cannot_be_written_are_refused_before_any_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-dir/report.xml");
+    let missing = missing.to_str().unwrap();
+    let here = dir.path().to_str().unwrap();
+    let cases: [(&[&str], &[&str]); 4] = [
+        (
+            &["doctor", "--junit", missing],
+            &["--junit", "no-such-dir does not exist"],
+        ),
+        (
+            &["preflight", "--junit", missing],
+            &["--junit", "does not exist"],
+        ),
+        (
+            &["preflight", "--local", "--junit", here],
+            &["--junit", "is a directory"],
+        ),
+        (
+            &["doctor", "--bundle", here],
+            &["--bundle", "is a directory"],
+        ),
+    ];
+    for (args, wanted) in cases {
+        refused(&dir, args, wanted);
+    }
+    assert!(!dir.path().join("no-such-dir").exists());
+}
+
 /// Messages are sentences about the user's input: long input is cut, YAML limits are named.
 #[test]
 fn long_input_is_shortened_and_yaml_limits_are_explained() {
