@@ -104,7 +104,7 @@ Register-ArgumentCompleter -Native -CommandName 'lbctl' -ScriptBlock {
         }
         'lbctl;preflight' {
             [CompletionResult]::new('--pool', '--pool', [CompletionResultType]::ParameterName, 'A pool to check, as an IPAddressPool accepts it (CIDRs, ranges a-b, addresses, comma-separated); repeatable')
-            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'A YAML file with IPAddressPool documents to check (as you would apply them)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The file `install --config` takes (IPAddressPool and L2Advertisement documents), read by the same rules')
             [CompletionResult]::new('--for', '--for', [CompletionResultType]::ParameterName, 'Check every permission this command needs and list the missing ones (a failure)')
             [CompletionResult]::new('--ignore', '--ignore', [CompletionResultType]::ParameterName, 'Check IDs whose failures become warnings (case-insensitive, comma-separated, repeatable; `all`)')
             [CompletionResult]::new('--fail-on', '--fail-on', [CompletionResultType]::ParameterName, 'Which results make the exit code 1')

@@ -97,7 +97,7 @@ set edit:completion:arg-completer[lbctl] = {|@words|
         }
         &'lbctl;preflight'= {
             cand --pool 'A pool to check, as an IPAddressPool accepts it (CIDRs, ranges a-b, addresses, comma-separated); repeatable'
-            cand --config 'A YAML file with IPAddressPool documents to check (as you would apply them)'
+            cand --config 'The file `install --config` takes (IPAddressPool and L2Advertisement documents), read by the same rules'
             cand --for 'Check every permission this command needs and list the missing ones (a failure)'
             cand --ignore 'Check IDs whose failures become warnings (case-insensitive, comma-separated, repeatable; `all`)'
             cand --fail-on 'Which results make the exit code 1'

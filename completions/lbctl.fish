@@ -92,7 +92,7 @@ complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -s v -l verbose
 complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l pool -d 'A pool to check, as an IPAddressPool accepts it (CIDRs, ranges a-b, addresses, comma-separated); repeatable' -r
-complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l config -d 'A YAML file with IPAddressPool documents to check (as you would apply them)' -r -F
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l config -d 'The file `install --config` takes (IPAddressPool and L2Advertisement documents), read by the same rules' -r -F
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l for -d 'Check every permission this command needs and list the missing ones (a failure)' -r -f -a "install\t'`lbctl install`'"
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l ignore -d 'Check IDs whose failures become warnings (case-insensitive, comma-separated, repeatable; `all`)' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l fail-on -d 'Which results make the exit code 1' -r -f -a "warning\t'Warnings also give exit code 1'

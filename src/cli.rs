@@ -494,7 +494,7 @@ pub struct PreflightArgs {
     #[arg(long = "pool", value_name = "RANGE")]
     pub pools: Vec<String>,
 
-    /// A YAML file with IPAddressPool documents to check (as you would apply them).
+    /// The file `install --config` takes (IPAddressPool and L2Advertisement documents), read by the same rules.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 

@@ -1,7 +1,7 @@
 //! The pools preflight checks: `--pool` values and the IPAddressPool documents of `--config`.
 //! Any syntax problem is a usage error (exit 2) that names the pool and the entry.
 
-use serde::Deserialize;
+use kube::ResourceExt;
 
 use super::PoolInput;
 use crate::net::pool::Pool;
@@ -30,76 +30,26 @@ pub fn from_flags(values: &[String]) -> Result<Vec<PoolInput>> {
         .collect()
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Document {
-    #[serde(default)]
-    api_version: String,
-    #[serde(default)]
-    kind: String,
-    #[serde(default)]
-    metadata: Metadata,
-    #[serde(default)]
-    spec: Spec,
-}
-
-#[derive(Deserialize, Default)]
-struct Metadata {
-    #[serde(default)]
-    name: String,
-    namespace: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-struct Spec {
-    #[serde(default)]
-    addresses: Vec<String>,
-}
-
-/// Reads the IPAddressPool documents of a multi-document YAML file (other kinds, such as
-/// L2Advertisements, are left alone).
+/// The IPAddressPools of a `--config` file, read by the same rules as `install --config`
+/// (unknown fields, other kinds, overlapping pools and bad addresses are refused alike);
+/// namespaces stay as written, for LB302 to judge.
 pub fn from_config(text: &str, origin: &str) -> Result<Vec<PoolInput>> {
-    let docs: Vec<Option<Document>> = serde_saphyr::from_multiple(text).map_err(|e| {
-        Error::usage_with_hint(
-            format!(
-                "{origin}: not valid YAML: {}",
-                crate::error::yaml_problem(&e)
-                    .lines()
-                    .next()
-                    .unwrap_or_default()
-            ),
-            "the file holds IPAddressPool documents separated by ---",
-        )
-    })?;
-    let mut pools = Vec::new();
-    for doc in docs.into_iter().flatten() {
-        if doc.kind != "IPAddressPool" || !doc.api_version.starts_with("metallb.io/") {
-            continue;
-        }
-        let name = if doc.metadata.name.is_empty() {
-            return Err(Error::usage(format!(
-                "{origin}: an IPAddressPool has no metadata.name"
-            )));
-        } else {
-            doc.metadata.name
-        };
-        let pool = Pool::from_addresses(&doc.spec.addresses).map_err(|e| {
-            Error::usage_with_hint(format!("{origin}: IPAddressPool {name}: {e}"), e.hint())
-        })?;
-        pools.push(PoolInput {
-            name,
-            origin: origin.to_string(),
-            namespace: doc.metadata.namespace,
-            pool,
-        });
-    }
-    if pools.is_empty() {
-        return Err(Error::usage_with_hint(
-            format!("{origin} holds no IPAddressPool (apiVersion metallb.io/v1beta1)"),
-            "pass the file with your IPAddressPool documents, or use --pool RANGE",
-        ));
-    }
-    Ok(pools)
+    let plan = crate::metallb::pools::documents(origin, text)?;
+    plan.pools
+        .into_iter()
+        .map(|p| {
+            let name = p.name_any();
+            let pool = Pool::from_addresses(&p.spec.addresses).map_err(|e| {
+                Error::usage_with_hint(format!("{origin}: IPAddressPool {name}: {e}"), e.hint())
+            })?;
+            Ok(PoolInput {
+                name,
+                origin: origin.to_string(),
+                namespace: p.metadata.namespace,
+                pool,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -137,7 +87,17 @@ mod tests {
         let err = from_config(bad, "f.yaml").unwrap_err();
         assert_eq!(err.exit_code(), ExitCode::Usage);
         assert!(
-            err.to_string().starts_with("f.yaml: IPAddressPool p:"),
+            err.to_string()
+                .starts_with("f.yaml (document 1): IPAddressPool \"p\":"),
+            "{err}"
+        );
+        // The rules of `install --config`: a misspelled field is refused with its line.
+        let misspelled = "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: p}\nspec:\n  addresses: [192.168.10.0/24]\n  autoassign: false\n";
+        let err = from_config(misspelled, "f.yaml").unwrap_err();
+        assert_eq!(err.exit_code(), ExitCode::Usage);
+        assert!(
+            err.to_string()
+                .contains("unknown field \"spec.autoassign\" (line 6)"),
             "{err}"
         );
         assert!(from_config("kind: ConfigMap\n", "f.yaml").is_err());

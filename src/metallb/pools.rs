@@ -81,9 +81,25 @@ pub fn from_flags(name: &str, ranges: &[String], namespace: &str) -> Result<Pool
     Ok(plan)
 }
 
-/// IPAddressPool and L2Advertisement documents as users write them. `source` names the file in
-/// messages.
+/// IPAddressPool and L2Advertisement documents as users write them, placed in MetalLB's
+/// `namespace`. `source` names the file in messages.
 pub fn from_config(source: &str, text: &str, namespace: &str) -> Result<PoolPlan> {
+    let mut plan = documents(source, text)?;
+    for pool in &mut plan.pools {
+        place(source, "IPAddressPool", &mut pool.metadata, namespace)?;
+    }
+    for ad in &mut plan.advertisements {
+        place(source, "L2Advertisement", &mut ad.metadata, namespace)?;
+    }
+    advertise_uncovered(&mut plan, namespace);
+    Ok(plan)
+}
+
+/// The documents of a `--config` file with every rule that does not depend on where MetalLB
+/// runs: YAML, kinds, known fields only, names, addresses, pools that do not overlap, at least
+/// one pool, advertisements naming pools of the file. Namespaces stay as written (install
+/// places them; preflight judges them as LB302).
+pub fn documents(source: &str, text: &str) -> Result<PoolPlan> {
     let docs: Vec<Value> = serde_saphyr::from_str_multiple(text).map_err(|e| {
         Error::usage_with_hint(
             format!(
@@ -113,8 +129,8 @@ pub fn from_config(source: &str, text: &str, namespace: &str) -> Result<PoolPlan
         }
         match kind.as_str() {
             "IPAddressPool" => {
-                let mut pool: IPAddressPool = parse(source, &at, &kind, doc, keys)?;
-                place(&at, &kind, &mut pool.metadata, namespace, source)?;
+                let pool: IPAddressPool = parse(source, &at, &kind, doc, keys)?;
+                check_name(&pool.name_any(), &format!("{at}: metadata.name of {kind}"))?;
                 Pool::from_addresses(&pool.spec.addresses).map_err(|e| {
                     Error::usage_with_hint(
                         format!("{at}: IPAddressPool {:?}: {e}", pool.name_any()),
@@ -124,8 +140,8 @@ pub fn from_config(source: &str, text: &str, namespace: &str) -> Result<PoolPlan
                 plan.pools.push(pool);
             }
             "L2Advertisement" => {
-                let mut ad: L2Advertisement = parse(source, &at, &kind, doc, keys)?;
-                place(&at, &kind, &mut ad.metadata, namespace, source)?;
+                let ad: L2Advertisement = parse(source, &at, &kind, doc, keys)?;
+                check_name(&ad.name_any(), &format!("{at}: metadata.name of {kind}"))?;
                 plan.advertisements.push(ad);
             }
             other => {
@@ -156,7 +172,6 @@ pub fn from_config(source: &str, text: &str, namespace: &str) -> Result<PoolPlan
             }
         }
     }
-    advertise_uncovered(&mut plan, namespace);
     Ok(plan)
 }
 
@@ -204,18 +219,16 @@ fn parse<T: serde::de::DeserializeOwned + ResourceExt>(
 /// MetalLB's webhooks accept its objects only in MetalLB's namespace, so a different namespace
 /// is an error here rather than a rejected write later.
 fn place(
-    at: &str,
+    source: &str,
     kind: &str,
     meta: &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
     namespace: &str,
-    source: &str,
 ) -> Result<()> {
     let name = meta.name.clone().unwrap_or_default();
-    check_name(&name, &format!("{at}: metadata.name of {kind}"))?;
     match meta.namespace.as_deref() {
         Some(ns) if ns != namespace => Err(Error::usage_with_hint(
             format!(
-                "{at}: {kind} {name:?} is in namespace {ns:?}, but MetalLB objects must be in the MetalLB namespace {namespace:?} (MetalLB ignores or rejects them anywhere else)"
+                "{source}: {kind} {name:?} is in namespace {ns:?}, but MetalLB objects must be in the MetalLB namespace {namespace:?} (MetalLB ignores or rejects them anywhere else)"
             ),
             format!(
                 "set `namespace: {namespace}` (or remove the namespace line) in {source}, or install MetalLB into {ns:?} with --metallb-namespace {ns}"

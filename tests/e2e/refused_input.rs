@@ -66,6 +66,13 @@ fn misspelled_config_fields_are_refused_with_object_field_and_line() {
         !stderr.contains("nodeSelector"),
         "one object at a time: {stderr}"
     );
+    // preflight reads `--config` by install's rules (before, it ignored the misspellings and
+    // judged a pool that install would then refuse).
+    refused(
+        &dir,
+        &["preflight", "--local", "--config", config],
+        &["unknown field \"spec.autoassign\" (line 8)"],
+    );
     // The same file with the pool fixed: the advertisement's singular nodeSelector is named.
     let fixed = std::fs::read_to_string(config)
         .unwrap()
