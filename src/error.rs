@@ -41,6 +41,10 @@ pub enum Error {
     #[error("cannot read kubeconfig {path}: {reason}")]
     KubeconfigRead { path: PathBuf, reason: String },
 
+    /// `--kubeconfig FILE` names a file that does not exist.
+    #[error("kubeconfig {} does not exist", path.display())]
+    KubeconfigNotFound { path: PathBuf },
+
     #[error("no kubeconfig found: {reason}")]
     KubeconfigMissing { reason: String },
 
@@ -264,6 +268,7 @@ impl Error {
             Error::Interrupted { signal, .. } => signal.exit_code(),
             // Listed one by one, so a new variant must choose its exit code.
             Error::KubeconfigRead { .. }
+            | Error::KubeconfigNotFound { .. }
             | Error::KubeconfigMissing { .. }
             | Error::KubeconfigInvalid { .. }
             | Error::Unreachable { .. }
@@ -289,6 +294,9 @@ impl Error {
             Error::Usage { hint, .. } | Error::Unsupported { hint, .. } => hint.clone(),
             Error::KubeconfigMissing { .. } => Some(
                 "pass --kubeconfig FILE, set KUBECONFIG, or create ~/.kube/config".to_string(),
+            ),
+            Error::KubeconfigNotFound { .. } => Some(
+                "pass the path of an existing kubeconfig with --kubeconfig FILE (or KUBECONFIG); without either, ~/.kube/config is read".into(),
             ),
             Error::KubeconfigRead { .. } | Error::KubeconfigInvalid { .. } => Some(
                 "check the file with `kubectl config view`; pick a context with --context".into(),

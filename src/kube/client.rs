@@ -191,9 +191,8 @@ fn load_kubeconfig(flag: Option<&Path>) -> Result<Option<(Kubeconfig, String)>> 
 
 fn read_file(path: &Path) -> Result<Kubeconfig> {
     if !path.exists() {
-        return Err(Error::KubeconfigRead {
+        return Err(Error::KubeconfigNotFound {
             path: path.to_path_buf(),
-            reason: "no such file".into(),
         });
     }
     Kubeconfig::read_from(path).map_err(|e| Error::KubeconfigRead {

@@ -89,7 +89,7 @@ fn kubeconfig_problems_are_one_json_document() {
         (vec!["doctor"], "no kubeconfig found"),
         (
             vec!["doctor", "--kubeconfig", missing.to_str().unwrap()],
-            "cannot read kubeconfig",
+            "does not exist",
         ),
         (
             vec!["install", "--kubeconfig", garbage.to_str().unwrap()],
@@ -106,6 +106,14 @@ fn kubeconfig_problems_are_one_json_document() {
         let message = doc["error"]["message"].as_str().unwrap();
         assert!(message.contains(words), "{args:?}: {doc}");
         assert!(doc["error"]["hint"].is_string(), "{doc}");
+        if args.contains(&"--kubeconfig") && args[2] == missing.to_str().unwrap() {
+            // The way out, not `kubectl config view` of a file that is not there.
+            let hint = doc["error"]["hint"].as_str().unwrap();
+            assert!(
+                hint.contains("existing kubeconfig with --kubeconfig FILE"),
+                "{doc}"
+            );
+        }
     }
 }
 
