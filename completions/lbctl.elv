@@ -62,7 +62,7 @@ set edit:completion:arg-completer[lbctl] = {|@words|
         &'lbctl;enable-strictarp'= {
             cand --mode 'What to do with the proxy mode: ipvs switches to IPVS (default, except from nftables, which needs it explicitly), keep only sets strictARP'
             cand --dry-run 'Show what would change (a unified diff) and write nothing; exit 0 (`--dry-run` is `--dry-run=client`)'
-            cand --timeout 'How long to wait for the kube-proxy rollout, e.g. 90s or 10m'
+            cand --timeout 'Deadline for the whole command, the kube-proxy rollout included, e.g. 90s or 10m'
             cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)'
             cand --context 'The kubeconfig context to use (default: the current context)'
             cand --request-timeout 'How long to wait for a single API request before giving up, e.g. 30s or 1m (0 = no limit)'

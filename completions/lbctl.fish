@@ -63,7 +63,7 @@ complete -c lbctl -n "__fish_lbctl_using_subcommand version" -s V -l version -d 
 complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l mode -d 'What to do with the proxy mode: ipvs switches to IPVS (default, except from nftables, which needs it explicitly), keep only sets strictARP' -r -f -a "ipvs\t'Switch kube-proxy to IPVS mode (the mode in which strictARP matters)'
 keep\t'Leave the mode as it is; only set ipvs.strictARP'"
 complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l dry-run -d 'Show what would change (a unified diff) and write nothing; exit 0 (`--dry-run` is `--dry-run=client`)' -r
-complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l timeout -d 'How long to wait for the kube-proxy rollout, e.g. 90s or 10m' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l timeout -d 'Deadline for the whole command, the kube-proxy rollout included, e.g. 90s or 10m' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)' -r -F
 complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l context -d 'The kubeconfig context to use (default: the current context)' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l request-timeout -d 'How long to wait for a single API request before giving up, e.g. 30s or 1m (0 = no limit)' -r

@@ -668,7 +668,7 @@ pub struct EnableStrictarpArgs {
     #[arg(long)]
     pub no_restart: bool,
 
-    /// How long to wait for the kube-proxy rollout, e.g. 90s or 10m.
+    /// Deadline for the whole command, the kube-proxy rollout included, e.g. 90s or 10m.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = Checked(parse_duration))]
     pub timeout: Duration,
 }

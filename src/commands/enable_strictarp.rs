@@ -8,6 +8,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 
 use crate::cli::{EnableStrictarpArgs, GlobalArgs};
 use crate::kube::access;
+use crate::kube::deadline::Deadline;
 use crate::kube::{ClusterTarget, connect};
 use crate::kubeproxy::config::parse;
 use crate::kubeproxy::decide::{Decision, Flags, decide};
@@ -54,18 +55,26 @@ async fn execute(
     ui: &Ui,
     report: &mut Report,
 ) -> Result<ExitCode> {
+    // --timeout bounds the whole command, the rollout wait included.
+    let deadline = Deadline::new(tokio::time::Instant::now(), args.timeout);
     let target = connect(global).await?;
-    let server = crate::verbose::timed(
-        "reading the server version",
-        discover::server_version(&target),
-    )
-    .await?;
+    let step = "reading the server version";
+    let server = deadline
+        .bound(
+            &target,
+            step,
+            crate::verbose::timed(step, discover::server_version(&target)),
+        )
+        .await?;
     report.server_version = server.as_ref().map(|s| s.git_version.clone());
-    let (location, daemonset) = crate::verbose::timed(
-        "locating the kube-proxy configuration",
-        discover::find(&target),
-    )
-    .await?;
+    let step = "locating the kube-proxy configuration";
+    let (location, daemonset) = deadline
+        .bound(
+            &target,
+            step,
+            crate::verbose::timed(step, discover::find(&target)),
+        )
+        .await?;
     report.location = Some(location.clone());
     let key = match location {
         Location::NoKubeProxy(r) => {
@@ -84,7 +93,13 @@ async fn execute(
     if key.name == "kube-proxy-config" {
         report.notes.push("on EKS, updates of the managed kube-proxy add-on may overwrite this edit; run `lbctl enable-strictarp --check` after add-on updates".into());
     }
-    let cm = discover::configmap(&target, &key).await?;
+    let cm = deadline
+        .bound(
+            &target,
+            "reading the kube-proxy ConfigMap",
+            discover::configmap(&target, &key),
+        )
+        .await?;
     let text = config_text(&cm, &key)?;
     let steps = Steps {
         target: &target,
@@ -92,6 +107,7 @@ async fn execute(
         ui,
         key: &key,
         daemonset: daemonset.as_ref(),
+        deadline,
     };
     if args.revert {
         return steps.revert(report, cm).await;
@@ -100,7 +116,15 @@ async fn execute(
     steps.show(report, &planned, &text);
     // Only a configuration already right needs the pods' start times (a write restarts anyway).
     let stale = match (&daemonset, planned.is_empty()) {
-        (Some(ds), true) => restart::staleness(&target, ds, staleness::last_change(&cm)).await?,
+        (Some(ds), true) => {
+            deadline
+                .bound(
+                    &target,
+                    "reading kube-proxy's pods",
+                    restart::staleness(&target, ds, staleness::last_change(&cm)),
+                )
+                .await?
+        }
         _ => None,
     };
     let flags = Flags {
@@ -125,6 +149,7 @@ struct Steps<'a> {
     ui: &'a Ui,
     key: &'a ConfigMapKey,
     daemonset: Option<&'a DaemonSet>,
+    deadline: Deadline,
 }
 
 impl Steps<'_> {
@@ -187,7 +212,13 @@ impl Steps<'_> {
                 ui.note(msg);
             }
             Decision::Restart => {
-                access::require(self.target, &permissions::enable_strictarp_required(true)).await?;
+                self.deadline
+                    .bound(
+                        self.target,
+                        "checking permissions",
+                        access::require(self.target, &permissions::enable_strictarp_required(true)),
+                    )
+                    .await?;
                 self.restart(report, staleness::last_change(&cm), None)
                     .await?;
                 report.outcome = StrictArpResult::Restarted;
@@ -238,7 +269,13 @@ impl Steps<'_> {
 
     async fn require_write_permissions(&self, restart: bool) -> Result<()> {
         let wanted = permissions::enable_strictarp_required(restart);
-        access::require(self.target, &wanted).await?;
+        self.deadline
+            .bound(
+                self.target,
+                "checking permissions",
+                access::require(self.target, &wanted),
+            )
+            .await?;
         self.ui.step(
             "permissions",
             "ok: the ConfigMap can be updated and kube-proxy restarted",
@@ -257,26 +294,33 @@ impl Steps<'_> {
         let (ui, key, mode) = (self.ui, self.key, self.args.mode);
         let shown = report.diff.clone();
         let before = cm.clone();
-        let written = update::update(
-            self.target,
-            key,
-            cm,
-            |r| self.ui.retrying(self.key, r),
-            |current| {
-                let text = config_text(current, key)?;
-                let p = plan(&text, mode, server.as_ref()).map_err(PlanError::into_error)?;
-                if p.is_empty() {
-                    return Ok(None);
-                }
-                let again = config_diff(key, &text, &p.new_text, "planned");
-                if again != shown {
-                    ui.step("plan", "re-planned on the changed ConfigMap:");
-                    ui.diff(&again);
-                }
-                Ok(Some(revert::with_edit(current, key, text, p.new_text)))
-            },
-        )
-        .await?;
+        let written = self
+            .deadline
+            .bound(
+                self.target,
+                "updating the kube-proxy ConfigMap",
+                update::update(
+                    self.target,
+                    key,
+                    cm,
+                    |r| self.ui.retrying(self.key, r),
+                    |current| {
+                        let text = config_text(current, key)?;
+                        let p =
+                            plan(&text, mode, server.as_ref()).map_err(PlanError::into_error)?;
+                        if p.is_empty() {
+                            return Ok(None);
+                        }
+                        let again = config_diff(key, &text, &p.new_text, "planned");
+                        if again != shown {
+                            ui.step("plan", "re-planned on the changed ConfigMap:");
+                            ui.diff(&again);
+                        }
+                        Ok(Some(revert::with_edit(current, key, text, p.new_text)))
+                    },
+                ),
+            )
+            .await?;
         let Some(written) = written else {
             ui.step(
                 "apply",
@@ -314,8 +358,8 @@ impl Steps<'_> {
             })
             .await?;
             report.restarted = true;
-            ui.restarted(self.args.timeout);
-            let status = restart::wait(self.target, &patched, self.args.timeout, |s| {
+            ui.restarted(self.deadline.left());
+            let status = restart::wait(self.target, &patched, self.deadline, |s| {
                 ui.step("wait", s.describe());
                 report.rollout = Some(s.clone());
             })
@@ -324,7 +368,10 @@ impl Steps<'_> {
             report.rollout = Some(status);
             restart::verify_pods(self.target, &patched, changed, &context).await
         };
-        crate::verbose::timed("restarting kube-proxy and waiting", work).await
+        let step = "restarting kube-proxy and waiting";
+        self.deadline
+            .bound(self.target, step, crate::verbose::timed(step, work))
+            .await
     }
 
     /// `--revert`: restore the text lbctl replaced, if the configuration is still what lbctl wrote.
@@ -346,14 +393,20 @@ impl Steps<'_> {
             return Ok(self.read_only(report, StrictArpResult::WouldRevert, "nothing written."));
         }
         self.require_write_permissions(!args.no_restart).await?;
-        let written = update::update(
-            self.target,
-            key,
-            cm,
-            |r| self.ui.retrying(self.key, r),
-            |latest| revert::reverted(latest, key, &config_text(latest, key)?),
-        )
-        .await?;
+        let written = self
+            .deadline
+            .bound(
+                self.target,
+                "updating the kube-proxy ConfigMap",
+                update::update(
+                    self.target,
+                    key,
+                    cm,
+                    |r| self.ui.retrying(self.key, r),
+                    |latest| revert::reverted(latest, key, &config_text(latest, key)?),
+                ),
+            )
+            .await?;
         report.written = written.is_some();
         ui.restored(key);
         ui.note(SYSCTLS_STAY);

@@ -297,7 +297,7 @@ impl Installer<'_> {
         let t = Instant::now();
         let progress = self.progress;
         progress.waiting("rollouts", "controller available, every speaker ready");
-        let wait = waits::rollouts(self.target, namespace, self.deadline.at, |name, status| {
+        let wait = waits::rollouts(self.target, namespace, self.deadline, |name, status| {
             progress.detail(&format!("{name}: {}", status.describe()))
         });
         let rollout = self.step("rollouts", wait).await?;

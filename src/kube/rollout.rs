@@ -121,7 +121,7 @@ pub async fn wait<K: Workload>(
     target: &ClusterTarget,
     namespace: &str,
     name: &str,
-    timeout: Duration,
+    deadline: super::deadline::Deadline,
     mut progress: impl FnMut(&RolloutStatus),
 ) -> Result<RolloutStatus> {
     let api: Api<K> = Api::namespaced(target.client.clone(), namespace);
@@ -131,7 +131,6 @@ pub async fn wait<K: Workload>(
         .default_backoff()
         .applied_objects()
         .boxed();
-    let deadline = super::deadline::after(tokio::time::Instant::now(), timeout);
     let watched = async {
         while let Some(item) = stream.next().await {
             match item {
@@ -169,11 +168,12 @@ pub async fn wait<K: Workload>(
             reason: "the watch stream ended".into(),
         })
     };
-    match tokio::time::timeout_at(deadline, watched).await {
+    match tokio::time::timeout_at(deadline.at, watched).await {
         Ok(result) => result,
+        // The command's --timeout, not what was left of it when the wait began.
         Err(_) => Err(Error::Timeout {
             what: format!("the rollout of {} {namespace}/{name}", K::KIND),
-            after: timeout,
+            after: deadline.timeout,
             detail: Some(match &last {
                 Some(s) => format!("last observed: {}", s.describe()),
                 None => "the workload was never observed".into(),

@@ -2,7 +2,7 @@
 //! patch moved the DaemonSet's generation, the controller observed it, and every pod started
 //! after the change. A restart that only looked done would leave the old configuration running.
 
-use std::time::Duration;
+use crate::kube::deadline::Deadline;
 
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::DaemonSet;
@@ -138,10 +138,10 @@ pub async fn restart(
 pub async fn wait(
     target: &ClusterTarget,
     patched: &DaemonSet,
-    timeout: Duration,
+    deadline: Deadline,
     progress: impl FnMut(&RolloutStatus),
 ) -> Result<RolloutStatus> {
-    let waited = rollout::wait::<DaemonSet>(target, NAMESPACE, DAEMONSET, timeout, progress).await;
+    let waited = rollout::wait::<DaemonSet>(target, NAMESPACE, DAEMONSET, deadline, progress).await;
     let Err(Error::Timeout {
         what,
         after,

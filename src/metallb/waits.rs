@@ -2,6 +2,7 @@
 //! serving. Each is driven by a watch (the webhook check by a dry-run create with backoff, as
 //! nothing else proves the API server can reach it) and stops at the command's one deadline.
 
+use crate::kube::deadline::Deadline;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
@@ -63,16 +64,15 @@ pub struct Rollout {
 pub async fn rollouts(
     target: &ClusterTarget,
     namespace: &str,
-    deadline: Instant,
+    deadline: Deadline,
     progress: impl Fn(&str, &RolloutStatus),
 ) -> Result<Rollout> {
-    let left = deadline.saturating_duration_since(Instant::now());
     let (controller, speaker) = tokio::join!(
-        rollout::wait::<Deployment>(target, namespace, "controller", left, |s| progress(
+        rollout::wait::<Deployment>(target, namespace, "controller", deadline, |s| progress(
             "controller",
             s
         )),
-        rollout::wait::<DaemonSet>(target, namespace, "speaker", left, |s| progress(
+        rollout::wait::<DaemonSet>(target, namespace, "speaker", deadline, |s| progress(
             "speaker", s
         )),
     );

@@ -439,6 +439,37 @@ fn no_kube_proxy_with_cilium_needs_nothing(backend) {
 }
 }
 
+/// `--timeout` is a deadline for the whole command: a ConfigMap update the server never
+/// answers ends the run at the deadline, naming the request and the step (before, `--timeout`
+/// bounded only the rollout wait, and the run waited for the request's own timeout).
+#[test]
+fn timeout_ends_a_stalled_configmap_update_at_the_deadline_sim_only() {
+    let Some(cluster) = Cluster::sim_only(
+        "timeout_ends_a_stalled_configmap_update_at_the_deadline_sim_only",
+        Sim::scenario("kubeadm-iptables"),
+    ) else {
+        return;
+    };
+    cluster.sim().inject(kube_sim::Fault::latency(
+        "PUT",
+        "/api/v1/namespaces/kube-system/configmaps/kube-proxy",
+        Duration::from_secs(60),
+        1,
+    ));
+    let started = std::time::Instant::now();
+    let (code, out, err) = run(cluster
+        .lbctl()
+        .args(["enable-strictarp", "--timeout", "4s"]));
+    let took = started.elapsed();
+    assert_eq!(code, 3, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(took < Duration::from_secs(15), "took {took:?}:\n{err}");
+    assert!(
+        err.contains("in step updating the kube-proxy ConfigMap")
+            && err.contains("configmaps kube-system/kube-proxy"),
+        "{err}"
+    );
+}
+
 /// On the first update of the ConfigMap, someone else edits another key: the update fails
 /// with a real 409, lbctl re-reads, re-plans and keeps that edit. kube-sim only: the concurrent
 /// edit is made by an admission hook at exactly the right moment.
