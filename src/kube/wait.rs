@@ -144,9 +144,10 @@ pub async fn until_gone(
                     names.iter().cloned().collect::<Vec<_>>().join(", ")
                 ),
                 after: timeout,
-                detail: Some(
-                    "a finalizer may hold it: look at metadata.finalizers with `kubectl get <kind> <name> -o yaml`, then re-run lbctl uninstall".into(),
-                ),
+                detail: Some(format!(
+                    "a finalizer may hold it: look at metadata.finalizers with `kubectl get <kind> <name> -o yaml`, then re-run {}",
+                    crate::invocation::command_line("uninstall")
+                )),
             });
         }
     }
