@@ -934,11 +934,79 @@ pub fn parse_registry(text: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
+    use clap::{CommandFactory, Parser};
 
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    fn parse(line: &str) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(line.split_whitespace())
+    }
+
+    fn metallb_namespace(line: &str) -> String {
+        parse(line)
+            .unwrap()
+            .resolved_global()
+            .unwrap()
+            .metallb_namespace
+    }
+
+    #[test]
+    fn namespace_flags_name_metallb_on_the_commands_about_it() {
+        for command in ["install", "doctor", "uninstall", "preflight"] {
+            assert_eq!(
+                metallb_namespace(&format!("lbctl {command}")),
+                "metallb-system"
+            );
+            for line in [
+                format!("lbctl {command} -n lb"),
+                format!("lbctl {command} --namespace lb"),
+                format!("lbctl {command} --namespace=lb"),
+                format!("lbctl {command} --metallb-namespace lb"),
+                format!("lbctl --metallb-namespace lb {command}"),
+                format!("lbctl --metallb-namespace lb {command} -n lb"),
+            ] {
+                assert_eq!(metallb_namespace(&line), "lb", "{line}");
+            }
+            // Two different namespaces: refused, whichever side of the subcommand.
+            let err = parse(&format!("lbctl {command} -n a --metallb-namespace b")).unwrap_err();
+            assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+            let err = parse(&format!("lbctl --metallb-namespace b {command} -n a"))
+                .unwrap()
+                .resolved_global()
+                .unwrap_err();
+            assert_eq!(err.exit_code(), crate::ExitCode::Usage, "{err}");
+            let err = parse(&format!("lbctl {command} -n Not_A_Name")).unwrap_err();
+            assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+        }
+        // The global flag still reaches every command, -n is not global.
+        assert_eq!(
+            metallb_namespace("lbctl explain web --metallb-namespace lb"),
+            "lb"
+        );
+        assert!(parse("lbctl version -n lb").is_err());
+    }
+
+    #[test]
+    fn explain_n_names_the_service_namespace_and_defaults_to_the_context() {
+        let Command::Explain(args) = parse("lbctl explain web -n shop").unwrap().command else {
+            panic!("not explain")
+        };
+        assert_eq!(args.namespace.as_deref(), Some("shop"));
+        let cli = parse("lbctl explain web").unwrap();
+        assert_eq!(
+            cli.resolved_global().unwrap().metallb_namespace,
+            "metallb-system"
+        );
+        let Command::Explain(args) = cli.command else {
+            panic!("not explain")
+        };
+        // None: the command takes the kubeconfig context's namespace.
+        assert_eq!(args.namespace, None);
+        let err = parse("lbctl explain web -n Shop").unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
     }
 
     #[test]
