@@ -134,6 +134,90 @@ mod tests {
         assert_eq!(Invocation::Direct.program(), "lbctl");
     }
 
+    /// The krew template's placeholders: `{{NAME}}`, every one.
+    fn placeholders(text: &str) -> std::collections::BTreeSet<String> {
+        text.split("{{")
+            .skip(1)
+            .filter_map(|rest| rest.split_once("}}").map(|(name, _)| name.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_krew_manifest_template_installs_the_plugin_from_the_documented_archives() {
+        let text = include_str!("../plugins/lbctl.yaml");
+        let doc = include_str!("../docs/kubectl-plugin.md");
+        let m: serde_json::Value = serde_saphyr::from_str(text).expect("the template parses");
+        assert_eq!(
+            m["apiVersion"],
+            "krew.googlecontainertools.github.com/v1alpha2"
+        );
+        assert_eq!(m["kind"], "Plugin");
+        // krew requires the manifest's file name to be the plugin's name.
+        assert_eq!(m["metadata"]["name"], "lbctl");
+        assert_eq!(PLUGIN_FILE, "kubectl-lbctl");
+        let spec = &m["spec"];
+        assert_eq!(spec["version"], "v{{VERSION}}");
+        for field in ["homepage", "shortDescription", "description"] {
+            assert!(
+                spec[field].as_str().is_some_and(|v| !v.trim().is_empty()),
+                "{field}"
+            );
+        }
+        let triples = [
+            ("amd64", "x86_64-unknown-linux-gnu"),
+            ("arm64", "aarch64-unknown-linux-gnu"),
+        ];
+        let platforms = spec["platforms"].as_array().expect("platforms");
+        assert_eq!(platforms.len(), triples.len());
+        for (arch, triple) in triples {
+            let p = platforms
+                .iter()
+                .find(|p| {
+                    p["selector"]["matchLabels"]["os"] == "linux"
+                        && p["selector"]["matchLabels"]["arch"] == arch
+                })
+                .unwrap_or_else(|| panic!("a linux/{arch} platform"));
+            let archive = format!("lbctl-v{{{{VERSION}}}}-{triple}.tar.gz");
+            let uri = p["uri"].as_str().unwrap();
+            assert!(uri.starts_with("https://"), "{uri}");
+            assert!(uri.ends_with(&format!("/{archive}")), "{uri}");
+            let doc_name = archive.replace("{{VERSION}}", "{VERSION}");
+            assert!(
+                doc.contains(&format!("`{doc_name}`")),
+                "{doc_name} documented"
+            );
+            let sha = format!("{{{{SHA256_LINUX_{}}}}}", arch.to_uppercase());
+            assert_eq!(p["sha256"], sha.as_str());
+            // The archive holds `lbctl` and LICENSE; kubectl finds the plugin by `bin`.
+            assert_eq!(p["bin"], PLUGIN_FILE);
+            let files = p["files"].as_array().expect("files");
+            let to = |from: &str| {
+                files
+                    .iter()
+                    .find(|f| f["from"] == from)
+                    .and_then(|f| f["to"].as_str())
+                    .map(str::to_string)
+            };
+            assert_eq!(to("lbctl").as_deref(), Some(PLUGIN_FILE), "bin is in files");
+            assert_eq!(to("LICENSE").as_deref(), Some("."));
+        }
+        let expected: std::collections::BTreeSet<String> = [
+            "VERSION",
+            "REPOSITORY",
+            "SHA256_LINUX_AMD64",
+            "SHA256_LINUX_ARM64",
+        ]
+        .map(String::from)
+        .into();
+        assert_eq!(placeholders(text), expected);
+        for name in &expected {
+            assert!(
+                doc.contains(&format!("| `{{{{{name}}}}}` |")),
+                "{name} is documented in docs/kubectl-plugin.md"
+            );
+        }
+    }
+
     #[test]
     fn without_init_lbctl_is_invoked_directly() {
         // Unit tests never call init: hints keep the plain `lbctl`.
