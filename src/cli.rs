@@ -294,8 +294,8 @@ impl Command {
 impl Cli {
     /// The global flags with MetalLB's namespace as the command line gives it: `-n/--namespace`
     /// of the subcommand, else the global `--metallb-namespace`. Both naming different
-    /// namespaces is a usage error (clap sees the conflict only when both follow the
-    /// subcommand).
+    /// namespaces is a usage error; checked here, not by clap, which cannot relate a global
+    /// flag given before the subcommand (nor build a subcommand alone, for its man page).
     pub fn resolved_global(&self) -> crate::Result<GlobalArgs> {
         let mut global = self.global.clone();
         if let Some(ns) = self.command.metallb_namespace() {
@@ -327,7 +327,6 @@ pub struct MetallbNamespaceArg {
         short = 'n',
         long = "namespace",
         value_name = "NAMESPACE",
-        conflicts_with = "metallb_namespace",
         value_parser = Checked(parse_namespace)
     )]
     pub namespace: Option<String>,
@@ -971,13 +970,13 @@ mod tests {
                 assert_eq!(metallb_namespace(&line), "lb", "{line}");
             }
             // Two different namespaces: refused, whichever side of the subcommand.
-            let err = parse(&format!("lbctl {command} -n a --metallb-namespace b")).unwrap_err();
-            assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
-            let err = parse(&format!("lbctl --metallb-namespace b {command} -n a"))
-                .unwrap()
-                .resolved_global()
-                .unwrap_err();
-            assert_eq!(err.exit_code(), crate::ExitCode::Usage, "{err}");
+            for line in [
+                format!("lbctl {command} -n a --metallb-namespace b"),
+                format!("lbctl --metallb-namespace b {command} -n a"),
+            ] {
+                let err = parse(&line).unwrap().resolved_global().unwrap_err();
+                assert_eq!(err.exit_code(), crate::ExitCode::Usage, "{err}");
+            }
             let err = parse(&format!("lbctl {command} -n Not_A_Name")).unwrap_err();
             assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
         }
