@@ -315,7 +315,7 @@ impl Steps<'_> {
         let (ns, name) = (&self.key.namespace, &self.key.name);
         let context = Context {
             written: written.map(|w| format!("{w} in ConfigMap {ns}/{name}")),
-            rerun: rerun.into(),
+            rerun,
         };
         let work = async {
             let patched = restart::restart(self.target, self.daemonset, &context, |code, n| {
