@@ -173,12 +173,20 @@ _lbctl() {
             return 0
             ;;
         lbctl__subcmd__doctor)
-            opts="-i -o -v -h -V --ignore --fail-on --junit --wait --probe --no-probe --interface --rate --attempts --nodes --node-image --node-namespace --node-timeout --node-concurrency --bundle --bundle-log-lines --proc-root --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
+            opts="-n -i -o -v -h -V --namespace --ignore --fail-on --junit --wait --probe --no-probe --interface --rate --attempts --nodes --node-image --node-namespace --node-timeout --node-concurrency --bundle --bundle-log-lines --proc-root --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --ignore)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -587,7 +595,7 @@ _lbctl() {
             return 0
             ;;
         lbctl__subcmd__install)
-            opts="-o -v -h -V --pool --pool-name --config --dry-run --skip-preflight --no-probe --ignore --timeout --force-conflicts --registry --image-pull-policy --speaker-node-selector --speaker-tolerations --log-level --ignore-exclude-lb --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
+            opts="-n -o -v -h -V --pool --pool-name --config --dry-run --skip-preflight --no-probe --ignore --timeout --force-conflicts --namespace --registry --image-pull-policy --speaker-node-selector --speaker-tolerations --log-level --ignore-exclude-lb --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -614,6 +622,14 @@ _lbctl() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -715,7 +731,7 @@ _lbctl() {
             return 0
             ;;
         lbctl__subcmd__preflight)
-            opts="-i -o -v -h -V --pool --config --local --for --ignore --fail-on --junit --wait --no-probe --interface --rate --attempts --nodes --node-image --node-namespace --node-timeout --node-concurrency --proc-root --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
+            opts="-n -i -o -v -h -V --pool --config --local --namespace --for --ignore --fail-on --junit --wait --no-probe --interface --rate --attempts --nodes --node-image --node-namespace --node-timeout --node-concurrency --proc-root --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -726,6 +742,14 @@ _lbctl() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -887,12 +911,20 @@ _lbctl() {
             return 0
             ;;
         lbctl__subcmd__uninstall)
-            opts="-o -v -h -V --keep-crds --dry-run --timeout --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
+            opts="-n -o -v -h -V --namespace --keep-crds --dry-run --timeout --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --dry-run)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -32,7 +32,7 @@ json\t'One JSON document on stdout with a stable schema'"
 complete -c lbctl -n "__fish_lbctl_needs_command" -l color -d 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c lbctl -n "__fish_lbctl_needs_command" -l metallb-namespace -d 'Namespace MetalLB lives in' -r
+complete -c lbctl -n "__fish_lbctl_needs_command" -l metallb-namespace -d 'Namespace MetalLB lives in; install, doctor, uninstall and preflight also take it as -n/--namespace' -r
 complete -c lbctl -n "__fish_lbctl_needs_command" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
 complete -c lbctl -n "__fish_lbctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lbctl -n "__fish_lbctl_needs_command" -s V -l version -d 'Print version'
@@ -55,7 +55,7 @@ json\t'One JSON document on stdout with a stable schema'"
 complete -c lbctl -n "__fish_lbctl_using_subcommand version" -l color -d 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c lbctl -n "__fish_lbctl_using_subcommand version" -l metallb-namespace -d 'Namespace MetalLB lives in' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand version" -l metallb-namespace -d 'Namespace MetalLB lives in; install, doctor, uninstall and preflight also take it as -n/--namespace' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand version" -l client -d 'Print only the client version; do not contact the cluster'
 complete -c lbctl -n "__fish_lbctl_using_subcommand version" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand version" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -72,7 +72,7 @@ json\t'One JSON document on stdout with a stable schema'"
 complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l color -d 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l metallb-namespace -d 'Namespace MetalLB lives in' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l metallb-namespace -d 'Namespace MetalLB lives in; install, doctor, uninstall and preflight also take it as -n/--namespace' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l check -d 'Write nothing; exit 1 when a change (or a kube-proxy restart) is needed, 0 when configured'
 complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l revert -d 'Restore the configuration text lbctl replaced (kept in the ConfigMap annotation lbctl.io/previous-config), then restart kube-proxy'
 complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l no-restart -d 'Do not restart kube-proxy; the change is not active until kube-proxy restarts'
@@ -87,12 +87,13 @@ json\t'One JSON document on stdout with a stable schema'"
 complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -l color -d 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -l metallb-namespace -d 'Namespace MetalLB lives in' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -l metallb-namespace -d 'Namespace MetalLB lives in; install, doctor, uninstall and preflight also take it as -n/--namespace' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l pool -d 'A pool to check, as an IPAddressPool accepts it (CIDRs, ranges a-b, addresses, comma-separated); repeatable' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l config -d 'The file `install --config` takes (IPAddressPool and L2Advertisement documents), read by the same rules' -r -F
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -s n -l namespace -d 'Namespace MetalLB lives in, like --metallb-namespace [default: metallb-system]' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l for -d 'Check every permission this command needs and list the missing ones (a failure)' -r -f -a "install\t'`lbctl install`'"
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l ignore -d 'Check IDs whose failures become warnings (case-insensitive, comma-separated, repeatable; `all`)' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l fail-on -d 'Which results make the exit code 1' -r -f -a "warning\t'Warnings also give exit code 1'
@@ -116,7 +117,7 @@ json\t'One JSON document on stdout with a stable schema'"
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l color -d 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l metallb-namespace -d 'Namespace MetalLB lives in' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l metallb-namespace -d 'Namespace MetalLB lives in; install, doctor, uninstall and preflight also take it as -n/--namespace' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l local -d 'Do not contact the cluster: run only the node and pool checks'
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l no-probe -d 'Do not probe the pool addresses (ARP, NDP)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
@@ -134,7 +135,7 @@ json\t'One JSON document on stdout with a stable schema'"
 complete -c lbctl -n "__fish_lbctl_using_subcommand probe" -l color -d 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c lbctl -n "__fish_lbctl_using_subcommand probe" -l metallb-namespace -d 'Namespace MetalLB lives in' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand probe" -l metallb-namespace -d 'Namespace MetalLB lives in; install, doctor, uninstall and preflight also take it as -n/--namespace' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand probe" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand probe" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lbctl -n "__fish_lbctl_using_subcommand probe" -s V -l version -d 'Print version'
@@ -145,6 +146,7 @@ complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l dry-run -d 'Show
 server\t'Send every object as a server-side dry-run apply and report what would change'"
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l ignore -d 'Check IDs whose failure only warns (comma-separated, or "all")' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l timeout -d 'Deadline for the whole command, waits included' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand install" -s n -l namespace -d 'Namespace MetalLB lives in, like --metallb-namespace [default: metallb-system]' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l registry -d 'Registry and path replacing quay.io/metallb in image names (air-gapped mirrors)' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l image-pull-policy -d 'Image pull policy of the controller and speaker' -r -f -a "Always\t''
 IfNotPresent\t''
@@ -165,7 +167,7 @@ json\t'One JSON document on stdout with a stable schema'"
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l color -d 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l metallb-namespace -d 'Namespace MetalLB lives in' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l metallb-namespace -d 'Namespace MetalLB lives in; install, doctor, uninstall and preflight also take it as -n/--namespace' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l skip-preflight -d 'Do not check the cluster and the pools before writing'
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l no-probe -d 'Do not ARP-probe the pool addresses (probes run only on a cluster node with CAP_NET_RAW)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l force-conflicts -d 'Take over fields another field manager (kubectl, Helm) set to other values'
@@ -173,6 +175,7 @@ complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l ignore-exclude-l
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -s V -l version -d 'Print version'
+complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -s n -l namespace -d 'Namespace MetalLB lives in, like --metallb-namespace [default: metallb-system]' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l ignore -d 'Check IDs whose failures become warnings (case-insensitive, comma-separated, repeatable; `all`)' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l fail-on -d 'Which results make the exit code 1' -r -f -a "warning\t'Warnings also give exit code 1'
 fail\t'Only failures give exit code 1 (default)'"
@@ -197,13 +200,13 @@ json\t'One JSON document on stdout with a stable schema'"
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l color -d 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l metallb-namespace -d 'Namespace MetalLB lives in' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l metallb-namespace -d 'Namespace MetalLB lives in; install, doctor, uninstall and preflight also take it as -n/--namespace' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l probe -d 'Probe the assigned addresses (ARP, NDP); an error when this host cannot (default: probe when CAP_NET_RAW is held)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l no-probe -d 'Do not probe the assigned addresses'
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -s V -l version -d 'Print version'
-complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -s n -l namespace -d 'The Service\'s namespace' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -s n -l namespace -d 'The Service\'s namespace (default: the kubeconfig context\'s namespace, then default)' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -s i -l interface -d 'Send the probes on this interface instead of the one `ip route get` picks' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -l rate -d 'Packets per second over all addresses (lower it if switches rate-limit ARP)' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -l attempts -d 'Probes per address; an address stops being probed as soon as someone answers' -r
@@ -220,12 +223,13 @@ json\t'One JSON document on stdout with a stable schema'"
 complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -l color -d 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -l metallb-namespace -d 'Namespace MetalLB lives in' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -l metallb-namespace -d 'Namespace MetalLB lives in; install, doctor, uninstall and preflight also take it as -n/--namespace' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -l all -d 'Every LoadBalancer Service, one line each (judged from the API only, never probed)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -l no-probe -d 'Do not send ARP/NDP for the address'
 complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -s V -l version -d 'Print version'
+complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -s n -l namespace -d 'Namespace MetalLB lives in, like --metallb-namespace [default: metallb-system]' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -l dry-run -d 'List what would be deleted; delete nothing (`--dry-run` is `--dry-run=client`)' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -l timeout -d 'Deadline for the whole command, waiting for deletions included' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)' -r -F
@@ -236,7 +240,7 @@ json\t'One JSON document on stdout with a stable schema'"
 complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -l color -d 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -l metallb-namespace -d 'Namespace MetalLB lives in' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -l metallb-namespace -d 'Namespace MetalLB lives in; install, doctor, uninstall and preflight also take it as -n/--namespace' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -l keep-crds -d 'Keep the CRDs, and with them the pools and advertisements'
 complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -249,7 +253,7 @@ json\t'One JSON document on stdout with a stable schema'"
 complete -c lbctl -n "__fish_lbctl_using_subcommand man" -l color -d 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c lbctl -n "__fish_lbctl_using_subcommand man" -l metallb-namespace -d 'Namespace MetalLB lives in' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand man" -l metallb-namespace -d 'Namespace MetalLB lives in; install, doctor, uninstall and preflight also take it as -n/--namespace' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand man" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lbctl -n "__fish_lbctl_using_subcommand man" -s V -l version -d 'Print version'

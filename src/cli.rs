@@ -22,7 +22,11 @@ use crate::metallb::render::{LogLevel, PullPolicy};
 installs MetalLB from manifests built into the binary, and checks that every address is really announced.\n\n\
 Exit codes: 0 success, 1 a check failed or --check found changes, 2 bad usage or input, \
 3 could not run (cluster unreachable, credentials, permission, timeout).",
-    after_help = "Examples:\n  lbctl preflight --pool 192.168.10.240-192.168.10.250\n  lbctl enable-strictarp --dry-run\n  lbctl version -o json"
+    after_help = examples(&[
+        "preflight --pool 192.168.10.240-192.168.10.250",
+        "enable-strictarp --dry-run",
+        "version -o json",
+    ])
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -59,12 +63,12 @@ pub struct GlobalArgs {
     #[arg(short = 'v', long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
-    /// Namespace MetalLB lives in.
+    /// Namespace MetalLB lives in; install, doctor, uninstall and preflight also take it as -n/--namespace.
     #[arg(
         long,
         global = true,
         value_name = "NAMESPACE",
-        default_value = "metallb-system",
+        default_value = DEFAULT_METALLB_NAMESPACE,
         value_parser = Checked(parse_namespace)
     )]
     pub metallb_namespace: String,
@@ -111,22 +115,27 @@ the kube-proxy DaemonSet (kubeadm, kind, kubespray, EKS and other layouts), edit
 `kubectl rollout restart` and waits.\n\n\
 Exit codes: 0 done or nothing to do, 1 --check found changes, 2 bad input (e.g. a configuration \
 that does not parse), 3 could not run (permission, timeout, flags-only kube-proxy).",
-        after_help = "Examples:\n  \
-lbctl enable-strictarp --dry-run              # show the diff, write nothing\n  \
-lbctl enable-strictarp --check                # CI: exit 1 when a change is needed\n  \
-lbctl enable-strictarp                        # apply, restart kube-proxy, wait up to 5m\n  \
-lbctl enable-strictarp --mode keep            # only set strictARP, keep the proxy mode\n  \
-lbctl enable-strictarp --mode ipvs            # also switch away from nftables\n  \
-lbctl enable-strictarp --no-restart           # write only; restart kube-proxy yourself later\n  \
-lbctl enable-strictarp --timeout 10m          # wait longer for the kube-proxy rollout\n  \
-lbctl enable-strictarp --revert               # restore the text lbctl replaced\n  \
-lbctl enable-strictarp -o json --dry-run      # the plan as a JSON document"
+        after_help = examples(&[
+            "enable-strictarp --dry-run              # show the diff, write nothing",
+            "enable-strictarp --check                # CI: exit 1 when a change is needed",
+            "enable-strictarp                        # apply, restart kube-proxy, wait up to 5m",
+            "enable-strictarp --mode keep            # only set strictARP, keep the proxy mode",
+            "enable-strictarp --mode ipvs            # also switch away from nftables",
+            "enable-strictarp --no-restart           # write only; restart kube-proxy yourself later",
+            "enable-strictarp --timeout 10m          # wait longer for the kube-proxy rollout",
+            "enable-strictarp --revert               # restore the text lbctl replaced",
+            "enable-strictarp -o json --dry-run      # the plan as a JSON document",
+        ])
     )]
     EnableStrictarp(EnableStrictarpArgs),
 
     /// Print a shell completion script.
     #[command(
-        after_help = "Examples:\n  lbctl completions bash > /etc/bash_completion.d/lbctl\n  lbctl completions zsh > \"${fpath[1]}/_lbctl\"\n  lbctl completions fish > ~/.config/fish/completions/lbctl.fish"
+        after_help = examples(&[
+            "completions bash > /etc/bash_completion.d/lbctl",
+            "completions zsh > \"${fpath[1]}/_lbctl\"",
+            "completions fish > ~/.config/fish/completions/lbctl.fish",
+        ])
     )]
     Completions(CompletionsArgs),
 
@@ -143,7 +152,15 @@ is judged as a node, with the pools. With --nodes all|SELECTOR the node checks r
 a short-lived read-only pod on each (docs/node-checks.md), and are reported once per node.\n\n\
 Exit codes: 0 all checks passed (warnings allowed unless --fail-on warning), 1 a check failed, \
 2 bad flags, pool or config file, 3 a check could not run (unreachable, permission) and none failed.",
-        after_help = "Examples:\n  lbctl preflight --pool 192.168.10.240-192.168.10.250\n  lbctl preflight --config pools.yaml --junit preflight.xml\n  lbctl preflight --local --pool 192.168.10.240/28\n  lbctl preflight --for install --ignore LB113 -o json\n  lbctl preflight --wait 5m   # e.g. while kube-proxy rolls out\n  lbctl preflight --nodes all --node-namespace lbctl   # every node, through a pod on each"
+        after_help = examples(&[
+            "preflight --pool 192.168.10.240-192.168.10.250",
+            "preflight --config pools.yaml --junit preflight.xml",
+            "preflight --local --pool 192.168.10.240/28",
+            "preflight --for install --ignore LB113 -o json",
+            "preflight --wait 5m   # e.g. while kube-proxy rolls out",
+            "preflight --nodes all --node-namespace lbctl   # every node, through a pod on each",
+            "preflight -n metallb   # MetalLB in namespace metallb",
+        ])
     )]
     Preflight(PreflightArgs),
 
@@ -160,7 +177,11 @@ stays free: a sleeping host does not answer.\n\n\
 Needs CAP_NET_RAW (root, or `setcap cap_net_raw+ep $(command -v lbctl)`).\n\n\
 Exit codes: 0 every address is free, 1 an address is in use, in conflict, ours or not on link, \
 2 bad pool or flags, 3 could not probe (permission, or the deadline left addresses unprobed).",
-        after_help = "Examples:\n  lbctl probe 192.168.10.240-192.168.10.250\n  lbctl probe 192.168.10.0/24 --interface eth1 --rate 100\n  lbctl probe 192.168.10.240/28,192.168.10.7 -o json | jq '.addresses[] | select(.status != \"free\")'"
+        after_help = examples(&[
+            "probe 192.168.10.240-192.168.10.250",
+            "probe 192.168.10.0/24 --interface eth1 --rate 100",
+            "probe 192.168.10.240/28,192.168.10.7 -o json | jq '.addresses[] | select(.status != \"free\")'",
+        ])
     )]
     Probe(ProbeArgs),
 
@@ -174,7 +195,13 @@ Before writing, install checks the cluster (an existing Helm release, the namesp
 level) and the pools; --skip-preflight skips that, --ignore ID turns a failed check into a warning.\n\n\
 Exit codes: 0 installed, 1 a check failed, 2 bad flags or pool file, 3 could not run (unreachable, \
 permission, timeout, webhook never ready).",
-        after_help = "Examples:\n  lbctl install --pool 192.168.10.240-192.168.10.250\n  lbctl install --config pools.yaml --timeout 10m\n  lbctl install --dry-run > metallb.yaml\n  lbctl install --registry registry.local:5000/metallb --image-pull-policy IfNotPresent"
+        after_help = examples(&[
+            "install --pool 192.168.10.240-192.168.10.250",
+            "install --config pools.yaml --timeout 10m",
+            "install --dry-run > metallb.yaml",
+            "install --registry registry.local:5000/metallb --image-pull-policy IfNotPresent",
+            "install -n metallb --pool 192.168.10.240/28   # into namespace metallb",
+        ])
     )]
     Install(InstallArgs),
 
@@ -200,9 +227,17 @@ restart), events of MetalLB's namespace and of every LoadBalancer Service, those
 kube-proxy's DaemonSet and ConfigMap, node facts with --nodes, and MANIFEST.txt listing what could \
 not be read and why. Secrets appear as names, types and keys only; no kubeconfig, token or key.\n\n\
 Exit codes: 0 all checks passed (warnings allowed unless --fail-on warning), 1 a check failed, \
-2 bad flags or a --bundle path whose directory does not exist, 3 a check could not run \
+2 bad flags or a --bundle/--junit path whose directory does not exist, 3 a check could not run \
 (unreachable, permission) and none failed, or the bundle could not be written.",
-        after_help = "Examples:\n  lbctl doctor\n  lbctl install --pool 192.168.10.240/28 && lbctl doctor --wait 2m --junit doctor.xml\n  lbctl doctor --no-probe -o json | jq '.checks[] | select(.status != \"pass\")'\n  lbctl doctor --ignore LB414 --fail-on warning\n  lbctl doctor --nodes node-role.kubernetes.io/worker\n  lbctl doctor --bundle lbctl-bundle.tar.gz   # for a support request"
+        after_help = examples(&[
+            "doctor",
+            "doctor --wait 2m --junit doctor.xml   # right after install: until MetalLB is up",
+            "doctor --no-probe -o json | jq '.checks[] | select(.status != \"pass\")'",
+            "doctor --ignore LB414 --fail-on warning",
+            "doctor --nodes node-role.kubernetes.io/worker",
+            "doctor -n metallb   # MetalLB in namespace metallb",
+            "doctor --bundle lbctl-bundle.tar.gz   # for a support request",
+        ])
     )]
     Doctor(DoctorArgs),
 
@@ -220,23 +255,119 @@ L2Advertisement's interfaces), whether one is on the address's subnet, and their
 verdict with an LB6xx reason (docs/checks.md).\n\n\
 Exit codes: 0 the address is announced by the predicted node, 1 it is not (the reason says why), \
 2 bad usage or no such LoadBalancer Service, 3 could not look (unreachable, permission).",
-        after_help = "Examples:\n  lbctl explain web -n shop\n  lbctl explain web -n shop -o json\n  lbctl explain --all\n  lbctl explain web --no-probe\n  lbctl explain web --nodes all   # the announcing node's interfaces, through a pod"
+        after_help = examples(&[
+            "explain web -n shop",
+            "explain web -n shop -o json",
+            "explain --all",
+            "explain web --no-probe   # Service web in the context's namespace",
+            "explain web --nodes all   # the announcing node's interfaces, through a pod",
+        ])
     )]
     Explain(ExplainArgs),
 
     /// Remove MetalLB: pools, webhook, workloads, RBAC, CRDs and namespace.
     #[command(
-        long_about = "Removes what lbctl install wrote, in the order that keeps nothing half-working: pools and \
+        long_about = format!("Removes what {} wrote, in the order that keeps nothing half-working: pools and \
 advertisements first, then the webhook configuration, the workloads, RBAC, the CRDs and the namespace; \
 then waits until they are gone. Safe to repeat.\n\n\
 Exit codes: 0 removed (or nothing to remove), 2 bad flags, 3 could not run (unreachable, permission, timeout).",
-        after_help = "Examples:\n  lbctl uninstall --dry-run\n  lbctl uninstall --keep-crds"
+            crate::invocation::command_line("install")),
+        after_help = examples(&[
+            "uninstall --dry-run",
+            "uninstall --keep-crds",
+            "uninstall -n metallb   # MetalLB in namespace metallb",
+        ])
     )]
     Uninstall(UninstallArgs),
 
     /// Print the man page (roff) for lbctl or one of its subcommands.
     #[command(hide = true)]
     Man(ManArgs),
+}
+
+impl Command {
+    /// The MetalLB namespace given with `-n/--namespace`, for the commands that take it there.
+    pub fn metallb_namespace(&self) -> Option<&str> {
+        let arg = match self {
+            Command::Install(a) => &a.namespace,
+            Command::Doctor(a) => &a.namespace,
+            Command::Uninstall(a) => &a.namespace,
+            Command::Preflight(a) => &a.namespace,
+            _ => return None,
+        };
+        arg.namespace.as_deref()
+    }
+}
+
+impl Cli {
+    /// The global flags with MetalLB's namespace as the command line gives it: `-n/--namespace`
+    /// of the subcommand, else the global `--metallb-namespace`. Both naming different
+    /// namespaces is a usage error; checked here, not by clap, which cannot relate a global
+    /// flag given before the subcommand (nor build a subcommand alone, for its man page).
+    pub fn resolved_global(&self) -> crate::Result<GlobalArgs> {
+        let mut global = self.global.clone();
+        if let Some(ns) = self.command.metallb_namespace() {
+            let given = &global.metallb_namespace;
+            if given != DEFAULT_METALLB_NAMESPACE && given != ns {
+                return Err(crate::Error::usage_with_hint(
+                    format!(
+                        "-n/--namespace {ns} and --metallb-namespace {given} name different namespaces for MetalLB"
+                    ),
+                    "give MetalLB's namespace once",
+                ));
+            }
+            global.metallb_namespace = ns.to_string();
+        }
+        Ok(global)
+    }
+}
+
+/// The namespace MetalLB's own manifest installs into.
+pub const DEFAULT_METALLB_NAMESPACE: &str = "metallb-system";
+
+/// `-n/--namespace` where it names MetalLB's namespace, as kubectl users expect of a command
+/// about one namespace. The global `--metallb-namespace` stays for every command (and for
+/// explain, whose `-n` is the Service's namespace).
+#[derive(Debug, Clone, Args)]
+pub struct MetallbNamespaceArg {
+    /// Namespace MetalLB lives in, like --metallb-namespace [default: metallb-system].
+    #[arg(
+        short = 'n',
+        long = "namespace",
+        value_name = "NAMESPACE",
+        value_parser = Checked(parse_namespace)
+    )]
+    pub namespace: Option<String>,
+}
+
+/// lbctl's clap command as this process shows it: usage, version and help lines say
+/// `kubectl lbctl` when it runs as the kubectl plugin.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    match crate::invocation::current() {
+        crate::invocation::Invocation::Direct => cmd,
+        plugin => {
+            let program = plugin.program();
+            cmd.bin_name(program)
+                .display_name(program)
+                .mut_subcommands(|sub| {
+                    let name = plugin.command_line(sub.get_name());
+                    sub.display_name(name)
+                })
+        }
+    }
+}
+
+/// An `Examples:` section. Each line is a command line without the program name, which
+/// [`crate::invocation::command_line`] adds as the user runs it.
+fn examples(lines: &[&str]) -> String {
+    let mut text = String::from("Examples:");
+    for line in lines {
+        text.push_str("\n  ");
+        text.push_str(&crate::invocation::command_line(line));
+    }
+    text
 }
 
 /// `--dry-run` modes.
@@ -285,6 +416,9 @@ pub struct InstallArgs {
     /// Take over fields another field manager (kubectl, Helm) set to other values.
     #[arg(long)]
     pub force_conflicts: bool,
+
+    #[command(flatten)]
+    pub namespace: MetallbNamespaceArg,
 
     #[command(flatten)]
     pub render: RenderArgs,
@@ -365,6 +499,9 @@ impl From<PullPolicyArg> for PullPolicy {
 
 #[derive(Debug, Args)]
 pub struct UninstallArgs {
+    #[command(flatten)]
+    pub namespace: MetallbNamespaceArg,
+
     /// Keep the CRDs, and with them the pools and advertisements.
     #[arg(long)]
     pub keep_crds: bool,
@@ -438,9 +575,9 @@ pub struct ExplainArgs {
     )]
     pub service: Option<String>,
 
-    /// The Service's namespace.
-    #[arg(short = 'n', long, value_name = "NAMESPACE", default_value = "default")]
-    pub namespace: String,
+    /// The Service's namespace (default: the kubeconfig context's namespace, then default).
+    #[arg(short = 'n', long, value_name = "NAMESPACE", value_parser = Checked(parse_namespace))]
+    pub namespace: Option<String>,
 
     /// Every LoadBalancer Service, one line each (judged from the API only, never probed).
     #[arg(long, conflicts_with = "nodes")]
@@ -501,6 +638,9 @@ pub struct PreflightArgs {
     /// Do not contact the cluster: run only the node and pool checks.
     #[arg(long, conflicts_with = "nodes")]
     pub local: bool,
+
+    #[command(flatten)]
+    pub namespace: MetallbNamespaceArg,
 
     /// Check every permission this command needs and list the missing ones (a failure).
     #[arg(long = "for", value_enum, value_name = "COMMAND")]
@@ -581,6 +721,9 @@ impl NodeCheckArgs {
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
+    #[command(flatten)]
+    pub namespace: MetallbNamespaceArg,
+
     #[command(flatten)]
     pub checks: CheckRunArgs,
 
@@ -817,11 +960,79 @@ pub fn parse_registry(text: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
+    use clap::{CommandFactory, Parser};
 
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    fn parse(line: &str) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(line.split_whitespace())
+    }
+
+    fn metallb_namespace(line: &str) -> String {
+        parse(line)
+            .unwrap()
+            .resolved_global()
+            .unwrap()
+            .metallb_namespace
+    }
+
+    #[test]
+    fn namespace_flags_name_metallb_on_the_commands_about_it() {
+        for command in ["install", "doctor", "uninstall", "preflight"] {
+            assert_eq!(
+                metallb_namespace(&format!("lbctl {command}")),
+                "metallb-system"
+            );
+            for line in [
+                format!("lbctl {command} -n lb"),
+                format!("lbctl {command} --namespace lb"),
+                format!("lbctl {command} --namespace=lb"),
+                format!("lbctl {command} --metallb-namespace lb"),
+                format!("lbctl --metallb-namespace lb {command}"),
+                format!("lbctl --metallb-namespace lb {command} -n lb"),
+            ] {
+                assert_eq!(metallb_namespace(&line), "lb", "{line}");
+            }
+            // Two different namespaces: refused, whichever side of the subcommand.
+            for line in [
+                format!("lbctl {command} -n a --metallb-namespace b"),
+                format!("lbctl --metallb-namespace b {command} -n a"),
+            ] {
+                let err = parse(&line).unwrap().resolved_global().unwrap_err();
+                assert_eq!(err.exit_code(), crate::ExitCode::Usage, "{err}");
+            }
+            let err = parse(&format!("lbctl {command} -n Not_A_Name")).unwrap_err();
+            assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+        }
+        // The global flag still reaches every command, -n is not global.
+        assert_eq!(
+            metallb_namespace("lbctl explain web --metallb-namespace lb"),
+            "lb"
+        );
+        assert!(parse("lbctl version -n lb").is_err());
+    }
+
+    #[test]
+    fn explain_n_names_the_service_namespace_and_defaults_to_the_context() {
+        let Command::Explain(args) = parse("lbctl explain web -n shop").unwrap().command else {
+            panic!("not explain")
+        };
+        assert_eq!(args.namespace.as_deref(), Some("shop"));
+        let cli = parse("lbctl explain web").unwrap();
+        assert_eq!(
+            cli.resolved_global().unwrap().metallb_namespace,
+            "metallb-system"
+        );
+        let Command::Explain(args) = cli.command else {
+            panic!("not explain")
+        };
+        // None: the command takes the kubeconfig context's namespace.
+        assert_eq!(args.namespace, None);
+        let err = parse("lbctl explain web -n Shop").unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
     }
 
     #[test]

@@ -166,7 +166,7 @@ pub enum Error {
 /// How far a command that writes step by step got, for the message of a write that failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepProgress {
-    /// The command to run again (`lbctl install`).
+    /// The subcommand to run again (`install`); shown as the user runs lbctl.
     pub command: &'static str,
     pub done: Vec<String>,
     /// The step the failed write belonged to (partly done).
@@ -332,7 +332,7 @@ impl Error {
             Error::WriteFailed { progress: Some(p), .. } => Some(format!(
                 "{} What was done stays; run the command again (`{}`): it continues where this run stopped",
                 p.describe(),
-                p.command
+                crate::invocation::command_line(p.command)
             )),
             Error::DeadlineExceeded { in_flight, .. } => Some(if in_flight.is_empty() {
                 "give the command more time with a longer --timeout; what was done stays, and running it again continues".into()
@@ -482,7 +482,7 @@ mod tests {
             progress: None,
         };
         let progress = StepProgress {
-            command: "lbctl uninstall",
+            command: "uninstall",
             done: vec!["pools and advertisements".into()],
             stopped_in: "controller and speaker".into(),
             not_started: vec!["namespace".into()],

@@ -11,6 +11,7 @@ pub mod diff;
 pub mod error;
 pub mod facts;
 pub mod interrupt;
+pub mod invocation;
 pub mod k8s_status;
 pub mod kube;
 pub mod kubeproxy;

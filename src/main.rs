@@ -11,9 +11,11 @@ use lbctl::{ExitCode, commands};
 fn main() {
     restore_sigpipe();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // First: help, errors and hints all name the program as the user ran it.
+    lbctl::invocation::init(args.first().map(|a| a.as_os_str()));
     // Read before clap parses, so that its errors and help follow `--color` and `-o json` too.
     let early = EarlyFlags::scan(&args, &Cli::command());
-    let mut command = Cli::command().color(clap_color(early.color));
+    let mut command = lbctl::cli::command().color(clap_color(early.color));
     let parsed = command
         .try_get_matches_from_mut(&args)
         .and_then(|mut matches| {

@@ -232,10 +232,10 @@ pub enum FailOn {
 fn not_run(item: &str, id: &str, known_ids: &[&str]) -> crate::Error {
     let mut owners = Vec::new();
     if crate::checks::preflight::ids().contains(&id) {
-        owners.push("lbctl preflight");
+        owners.push(crate::invocation::command_line("preflight"));
     }
     if crate::checks::doctor::ids().contains(&id) {
-        owners.push("lbctl doctor");
+        owners.push(crate::invocation::command_line("doctor"));
     }
     let listed = known_ids.join(", ");
     let hint = format!("this command runs {listed}; see docs/checks.md for every check");

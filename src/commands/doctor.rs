@@ -146,7 +146,10 @@ async fn probe_addresses(args: &DoctorArgs, m: &MetalLbFacts, roots: &HostRoots)
         if args.probe {
             ArpFacts::Failed {
                 message: format!("--probe: {reason}"),
-                hint: "run lbctl doctor as root on a node of the cluster's L2 segment, or drop --probe".into(),
+                hint: format!(
+                    "run {} as root on a node of the cluster's L2 segment, or drop --probe",
+                    crate::invocation::command_line("doctor")
+                ),
             }
         } else {
             ArpFacts::NotProbed { reason }

@@ -91,7 +91,7 @@ async fn execute(
     };
     ui.located(&key);
     if key.name == "kube-proxy-config" {
-        report.notes.push("on EKS, updates of the managed kube-proxy add-on may overwrite this edit; run `lbctl enable-strictarp --check` after add-on updates".into());
+        report.notes.push(format!("on EKS, updates of the managed kube-proxy add-on may overwrite this edit; run `{}` after add-on updates", crate::invocation::command_line("enable-strictarp --check")));
     }
     let cm = deadline
         .bound(
@@ -226,11 +226,14 @@ impl Steps<'_> {
             }
             Decision::WouldWrite => {
                 let message = if check {
-                    "changes needed; nothing written. Apply with `lbctl enable-strictarp`."
+                    format!(
+                        "changes needed; nothing written. Apply with `{}`.",
+                        crate::invocation::command_line("enable-strictarp")
+                    )
                 } else {
-                    "nothing written. Run without --dry-run to apply."
+                    "nothing written. Run without --dry-run to apply.".to_string()
                 };
-                return Ok(self.read_only(report, StrictArpResult::WouldChange, message));
+                return Ok(self.read_only(report, StrictArpResult::WouldChange, &message));
             }
             Decision::Write { restart } => {
                 self.require_write_permissions(restart).await?;
@@ -248,7 +251,13 @@ impl Steps<'_> {
                     Some("the configuration change"),
                 )
                 .await?;
-                ui.step("done", format!("kube-proxy {runs}. Next: `lbctl install`."));
+                ui.step(
+                    "done",
+                    format!(
+                        "kube-proxy {runs}. Next: `{}`.",
+                        crate::invocation::command_line("install")
+                    ),
+                );
             }
         }
         Ok(ExitCode::Ok)
@@ -343,14 +352,14 @@ impl Steps<'_> {
     ) -> Result<()> {
         let ui = self.ui;
         let rerun = if self.args.revert {
-            "kubectl -n kube-system rollout restart daemonset kube-proxy"
+            "kubectl -n kube-system rollout restart daemonset kube-proxy".to_string()
         } else {
-            "lbctl enable-strictarp"
+            crate::invocation::command_line("enable-strictarp")
         };
         let (ns, name) = (&self.key.namespace, &self.key.name);
         let context = Context {
             written: written.map(|w| format!("{w} in ConfigMap {ns}/{name}")),
-            rerun: rerun.into(),
+            rerun,
         };
         let work = async {
             let patched = restart::restart(self.target, self.daemonset, &context, |code, n| {
@@ -447,6 +456,9 @@ fn flags_only(
     if args.check {
         return ExitCode::Failed;
     }
-    ui.error("lbctl cannot change a flags-only kube-proxy; follow the steps above, then run `lbctl enable-strictarp --check`");
+    ui.error(&format!(
+        "lbctl cannot change a flags-only kube-proxy; follow the steps above, then run `{}`",
+        crate::invocation::command_line("enable-strictarp --check")
+    ));
     ExitCode::CannotRun
 }

@@ -18,16 +18,20 @@ use crate::output::{is_json, print_json};
 use crate::{ExitCode, Result};
 
 pub async fn run(global: &GlobalArgs, args: &ExplainArgs) -> Result<ExitCode> {
+    // Bad `--nodes` flags are usage errors, before anything is asked of the cluster.
+    let node_settings = args.nodes.settings()?;
+    let target = crate::kube::connect(global).await?;
     let scope = match &args.service {
         Some(name) if !args.all => Scope::One {
-            namespace: args.namespace.clone(),
+            // As kubectl: without -n, the namespace of the kubeconfig context.
+            namespace: args
+                .namespace
+                .clone()
+                .unwrap_or_else(|| target.namespace.clone()),
             name: name.clone(),
         },
         _ => Scope::All,
     };
-    // Bad `--nodes` flags are usage errors, before anything is asked of the cluster.
-    let node_settings = args.nodes.settings()?;
-    let target = crate::kube::connect(global).await?;
     let (mut view, services) = gather(&target, &global.metallb_namespace, &scope).await?;
     let not_probed = |reason: &str| ArpFacts::NotProbed {
         reason: reason.into(),

@@ -229,7 +229,7 @@ impl Installer<'_> {
         self.deadline
             .bound(self.target, name, work)
             .await
-            .map_err(|e| e.with_progress(steps::progress(&self.steps, name, "lbctl install")))
+            .map_err(|e| e.with_progress(steps::progress(&self.steps, name, "install")))
     }
 
     fn finished(&mut self, name: &'static str, detail: &str, took: Duration) {
@@ -471,9 +471,10 @@ fn as_advice(checks: &mut [Check]) {
             Status::Fail => {
                 "MetalLB installs, but its addresses are not reliably answered until this is fixed"
             }
-            Status::Error => {
-                "kube-proxy could not be checked; `lbctl preflight` as a user who may read kube-system tells"
-            }
+            Status::Error => &format!(
+                "kube-proxy could not be checked; `{}` as a user who may read kube-system tells",
+                crate::invocation::command_line("preflight")
+            ),
             _ => continue,
         };
         c.status = Status::Warn;

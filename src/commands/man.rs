@@ -13,7 +13,10 @@ pub fn run(args: &ManArgs) -> Result<ExitCode> {
             let sub = root.find_subcommand(name).ok_or_else(|| {
                 Error::usage_with_hint(
                     format!("unknown subcommand {name:?}"),
-                    "run `lbctl --help` to list the subcommands",
+                    format!(
+                        "run `{}` to list the subcommands",
+                        crate::invocation::command_line("--help")
+                    ),
                 )
             })?;
             page(&sub.clone().name(format!("lbctl-{name}")))

@@ -27,7 +27,7 @@ pub(crate) fn read_config(path: &std::path::Path) -> Result<String> {
 
 /// Runs the parsed command line and returns the exit code to use.
 pub async fn run(cli: Cli) -> Result<ExitCode> {
-    let global = cli.global;
+    let global = cli.resolved_global()?;
     match cli.command {
         Command::Version(args) => version::run(&global, &args).await,
         Command::EnableStrictarp(args) => enable_strictarp::run(&global, &args).await,

@@ -103,7 +103,7 @@ pub async fn run(global: &GlobalArgs, args: &UninstallArgs) -> Result<ExitCode> 
                     ),
                 )
                 .await
-                .map_err(|e| e.with_progress(steps::progress(&labels, label, "lbctl uninstall")))?;
+                .map_err(|e| e.with_progress(steps::progress(&labels, label, "uninstall")))?;
         }
         outcome
             .deleted

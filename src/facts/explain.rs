@@ -252,7 +252,10 @@ async fn one(
     let Some(service) = service else {
         return Err(Error::usage_with_hint(
             format!("service {ns}/{name} not found"),
-            format!("kubectl -n {ns} get services; lbctl explain --all"),
+            format!(
+                "kubectl -n {ns} get services; {}",
+                crate::invocation::command_line("explain --all")
+            ),
         ));
     };
     if service.spec.as_ref().and_then(|s| s.type_.as_deref()) != Some("LoadBalancer") {
@@ -260,7 +263,7 @@ async fn one(
             format!(
                 "service {ns}/{name} is not of type LoadBalancer: MetalLB does not announce it"
             ),
-            "lbctl explain --all lists the LoadBalancer Services",
+            crate::invocation::command_line("explain --all lists the LoadBalancer Services"),
         ));
     }
     Ok((vec![service], slices?, events?))

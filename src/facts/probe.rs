@@ -71,7 +71,8 @@ pub async fn run(
     if size.exact().is_none_or(|n| n > MAX_ADDRESSES) {
         return ProbeState::NotRun {
             reason: format!(
-                "the pools hold {size} addresses; preflight probes at most {MAX_ADDRESSES}: run lbctl probe on the part MetalLB will hand out"
+                "the pools hold {size} addresses; preflight probes at most {MAX_ADDRESSES}: run {} on the part MetalLB will hand out",
+                crate::invocation::command_line("probe")
             ),
         };
     }
@@ -99,9 +100,12 @@ pub async fn run(
             verdicts: outcome.verdicts,
         },
         Err(e) => ProbeState::Failed {
-            hint: e
-                .hint()
-                .unwrap_or_else(|| "run lbctl probe for details".into()),
+            hint: e.hint().unwrap_or_else(|| {
+                format!(
+                    "run {} for details",
+                    crate::invocation::command_line("probe")
+                )
+            }),
             message: format!("ARP probing failed: {e}"),
         },
     }

@@ -19,6 +19,9 @@ pub struct ClusterTarget {
     pub server: String,
     /// The kubeconfig context in use (`in-cluster` without a kubeconfig).
     pub context: String,
+    /// The context's namespace (the service account's in a pod, else `default`): kubectl's
+    /// namespace when a command is given none.
+    pub namespace: String,
     /// Requests sent and not yet answered, for the message of a deadline that passed.
     pub in_flight: InFlight,
 }
@@ -106,6 +109,7 @@ pub async fn connect(options: impl Into<ConnectOptions>) -> Result<ClusterTarget
         },
     };
     apply_request_timeout(&mut config, conn.request_timeout);
+    let namespace = config.default_namespace.clone();
     let server = config
         .cluster_url
         .to_string()
@@ -132,6 +136,7 @@ pub async fn connect(options: impl Into<ConnectOptions>) -> Result<ClusterTarget
         client,
         server,
         context,
+        namespace,
         in_flight,
     })
 }

@@ -218,7 +218,8 @@ fn what_holds(kind: &str, left: &[DynamicObject]) -> String {
         .collect();
     let kind_lower = kind.to_lowercase();
     held.push(format!(
-        "look at them with `kubectl get {kind_lower} <name> -o yaml`, then re-run lbctl uninstall (it continues)"
+        "look at them with `kubectl get {kind_lower} <name> -o yaml`, then re-run {} (it continues)",
+        crate::invocation::command_line("uninstall")
     ));
     held.join("; ")
 }

@@ -107,8 +107,9 @@ pub fn plan(
             ),
         }
         warnings.push(format!(
-            "switching kube-proxy from {} to IPVS needs the ip_vs kernel modules on every node (`lbctl preflight` checks them)",
-            current.mode
+            "switching kube-proxy from {} to IPVS needs the ip_vs kernel modules on every node (`{}` checks them)",
+            current.mode,
+            crate::invocation::command_line("preflight")
         ));
     }
     if choice == ModeChoice::Keep && current.mode != ProxyMode::Ipvs {

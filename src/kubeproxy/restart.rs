@@ -67,7 +67,8 @@ impl RestartError {
             Self::PodsNotReplaced {
                 on_delete: true, ..
             } => format!(
-                "its updateStrategy is OnDelete, so pods are replaced only when deleted: delete the listed pods one node at a time (`kubectl -n {NAMESPACE} delete pod <name>`), then run `lbctl enable-strictarp --check`"
+                "its updateStrategy is OnDelete, so pods are replaced only when deleted: delete the listed pods one node at a time (`kubectl -n {NAMESPACE} delete pod <name>`), then run `{}`",
+                crate::invocation::command_line("enable-strictarp --check")
             ),
             _ => format!(
                 "run `{}` again: it finds the configuration in place and kube-proxy older than it, and restarts it",
@@ -157,7 +158,8 @@ pub async fn wait(
         detail.push_str(&format!("\n  {p}"));
     }
     detail.push_str(&format!(
-        "\n  the configuration change is written; inspect with `kubectl -n {NAMESPACE} get pods -l {selector}` and `kubectl -n {NAMESPACE} rollout status daemonset {DAEMONSET}`; undo with `lbctl enable-strictarp --revert`"
+        "\n  the configuration change is written; inspect with `kubectl -n {NAMESPACE} get pods -l {selector}` and `kubectl -n {NAMESPACE} rollout status daemonset {DAEMONSET}`; undo with `{}`",
+        crate::invocation::command_line("enable-strictarp --revert")
     ));
     Err(Error::Timeout {
         what,

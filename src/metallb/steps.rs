@@ -200,7 +200,7 @@ mod tests {
     #[test]
     fn a_failed_step_splits_the_steps_into_done_and_not_done() {
         let steps = install_steps(true);
-        let p = progress(&steps, "RBAC and config", "lbctl install").unwrap();
+        let p = progress(&steps, "RBAC and config", "install").unwrap();
         assert_eq!(p.done, ["namespace", "CRDs"]);
         assert_eq!(
             p.not_started,
@@ -216,17 +216,14 @@ mod tests {
             p.describe(),
             "Done: namespace, CRDs. Not done: RBAC and config (stopped there), controller and speaker, rollouts, webhook, pools, cleanup."
         );
-        let first = progress(&steps, "namespace", "lbctl install").unwrap();
+        let first = progress(&steps, "namespace", "install").unwrap();
         assert!(
             first
                 .describe()
                 .starts_with("Done: nothing. Not done: namespace")
         );
         assert!(!install_steps(false).contains(&"pools"));
-        assert_eq!(
-            progress(&steps, "server-side dry run", "lbctl install"),
-            None
-        );
+        assert_eq!(progress(&steps, "server-side dry run", "install"), None);
     }
 
     #[test]

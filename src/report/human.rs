@@ -98,7 +98,7 @@ fn count(n: usize, noun: &str) -> String {
 /// Renders the whole report as text ending in a newline.
 pub fn render(report: &Report, style: Style) -> String {
     let mut out = String::new();
-    let _ = write!(out, "lbctl {}", report.command);
+    out.push_str(&crate::invocation::command_line(&report.command));
     match &report.target {
         Some(t) => {
             let _ = write!(out, " on {} (context {}", t.server, t.context);

@@ -212,8 +212,8 @@ impl Ui {
     pub fn written(&self, key: &ConfigMapKey, resource_version: Option<&str>) {
         let resource_version = resource_version.unwrap_or_default();
         self.step("apply", format!(
-            "updated ConfigMap {}/{} (resourceVersion {resource_version}); the replaced text is kept in annotation {PREVIOUS_CONFIG} (undo: lbctl enable-strictarp --revert)",
-            key.namespace, key.name
+            "updated ConfigMap {}/{} (resourceVersion {resource_version}); the replaced text is kept in annotation {PREVIOUS_CONFIG} (undo: {})",
+            key.namespace, key.name, crate::invocation::command_line("enable-strictarp --revert")
         ));
     }
 

@@ -14,6 +14,7 @@ mod enable_strictarp;
 mod explain;
 mod install;
 mod install_input;
+mod kubectl_plugin;
 mod nodes;
 mod output;
 mod permissions;

@@ -134,7 +134,11 @@ pub fn one_answer(f: &DoctorFacts) -> Outcome {
         }
         return Outcome::fail(
             format!("{message}{not_probed}"),
-            "several MACs answer for one address: with kube-proxy in IPVS mode run lbctl enable-strictarp (LB111); otherwise find the other device (ip neigh; lbctl probe ADDRESS) and remove the address from it or from the pool",
+            format!(
+                "several MACs answer for one address: with kube-proxy in IPVS mode run {} (LB111); otherwise find the other device (ip neigh; {}) and remove the address from it or from the pool",
+                crate::invocation::command_line("enable-strictarp"),
+                crate::invocation::command_line("probe ADDRESS")
+            ),
         );
     }
     if !silent.is_empty() {

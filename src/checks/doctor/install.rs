@@ -17,12 +17,15 @@ pub fn namespace(f: &DoctorFacts) -> Outcome {
     match read!(m.namespace) {
         None => Outcome::fail(
             format!("namespace {ns} does not exist: MetalLB is not installed there"),
-            "lbctl install (or pass --metallb-namespace NAME when MetalLB runs elsewhere)",
+            crate::invocation::command_line(
+                "install (or pass -n NAME when MetalLB runs elsewhere)",
+            ),
         ),
         Some(n) if n.metadata.deletion_timestamp.is_some() => Outcome::fail(
             format!("namespace {ns} is being deleted"),
             format!(
-                "wait for the deletion to finish (kubectl get namespace {ns}), then lbctl install"
+                "wait for the deletion to finish (kubectl get namespace {ns}), then {}",
+                crate::invocation::command_line("install")
             ),
         ),
         Some(_) => Outcome::pass(format!("namespace {ns} exists")),
@@ -93,13 +96,15 @@ pub fn crds(f: &DoctorFacts) -> Outcome {
                 expected.len(),
                 list(&missing, 3)
             ),
-            "lbctl install",
+            crate::invocation::command_line("install"),
         );
     }
     if !wrong.is_empty() {
         return Outcome::fail(
             format!("CRDs of another MetalLB version: {}", list(&wrong, 2)),
-            "lbctl install (server-side apply updates the CRDs to the embedded version)",
+            crate::invocation::command_line(
+                "install (server-side apply updates the CRDs to the embedded version)",
+            ),
         );
     }
     if !pending.is_empty() {
@@ -156,7 +161,7 @@ pub fn version(f: &DoctorFacts) -> Outcome {
     if versions.is_empty() {
         return Outcome::fail(
             format!("no MetalLB controller Deployment or speaker DaemonSet in namespace {ns}"),
-            "lbctl install",
+            crate::invocation::command_line("install"),
         );
     }
     let text: Vec<String> = versions
@@ -176,7 +181,11 @@ pub fn version(f: &DoctorFacts) -> Outcome {
     }
     Outcome::warn(
         format!("MetalLB runs {}; lbctl embeds {VERSION}", text.join(", ")),
-        "lbctl install --dry-run shows the change to the embedded version; lbctl install applies it",
+        format!(
+            "{} shows the change to the embedded version; {} applies it",
+            crate::invocation::command_line("install --dry-run"),
+            crate::invocation::command_line("install")
+        ),
     )
 }
 

@@ -64,7 +64,9 @@ pub fn advertised(f: &DoctorFacts) -> Outcome {
     if pools.is_empty() {
         return Outcome::warn(
             format!("no IPAddressPool in {ns}: LoadBalancer services get no address"),
-            "lbctl install --pool 192.168.1.240-192.168.1.250 (a free range of the nodes' segment)",
+            crate::invocation::command_line(
+                "install --pool 192.168.1.240-192.168.1.250 (a free range of the nodes' segment)",
+            ),
         );
     }
     let uncovered: Vec<&str> = pools

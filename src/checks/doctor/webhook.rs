@@ -31,7 +31,7 @@ pub fn endpoints(f: &DoctorFacts) -> Outcome {
             format!(
                 "Service {WEBHOOK_SERVICE} does not exist in namespace {ns}: the API server cannot reach MetalLB's webhook"
             ),
-            "lbctl install",
+            crate::invocation::command_line("install"),
         );
     }
     let (mut ready, mut not_ready) = (0, 0);
@@ -78,7 +78,7 @@ pub fn ca_bundle(f: &DoctorFacts) -> Outcome {
             format!(
                 "ValidatingWebhookConfiguration {CONFIGURATION_NAME} does not exist: MetalLB objects are not validated"
             ),
-            "lbctl install",
+            crate::invocation::command_line("install"),
         );
     };
     let restart = format!(

@@ -68,7 +68,7 @@ pub fn controller(f: &DoctorFacts) -> Outcome {
     let Some(d) = named(read!(m.deployments), "controller") else {
         return Outcome::fail(
             format!("no Deployment controller in namespace {ns}"),
-            "lbctl install",
+            crate::invocation::command_line("install"),
         );
     };
     let Some(problem) = deployment_problem(d) else {
@@ -126,7 +126,7 @@ pub fn speaker(f: &DoctorFacts) -> Outcome {
     let Some(ds) = named(read!(m.daemonsets), "speaker") else {
         return Outcome::fail(
             format!("no DaemonSet speaker in namespace {ns}"),
-            "lbctl install",
+            crate::invocation::command_line("install"),
         );
     };
     match daemonset_problem(ds) {

@@ -117,7 +117,7 @@ pub fn judge(e: &Explanation, ns: &str) -> Verdict {
             None => fail(
                 Code::NotAssigned,
                 "no address, and no AllocationFailed event: MetalLB's controller has not processed this Service (no pool in its namespace, or the controller is not running)".into(),
-                "lbctl doctor".into(),
+                crate::invocation::command_line("doctor"),
             ),
         };
     };
@@ -313,8 +313,14 @@ pub fn judge(e: &Explanation, ns: &str) -> Verdict {
             macs => {
                 return fail(
                     Code::SeveralMacs,
-                    format!("{} MACs answer for {ip} ({}): two hosts claim it, so clients reach either", macs.len(), macs.join(", ")),
-                    "lbctl enable-strictarp (kube-proxy IPVS without strictARP answers on every node), or find the other device".into(),
+                    format!(
+                        "{} MACs answer for {ip} ({}): two hosts claim it, so clients reach either",
+                        macs.len(),
+                        macs.join(", ")
+                    ),
+                    crate::invocation::command_line(
+                        "enable-strictarp (kube-proxy IPVS without strictARP answers on every node), or find the other device",
+                    ),
                 );
             }
         }
@@ -413,7 +419,9 @@ fn judge_wire_by_facts(
                     macs.len(),
                     named.join(", ")
                 ),
-                "lbctl enable-strictarp (kube-proxy IPVS without strictARP answers on every node), or find the other device".into(),
+                crate::invocation::command_line(
+                    "enable-strictarp (kube-proxy IPVS without strictARP answers on every node), or find the other device",
+                ),
             ))
         }
     }

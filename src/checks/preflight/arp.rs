@@ -56,7 +56,10 @@ pub fn probes(f: &PreflightFacts) -> Outcome {
                 proxy.len(),
                 list(&proxy, 3)
             ),
-            "turn proxy ARP off on the router or host that answers (its MAC is in lbctl probe -o json)",
+            format!(
+                "turn proxy ARP off on the router or host that answers (its MAC is in {})",
+                crate::invocation::command_line("probe -o json")
+            ),
         );
     }
     if unprobed > 0 {
@@ -65,7 +68,10 @@ pub fn probes(f: &PreflightFacts) -> Outcome {
                 "{} not probed before the deadline",
                 count(unprobed as u64, "address was", "addresses were")
             ),
-            "probe them with lbctl probe --rate N",
+            format!(
+                "probe them with {}",
+                crate::invocation::command_line("probe --rate N")
+            ),
         );
     }
     if probed.is_empty() {

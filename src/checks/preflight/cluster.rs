@@ -157,7 +157,10 @@ pub fn next_step_access(f: &PreflightFacts) -> Outcome {
     } else {
         Outcome::warn(
             message,
-            format!("{hint}; `lbctl preflight --for install` lists every permission"),
+            format!(
+                "{hint}; `{}` lists every permission",
+                crate::invocation::command_line("preflight --for install")
+            ),
         )
     }
 }

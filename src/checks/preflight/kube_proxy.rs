@@ -123,7 +123,7 @@ pub fn strict_arp(f: &PreflightFacts) -> Outcome {
                     _ => "unset (false)",
                 }
             ),
-            "lbctl enable-strictarp",
+            crate::invocation::command_line("enable-strictarp"),
         ),
     }
 }

@@ -46,7 +46,8 @@ pub fn existing(f: &PreflightFacts) -> Outcome {
     let found: Vec<&Workload> = c.workloads().filter(|w| is_metallb(w)).collect();
     let Some(first) = found.first() else {
         return Outcome::pass(format!(
-            "MetalLB is not installed; lbctl install would install {}",
+            "MetalLB is not installed; {} would install {}",
+            crate::invocation::command_line("install"),
             crate::metallb::VERSION
         ));
     };
@@ -82,8 +83,10 @@ pub fn existing(f: &PreflightFacts) -> Outcome {
         list(&names, 2)
     );
     if manager == "Helm" {
-        let hint =
-            "keep managing it with helm (helm upgrade), or helm uninstall it before lbctl install";
+        let hint = format!(
+            "keep managing it with helm (helm upgrade), or helm uninstall it before {}",
+            crate::invocation::command_line("install")
+        );
         // Two tools managing one MetalLB undo each other's changes: install stops here.
         if f.for_install {
             let release = first
@@ -93,9 +96,13 @@ pub fn existing(f: &PreflightFacts) -> Outcome {
                 .unwrap_or("<release>");
             let ns = &first.namespace;
             return Outcome::fail(
-                format!("{message}; lbctl install would fight Helm over these objects"),
                 format!(
-                    "either keep Helm (`helm upgrade {release} metallb/metallb -n {ns}`, pools with kubectl apply), or remove it (`helm uninstall {release} -n {ns}`) and re-run lbctl install; --ignore LB120 takes the objects over"
+                    "{message}; {} would fight Helm over these objects",
+                    crate::invocation::command_line("install")
+                ),
+                format!(
+                    "either keep Helm (`helm upgrade {release} metallb/metallb -n {ns}`, pools with kubectl apply), or remove it (`helm uninstall {release} -n {ns}`) and re-run {}; --ignore LB120 takes the objects over",
+                    crate::invocation::command_line("install")
                 ),
             );
         }
@@ -104,10 +111,11 @@ pub fn existing(f: &PreflightFacts) -> Outcome {
     if version != crate::metallb::VERSION {
         return Outcome::warn(
             format!(
-                "{message}; lbctl install would change it to {}",
+                "{message}; {} would change it to {}",
+                crate::invocation::command_line("install"),
                 crate::metallb::VERSION
             ),
-            "lbctl install --dry-run   (shows what would change)",
+            crate::invocation::command_line("install --dry-run   (shows what would change)"),
         );
     }
     Outcome::pass(message)
@@ -119,7 +127,10 @@ pub fn crds(f: &PreflightFacts) -> Outcome {
     let present: Vec<&crate::facts::cluster::CrdInfo> =
         crds.iter().filter(|c| c.group == "metallb.io").collect();
     if present.is_empty() {
-        return Outcome::pass("no MetalLB CRDs yet; lbctl install creates them");
+        return Outcome::pass(format!(
+            "no MetalLB CRDs yet; {} creates them",
+            crate::invocation::command_line("install")
+        ));
     }
     let missing: Vec<String> = CRDS
         .iter()
@@ -141,12 +152,13 @@ pub fn crds(f: &PreflightFacts) -> Outcome {
     if !missing.is_empty() && ours {
         return Outcome::warn(
             format!(
-                "{} of the {} MetalLB CRDs are missing ({}): an lbctl install stopped part-way",
+                "{} of the {} MetalLB CRDs are missing ({}): `{}` stopped part-way",
                 missing.len(),
                 CRDS.len(),
-                list(&missing, 3)
+                list(&missing, 3),
+                crate::invocation::command_line("install")
             ),
-            "lbctl install   (completes it)",
+            crate::invocation::command_line("install   (completes it)"),
         );
     }
     if !missing.is_empty() {
@@ -157,7 +169,7 @@ pub fn crds(f: &PreflightFacts) -> Outcome {
                 CRDS.len(),
                 list(&missing, 3)
             ),
-            "lbctl install   (creates the missing CRDs)",
+            crate::invocation::command_line("install   (creates the missing CRDs)"),
         );
     }
     // bgppeers serves v1beta2 since MetalLB v0.13.10; older CRDs mean an older installation.
@@ -167,7 +179,7 @@ pub fn crds(f: &PreflightFacts) -> Outcome {
     if old {
         return Outcome::warn(
             "the MetalLB CRDs come from an older MetalLB (bgppeers.metallb.io does not serve v1beta2)",
-            "lbctl install   (updates the CRDs)",
+            crate::invocation::command_line("install   (updates the CRDs)"),
         );
     }
     Outcome::pass(format!("all {} MetalLB CRDs are installed", CRDS.len()))
@@ -178,7 +190,8 @@ pub fn pod_security(f: &PreflightFacts) -> Outcome {
     let ns = &f.metallb_namespace;
     let Some(namespace) = read!(c.metallb_namespace) else {
         return Outcome::pass(format!(
-            "namespace {ns} does not exist yet; lbctl install creates it labelled privileged"
+            "namespace {ns} does not exist yet; {} creates it labelled privileged",
+            crate::invocation::command_line("install")
         ));
     };
     let fix = format!(

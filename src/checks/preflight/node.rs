@@ -241,9 +241,11 @@ pub fn arp_sysctls(f: &PreflightFacts) -> Outcome {
                 bad.join("; ")
             ),
             if strict_arp {
-                "strictARP is on but kube-proxy has not applied it here: restart kube-proxy (kubectl -n kube-system rollout restart daemonset/kube-proxy)"
+                "strictARP is on but kube-proxy has not applied it here: restart kube-proxy (kubectl -n kube-system rollout restart daemonset/kube-proxy)".to_string()
             } else {
-                "lbctl enable-strictarp   (kube-proxy then sets them at start)"
+                crate::invocation::command_line(
+                    "enable-strictarp   (kube-proxy then sets them at start)",
+                )
             },
         ),
         Mode::Known { .. } => Outcome::pass(format!(
@@ -259,7 +261,10 @@ pub fn arp_sysctls(f: &PreflightFacts) -> Outcome {
                 "fine for iptables and nftables mode; IPVS mode would need arp_ignore>=1 and arp_announce=2, found {}",
                 bad.join("; ")
             ),
-            "if kube-proxy will run in IPVS mode, enable strictARP (lbctl enable-strictarp), which sets them",
+            format!(
+                "if kube-proxy will run in IPVS mode, enable strictARP ({}), which sets them",
+                crate::invocation::command_line("enable-strictarp")
+            ),
         ),
     }
 }
