@@ -45,7 +45,7 @@ fn main() {
             std::process::exit(err.exit_code().code());
         }
     };
-    let code = match runtime.block_on(lbctl::interrupt::run(commands::run(cli))) {
+    let code = match commands::block_on(&runtime, cli) {
         Ok(code) => code,
         Err(err) => {
             report_error(&err, json, name.as_deref());

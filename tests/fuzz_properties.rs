@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use lbctl::net::arp::ndp;
 use lbctl::net::arp::packet::ArpFrame;
-use pnet::util::MacAddr;
+use pnet_base::MacAddr;
 use proptest::prelude::*;
 
 /// One edit of a sequence: where (taken modulo the length), what kind, and the element used.

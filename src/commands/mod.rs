@@ -25,6 +25,14 @@ pub(crate) fn read_config(path: &std::path::Path) -> Result<String> {
     })
 }
 
+/// Runs the parsed command line on `runtime` until it ends or a signal stops it
+/// (`interrupt::run`). Not generic on purpose: the async state machines of every command are
+/// then compiled once, here in the library, instead of again in the binary that polls them
+/// (a release build without this compiled them twice: slower and a larger binary).
+pub fn block_on(runtime: &tokio::runtime::Runtime, cli: Cli) -> Result<ExitCode> {
+    runtime.block_on(crate::interrupt::run(run(cli)))
+}
+
 /// Runs the parsed command line and returns the exit code to use.
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     let global = cli.resolved_global()?;

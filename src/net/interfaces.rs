@@ -131,7 +131,7 @@ pub fn local_addresses(interfaces: &[Interface]) -> Vec<IpAddr> {
 
 /// The interfaces of the network namespace this process runs in.
 pub fn list() -> Vec<Interface> {
-    pnet::datalink::interfaces()
+    pnet_datalink::interfaces()
         .into_iter()
         .map(|i| Interface {
             addresses: i

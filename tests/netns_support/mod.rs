@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use lbctl::net::arp::ndp;
 use lbctl::net::arp::packet::ArpFrame;
-use pnet::datalink::{self, Channel, Config};
-use pnet::util::MacAddr;
+use pnet_base::MacAddr;
+use pnet_datalink::{Channel, Config};
 
 /// Why the lab cannot run here, or `None` when it can.
 pub fn unavailable() -> Option<String> {
@@ -300,7 +300,7 @@ impl Responder {
         let flag = Arc::clone(&stop);
         let thread = std::thread::spawn(move || {
             enter_namespace(&ns_path);
-            let iface = datalink::interfaces()
+            let iface = pnet_datalink::interfaces()
                 .into_iter()
                 .find(|i| i.name == interface)
                 .expect("responder interface exists");
@@ -310,7 +310,8 @@ impl Responder {
                 read_timeout: Some(Duration::from_millis(5)),
                 ..Config::default()
             };
-            let Ok(Channel::Ethernet(mut tx, mut rx)) = datalink::channel(&iface, config) else {
+            let Ok(Channel::Ethernet(mut tx, mut rx)) = pnet_datalink::channel(&iface, config)
+            else {
                 panic!("responder cannot open a channel");
             };
             ready_tx.send(()).unwrap();

@@ -7,7 +7,7 @@ use std::hash::Hash;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use pnet::util::MacAddr;
+use pnet_base::MacAddr;
 use serde::Serialize;
 
 use super::packet::ArpFrame;

@@ -14,7 +14,7 @@ use std::hash::Hash;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
-pub use pnet::util::MacAddr;
+pub use pnet_base::MacAddr;
 
 use classify::{Observer, Sighting, Verdict, judge, proxy_suspects};
 use packet::{ArpFrame, FRAME_LEN};

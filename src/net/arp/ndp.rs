@@ -15,7 +15,7 @@
 
 use std::net::Ipv6Addr;
 
-use pnet::util::MacAddr;
+use pnet_base::MacAddr;
 
 /// Ethernet header (14) + IPv6 header (40) + Neighbor Solicitation without options (24).
 pub const PROBE_LEN: usize = 78;
@@ -373,9 +373,9 @@ mod tests {
         let frame = probe(OUR_MAC, ip("2001:db8::1:2:3"));
         assert_eq!(solicited_node(ip("2001:db8::1:2:3")), ip("ff02::1:ff02:3"));
         assert_eq!(&frame[..6], &[0x33, 0x33, 0xff, 0x02, 0x00, 0x03]);
-        let icmp = pnet::packet::icmpv6::Icmpv6Packet::new(&frame[ICMP..]).unwrap();
+        let icmp = pnet_packet::icmpv6::Icmpv6Packet::new(&frame[ICMP..]).unwrap();
         let expected =
-            pnet::packet::icmpv6::checksum(&icmp, &Ipv6Addr::UNSPECIFIED, &ip("ff02::1:ff02:3"));
+            pnet_packet::icmpv6::checksum(&icmp, &Ipv6Addr::UNSPECIFIED, &ip("ff02::1:ff02:3"));
         assert_eq!(
             u16::from_be_bytes([frame[ICMP + 2], frame[ICMP + 3]]),
             expected
@@ -426,8 +426,8 @@ mod tests {
             &frame[ICMP + 24..],
             &[1, 1, 0x52, 0x54, 0x00, 0x12, 0x34, 0x56]
         );
-        let icmp = pnet::packet::icmpv6::Icmpv6Packet::new(&frame[ICMP..]).unwrap();
-        let expected = pnet::packet::icmpv6::checksum(&icmp, &source, &ip("ff02::1:ff02:3"));
+        let icmp = pnet_packet::icmpv6::Icmpv6Packet::new(&frame[ICMP..]).unwrap();
+        let expected = pnet_packet::icmpv6::checksum(&icmp, &source, &ip("ff02::1:ff02:3"));
         assert_eq!(
             u16::from_be_bytes([frame[ICMP + 2], frame[ICMP + 3]]),
             expected

@@ -4,12 +4,12 @@
 
 use std::net::Ipv4Addr;
 
-use pnet::packet::Packet;
-use pnet::packet::arp::{
+use pnet_base::MacAddr;
+use pnet_packet::Packet;
+use pnet_packet::arp::{
     ArpHardwareTypes, ArpOperation, ArpOperations, ArpPacket, MutableArpPacket,
 };
-use pnet::packet::ethernet::{EtherTypes, EthernetPacket, MutableEthernetPacket};
-use pnet::util::MacAddr;
+use pnet_packet::ethernet::{EtherTypes, EthernetPacket, MutableEthernetPacket};
 
 /// Ethernet header (14) + ARP for IPv4 over Ethernet (28).
 pub const FRAME_LEN: usize = 42;

@@ -12,8 +12,7 @@ use std::net::IpAddr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::Duration;
 
-use pnet::datalink;
-use pnet::util::MacAddr;
+use pnet_base::MacAddr;
 
 use crate::Error;
 
@@ -43,7 +42,7 @@ impl ArpSocket {
         ethertype: u16,
         groups: &[[u8; 6]],
     ) -> Result<ArpSocket, Error> {
-        let interface = datalink::interfaces()
+        let interface = pnet_datalink::interfaces()
             .into_iter()
             .find(|i| i.name == name)
             .ok_or_else(|| {
