@@ -304,31 +304,19 @@ impl Steps<'_> {
         let shown = report.diff.clone();
         let before = cm.clone();
         let written = self
-            .deadline
-            .bound(
-                self.target,
-                "updating the kube-proxy ConfigMap",
-                update::update(
-                    self.target,
-                    key,
-                    cm,
-                    |r| self.ui.retrying(self.key, r),
-                    |current| {
-                        let text = config_text(current, key)?;
-                        let p =
-                            plan(&text, mode, server.as_ref()).map_err(PlanError::into_error)?;
-                        if p.is_empty() {
-                            return Ok(None);
-                        }
-                        let again = config_diff(key, &text, &p.new_text, "planned");
-                        if again != shown {
-                            ui.step("plan", "re-planned on the changed ConfigMap:");
-                            ui.diff(&again);
-                        }
-                        Ok(Some(revert::with_edit(current, key, text, p.new_text)))
-                    },
-                ),
-            )
+            .update_configmap(cm, |current| {
+                let text = config_text(current, key)?;
+                let p = plan(&text, mode, server.as_ref()).map_err(PlanError::into_error)?;
+                if p.is_empty() {
+                    return Ok(None);
+                }
+                let again = config_diff(key, &text, &p.new_text, "planned");
+                if again != shown {
+                    ui.step("plan", "re-planned on the changed ConfigMap:");
+                    ui.diff(&again);
+                }
+                Ok(Some(revert::with_edit(current, key, text, p.new_text)))
+            })
             .await?;
         let Some(written) = written else {
             ui.step(
@@ -340,6 +328,25 @@ impl Steps<'_> {
         report.written = true;
         ui.written(key, written.metadata.resource_version.as_deref());
         Ok(written)
+    }
+
+    /// Updates the ConfigMap with what `make` derives from the version the server holds
+    /// (re-read after a conflict), within the command's deadline.
+    async fn update_configmap(
+        &self,
+        cm: ConfigMap,
+        make: impl FnMut(&ConfigMap) -> Result<Option<ConfigMap>>,
+    ) -> Result<Option<ConfigMap>> {
+        let work = update::update(
+            self.target,
+            self.key,
+            cm,
+            |r| self.ui.retrying(self.key, r),
+            make,
+        );
+        self.deadline
+            .bound(self.target, "updating the kube-proxy ConfigMap", work)
+            .await
     }
 
     /// Restarts kube-proxy, waits for the rollout and checks its pods started after `changed`.
@@ -403,18 +410,9 @@ impl Steps<'_> {
         }
         self.require_write_permissions(!args.no_restart).await?;
         let written = self
-            .deadline
-            .bound(
-                self.target,
-                "updating the kube-proxy ConfigMap",
-                update::update(
-                    self.target,
-                    key,
-                    cm,
-                    |r| self.ui.retrying(self.key, r),
-                    |latest| revert::reverted(latest, key, &config_text(latest, key)?),
-                ),
-            )
+            .update_configmap(cm, |latest| {
+                revert::reverted(latest, key, &config_text(latest, key)?)
+            })
             .await?;
         report.written = written.is_some();
         ui.restored(key);

@@ -390,39 +390,17 @@ fn doctor_reads(l: &mut List, ns: &Namespaces) {
     l.push(&["create"], "metallb.io", "ipaddresspools", mns);
 }
 
-/// `bundle::collect` (`doctor --bundle`): MetalLB's objects of every kind, its workloads, the
-/// containers' logs, events, LoadBalancer Services, nodes and kube-proxy. A refused read is
-/// listed in the bundle's MANIFEST.txt; doctor's own reads come first.
+/// `bundle::collect` (`doctor --bundle`), in addition to doctor's reads (which come first in
+/// its list): MetalLB's objects of every kind, its DaemonSets, the containers' logs and
+/// kube-proxy's DaemonSet. A refused read is listed in the bundle's MANIFEST.txt.
 fn bundle_reads(l: &mut List, ns: &Namespaces) {
-    let all = None;
     let mns = Some(ns.metallb.as_str());
-    let ks = Some(KUBE_SYSTEM);
-    l.push(&["list"], "", "nodes", all);
-    l.push(&["list"], "", "services", all);
-    // The events of each LoadBalancer Service, in its namespace.
-    l.push(&["list"], "", "events", all);
-    l.push(
-        &["list"],
-        "apiextensions.k8s.io",
-        "customresourcedefinitions",
-        all,
-    );
-    l.push(
-        &["get"],
-        "admissionregistration.k8s.io",
-        "validatingwebhookconfigurations",
-        all,
-    );
     for crd in crate::metallb::crds::all(&ns.metallb) {
         l.push(&["list"], "metallb.io", &crd.spec.names.plural, mns);
     }
-    l.push(&["list"], "apps", "deployments", mns);
     l.push(&["list"], "apps", "daemonsets", mns);
-    l.push(&["list"], "", "pods", mns);
     l.push(&["get"], "", "pods/log", mns);
-    l.push(&["list"], "", "secrets", mns);
-    l.push(&["get"], "apps", "daemonsets", ks);
-    l.push(&["get"], "", "configmaps", ks);
+    l.push(&["get"], "apps", "daemonsets", Some(KUBE_SYSTEM));
 }
 
 /// `facts/explain.rs`: the election's inputs in MetalLB's namespace, and the Service with its
