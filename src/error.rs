@@ -153,6 +153,8 @@ pub enum Error {
     Interrupted {
         signal: crate::interrupt::Signal,
         cleanup: Option<String>,
+        /// How far a writing command got (install, uninstall), as a failed write says it.
+        progress: Option<Box<StepProgress>>,
     },
 
     #[error("{context}: {source}")]
@@ -185,6 +187,15 @@ impl StepProgress {
         let mut not = vec![format!("{} (stopped there)", self.stopped_in)];
         not.extend(self.not_started.iter().cloned());
         format!("Done: {done}. Not done: {}.", not.join(", "))
+    }
+
+    /// What was done, and that running the command again continues.
+    pub fn rerun(&self) -> String {
+        format!(
+            "{} What was done stays; run the command again (`{}`): it continues where this run stopped",
+            self.describe(),
+            crate::invocation::command_line(self.command)
+        )
     }
 }
 
@@ -329,11 +340,8 @@ impl Error {
             Error::WriteFailed { progress: None, .. } => Some(
                 "what was written before it stays; run the command again: every write is an idempotent apply, so it continues where this run stopped".into(),
             ),
-            Error::WriteFailed { progress: Some(p), .. } => Some(format!(
-                "{} What was done stays; run the command again (`{}`): it continues where this run stopped",
-                p.describe(),
-                crate::invocation::command_line(p.command)
-            )),
+            Error::WriteFailed { progress: Some(p), .. }
+            | Error::Interrupted { progress: Some(p), .. } => Some(p.rerun()),
             Error::DeadlineExceeded { in_flight, .. } => Some(if in_flight.is_empty() {
                 "give the command more time with a longer --timeout; what was done stays, and running it again continues".into()
             } else {
@@ -349,7 +357,7 @@ impl Error {
             Error::RawSocket { .. } => Some(
                 "ARP probing needs CAP_NET_RAW: run as root, or grant it once with `sudo setcap cap_net_raw+ep $(command -v lbctl)`".into(),
             ),
-            Error::Api { .. } | Error::Io { .. } | Error::Interrupted { .. } => None,
+            Error::Api { .. } | Error::Io { .. } | Error::Interrupted { progress: None, .. } => None,
         }
     }
 }

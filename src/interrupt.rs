@@ -12,6 +12,7 @@ use std::sync::LazyLock;
 
 use tokio::sync::watch;
 
+use crate::error::StepProgress;
 use crate::{Error, ExitCode, Result};
 
 /// A signal that stops lbctl the way Ctrl-C does.
@@ -161,11 +162,29 @@ impl Listeners {
     }
 }
 
+/// How far a writing command got, for the message of a signal that stops it there.
+static PROGRESS: std::sync::Mutex<Option<StepProgress>> = std::sync::Mutex::new(None);
+
+/// Records the step a writing command (install, uninstall) enters: a signal then says what was
+/// done and what was not, as a failed write does (the step itself is dropped, not asked).
+pub fn entering(progress: Option<StepProgress>) {
+    *PROGRESS.lock().unwrap_or_else(|e| e.into_inner()) = progress;
+}
+
+fn progress() -> Option<Box<StepProgress>> {
+    PROGRESS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+        .map(Box::new)
+}
+
 /// Runs `work` until it ends or a stop signal ends it; see the module documentation.
 pub async fn run<T>(work: impl Future<Output = Result<T>>) -> Result<T> {
     let interrupted = |signal| Error::Interrupted {
         signal,
         cleanup: None,
+        progress: progress(),
     };
     // Installed before `work` starts, so that no signal is missed (and none kills the process
     // the default way) once the command runs.

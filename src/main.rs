@@ -82,6 +82,10 @@ fn report_error(err: &lbctl::Error, json: bool, command: Option<&str>) {
             eprint!("\r\x1b[2K");
         }
         eprintln!("{err}");
+        // How far a writing command got, and that running it again continues.
+        if let Some(hint) = err.hint() {
+            eprintln!("{} {hint}", "hint:".cyan().bold());
+        }
     } else {
         eprintln!("{} {err}", "error:".red().bold());
         if let Some(hint) = err.hint() {

@@ -140,6 +140,7 @@ mod tests {
         let interrupted = Error::Interrupted {
             signal: crate::interrupt::Signal::Terminate,
             cleanup: None,
+            progress: None,
         };
         let doc = serde_json::to_value(ErrorReport::of(None, &interrupted)).unwrap();
         assert_eq!(doc["exitCode"], 143);

@@ -226,6 +226,7 @@ impl Installer<'_> {
     /// Runs one step under the command's deadline; a write that failed says how far the
     /// install got.
     async fn step<T>(&self, name: &str, work: impl Future<Output = Result<T>>) -> Result<T> {
+        crate::interrupt::entering(steps::progress(&self.steps, name, "install"));
         self.deadline
             .bound(self.target, name, work)
             .await

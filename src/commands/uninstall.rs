@@ -89,6 +89,7 @@ pub async fn run(global: &GlobalArgs, args: &UninstallArgs) -> Result<ExitCode> 
         if args.dry_run {
             show_group(&progress, label, group);
         } else {
+            crate::interrupt::entering(steps::progress(&labels, label, "uninstall"));
             deadline
                 .bound(
                     &target,

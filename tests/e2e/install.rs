@@ -1125,6 +1125,20 @@ fn install_interrupted_in_any_step_is_finished_by_the_next_run_sim_only() {
         });
         assert_eq!(code, Some(130), "{stderr}");
         assert_contains(&stderr, &["interrupted"]);
+        // It says where it stopped, as a failed write does.
+        let step = match *hold {
+            Hold::Request(NAMESPACE_PATH) => "namespace",
+            Hold::Request(CRD_PATH) => "CRDs",
+            Hold::Request(CLUSTER_ROLE_PATH) => "RBAC and config",
+            Hold::Request(CONTROLLER_PATH) => "controller and speaker",
+            Hold::Request(POOL_PATH) => "pools",
+            Hold::Request(other) => panic!("which install step writes {other}?"),
+            Hold::Setting(step, ..) => step,
+        };
+        assert_contains(
+            &stderr,
+            &[&format!("{step} (stopped there)"), "`lbctl install`"],
+        );
         sim.clear_faults();
         if let Hold::Setting(_, _, off) = hold {
             sim.set_settings(off()).unwrap();
@@ -1167,7 +1181,7 @@ fn uninstall_stopped_by_a_failing_delete_at_any_step_is_finished_by_the_next_run
 /// Ctrl-C in any step of uninstall ends it with exit 130; the next run removes the rest.
 #[test]
 fn uninstall_interrupted_in_any_step_is_finished_by_the_next_run_sim_only() {
-    each_in_parallel(&UNINSTALL_DELETES, |(_, path)| {
+    each_in_parallel(&UNINSTALL_DELETES, |(label, path)| {
         let Some(cluster) = fault_cluster("Ctrl-C during uninstall") else {
             return;
         };
@@ -1181,6 +1195,10 @@ fn uninstall_interrupted_in_any_step_is_finished_by_the_next_run_sim_only() {
         let child = spawn_lbctl(&cluster, &["uninstall"]);
         let (code, stderr) = ctrl_c_once(&cluster, child, held);
         assert_eq!(code, Some(130), "{stderr}");
+        assert_contains(
+            &stderr,
+            &[&format!("{label} (stopped there)"), "`lbctl uninstall`"],
+        );
         cluster.sim().clear_faults();
         let (code, stdout, stderr) = uninstall(&cluster, &[]);
         assert_eq!(code, Some(0), "{stdout}\n{stderr}");
@@ -1278,13 +1296,26 @@ fn sigterm_ends_an_install_as_ctrl_c_does(backend) {
     assert!(waiting, "install reached the rollout wait\n{stdout}\n{stderr}");
     assert!(stopped.elapsed() < std::time::Duration::from_secs(10));
     assert_eq!(out.status.code(), Some(143), "{stdout}\n{stderr}");
-    assert!(stderr.ends_with("interrupted by SIGTERM\n"), "{stderr}");
+    assert!(stderr.contains("\ninterrupted by SIGTERM\n"), "{stderr}");
     assert!(!stderr.contains("error:"), "{stderr}");
+    // How far it got, as a failed write says it (the signal came in the workloads' apply or
+    // in the rollout wait right after it).
+    let said = stderr.split("\ninterrupted by SIGTERM\n").nth(1).unwrap_or_default();
+    assert!(
+        said.starts_with("hint: Done: namespace, CRDs, RBAC and config")
+            && said.contains("(stopped there)")
+            && said.contains("run the command again (`lbctl install`): it continues"),
+        "{stderr}"
+    );
     // Under -o json the stop is also the one document on stdout.
     let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
     assert_eq!(
         (&doc["result"], &doc["exitCode"], &doc["error"]["message"]),
         (&json!("error"), &json!(143), &json!("interrupted by SIGTERM"))
+    );
+    assert!(
+        doc["error"]["hint"].as_str().is_some_and(|h| h.contains("Not done:")),
+        "{doc}"
     );
 }
 }

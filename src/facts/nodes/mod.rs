@@ -249,6 +249,7 @@ pub async fn read(
                     "deleted {removed} node-check pod(s) in namespace {}",
                     settings.namespace
                 )),
+                progress: None,
             });
         }
         states = work => states,
