@@ -107,7 +107,7 @@ Register-ArgumentCompleter -Native -CommandName 'lbctl' -ScriptBlock {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The file `install --config` takes (IPAddressPool and L2Advertisement documents), read by the same rules')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace MetalLB lives in, like --metallb-namespace [default: metallb-system]')
             [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace MetalLB lives in, like --metallb-namespace [default: metallb-system]')
-            [CompletionResult]::new('--for', '--for', [CompletionResultType]::ParameterName, 'Check every permission this command needs and list the missing ones (a failure)')
+            [CompletionResult]::new('--for', '--for', [CompletionResultType]::ParameterName, 'Check every permission this command needs and list the missing ones (a failure); with `install`, also judge the cluster as install will')
             [CompletionResult]::new('--ignore', '--ignore', [CompletionResultType]::ParameterName, 'Check IDs whose failures become warnings (case-insensitive, comma-separated, repeatable; `all`)')
             [CompletionResult]::new('--fail-on', '--fail-on', [CompletionResultType]::ParameterName, 'Which results make the exit code 1')
             [CompletionResult]::new('--junit', '--junit', [CompletionResultType]::ParameterName, 'Also write the results as JUnit XML to FILE')

@@ -754,7 +754,7 @@ _lbctl() {
                     return 0
                     ;;
                 --for)
-                    COMPREPLY=($(compgen -W "install" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "install enable-strictarp doctor uninstall" -- "${cur}"))
                     return 0
                     ;;
                 --ignore)

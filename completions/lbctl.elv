@@ -100,7 +100,7 @@ set edit:completion:arg-completer[lbctl] = {|@words|
             cand --config 'The file `install --config` takes (IPAddressPool and L2Advertisement documents), read by the same rules'
             cand -n 'Namespace MetalLB lives in, like --metallb-namespace [default: metallb-system]'
             cand --namespace 'Namespace MetalLB lives in, like --metallb-namespace [default: metallb-system]'
-            cand --for 'Check every permission this command needs and list the missing ones (a failure)'
+            cand --for 'Check every permission this command needs and list the missing ones (a failure); with `install`, also judge the cluster as install will'
             cand --ignore 'Check IDs whose failures become warnings (case-insensitive, comma-separated, repeatable; `all`)'
             cand --fail-on 'Which results make the exit code 1'
             cand --junit 'Also write the results as JUnit XML to FILE'

@@ -94,7 +94,10 @@ complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -s V -l version
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l pool -d 'A pool to check, as an IPAddressPool accepts it (CIDRs, ranges a-b, addresses, comma-separated); repeatable' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l config -d 'The file `install --config` takes (IPAddressPool and L2Advertisement documents), read by the same rules' -r -F
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -s n -l namespace -d 'Namespace MetalLB lives in, like --metallb-namespace [default: metallb-system]' -r
-complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l for -d 'Check every permission this command needs and list the missing ones (a failure)' -r -f -a "install\t'`lbctl install`'"
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l for -d 'Check every permission this command needs and list the missing ones (a failure); with `install`, also judge the cluster as install will' -r -f -a "install\t'`lbctl install` (also judged as install will judge the cluster)'
+enable-strictarp\t'`lbctl enable-strictarp`'
+doctor\t'`lbctl doctor`'
+uninstall\t'`lbctl uninstall`'"
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l ignore -d 'Check IDs whose failures become warnings (case-insensitive, comma-separated, repeatable; `all`)' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l fail-on -d 'Which results make the exit code 1' -r -f -a "warning\t'Warnings also give exit code 1'
 fail\t'Only failures give exit code 1 (default)'"

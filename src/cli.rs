@@ -527,8 +527,27 @@ pub struct VersionArgs {
 /// A later command whose permissions `preflight --for` lists in full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ForCommand {
-    /// `lbctl install`.
+    /// `lbctl install` (also judged as install will judge the cluster).
     Install,
+    /// `lbctl enable-strictarp`.
+    EnableStrictarp,
+    /// `lbctl doctor`.
+    Doctor,
+    /// `lbctl uninstall`.
+    Uninstall,
+}
+
+impl ForCommand {
+    /// The command whose one permission list `--for` checks.
+    pub fn command(self) -> crate::permissions::Command {
+        use crate::permissions::Command;
+        match self {
+            ForCommand::Install => Command::Install,
+            ForCommand::EnableStrictarp => Command::EnableStrictarp,
+            ForCommand::Doctor => Command::Doctor,
+            ForCommand::Uninstall => Command::Uninstall,
+        }
+    }
 }
 
 /// How checks turn into the exit code and reports; shared by preflight and doctor.
@@ -642,7 +661,7 @@ pub struct PreflightArgs {
     #[command(flatten)]
     pub namespace: MetallbNamespaceArg,
 
-    /// Check every permission this command needs and list the missing ones (a failure).
+    /// Check every permission this command needs and list the missing ones (a failure); with `install`, also judge the cluster as install will.
     #[arg(long = "for", value_enum, value_name = "COMMAND")]
     pub for_command: Option<ForCommand>,
 

@@ -566,12 +566,13 @@ async fn install_facts(
     let options = gather::Options {
         metallb_namespace: opts.namespace.clone(),
         service_cidrs: !pools.is_empty(),
-        install_only: true,
+        permissions_for: Some(crate::permissions::Command::Install),
     };
     let cluster = gather::cluster(target, &options);
     let mut facts = PreflightFacts {
         metallb_namespace: opts.namespace.clone(),
         for_install: true,
+        permissions_for: Some(crate::permissions::Command::Install),
         cluster: crate::verbose::timed("gathering cluster facts", cluster).await,
         node: node::local(&roots),
         pools,

@@ -74,7 +74,7 @@ async fn gather(
     let options = gather::Options {
         metallb_namespace: global.metallb_namespace.clone(),
         service_cidrs: !pools.is_empty(),
-        install_only: args.for_command == Some(crate::cli::ForCommand::Install),
+        permissions_for: args.for_command.map(ForCommand::command),
     };
     let cluster = async {
         match target {
@@ -108,6 +108,7 @@ async fn gather(
     PreflightFacts {
         metallb_namespace: global.metallb_namespace.clone(),
         for_install: args.for_command == Some(ForCommand::Install),
+        permissions_for: args.for_command.map(ForCommand::command),
         cluster,
         node,
         pools,

@@ -28,6 +28,7 @@ impl DoctorFacts {
         let preflight = PreflightFacts {
             metallb_namespace: metallb_namespace.clone(),
             for_install: false,
+            permissions_for: None,
             cluster,
             node: NodeState::NotRead {
                 reason: "doctor does not judge this host".into(),

@@ -47,8 +47,10 @@ pub struct PoolInput {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreflightFacts {
     pub metallb_namespace: String,
-    /// `--for install`: missing install permissions are failures and all are listed.
+    /// `--for install` (and install's own pre-check): judge the cluster as install will.
     pub for_install: bool,
+    /// `--for COMMAND`: its missing permissions are failures, and all of them are listed.
+    pub permissions_for: Option<crate::permissions::Command>,
     pub cluster: ClusterState,
     pub node: NodeState,
     pub pools: Vec<PoolInput>,

@@ -377,3 +377,52 @@ fn explain_runs_with_exactly_its_documented_roles(backend) {
     }
 }
 }
+
+on_both_backends! {
+/// `preflight --for doctor|uninstall|enable-strictarp` judges exactly that command's one list
+/// (before, `--for` took only `install`): a user bound to its documented roles passes LB104,
+/// which lists every permission it checked; minus one rule, LB104 fails and names it.
+fn preflight_for_a_command_judges_exactly_its_documented_permissions(backend) {
+    let mut sim = Sim::scenario("metallb-healthy");
+    for (user, command) in [
+        ("doctor", Command::Doctor),
+        ("uninstaller", Command::Uninstall),
+        ("strictarp", Command::EnableStrictarp),
+    ] {
+        sim = with_user(sim, user, &documented_rules(command));
+    }
+    let fewer = without(documented_rules(Command::Doctor), "secrets", Some("metallb-system"));
+    sim = with_user(sim, "doctor-without-secrets", &fewer);
+    let Some(cluster) = sim.on(backend) else {
+        return;
+    };
+    let lb104 = |user: &str, command: &str| {
+        let args = ["-o", "json", "preflight", "--no-probe", "--for", command];
+        let (code, out) = run(cluster.lbctl_as(user).args(args));
+        let doc: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+        let check = doc["checks"]
+            .as_array()
+            .and_then(|checks| checks.iter().find(|c| c["id"] == "LB104"))
+            .cloned()
+            .unwrap_or_else(|| panic!("no LB104: {doc}"));
+        (code, check)
+    };
+    for (user, command) in [
+        ("doctor", "doctor"),
+        ("uninstaller", "uninstall"),
+        ("strictarp", "enable-strictarp"),
+    ] {
+        let (_, check) = lb104(user, command);
+        assert_eq!(check["status"], "pass", "{user} --for {command}: {check}");
+        let message = check["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("permissions {command} needs (checked: ")),
+            "{user} --for {command}: {check}"
+        );
+    }
+    let (code, check) = lb104("doctor-without-secrets", "doctor");
+    assert_eq!(check["status"], "fail", "{check}");
+    assert!(check["message"].as_str().unwrap().contains("secrets"), "{check}");
+    assert_eq!(code, Some(1), "{check}");
+}
+}

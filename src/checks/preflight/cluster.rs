@@ -130,8 +130,8 @@ pub fn next_step_access(f: &PreflightFacts) -> Outcome {
             e.hint(),
         );
     }
-    // `--for install` lists every permission checked, not only the missing ones.
-    let everything = if f.for_install {
+    // `--for COMMAND` lists every permission checked, not only the missing ones.
+    let everything = if f.permissions_for.is_some() {
         let all: Vec<String> = c.access.iter().map(Access::describe).collect();
         format!(" (checked: {})", all.join(", "))
     } else {
@@ -144,7 +144,11 @@ pub fn next_step_access(f: &PreflightFacts) -> Outcome {
             commands.join(" and ")
         ));
     }
-    let shown = if f.for_install { usize::MAX } else { 3 };
+    let shown = if f.permissions_for.is_some() {
+        usize::MAX
+    } else {
+        3
+    };
     let message = format!(
         "missing {} of {} permissions: {}{everything}",
         missing.len(),
@@ -152,7 +156,7 @@ pub fn next_step_access(f: &PreflightFacts) -> Outcome {
         list(&missing, shown)
     );
     let hint = "ask a cluster admin for these permissions (or to run the command); check one with `kubectl auth can-i VERB RESOURCE -n NAMESPACE`";
-    if f.for_install {
+    if f.permissions_for.is_some() {
         Outcome::fail(message, hint)
     } else {
         Outcome::warn(
@@ -554,7 +558,7 @@ mod tests {
         assert!(o.message.contains("create secrets (for install)"));
         assert!(o.hint.unwrap().contains("--for install"));
         let mut f = facts(c.clone());
-        f.for_install = true;
+        f.permissions_for = Some(crate::permissions::Command::Install);
         let o = next_step_access(&f);
         assert_eq!(o.status, Status::Fail);
         assert!(

@@ -158,6 +158,7 @@ pub(crate) mod testing {
         PreflightFacts {
             metallb_namespace: "metallb-system".into(),
             for_install: false,
+            permissions_for: None,
             cluster: ClusterState::Reached(Box::new(cluster)),
             node: NodeState::NotRead {
                 reason: "not read in this test".into(),
@@ -211,6 +212,7 @@ mod tests {
         let facts = PreflightFacts {
             metallb_namespace: "metallb-system".into(),
             for_install: false,
+            permissions_for: None,
             cluster: ClusterState::NotUsed {
                 reason: "--local: the cluster is not contacted".into(),
             },
@@ -242,6 +244,7 @@ mod tests {
         let facts = PreflightFacts {
             metallb_namespace: "metallb-system".into(),
             for_install: false,
+            permissions_for: None,
             cluster: ClusterState::Unreachable {
                 server: Some("https://10.0.0.1:6443".into()),
                 message:

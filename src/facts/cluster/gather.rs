@@ -29,9 +29,9 @@ pub struct Options {
     pub metallb_namespace: String,
     /// Read ServiceCIDRs (only pool checks need them).
     pub service_cidrs: bool,
-    /// LB104 judges install's own permissions only (install's pre-check, `preflight --for
-    /// install`), not also enable-strictarp's, which a kube-proxy without strictARP needs first.
-    pub install_only: bool,
+    /// The one command whose permissions LB104 judges (install's pre-check, `preflight --for
+    /// COMMAND`); without one, install's plus enable-strictarp's when kube-proxy needs strictARP.
+    pub permissions_for: Option<Command>,
 }
 
 /// Maps a failed request to the source error a check reports.
@@ -260,10 +260,15 @@ pub async fn cluster(target: &ClusterTarget, opts: &Options) -> ClusterState {
         ..Namespaces::default()
     };
     let mut needs = Vec::new();
-    if !opts.install_only && needs_strictarp(&kube_proxy) {
-        needs.extend(access::needs(Command::EnableStrictarp, &namespaces));
+    match opts.permissions_for {
+        Some(command) => needs.extend(access::needs(command, &namespaces)),
+        None => {
+            if needs_strictarp(&kube_proxy) {
+                needs.extend(access::needs(Command::EnableStrictarp, &namespaces));
+            }
+            needs.extend(access::needs(Command::Install, &namespaces));
+        }
     }
-    needs.extend(access::needs(Command::Install, &namespaces));
     let access = access::evaluate(needs, &[ks, mns], review_for);
 
     ClusterState::Reached(Box::new(ClusterFacts {
