@@ -78,18 +78,10 @@ async fn server_version(global: &GlobalArgs) -> std::result::Result<String, Stri
     let target = crate::kube::connect(&global)
         .await
         .map_err(|e| e.to_string())?;
-    let info = target.client.apiserver_version().await.map_err(|e| {
-        crate::kube::api_error(
-            e,
-            crate::kube::errors::Request {
-                verb: "get",
-                resource: "/version",
-                namespace: None,
-            },
-            &target.server,
-            &target.context,
-        )
-        .to_string()
-    })?;
+    let info = target
+        .client
+        .apiserver_version()
+        .await
+        .map_err(|e| crate::kube::errors::version_error(&target, e).to_string())?;
     Ok(info.git_version)
 }

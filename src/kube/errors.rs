@@ -12,6 +12,16 @@ pub struct Request<'a> {
 
 /// Maps an API error to a typed error. `server` and `context` describe the target for
 /// connection and credential failures.
+/// A failed `GET /version`, the first request of most commands, as an error of `target`.
+pub fn version_error(target: &super::ClusterTarget, err: kube::Error) -> Error {
+    let req = Request {
+        verb: "get",
+        resource: "/version",
+        namespace: None,
+    };
+    api_error(err, req, &target.server, &target.context)
+}
+
 pub fn api_error(err: kube::Error, req: Request<'_>, server: &str, context: &str) -> Error {
     match err {
         kube::Error::Api(ref status) => {

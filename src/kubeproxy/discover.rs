@@ -60,14 +60,11 @@ fn request<'a>(verb: &'a str, resource: &'a str, namespace: &'a str) -> Request<
 
 /// The API server's version, for the plan's IPVS deprecation warning.
 pub async fn server_version(target: &ClusterTarget) -> Result<Option<ServerVersion>> {
-    let info = target.client.apiserver_version().await.map_err(|e| {
-        let req = Request {
-            verb: "get",
-            resource: "/version",
-            namespace: None,
-        };
-        api_error(e, req, &target.server, &target.context)
-    })?;
+    let info = target
+        .client
+        .apiserver_version()
+        .await
+        .map_err(|e| crate::kube::errors::version_error(target, e))?;
     Ok(ServerVersion::new(
         &info.git_version,
         &info.major,

@@ -88,16 +88,7 @@ pub(crate) fn reach(
             }),
         ),
         Err(err) => {
-            let mapped = crate::kube::api_error(
-                err,
-                crate::kube::errors::Request {
-                    verb: "get",
-                    resource: "/version",
-                    namespace: None,
-                },
-                &target.server,
-                &target.context,
-            );
+            let mapped = crate::kube::errors::version_error(target, err);
             match mapped {
                 crate::Error::Unreachable { .. } | crate::Error::Unauthorized { .. } => {
                     Err(ClusterState::Unreachable {
