@@ -381,10 +381,18 @@ async fn list_metallb(
         plural,
     );
     let api = Api::<DynamicObject>::all_with(client.clone(), &resource);
-    api.list(&ListParams::default())
-        .await
-        .map(|l| l.items)
-        .map_err(|e| source_error(e, "list", &format!("{plural}.metallb.io"), Some(ns)))
+    match api.list(&ListParams::default()).await {
+        Ok(list) => Ok(list.items),
+        // The CRD exists but is not served yet (a partial install, just written): no object of
+        // the kind can exist; LB121 judges the CRDs themselves.
+        Err(e) if is_not_found(&e) => Ok(vec![]),
+        Err(e) => Err(source_error(
+            e,
+            "list",
+            &format!("{plural}.metallb.io"),
+            Some(ns),
+        )),
+    }
 }
 
 pub(crate) async fn kube_proxy(
