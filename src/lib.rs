@@ -20,6 +20,7 @@ pub mod names;
 pub mod net;
 pub mod output;
 pub mod output_path;
+pub mod panic_exit;
 pub mod permissions;
 pub mod progress;
 pub mod report;

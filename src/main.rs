@@ -13,6 +13,7 @@ fn main() {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // First: help, errors and hints all name the program as the user ran it.
     lbctl::invocation::init(args.first().map(|a| a.as_os_str()));
+    lbctl::panic_exit::install();
     // Read before clap parses, so that its errors and help follow `--color` and `-o json` too.
     let early = EarlyFlags::scan(&args, &Cli::command());
     let mut command = lbctl::cli::command().color(clap_color(early.color));

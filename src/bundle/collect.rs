@@ -374,7 +374,7 @@ async fn kube_proxy(target: &ClusterTarget, ds: Result<Value, String>, out: &mut
         "kube-proxy/daemonset.yaml",
         yaml(std::slice::from_ref(&ds), redact::env_values),
     );
-    let location = serde_json::from_value::<DaemonSet>(ds)
+    let location = crate::kube::typed::<DaemonSet>(&ds)
         .map_err(|e| e.to_string())
         .and_then(|ds| {
             locate::from_daemonset(&ds, &DistributionFacts::default()).map_err(|e| e.to_string())

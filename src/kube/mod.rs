@@ -6,6 +6,7 @@ pub mod apply;
 pub mod changes;
 pub mod client;
 pub mod deadline;
+pub mod erased;
 pub mod errors;
 pub mod in_flight;
 pub mod request_log;
@@ -13,4 +14,5 @@ pub mod rollout;
 pub mod wait;
 
 pub use client::{ClusterTarget, ConnectOptions, connect};
+pub use erased::typed;
 pub use errors::api_error;

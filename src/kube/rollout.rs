@@ -127,7 +127,7 @@ pub async fn wait<K: Workload>(
     let api: Api<K> = Api::namespaced(target.client.clone(), namespace);
     let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
     let mut last: Option<RolloutStatus> = None;
-    let mut stream = watcher(api, config)
+    let mut stream = super::erased::watch(&api, config)
         .default_backoff()
         .applied_objects()
         .boxed();

@@ -3,16 +3,17 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use kube::Resource;
 use kube::api::{Api, DynamicObject};
-use kube::runtime::wait::{Condition, await_condition};
+use kube::runtime::wait::Condition;
 use kube::runtime::watcher;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
 use super::ClusterTarget;
 use super::apply::{ObjectRef, dynamic_api};
+use super::erased::watch;
 use crate::{Error, Result};
 
 fn watch_error(target: &ClusterTarget, what: &str, err: impl std::fmt::Display) -> Error {
@@ -23,8 +24,8 @@ fn watch_error(target: &ClusterTarget, what: &str, err: impl std::fmt::Display) 
     }
 }
 
-/// Waits until `cond` holds for the object `name`. `Ok(true)` when it does, `Ok(false)` when the
-/// deadline passed first.
+/// Waits until `cond` holds for the object `name` (given `None` while it does not exist).
+/// `Ok(true)` when it does, `Ok(false)` when the deadline passed first.
 pub async fn until<K>(
     target: &ClusterTarget,
     api: Api<K>,
@@ -33,26 +34,50 @@ pub async fn until<K>(
     cond: impl Condition<K>,
 ) -> Result<bool>
 where
-    K: Clone + Debug + Send + DeserializeOwned + Resource + 'static,
+    K: Clone + Debug + Send + DeserializeOwned + Resource<DynamicType = ()> + 'static,
 {
-    match tokio::time::timeout_at(deadline, await_condition(api, name, cond)).await {
-        Ok(Ok(_)) => Ok(true),
-        Ok(Err(err)) => Err(watch_error(target, name, err)),
+    let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
+    let mut stream = std::pin::pin!(watch(&api, config));
+    let watched = async {
+        let mut seen = false;
+        while let Some(event) = stream.next().await {
+            let holds = match event.map_err(|e| watch_error(target, name, e))? {
+                watcher::Event::Apply(o) | watcher::Event::InitApply(o) => {
+                    seen = true;
+                    cond.matches_object(Some(&o))
+                }
+                watcher::Event::Delete(_) => cond.matches_object(None),
+                watcher::Event::Init => {
+                    seen = false;
+                    false
+                }
+                watcher::Event::InitDone => !seen && cond.matches_object(None),
+            };
+            if holds {
+                return Ok(());
+            }
+        }
+        Err(watch_error(target, name, "the watch stream ended"))
+    };
+    match tokio::time::timeout_at(deadline, watched).await {
+        Ok(Ok(())) => Ok(true),
+        Ok(Err(err)) => Err(err),
         Err(_) => Ok(false),
     }
 }
 
-/// Watches every object matching `labels` and returns as soon as `done` holds for the current
-/// set (`Ok(true)`), or `Ok(false)` at the deadline.
+/// Follows `events` (a watch of a set of objects, e.g. by label) and returns as soon as `done`
+/// holds for the current set (`Ok(true)`), or `Ok(false)` at the deadline. `what` names the
+/// set in errors.
 pub async fn until_set<K>(
     target: &ClusterTarget,
-    api: Api<K>,
-    labels: &str,
+    events: impl futures::Stream<Item = std::result::Result<watcher::Event<K>, watcher::Error>>,
+    what: &str,
     deadline: Instant,
     done: impl Fn(&[K]) -> bool,
 ) -> Result<bool>
 where
-    K: Clone + Debug + Send + DeserializeOwned + Resource + 'static,
+    K: Clone + Resource,
 {
     let key = |o: &K| {
         let m = o.meta();
@@ -61,8 +86,7 @@ where
             m.name.clone().unwrap_or_default(),
         )
     };
-    let stream = watcher(api, watcher::Config::default().labels(labels));
-    let mut stream = std::pin::pin!(stream.into_stream());
+    let mut stream = std::pin::pin!(events);
     let mut current: BTreeMap<(String, String), K> = BTreeMap::new();
     let mut listing: BTreeMap<(String, String), K> = BTreeMap::new();
     // Judged only once the first list is complete: before that the set is not empty, only
@@ -72,7 +96,7 @@ where
         let next = match tokio::time::timeout_at(deadline, stream.next()).await {
             Err(_) => return Ok(false),
             Ok(None) => return Ok(false),
-            Ok(Some(event)) => event.map_err(|e| watch_error(target, labels, e))?,
+            Ok(Some(event)) => event.map_err(|e| watch_error(target, what, e))?,
         };
         match next {
             watcher::Event::Init => listing.clear(),
@@ -128,16 +152,23 @@ pub async fn until_gone(
             let api = dynamic_api(target, &probe.resource(), namespace.as_deref());
             async move {
                 let left = std::sync::Mutex::new(Vec::new());
-                let gone = until_set(target, api, "", deadline, |objs: &[DynamicObject]| {
-                    let held: Vec<DynamicObject> = objs
-                        .iter()
-                        .filter(|o| o.metadata.name.as_ref().is_some_and(|n| names.contains(n)))
-                        .cloned()
-                        .collect();
-                    let done = held.is_empty();
-                    *left.lock().unwrap_or_else(|e| e.into_inner()) = held;
-                    done
-                })
+                let events = watcher(api, watcher::Config::default());
+                let gone = until_set(
+                    target,
+                    events,
+                    kind,
+                    deadline,
+                    |objs: &[DynamicObject]| {
+                        let held: Vec<DynamicObject> = objs
+                            .iter()
+                            .filter(|o| o.metadata.name.as_ref().is_some_and(|n| names.contains(n)))
+                            .cloned()
+                            .collect();
+                        let done = held.is_empty();
+                        *left.lock().unwrap_or_else(|e| e.into_inner()) = held;
+                        done
+                    },
+                )
                 .await?;
                 let left = left.into_inner().unwrap_or_else(|e| e.into_inner());
                 Ok::<_, Error>((probe.kind, names, gone, left))

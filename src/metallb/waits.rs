@@ -17,9 +17,11 @@ use super::crds::WEBHOOK_SERVICE;
 use super::webhook_health::{self as health, WebhookFailure};
 use crate::kube::ClusterTarget;
 use crate::kube::apply::{ObjectRef, dry_run_create};
+use crate::kube::erased::watch;
 use crate::kube::rollout::{self, RolloutStatus};
 use crate::kube::wait::{until, until_set};
 use crate::{Error, Result};
+use kube::runtime::watcher;
 
 /// Waits until every CRD named is `Established`.
 pub async fn crds_established(
@@ -140,7 +142,8 @@ pub async fn webhook(
 ) -> Result<u32> {
     let slices: Api<EndpointSlice> = Api::namespaced(target.client.clone(), namespace);
     let selector = format!("kubernetes.io/service-name={WEBHOOK_SERVICE}");
-    let has_endpoints = until_set(target, slices.clone(), &selector, deadline, |s| {
+    let events = watch(&slices, watcher::Config::default().labels(&selector));
+    let has_endpoints = until_set(target, events, &selector, deadline, |s| {
         health::ready_endpoints(s) > 0
     })
     .await?;

@@ -296,23 +296,24 @@ async fn check_node(
     let manifest = pod::manifest(node, run, &settings.image, settings.timeout);
     let start = std::time::Instant::now();
     let made = loop {
-        let refusal = match pods.create(&PostParams::default(), &manifest).await {
-            Ok(p) => break p,
-            // The API server's own words: a 403 here comes from admission (Pod Security, the
-            // ServiceAccount), not from RBAC, which the plan checked.
-            Err(kube::Error::Api(status)) => status.message,
-            Err(e) => api_error(
-                e,
-                Request {
-                    verb: "create",
-                    resource: "pods",
-                    namespace: Some(&settings.namespace),
-                },
-                &target.server,
-                &target.context,
-            )
-            .to_string(),
-        };
+        let refusal =
+            match crate::kube::erased::create(pods, &PostParams::default(), &manifest).await {
+                Ok(p) => break p,
+                // The API server's own words: a 403 here comes from admission (Pod Security, the
+                // ServiceAccount), not from RBAC, which the plan checked.
+                Err(kube::Error::Api(status)) => status.message,
+                Err(e) => api_error(
+                    e,
+                    Request {
+                        verb: "create",
+                        resource: "pods",
+                        namespace: Some(&settings.namespace),
+                    },
+                    &target.server,
+                    &target.context,
+                )
+                .to_string(),
+            };
         // A namespace created moments ago has no ServiceAccount `default` until the controller
         // manager makes it, and pods are refused until then.
         let missing_account = pod::service_account_missing(&refusal);
@@ -407,7 +408,9 @@ async fn check_node(
 /// Watches one pod until it finished, cannot run, or is gone.
 async fn wait_for_end(pods: &Api<Pod>, name: &str) -> std::result::Result<End, String> {
     let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
-    let mut events = watcher(pods.clone(), config).default_backoff().boxed();
+    let mut events = crate::kube::erased::watch(pods, config)
+        .default_backoff()
+        .boxed();
     while let Some(event) = events.next().await {
         match event.map_err(|e| e.to_string())? {
             watcher::Event::Apply(p) | watcher::Event::InitApply(p) => {

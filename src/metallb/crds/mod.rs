@@ -73,7 +73,7 @@ pub fn all(namespace: &str) -> Vec<CustomResourceDefinition> {
                 schema::spec_optional(&mut value);
             }
             validation.open_api_v3_schema =
-                Some(serde_json::from_value(value).expect("a cleaned schema is still a schema"));
+                Some(crate::kube::typed(&value).expect("a cleaned schema is still a schema"));
         }
     }
     crds
