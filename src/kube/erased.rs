@@ -93,6 +93,36 @@ mod tests {
         assert_eq!(pod.status.unwrap().phase.as_deref(), Some("Running"));
     }
 
+    /// The size this module saves comes back with the first typed watch written elsewhere.
+    #[test]
+    fn every_watch_goes_through_this_module() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = vec![src];
+        let mut offenders = Vec::new();
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+                continue;
+            }
+            let name = path.to_string_lossy().replace('\\', "/");
+            // wait.rs watches dynamic objects only (until_gone), which are already erased.
+            if name.ends_with("kube/erased.rs") || name.ends_with("kube/wait.rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            for (i, line) in text.lines().enumerate() {
+                let code = line.split("//").next().unwrap_or_default();
+                let watcher_call = code.match_indices("watcher(").any(|(at, _)| {
+                    !code[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_')
+                });
+                if watcher_call || code.contains("await_condition") {
+                    offenders.push(format!("{name}:{}: {}", i + 1, line.trim()));
+                }
+            }
+        }
+        assert!(offenders.is_empty(), "use kube::erased::watch: {offenders:#?}");
+    }
+
     #[test]
     fn an_object_of_another_kind_is_refused() {
         let node: DynamicObject = serde_json::from_value(json!({
