@@ -28,7 +28,16 @@ fn main() {
         });
     let (cli, name) = match parsed {
         Ok(parsed) => parsed,
-        Err(err) => std::process::exit(clap_exit(&err, &early)),
+        Err(mut err) => {
+            if let Some(tip) = misplaced_option_tip(&err, &early, &command) {
+                use clap::error::{ContextKind, ContextValue};
+                err.insert(
+                    ContextKind::Suggested,
+                    ContextValue::StyledStrs(vec![tip.into()]),
+                );
+            }
+            std::process::exit(clap_exit(&err, &early))
+        }
     };
     output::init_color(cli.global.color);
     lbctl::verbose::set_level(cli.global.verbose);
@@ -71,6 +80,43 @@ fn clap_exit(err: &clap::Error, early: &EarlyFlags) -> i32 {
         output::print_json(&ErrorReport::new(early.command.as_deref(), code, message));
     }
     code.code()
+}
+
+/// kubectl takes `-n` anywhere on the line; lbctl's options of one command come after that
+/// command. For an option refused before the command although the command has it
+/// (`lbctl -n ns doctor`), the tip to move it.
+fn misplaced_option_tip(
+    err: &clap::Error,
+    early: &EarlyFlags,
+    cmd: &clap::Command,
+) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue};
+    if err.kind() != clap::error::ErrorKind::UnknownArgument {
+        return None;
+    }
+    let Some(ContextValue::String(given)) = err.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let command = early.command.as_deref()?;
+    let sub = cmd.find_subcommand(command)?;
+    let flag = given.split('=').next().unwrap_or(given);
+    let known =
+        sub.get_arguments().any(
+            |a| match (flag.strip_prefix("--"), flag.strip_prefix('-')) {
+                (Some(long), _) => a.get_long() == Some(long),
+                (None, Some(short)) => short
+                    .chars()
+                    .next()
+                    .is_some_and(|c| a.get_short() == Some(c)),
+                _ => false,
+            },
+        );
+    known.then(|| {
+        format!(
+            "'{flag}' is an option of '{command}': put it after the command, e.g. '{}'",
+            lbctl::invocation::command_line(&format!("{command} {flag} ..."))
+        )
+    })
 }
 
 /// The human lines on stderr and, under `-o json` when the command printed no document of its

@@ -120,7 +120,10 @@ mod tests {
                 }
             }
         }
-        assert!(offenders.is_empty(), "use kube::erased::watch: {offenders:#?}");
+        assert!(
+            offenders.is_empty(),
+            "use kube::erased::watch: {offenders:#?}"
+        );
     }
 
     #[test]

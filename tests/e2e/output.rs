@@ -79,6 +79,39 @@ fn usage_errors_from_clap_are_one_json_document() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: lbctl doctor"));
 }
 
+/// kubectl users write `-n` before the command; lbctl refuses it there (exit 2, nothing
+/// contacted) and says where it goes, in text and in the JSON error's hint.
+#[test]
+fn an_option_given_before_its_command_is_refused_with_where_it_goes() {
+    let home = tempfile::tempdir().unwrap();
+    let out = lbctl(home.path())
+        .args(["-n", "metallb", "doctor"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "'-n' is an option of 'doctor': put it after the command, e.g. 'lbctl doctor -n ...'"
+        ),
+        "{stderr}"
+    );
+    let out = lbctl(home.path())
+        .args(["-o", "json", "--namespace=metallb", "uninstall"])
+        .output()
+        .unwrap();
+    let doc = assert_error_document(&out, 2);
+    let hint = doc["error"]["hint"].as_str().unwrap();
+    assert!(hint.contains("'lbctl uninstall --namespace ...'"), "{doc}");
+    // An option no command has gets clap's own error only.
+    let out = lbctl(home.path())
+        .args(["-n", "x", "version"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("tip:"));
+}
+
 #[test]
 fn kubeconfig_problems_are_one_json_document() {
     let home = tempfile::tempdir().unwrap();
