@@ -1,18 +1,28 @@
 //! Node conditions as the scheduler and MetalLB read them.
 
-use k8s_openapi::api::core::v1::Node;
+use k8s_openapi::api::core::v1::{Node, NodeCondition};
 
-/// Whether the node's condition `kind` is `True` (a missing condition is not).
-fn condition_true(node: &Node, kind: &str) -> bool {
+/// The node's condition `kind`, when the node reports it.
+fn condition<'a>(node: &'a Node, kind: &str) -> Option<&'a NodeCondition> {
     node.status
         .as_ref()
         .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|c| c.iter().any(|c| c.type_ == kind && c.status == "True"))
+        .and_then(|c| c.iter().find(|c| c.type_ == kind))
+}
+
+/// Whether the node's condition `kind` is `True` (a missing condition is not).
+fn condition_true(node: &Node, kind: &str) -> bool {
+    condition(node, kind).is_some_and(|c| c.status == "True")
 }
 
 /// The kubelet reports the node Ready.
 pub fn node_ready(node: &Node) -> bool {
     condition_true(node, "Ready")
+}
+
+/// The node's Ready condition, for saying why a node is not Ready (`None`: never reported).
+pub fn ready_condition(node: &Node) -> Option<&NodeCondition> {
+    condition(node, "Ready")
 }
 
 /// The network plugin says the node's network is not set up yet.

@@ -157,12 +157,7 @@ pub fn split_ready(nodes: &[Node]) -> SelectedNodes {
     };
     for node in nodes {
         let name = node.metadata.name.clone().unwrap_or_default();
-        let ready = node
-            .status
-            .as_ref()
-            .and_then(|s| s.conditions.as_ref())
-            .and_then(|c| c.iter().find(|c| c.type_ == "Ready"));
-        match ready {
+        match crate::k8s_status::node::ready_condition(node) {
             Some(c) if c.status == "True" => plan.check.push(name),
             Some(c) => {
                 let why = [c.reason.as_deref(), c.message.as_deref()]
