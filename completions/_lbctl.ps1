@@ -105,6 +105,8 @@ Register-ArgumentCompleter -Native -CommandName 'lbctl' -ScriptBlock {
         'lbctl;preflight' {
             [CompletionResult]::new('--pool', '--pool', [CompletionResultType]::ParameterName, 'A pool to check, as an IPAddressPool accepts it (CIDRs, ranges a-b, addresses, comma-separated); repeatable')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The file `install --config` takes (IPAddressPool and L2Advertisement documents), read by the same rules')
+            [CompletionResult]::new('--speaker-node-selector', '--speaker-node-selector', [CompletionResultType]::ParameterName, 'Run speakers only on nodes with this label (repeatable)')
+            [CompletionResult]::new('--speaker-tolerations', '--speaker-tolerations', [CompletionResultType]::ParameterName, 'Extra taints speakers tolerate, written like taints: KEY[=VALUE][:EFFECT] (comma-separated)')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace MetalLB lives in, like --metallb-namespace [default: metallb-system]')
             [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace MetalLB lives in, like --metallb-namespace [default: metallb-system]')
             [CompletionResult]::new('--for', '--for', [CompletionResultType]::ParameterName, 'Check every permission this command needs and list the missing ones (a failure); with `install`, also judge the cluster as install will')
@@ -130,6 +132,7 @@ Register-ArgumentCompleter -Native -CommandName 'lbctl' -ScriptBlock {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)')
             [CompletionResult]::new('--metallb-namespace', '--metallb-namespace', [CompletionResultType]::ParameterName, 'Namespace MetalLB lives in; install, doctor, uninstall and preflight also take it as -n/--namespace')
             [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'Do not contact the cluster: run only the node and pool checks')
+            [CompletionResult]::new('--ignore-exclude-lb', '--ignore-exclude-lb', [CompletionResultType]::ParameterName, 'Let speakers announce from nodes labelled node.kubernetes.io/exclude-from-external-load-balancers')
             [CompletionResult]::new('--no-probe', '--no-probe', [CompletionResultType]::ParameterName, 'Do not probe the pool addresses (ARP, NDP)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr; repeat for more (-vv shows every API request)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr; repeat for more (-vv shows every API request)')

@@ -98,6 +98,8 @@ set edit:completion:arg-completer[lbctl] = {|@words|
         &'lbctl;preflight'= {
             cand --pool 'A pool to check, as an IPAddressPool accepts it (CIDRs, ranges a-b, addresses, comma-separated); repeatable'
             cand --config 'The file `install --config` takes (IPAddressPool and L2Advertisement documents), read by the same rules'
+            cand --speaker-node-selector 'Run speakers only on nodes with this label (repeatable)'
+            cand --speaker-tolerations 'Extra taints speakers tolerate, written like taints: KEY[=VALUE][:EFFECT] (comma-separated)'
             cand -n 'Namespace MetalLB lives in, like --metallb-namespace [default: metallb-system]'
             cand --namespace 'Namespace MetalLB lives in, like --metallb-namespace [default: metallb-system]'
             cand --for 'Check every permission this command needs and list the missing ones (a failure); with `install`, also judge the cluster as install will'
@@ -123,6 +125,7 @@ set edit:completion:arg-completer[lbctl] = {|@words|
             cand --color 'When to colour human output (auto: only on a terminal and when NO_COLOR is unset)'
             cand --metallb-namespace 'Namespace MetalLB lives in; install, doctor, uninstall and preflight also take it as -n/--namespace'
             cand --local 'Do not contact the cluster: run only the node and pool checks'
+            cand --ignore-exclude-lb 'Let speakers announce from nodes labelled node.kubernetes.io/exclude-from-external-load-balancers'
             cand --no-probe 'Do not probe the pool addresses (ARP, NDP)'
             cand -v 'More detail on stderr; repeat for more (-vv shows every API request)'
             cand --verbose 'More detail on stderr; repeat for more (-vv shows every API request)'

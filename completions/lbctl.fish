@@ -93,6 +93,8 @@ complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -s h -l help -d
 complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l pool -d 'A pool to check, as an IPAddressPool accepts it (CIDRs, ranges a-b, addresses, comma-separated); repeatable' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l config -d 'The file `install --config` takes (IPAddressPool and L2Advertisement documents), read by the same rules' -r -F
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l speaker-node-selector -d 'Run speakers only on nodes with this label (repeatable)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l speaker-tolerations -d 'Extra taints speakers tolerate, written like taints: KEY[=VALUE][:EFFECT] (comma-separated)' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -s n -l namespace -d 'Namespace MetalLB lives in, like --metallb-namespace [default: metallb-system]' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l for -d 'Check every permission this command needs and list the missing ones (a failure); with `install`, also judge the cluster as install will' -r -f -a "install\t'`lbctl install` (also judged as install will judge the cluster)'
 enable-strictarp\t'`lbctl enable-strictarp`'
@@ -122,6 +124,7 @@ always\t''
 never\t''"
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l metallb-namespace -d 'Namespace MetalLB lives in; install, doctor, uninstall and preflight also take it as -n/--namespace' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l local -d 'Do not contact the cluster: run only the node and pool checks'
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l ignore-exclude-lb -d 'Let speakers announce from nodes labelled node.kubernetes.io/exclude-from-external-load-balancers'
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l no-probe -d 'Do not probe the pool addresses (ARP, NDP)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -s h -l help -d 'Print help (see more with \'--help\')'

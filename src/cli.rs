@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::checks::FailOn;
 use crate::kube::ConnectOptions;
 use crate::kubeproxy::plan::ModeChoice;
-use crate::metallb::render::{LogLevel, PullPolicy};
+use crate::metallb::render::{LogLevel, PullPolicy, RenderOptions};
 
 /// Get MetalLB working in L2 mode on bare-metal Kubernetes, and prove that it works.
 #[derive(Debug, Parser)]
@@ -435,6 +435,18 @@ pub struct RenderArgs {
     #[arg(long, value_name = "POLICY", value_parser = EnumValueParser::<PullPolicyArg>::new().map(PullPolicy::from))]
     pub image_pull_policy: Option<PullPolicy>,
 
+    #[command(flatten)]
+    pub speaker: SpeakerArgs,
+
+    /// Log level of the controller and speaker.
+    #[arg(long, value_name = "LEVEL", default_value = "info", value_parser = EnumValueParser::<LogLevelArg>::new().map(LogLevel::from))]
+    pub log_level: LogLevel,
+}
+
+/// Where the speakers run: install renders them so, and preflight judges which nodes can
+/// announce (LB108) for them.
+#[derive(Debug, Args)]
+pub struct SpeakerArgs {
     /// Run speakers only on nodes with this label (repeatable).
     #[arg(long, value_name = "KEY=VALUE", value_parser = crate::metallb::render::parse_node_selector)]
     pub speaker_node_selector: Vec<(String, String)>,
@@ -443,13 +455,21 @@ pub struct RenderArgs {
     #[arg(long, value_name = "TAINTS", value_delimiter = ',', value_parser = crate::metallb::render::parse_toleration)]
     pub speaker_tolerations: Vec<k8s_openapi::api::core::v1::Toleration>,
 
-    /// Log level of the controller and speaker.
-    #[arg(long, value_name = "LEVEL", default_value = "info", value_parser = EnumValueParser::<LogLevelArg>::new().map(LogLevel::from))]
-    pub log_level: LogLevel,
-
     /// Let speakers announce from nodes labelled node.kubernetes.io/exclude-from-external-load-balancers.
     #[arg(long)]
     pub ignore_exclude_lb: bool,
+}
+
+impl SpeakerArgs {
+    /// `base` with the speaker placed as these flags say.
+    pub fn options(&self, base: RenderOptions) -> RenderOptions {
+        RenderOptions {
+            speaker_node_selector: self.speaker_node_selector.iter().cloned().collect(),
+            speaker_tolerations: self.speaker_tolerations.clone(),
+            ignore_exclude_lb: self.ignore_exclude_lb,
+            ..base
+        }
+    }
 }
 
 /// `--log-level` values; parsed straight into [`LogLevel`].
@@ -657,6 +677,9 @@ pub struct PreflightArgs {
     /// Do not contact the cluster: run only the node and pool checks.
     #[arg(long, conflicts_with = "nodes")]
     pub local: bool,
+
+    #[command(flatten)]
+    pub speaker: SpeakerArgs,
 
     #[command(flatten)]
     pub namespace: MetallbNamespaceArg,

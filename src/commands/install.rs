@@ -24,6 +24,7 @@ use crate::kube::{ClusterTarget, connect};
 use crate::metallb::existing::{self, managed_selector};
 use crate::metallb::pools::{self, PoolPlan};
 use crate::metallb::render::{Phase, RenderOptions, Rendered, render, to_yaml};
+use crate::metallb::speaker::SpeakerPlacement;
 use crate::metallb::{VERSION, steps, waits};
 use crate::net::pool::Pool;
 use crate::net::roots::HostRoots;
@@ -36,15 +37,13 @@ use crate::{Error, ExitCode, Result};
 pub fn render_options(global: &GlobalArgs, args: &RenderArgs) -> Result<RenderOptions> {
     // clap checked the namespace and the registry (cli.rs).
     let namespace = global.metallb_namespace.clone();
-    Ok(RenderOptions {
+    Ok(args.speaker.options(RenderOptions {
         namespace,
         registry: args.registry.clone(),
         image_pull_policy: args.image_pull_policy,
-        speaker_node_selector: args.speaker_node_selector.iter().cloned().collect(),
-        speaker_tolerations: args.speaker_tolerations.clone(),
         log_level: args.log_level,
-        ignore_exclude_lb: args.ignore_exclude_lb,
-    })
+        ..RenderOptions::default()
+    }))
 }
 
 fn pool_plan(args: &InstallArgs, namespace: &str) -> Result<PoolPlan> {
@@ -572,6 +571,7 @@ async fn install_facts(
     let mut facts = PreflightFacts {
         metallb_namespace: opts.namespace.clone(),
         for_install: true,
+        speaker: SpeakerPlacement::rendered(opts),
         permissions_for: Some(crate::permissions::Command::Install),
         cluster: crate::verbose::timed("gathering cluster facts", cluster).await,
         node: node::local(&roots),

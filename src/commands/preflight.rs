@@ -8,6 +8,8 @@ use crate::facts::cluster::gather;
 use crate::facts::probe::{self, ProbeState};
 use crate::facts::{ClusterState, NodeState, PoolInput, PreflightFacts, node, nodes, pools};
 use crate::kube::ClusterTarget;
+use crate::metallb::RenderOptions;
+use crate::metallb::speaker::SpeakerPlacement;
 use crate::net::roots::HostRoots;
 use crate::output::is_json;
 use crate::report::{self, Report, Target};
@@ -108,6 +110,7 @@ async fn gather(
     PreflightFacts {
         metallb_namespace: global.metallb_namespace.clone(),
         for_install: args.for_command == Some(ForCommand::Install),
+        speaker: SpeakerPlacement::rendered(&args.speaker.options(RenderOptions::default())),
         permissions_for: args.for_command.map(ForCommand::command),
         cluster,
         node,

@@ -28,6 +28,7 @@ impl DoctorFacts {
         let preflight = PreflightFacts {
             metallb_namespace: metallb_namespace.clone(),
             for_install: false,
+            speaker: crate::metallb::speaker::SpeakerPlacement::rendered(&Default::default()),
             permissions_for: None,
             cluster,
             node: NodeState::NotRead {

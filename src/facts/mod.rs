@@ -44,11 +44,14 @@ pub struct PoolInput {
 }
 
 /// Everything `lbctl preflight` judges.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PreflightFacts {
     pub metallb_namespace: String,
     /// `--for install` (and install's own pre-check): judge the cluster as install will.
     pub for_install: bool,
+    /// The speaker LB108 judges the nodes for: the one install renders, with install's (or
+    /// preflight's) `--speaker-*` flags.
+    pub speaker: crate::metallb::speaker::SpeakerPlacement,
     /// `--for COMMAND`: its missing permissions are failures, and all of them are listed.
     pub permissions_for: Option<crate::permissions::Command>,
     pub cluster: ClusterState,

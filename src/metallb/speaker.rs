@@ -43,6 +43,11 @@ pub struct SpeakerPlacement {
 }
 
 impl SpeakerPlacement {
+    /// The placement of the speaker lbctl renders with `opts`.
+    pub fn rendered(opts: &super::render::RenderOptions) -> SpeakerPlacement {
+        SpeakerPlacement::of(&super::workloads::speaker(opts))
+    }
+
     /// Read from a speaker DaemonSet (running, or rendered by lbctl).
     pub fn of(ds: &DaemonSet) -> SpeakerPlacement {
         let template = ds.spec.as_ref().and_then(|s| s.template.spec.as_ref());

@@ -433,6 +433,38 @@ fn dry_run_yaml_is_accepted_by_kubectl_server_side_dry_run(backend) {
 }
 
 on_both_backends! {
+/// install's pre-check judges which nodes can announce (LB108) for the speaker it renders:
+/// with cp1 and w2 excluded (kubeadm's label) and w1 tainted, the default speaker has no node
+/// and nothing is written; tolerating the taint lets the install go on (the controller runs on
+/// w2).
+fn the_pre_check_judges_the_speaker_the_flags_place(backend) {
+    let base = std::fs::read_to_string(support::scenario_path("kubeadm-ipvs")).unwrap();
+    let spec = "      podCIDRs: [10.244.1.0/24]\n";
+    let taint = "      taints:\n        - { key: dedicated, value: infra, effect: NoSchedule }\n";
+    let host = "        kubernetes.io/hostname: w2\n";
+    let exclude = "        node.kubernetes.io/exclude-from-external-load-balancers: \"\"\n";
+    let tainted = base
+        .replace(spec, &format!("{spec}{taint}"))
+        .replace(host, &format!("{host}{exclude}"));
+    assert_eq!(tainted.len(), base.len() + taint.len() + exclude.len(), "the fixture changed");
+    let Some(cluster) = Sim::yaml(&tainted).on(backend) else {
+        return;
+    };
+    let (code, stdout, stderr) = install(&cluster, &["--pool", POOL]);
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    assert_contains(
+        &format!("{stdout}{stderr}"),
+        &["LB108", "taint dedicated=infra:NoSchedule not tolerated"],
+    );
+    assert!(crd(&cluster).is_none(), "nothing is written after a failed pre-check");
+    install_ok(
+        &cluster,
+        &["--pool", POOL, "--speaker-tolerations", "dedicated=infra:NoSchedule"],
+    );
+}
+}
+
+on_both_backends! {
 fn server_dry_run_writes_nothing(backend) {
     let Some(cluster) = kubeadm().on(backend) else {
         return;

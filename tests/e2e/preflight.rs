@@ -225,6 +225,55 @@ fn managed_clusters_and_other_implementations(backend) {
 }
 
 on_both_backends! {
+/// LB108 judges the nodes for the speaker install will render: its placement flags, taken by
+/// preflight too, change which nodes can announce. The single node carries
+/// exclude-from-external-load-balancers and the control-plane taint.
+fn announcing_nodes_are_judged_for_the_speaker_flags(backend) {
+    let text = std::fs::read_to_string(fixture("single-node")).unwrap();
+    let tainted = text.replace(
+        "      podCIDRs: [10.244.0.0/24]\n    status:",
+        "      podCIDRs: [10.244.0.0/24]\n      taints:\n        - { key: dedicated, value: infra, effect: NoSchedule }\n    status:",
+    );
+    assert_ne!(tainted, text, "the fixture's node spec changed");
+    let Some(env) = Env::new(Scenario::from_yaml(&tainted).unwrap(), backend) else {
+        return;
+    };
+    let lb108 = |extra: &[&str]| {
+        let args: Vec<&str> = POOL.iter().chain(extra).copied().collect();
+        let run = env.run("admin", &args);
+        let json: serde_json::Value = serde_json::from_str(&run.json).unwrap();
+        let check = json["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "LB108")
+            .cloned()
+            .unwrap();
+        (check["status"].as_str().unwrap().to_string(), check.to_string())
+    };
+    let (status, check) = lb108(&[]);
+    assert_eq!(status, "fail", "{check}");
+    assert!(check.contains("taint dedicated=infra:NoSchedule not tolerated"), "{check}");
+    // Tolerating the taint, the label is what is left.
+    let tolerate = ["--speaker-tolerations", "dedicated=infra:NoSchedule"];
+    let (status, check) = lb108(&tolerate);
+    assert_eq!(status, "fail", "{check}");
+    assert!(check.contains("exclude-from-external-load-balancers"), "{check}");
+    let (status, check) = lb108(&[&tolerate[..], &["--ignore-exclude-lb"]].concat());
+    assert_eq!(status, "pass", "{check}");
+    // A node selector no node matches leaves none.
+    let (status, check) = lb108(&[
+        "--ignore-exclude-lb",
+        "--speaker-tolerations",
+        "dedicated=infra:NoSchedule",
+        "--speaker-node-selector",
+        "pool=edge",
+    ]);
+    assert_eq!(status, "fail", "{check}");
+}
+}
+
+on_both_backends! {
 fn a_forbidden_user_gets_errors_naming_the_permission(backend) {
     let text = std::fs::read_to_string(fixture("kubeadm-iptables")).unwrap();
     let scenario = Scenario::from_yaml(&format!(

@@ -10,8 +10,7 @@ use crate::facts::cluster::{Access, ClusterFacts, NodeInfo, Workload};
 use crate::facts::{ClusterState, PreflightFacts};
 use crate::metallb::crds::selectors::LabelSelector;
 pub use crate::metallb::speaker::EXCLUDE_LABEL;
-use crate::metallb::speaker::{Ineligible, SpeakerNode, SpeakerPlacement, eligibility};
-use crate::metallb::{RenderOptions, workloads};
+use crate::metallb::speaker::{Ineligible, SpeakerNode, eligibility};
 
 /// Oldest Kubernetes minor lbctl supports with MetalLB v0.16.1 (Pod Security labels, SSA).
 pub const MIN_MINOR: u32 = 25;
@@ -344,8 +343,7 @@ pub fn announcing_nodes(f: &PreflightFacts) -> Outcome {
                 a.node_selectors.is_empty() || a.node_selectors.iter().any(|s| selected(n, s))
             })
     };
-    // Judged for the speaker `lbctl install` renders by default.
-    let speaker = SpeakerPlacement::of(&workloads::speaker(&RenderOptions::default()));
+    let speaker = &f.speaker;
     let mut able = Vec::new();
     let mut excluded = Vec::new();
     let mut not_ready = Vec::new();
@@ -371,7 +369,7 @@ pub fn announcing_nodes(f: &PreflightFacts) -> Outcome {
             ready: n.ready,
             network_unavailable: n.network_unavailable,
         };
-        match eligibility(&node, &speaker) {
+        match eligibility(&node, speaker) {
             Ok(()) => able.push(n.name.clone()),
             Err(Ineligible::Excluded) => excluded.push(n.name.clone()),
             Err(Ineligible::NotReady | Ineligible::NetworkUnavailable) => {
@@ -416,7 +414,7 @@ pub fn announcing_nodes(f: &PreflightFacts) -> Outcome {
             }
             None if !unselected.is_empty() => "widen the L2Advertisement nodeSelectors".into(),
             None if !unplaced.is_empty() => {
-                "let the speaker run on a node: remove the taint, or install with --speaker-tolerations".into()
+                "let the speaker run on a node: remove the taint, or tolerate it with --speaker-tolerations".into()
             }
             None => "wait for the nodes to become Ready: kubectl get nodes".into(),
         };
@@ -784,7 +782,7 @@ mod tests {
                 vec![gpu],
                 vec![],
                 Status::Fail,
-                "install with --speaker-tolerations",
+                "tolerate it with --speaker-tolerations",
             ),
             (
                 vec![tainted_cp, node("w1")],

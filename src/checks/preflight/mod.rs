@@ -158,6 +158,7 @@ pub(crate) mod testing {
         PreflightFacts {
             metallb_namespace: "metallb-system".into(),
             for_install: false,
+            speaker: crate::metallb::speaker::SpeakerPlacement::rendered(&Default::default()),
             permissions_for: None,
             cluster: ClusterState::Reached(Box::new(cluster)),
             node: NodeState::NotRead {
@@ -212,6 +213,7 @@ mod tests {
         let facts = PreflightFacts {
             metallb_namespace: "metallb-system".into(),
             for_install: false,
+            speaker: crate::metallb::speaker::SpeakerPlacement::rendered(&Default::default()),
             permissions_for: None,
             cluster: ClusterState::NotUsed {
                 reason: "--local: the cluster is not contacted".into(),
@@ -244,6 +246,7 @@ mod tests {
         let facts = PreflightFacts {
             metallb_namespace: "metallb-system".into(),
             for_install: false,
+            speaker: crate::metallb::speaker::SpeakerPlacement::rendered(&Default::default()),
             permissions_for: None,
             cluster: ClusterState::Unreachable {
                 server: Some("https://10.0.0.1:6443".into()),
