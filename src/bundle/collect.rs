@@ -63,7 +63,7 @@ impl Read<'_> {
     }
 }
 
-/// A list's items, each redacted by `edit`, as YAML documents.
+/// A list's items, each redacted by `edit`, as YAML documents (empty text for no items).
 fn yaml(items: &[Value], edit: impl Fn(&mut Value)) -> String {
     let docs: Vec<String> = items
         .iter()
@@ -179,7 +179,7 @@ pub async fn collect(target: &ClusterTarget, ns: &str, settings: &Settings, out:
         proxy,
     ] = <[Result<Value, String>; 10]>::try_from(answers).expect("one answer per read");
     let mut keep = |path: &str, what: &str, answer: Result<String, String>| match answer {
-        Ok(text) => out.file(path, text),
+        Ok(text) => out.objects(path, what, text),
         Err(why) => out.missing(what, why),
     };
 
@@ -298,7 +298,11 @@ async fn metallb_objects(
         match answer {
             Ok(l) => {
                 let objects = with_kind(items(&l), &format!("metallb.io/{version}"), kind);
-                out.file(format!("metallb/{plural}.yaml"), yaml(&objects, |_| {}));
+                out.objects(
+                    format!("metallb/{plural}.yaml"),
+                    format!("{kind} objects in {ns}"),
+                    yaml(&objects, |_| {}),
+                );
             }
             Err(why) => out.missing(format!("{kind} objects in {ns}"), why),
         }
@@ -321,7 +325,11 @@ async fn load_balancers(
             return;
         }
     };
-    out.file("services/loadbalancers.yaml", yaml(&services, |_| {}));
+    out.objects(
+        "services/loadbalancers.yaml",
+        "LoadBalancer Services",
+        yaml(&services, |_| {}),
+    );
     let reads: Vec<Read> = services
         .iter()
         .map(|s| {
@@ -357,7 +365,11 @@ async fn load_balancers(
             ),
         }
     }
-    out.file("events/loadbalancer-services.yaml", yaml(&events, |_| {}));
+    out.objects(
+        "events/loadbalancer-services.yaml",
+        "Events about LoadBalancer Services",
+        yaml(&events, |_| {}),
+    );
 }
 
 /// kube-proxy's DaemonSet and the ConfigMap it reads its configuration from.

@@ -42,11 +42,39 @@ pub struct Missing {
     pub reason: String,
 }
 
+/// A kind that was read and has no objects: no file, a MANIFEST.txt line, so that "none
+/// exist" reads differently from "could not be read".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Empty {
+    /// The file it would have been.
+    pub path: String,
+    pub what: String,
+}
+
+/// Why nothing was read from the cluster: the error doctor printed and its hint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreached {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl From<&crate::Error> for Unreached {
+    fn from(err: &crate::Error) -> Self {
+        Unreached {
+            message: err.to_string(),
+            hint: err.hint(),
+        }
+    }
+}
+
 /// Everything collected, in the order it is written.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Contents {
     pub files: Vec<File>,
     pub missing: Vec<Missing>,
+    pub empty: Vec<Empty>,
+    /// Set when the cluster could not be reached at all.
+    pub unreached: Option<Unreached>,
 }
 
 impl Contents {
@@ -63,6 +91,37 @@ impl Contents {
             what: what.into(),
             reason: reason.into(),
         });
+    }
+
+    /// The objects of one kind as a file, or an [`Empty`] line when there are none.
+    pub fn objects(&mut self, path: impl Into<String>, what: impl Into<String>, yaml: String) {
+        if yaml.is_empty() {
+            self.empty.push(Empty {
+                path: path.into(),
+                what: what.into(),
+            });
+        } else {
+            self.file(path, yaml);
+        }
+    }
+
+    /// A bundle for a cluster that was not reached: `report` (doctor's report as far as it
+    /// got, or the error document `-o json` prints), lbctl's own versions, and why nothing
+    /// else is in it.
+    pub fn unreached(report: String, why: Unreached) -> Contents {
+        let mut contents = Contents::default();
+        contents.file("report.json", report);
+        contents.file(
+            "version.txt",
+            crate::commands::version::VersionReport::client_only().text(str::to_string),
+        );
+        contents.missing(
+            "everything read from the cluster (the server version, MetalLB's objects and logs, \
+events, nodes, Services, kube-proxy)",
+            "the cluster could not be reached (see above)",
+        );
+        contents.unreached = Some(why);
+        contents
     }
 }
 
@@ -107,6 +166,10 @@ pub fn closing_line(w: &Written) -> String {
         b => format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
     };
     let missing = match w.missing {
+        _ if w.unreached => {
+            "it holds only what could be collected without the cluster, see MANIFEST.txt"
+                .to_string()
+        }
         0 => "everything was collected".to_string(),
         1 => "1 item could not be collected, see MANIFEST.txt".to_string(),
         n => format!("{n} items could not be collected, see MANIFEST.txt"),
@@ -131,10 +194,21 @@ mod tests {
             bytes: 2048,
             files: 30,
             missing: 2,
+            unreached: false,
         };
         assert_eq!(
             closing_line(&w),
             "bundle: wrote b.tar.gz (2.0 KiB, 30 files); 2 items could not be collected, see MANIFEST.txt"
+        );
+        let w = Written {
+            files: 3,
+            missing: 1,
+            unreached: true,
+            ..w
+        };
+        assert_eq!(
+            closing_line(&w),
+            "bundle: wrote b.tar.gz (2.0 KiB, 3 files); it holds only what could be collected without the cluster, see MANIFEST.txt"
         );
     }
 
