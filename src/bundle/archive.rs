@@ -159,7 +159,7 @@ mod tests {
     fn manifest_lists_kinds_without_objects_and_why_the_cluster_was_not_reached() {
         let mut c = Contents::unreached(
             "{}".into(),
-            crate::bundle::Unreached {
+            crate::output::ErrorMessage {
                 message: "cannot reach the Kubernetes API at https://10.0.0.1:6443: refused".into(),
                 hint: Some("check that the cluster is up".into()),
             },

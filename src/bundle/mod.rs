@@ -9,6 +9,8 @@ pub mod redact;
 
 use std::path::PathBuf;
 
+use crate::output::ErrorMessage;
+
 pub use archive::{Written, check_path, write};
 pub use collect::collect;
 
@@ -51,30 +53,15 @@ pub struct Empty {
     pub what: String,
 }
 
-/// Why nothing was read from the cluster: the error doctor printed and its hint.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unreached {
-    pub message: String,
-    pub hint: Option<String>,
-}
-
-impl From<&crate::Error> for Unreached {
-    fn from(err: &crate::Error) -> Self {
-        Unreached {
-            message: err.to_string(),
-            hint: err.hint(),
-        }
-    }
-}
-
 /// Everything collected, in the order it is written.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Contents {
     pub files: Vec<File>,
     pub missing: Vec<Missing>,
     pub empty: Vec<Empty>,
-    /// Set when the cluster could not be reached at all.
-    pub unreached: Option<Unreached>,
+    /// Why nothing was read from the cluster, when it could not be reached at all: the error
+    /// doctor printed and its hint.
+    pub unreached: Option<ErrorMessage>,
 }
 
 impl Contents {
@@ -108,7 +95,7 @@ impl Contents {
     /// A bundle for a cluster that was not reached: `report` (doctor's report as far as it
     /// got, or the error document `-o json` prints), lbctl's own versions, and why nothing
     /// else is in it.
-    pub fn unreached(report: String, why: Unreached) -> Contents {
+    pub fn unreached(report: String, why: ErrorMessage) -> Contents {
         let mut contents = Contents::default();
         contents.file("report.json", report);
         contents.file(

@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use crate::bundle::{Contents, Unreached, Written};
+use crate::bundle::{Contents, Written};
 use crate::checks::doctor::{self, arp::targets};
 use crate::checks::runner::{self, Run, Suite};
 use crate::checks::{Policy, wait};
@@ -16,7 +16,7 @@ use crate::facts::{ClusterState, NodeState, PoolInput, node, nodes};
 use crate::kube::ClusterTarget;
 use crate::net::pool::Pool;
 use crate::net::roots::HostRoots;
-use crate::output::is_json;
+use crate::output::{ErrorMessage, ErrorReport, is_json};
 use crate::report::{self, Report, Target};
 use crate::{ExitCode, Result};
 
@@ -39,10 +39,11 @@ pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> Result<ExitCode> {
         Ok(target) => target,
         Err(err) => {
             if let Some(b) = &bundle {
-                let document = crate::output::ErrorReport::of(Some("doctor"), &err);
+                let shown = crate::bundle::redact::error(&err);
+                let document = ErrorReport::new(Some("doctor"), err.exit_code(), shown.clone());
                 let report = serde_json::to_string_pretty(&document)
                     .expect("an error document serialises to JSON");
-                let contents = Contents::unreached(format!("{report}\n"), Unreached::from(&err));
+                let contents = Contents::unreached(format!("{report}\n"), shown);
                 match write(b, &contents) {
                     Ok(written) => say(global, &written),
                     // The error below stays what the run is about.
@@ -79,7 +80,7 @@ pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> Result<ExitCode> {
         let written = match &judged.facts.preflight.cluster {
             // Nothing more can be read: the bundle says why instead of a failed read per item.
             ClusterState::Unreachable { message, hint, .. } => {
-                let why = Unreached {
+                let why = ErrorMessage {
                     message: message.clone(),
                     hint: Some(hint.clone()).filter(|h| !h.is_empty()),
                 };
