@@ -57,9 +57,9 @@ pub fn manifest(root: &str, contents: &Contents) -> String {
         out.push('\n');
     }
     if !contents.empty.is_empty() {
-        out.push_str("\ncollected, 0 objects (no file written):\n");
+        out.push_str("\ncollected, empty (no file written):\n");
         for e in &contents.empty {
-            out.push_str(&format!("  {}: {}\n", e.what, e.path));
+            out.push_str(&format!("  {}: {} ({})\n", e.what, e.had, e.path));
         }
     }
     out.push_str(&format!("\nnot collected ({}):\n", contents.missing.len()));
@@ -152,7 +152,7 @@ mod tests {
             text.contains("         3  logs/speaker-x/speaker.log  (cut: the last 2000 lines)\n")
         );
         assert!(text.contains("not collected (1):\n  logs of pod controller-1: 403: cannot get"));
-        assert!(!text.contains("0 objects") && !text.contains("could not be reached"));
+        assert!(!text.contains("empty") && !text.contains("could not be reached"));
     }
 
     #[test]
@@ -164,8 +164,16 @@ mod tests {
                 hint: Some("check that the cluster is up".into()),
             },
         );
-        c.objects("metallb/bgppeers.yaml", "BGPPeers in metallb-system", String::new());
-        c.objects("metallb/ipaddresspools.yaml", "IPAddressPools", "kind: IPAddressPool\n".into());
+        c.objects(
+            "metallb/bgppeers.yaml",
+            "BGPPeers in metallb-system",
+            String::new(),
+        );
+        c.objects(
+            "metallb/ipaddresspools.yaml",
+            "IPAddressPools",
+            "kind: IPAddressPool\n".into(),
+        );
         let text = manifest("r", &c);
         let head = format!(
             "r: support bundle written by lbctl {}\n\nthe cluster could not be reached: \
@@ -174,9 +182,11 @@ https://10.0.0.1:6443: refused\n  hint: check that the cluster is up\n\nfiles (b
             env!("CARGO_PKG_VERSION")
         );
         assert!(text.starts_with(&head), "{text}");
-        assert!(text.contains("  metallb/ipaddresspools.yaml\n") && text.contains("  version.txt\n"));
+        assert!(
+            text.contains("  metallb/ipaddresspools.yaml\n") && text.contains("  version.txt\n")
+        );
         assert!(text.contains(
-            "collected, 0 objects (no file written):\n  BGPPeers in metallb-system: metallb/bgppeers.yaml\n"
+            "collected, empty (no file written):\n  BGPPeers in metallb-system: 0 objects (metallb/bgppeers.yaml)\n"
         ));
         assert!(!text.contains("  metallb/bgppeers.yaml\n"), "{text}");
         assert!(text.contains("not collected (1):\n  everything read from the cluster"));

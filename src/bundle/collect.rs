@@ -6,7 +6,7 @@ use futures::future::join_all;
 use k8s_openapi::api::apps::v1::DaemonSet;
 use serde_json::{Value, json};
 
-use super::{Contents, File, LOG_MAX_BYTES, Settings, redact};
+use super::{Contents, LOG_MAX_BYTES, Settings, redact};
 use crate::kube::ClusterTarget;
 use crate::kubeproxy::locate::{self, DistributionFacts, Location};
 use crate::metallb::webhook::CONFIGURATION_NAME;
@@ -503,20 +503,20 @@ async fn logs(
     let answers = join_all(reads.iter().map(|r| r.text(target))).await;
     for ((pod, container, previous), answer) in wanted.iter().zip(answers) {
         let which = if *previous { "previous " } else { "" };
+        let what = format!("log of the {which}container {container} of pod {ns}/{pod}");
         match answer {
             Ok(text) => {
                 let (data, cut) = bounded(text, settings.log_lines);
                 let suffix = if *previous { ".previous" } else { "" };
-                out.files.push(File {
-                    path: format!("logs/{pod}/{container}{suffix}.log"),
-                    data: data.into_bytes(),
+                out.unless_empty(
+                    format!("logs/{pod}/{container}{suffix}.log"),
+                    what,
+                    data.into_bytes(),
                     cut,
-                });
+                    "0 lines",
+                );
             }
-            Err(why) => out.missing(
-                format!("log of the {which}container {container} of pod {ns}/{pod}"),
-                why,
-            ),
+            Err(why) => out.missing(what, why),
         }
     }
 }

@@ -44,13 +44,15 @@ pub struct Missing {
     pub reason: String,
 }
 
-/// A kind that was read and has no objects: no file, a MANIFEST.txt line, so that "none
-/// exist" reads differently from "could not be read".
+/// Something read that has nothing in it (a kind with no objects, an empty log): no file, a
+/// MANIFEST.txt line, so that "none exist" reads differently from "could not be read".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Empty {
     /// The file it would have been.
     pub path: String,
     pub what: String,
+    /// What it had: `0 objects`, `0 lines`.
+    pub had: &'static str,
 }
 
 /// Everything collected, in the order it is written.
@@ -82,13 +84,27 @@ impl Contents {
 
     /// The objects of one kind as a file, or an [`Empty`] line when there are none.
     pub fn objects(&mut self, path: impl Into<String>, what: impl Into<String>, yaml: String) {
-        if yaml.is_empty() {
+        self.unless_empty(path, what, yaml.into_bytes(), None, "0 objects");
+    }
+
+    /// `data` as a file, or an [`Empty`] line (`had` says what it had) when there is none.
+    pub fn unless_empty(
+        &mut self,
+        path: impl Into<String>,
+        what: impl Into<String>,
+        data: Vec<u8>,
+        cut: Option<String>,
+        had: &'static str,
+    ) {
+        let path = path.into();
+        if data.is_empty() {
             self.empty.push(Empty {
-                path: path.into(),
+                path,
                 what: what.into(),
+                had,
             });
         } else {
-            self.file(path, yaml);
+            self.files.push(File { path, data, cut });
         }
     }
 

@@ -126,7 +126,12 @@ pub fn error(err: &crate::Error) -> crate::output::ErrorMessage {
 quotes the file); run the command again to see it",
             path.display()
         ),
-        other => other.to_string().lines().next().unwrap_or_default().to_string(),
+        other => other
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string(),
     };
     crate::output::ErrorMessage {
         message,
@@ -145,7 +150,11 @@ mod tests {
             reason: "failed to parse kubeconfig YAML\n5 |   user: {token: s3cr3t-t0ken".into(),
         };
         let shown = error(&err);
-        assert!(shown.message.starts_with("cannot read kubeconfig /home/u/.kube/config: "));
+        assert!(
+            shown
+                .message
+                .starts_with("cannot read kubeconfig /home/u/.kube/config: ")
+        );
         assert!(!shown.message.contains("s3cr3t"), "{}", shown.message);
         assert_eq!(shown.hint, err.hint());
         let err = crate::Error::KubeconfigInvalid {

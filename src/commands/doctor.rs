@@ -84,7 +84,10 @@ pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> Result<ExitCode> {
                     message: message.clone(),
                     hint: Some(hint.clone()).filter(|h| !h.is_empty()),
                 };
-                write(b, &Contents::unreached(format!("{}\n", report.to_json()), why))?
+                write(
+                    b,
+                    &Contents::unreached(format!("{}\n", report.to_json()), why),
+                )?
             }
             _ => write_bundle(global, b, &target, &report, node_states.as_deref()).await?,
         };
