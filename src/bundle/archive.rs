@@ -40,7 +40,7 @@ pub fn manifest(root: &str, contents: &Contents) -> String {
     );
     if let Some(u) = &contents.unreached {
         out.push_str(&format!(
-            "the cluster could not be reached: this bundle holds only what lbctl knows without it\n  error: {}\n",
+            "doctor could not read the cluster: this bundle holds only what lbctl knows without it\n  error: {}\n",
             u.message
         ));
         if let Some(hint) = &u.hint {
@@ -152,7 +152,7 @@ mod tests {
             text.contains("         3  logs/speaker-x/speaker.log  (cut: the last 2000 lines)\n")
         );
         assert!(text.contains("not collected (1):\n  logs of pod controller-1: 403: cannot get"));
-        assert!(!text.contains("empty") && !text.contains("could not be reached"));
+        assert!(!text.contains("empty") && !text.contains("could not read the cluster"));
     }
 
     #[test]
@@ -176,7 +176,7 @@ mod tests {
         );
         let text = manifest("r", &c);
         let head = format!(
-            "r: support bundle written by lbctl {}\n\nthe cluster could not be reached: \
+            "r: support bundle written by lbctl {}\n\ndoctor could not read the cluster: \
 this bundle holds only what lbctl knows without it\n  error: cannot reach the Kubernetes API at \
 https://10.0.0.1:6443: refused\n  hint: check that the cluster is up\n\nfiles (bytes, path):\n",
             env!("CARGO_PKG_VERSION")

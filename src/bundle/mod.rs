@@ -121,7 +121,7 @@ impl Contents {
         contents.missing(
             "everything read from the cluster (the server version, MetalLB's objects and logs, \
 events, nodes, Services, kube-proxy)",
-            "the cluster could not be reached (see above)",
+            "doctor could not read the cluster (see above)",
         );
         contents.unreached = Some(why);
         contents

@@ -33,12 +33,14 @@ pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> Result<ExitCode> {
         Some(dir) => HostRoots::with_proc(dir),
         None => HostRoots::default(),
     };
-    // Without a usable kubeconfig there is nothing to diagnose (exit 3 with the hint); a
-    // bundle still holds why, for the support request.
-    let target = match crate::kube::connect(global).await {
-        Ok(target) => target,
+    // Without a usable kubeconfig or a server that answers there is nothing to diagnose
+    // (exit 3 with the hint); a bundle still holds why, for the support request.
+    let (target, node_states) = match connect(global, node_settings.as_ref()).await {
+        Ok(connected) => connected,
         Err(err) => {
-            if let Some(b) = &bundle {
+            if let Some(b) = &bundle
+                && err.exit_code() == ExitCode::CannotRun
+            {
                 let shown = crate::bundle::redact::error(&err);
                 let document = ErrorReport::new(Some("doctor"), err.exit_code(), shown.clone());
                 let report = serde_json::to_string_pretty(&document)
@@ -52,11 +54,6 @@ pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> Result<ExitCode> {
             }
             return Err(err);
         }
-    };
-    // --nodes: settled and read before the checks; the pods run once, also under --wait.
-    let node_states = match &node_settings {
-        Some(settings) => Some(nodes::plan_and_read(&target, settings).await?),
-        None => None,
     };
 
     let suite = Suite::new(doctor::specs_for(node_states.is_some()), doctor::PER_NODE);
@@ -94,6 +91,20 @@ pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> Result<ExitCode> {
         say(global, &written);
     }
     Ok(judged.exit_code)
+}
+
+/// The cluster target and, with `--nodes`, the nodes' facts: settled and read before the
+/// checks, so the node-check pods run once, also under `--wait`.
+async fn connect(
+    global: &GlobalArgs,
+    node_settings: Option<&nodes::Settings>,
+) -> Result<(ClusterTarget, Option<Vec<(String, NodeState)>>)> {
+    let target = crate::kube::connect(global).await?;
+    let node_states = match node_settings {
+        Some(settings) => Some(nodes::plan_and_read(&target, settings).await?),
+        None => None,
+    };
+    Ok((target, node_states))
 }
 
 /// Prints the bundle's closing line; stdout stays one JSON document with -o json.

@@ -156,7 +156,7 @@ fn assert_unreached_bundle(
     let manifest = text(&files, "MANIFEST.txt");
     assert!(
         manifest.contains(&format!(
-            "the cluster could not be reached: this bundle holds only what lbctl knows without it\n  error: {error}"
+            "doctor could not read the cluster: this bundle holds only what lbctl knows without it\n  error: {error}"
         )),
         "{error}:\n{manifest}"
     );
@@ -460,6 +460,30 @@ fn a_closed_port_still_gives_a_bundle_that_says_why_sim_only() {
     let report: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["checks"][0]["id"], "LB101");
     assert_eq!(report["checks"][0]["status"], "error");
+
+    // --nodes reads the nodes before the checks: that error stops doctor, the bundle is written.
+    let archive = cluster.dir().join("closed-nodes.tar.gz");
+    let out = cluster
+        .lbctl_with_kubeconfig(&kubeconfig)
+        .args(["doctor", "--no-probe", "--nodes", "all", "--bundle"])
+        .arg(&archive)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = output_text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "error: cannot reach the Kubernetes API at {server}"
+        )),
+        "{stderr}"
+    );
+    assert_partial_closing_line(&stdout, &archive);
+    assert_unreached_bundle(
+        &archive,
+        &format!("cannot reach the Kubernetes API at {server}: "),
+        "check that the cluster is up",
+        &forbidden_strings(&cluster, &kubeconfig),
+    );
 }
 
 /// A user kube-sim does not know: every request is answered 401. The bundle names the
