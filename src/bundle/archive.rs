@@ -21,7 +21,7 @@ pub struct Written {
     pub files: usize,
     /// Items that could not be collected.
     pub missing: usize,
-    /// The cluster was not reached: the bundle holds only what lbctl knows without it.
+    /// Doctor could not read the cluster: the bundle holds only what lbctl knows without it.
     pub unreached: bool,
 }
 
@@ -30,9 +30,9 @@ pub fn check_path(path: &Path) -> Result<()> {
     crate::output_path::check("--bundle", path, "lbctl-bundle.tar.gz")
 }
 
-/// MANIFEST.txt: why the cluster was not reached (when it was not), every file with its size
-/// (and why it is cut), the kinds read with no objects, then what could not be collected with
-/// the reason.
+/// MANIFEST.txt: why doctor could not read the cluster (when it could not), every file with
+/// its size (and why it is cut), what was read and is empty (no file), then what could not be
+/// collected with the reason.
 pub fn manifest(root: &str, contents: &Contents) -> String {
     let mut out = format!(
         "{root}: support bundle written by lbctl {}\n\n",

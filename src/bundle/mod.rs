@@ -61,8 +61,8 @@ pub struct Contents {
     pub files: Vec<File>,
     pub missing: Vec<Missing>,
     pub empty: Vec<Empty>,
-    /// Why nothing was read from the cluster, when it could not be reached at all: the error
-    /// doctor printed and its hint.
+    /// Why nothing was read from the cluster, when doctor could not read it at all (no usable
+    /// kubeconfig, unreachable, credentials rejected): the error doctor printed and its hint.
     pub unreached: Option<ErrorMessage>,
 }
 
@@ -108,7 +108,7 @@ impl Contents {
         }
     }
 
-    /// A bundle for a cluster that was not reached: `report` (doctor's report as far as it
+    /// A bundle for a cluster doctor could not read: `report` (doctor's report as far as it
     /// got, or the error document `-o json` prints), lbctl's own versions, and why nothing
     /// else is in it.
     pub fn unreached(report: String, why: ErrorMessage) -> Contents {
