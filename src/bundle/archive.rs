@@ -21,6 +21,8 @@ pub struct Written {
     pub files: usize,
     /// Items that could not be collected.
     pub missing: usize,
+    /// Doctor could not read the cluster: the bundle holds only what lbctl knows without it.
+    pub unreached: bool,
 }
 
 /// Refuses, before anything is contacted, a path the archive cannot be written to (exit 2).
@@ -28,19 +30,37 @@ pub fn check_path(path: &Path) -> Result<()> {
     crate::output_path::check("--bundle", path, "lbctl-bundle.tar.gz")
 }
 
-/// MANIFEST.txt: every file with its size (and why it is cut), then what could not be
+/// MANIFEST.txt: why doctor could not read the cluster (when it could not), every file with
+/// its size (and why it is cut), what was read and is empty (no file), then what could not be
 /// collected with the reason.
 pub fn manifest(root: &str, contents: &Contents) -> String {
     let mut out = format!(
-        "{root}: support bundle written by lbctl {}\n\nfiles (bytes, path):\n",
+        "{root}: support bundle written by lbctl {}\n\n",
         env!("CARGO_PKG_VERSION")
     );
+    if let Some(u) = &contents.unreached {
+        out.push_str(&format!(
+            "doctor could not read the cluster: this bundle holds only what lbctl knows without it\n  error: {}\n",
+            u.message
+        ));
+        if let Some(hint) = &u.hint {
+            out.push_str(&format!("  hint: {hint}\n"));
+        }
+        out.push('\n');
+    }
+    out.push_str("files (bytes, path):\n");
     for f in &contents.files {
         out.push_str(&format!("{:>10}  {}", f.data.len(), f.path));
         if let Some(cut) = &f.cut {
             out.push_str(&format!("  (cut: {cut})"));
         }
         out.push('\n');
+    }
+    if !contents.empty.is_empty() {
+        out.push_str("\ncollected, empty (no file written):\n");
+        for e in &contents.empty {
+            out.push_str(&format!("  {}: {} ({})\n", e.what, e.had, e.path));
+        }
     }
     out.push_str(&format!("\nnot collected ({}):\n", contents.missing.len()));
     if contents.missing.is_empty() {
@@ -99,6 +119,7 @@ pub fn write(path: &Path, root: &str, contents: &Contents) -> Result<Written> {
             bytes,
             files: contents.files.len() + 1,
             missing: contents.missing.len(),
+            unreached: contents.unreached.is_some(),
         }),
         Err(e) => {
             let _ = std::fs::remove_file(&temp);
@@ -131,6 +152,44 @@ mod tests {
             text.contains("         3  logs/speaker-x/speaker.log  (cut: the last 2000 lines)\n")
         );
         assert!(text.contains("not collected (1):\n  logs of pod controller-1: 403: cannot get"));
+        assert!(!text.contains("empty") && !text.contains("could not read the cluster"));
+    }
+
+    #[test]
+    fn manifest_lists_kinds_without_objects_and_why_the_cluster_was_not_reached() {
+        let mut c = Contents::unreached(
+            "{}".into(),
+            crate::output::ErrorMessage {
+                message: "cannot reach the Kubernetes API at https://10.0.0.1:6443: refused".into(),
+                hint: Some("check that the cluster is up".into()),
+            },
+        );
+        c.objects(
+            "metallb/bgppeers.yaml",
+            "BGPPeers in metallb-system",
+            String::new(),
+        );
+        c.objects(
+            "metallb/ipaddresspools.yaml",
+            "IPAddressPools",
+            "kind: IPAddressPool\n".into(),
+        );
+        let text = manifest("r", &c);
+        let head = format!(
+            "r: support bundle written by lbctl {}\n\ndoctor could not read the cluster: \
+this bundle holds only what lbctl knows without it\n  error: cannot reach the Kubernetes API at \
+https://10.0.0.1:6443: refused\n  hint: check that the cluster is up\n\nfiles (bytes, path):\n",
+            env!("CARGO_PKG_VERSION")
+        );
+        assert!(text.starts_with(&head), "{text}");
+        assert!(
+            text.contains("  metallb/ipaddresspools.yaml\n") && text.contains("  version.txt\n")
+        );
+        assert!(text.contains(
+            "collected, empty (no file written):\n  BGPPeers in metallb-system: 0 objects (metallb/bgppeers.yaml)\n"
+        ));
+        assert!(!text.contains("  metallb/bgppeers.yaml\n"), "{text}");
+        assert!(text.contains("not collected (1):\n  everything read from the cluster"));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use futures::future::join_all;
 use k8s_openapi::api::apps::v1::DaemonSet;
 use serde_json::{Value, json};
 
-use super::{Contents, File, LOG_MAX_BYTES, Settings, redact};
+use super::{Contents, LOG_MAX_BYTES, Settings, redact};
 use crate::kube::ClusterTarget;
 use crate::kubeproxy::locate::{self, DistributionFacts, Location};
 use crate::metallb::webhook::CONFIGURATION_NAME;
@@ -63,7 +63,7 @@ impl Read<'_> {
     }
 }
 
-/// A list's items, each redacted by `edit`, as YAML documents.
+/// A list's items, each redacted by `edit`, as YAML documents (empty text for no items).
 fn yaml(items: &[Value], edit: impl Fn(&mut Value)) -> String {
     let docs: Vec<String> = items
         .iter()
@@ -179,7 +179,7 @@ pub async fn collect(target: &ClusterTarget, ns: &str, settings: &Settings, out:
         proxy,
     ] = <[Result<Value, String>; 10]>::try_from(answers).expect("one answer per read");
     let mut keep = |path: &str, what: &str, answer: Result<String, String>| match answer {
-        Ok(text) => out.file(path, text),
+        Ok(text) => out.objects(path, what, text),
         Err(why) => out.missing(what, why),
     };
 
@@ -298,7 +298,11 @@ async fn metallb_objects(
         match answer {
             Ok(l) => {
                 let objects = with_kind(items(&l), &format!("metallb.io/{version}"), kind);
-                out.file(format!("metallb/{plural}.yaml"), yaml(&objects, |_| {}));
+                out.objects(
+                    format!("metallb/{plural}.yaml"),
+                    format!("{kind} objects in {ns}"),
+                    yaml(&objects, |_| {}),
+                );
             }
             Err(why) => out.missing(format!("{kind} objects in {ns}"), why),
         }
@@ -321,7 +325,11 @@ async fn load_balancers(
             return;
         }
     };
-    out.file("services/loadbalancers.yaml", yaml(&services, |_| {}));
+    out.objects(
+        "services/loadbalancers.yaml",
+        "LoadBalancer Services",
+        yaml(&services, |_| {}),
+    );
     let reads: Vec<Read> = services
         .iter()
         .map(|s| {
@@ -357,7 +365,11 @@ async fn load_balancers(
             ),
         }
     }
-    out.file("events/loadbalancer-services.yaml", yaml(&events, |_| {}));
+    out.objects(
+        "events/loadbalancer-services.yaml",
+        "Events about LoadBalancer Services",
+        yaml(&events, |_| {}),
+    );
 }
 
 /// kube-proxy's DaemonSet and the ConfigMap it reads its configuration from.
@@ -491,20 +503,20 @@ async fn logs(
     let answers = join_all(reads.iter().map(|r| r.text(target))).await;
     for ((pod, container, previous), answer) in wanted.iter().zip(answers) {
         let which = if *previous { "previous " } else { "" };
+        let what = format!("log of the {which}container {container} of pod {ns}/{pod}");
         match answer {
             Ok(text) => {
                 let (data, cut) = bounded(text, settings.log_lines);
                 let suffix = if *previous { ".previous" } else { "" };
-                out.files.push(File {
-                    path: format!("logs/{pod}/{container}{suffix}.log"),
-                    data: data.into_bytes(),
+                out.unless_empty(
+                    format!("logs/{pod}/{container}{suffix}.log"),
+                    what,
+                    data.into_bytes(),
                     cut,
-                });
+                    "0 lines",
+                );
             }
-            Err(why) => out.missing(
-                format!("log of the {which}container {container} of pod {ns}/{pod}"),
-                why,
-            ),
+            Err(why) => out.missing(what, why),
         }
     }
 }

@@ -9,6 +9,8 @@ pub mod redact;
 
 use std::path::PathBuf;
 
+use crate::output::ErrorMessage;
+
 pub use archive::{Written, check_path, write};
 pub use collect::collect;
 
@@ -42,11 +44,26 @@ pub struct Missing {
     pub reason: String,
 }
 
+/// Something read that has nothing in it (a kind with no objects, an empty log): no file, a
+/// MANIFEST.txt line, so that "none exist" reads differently from "could not be read".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Empty {
+    /// The file it would have been.
+    pub path: String,
+    pub what: String,
+    /// What it had: `0 objects`, `0 lines`.
+    pub had: &'static str,
+}
+
 /// Everything collected, in the order it is written.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Contents {
     pub files: Vec<File>,
     pub missing: Vec<Missing>,
+    pub empty: Vec<Empty>,
+    /// Why nothing was read from the cluster, when doctor could not read it at all (no usable
+    /// kubeconfig, unreachable, credentials rejected): the error doctor printed and its hint.
+    pub unreached: Option<ErrorMessage>,
 }
 
 impl Contents {
@@ -63,6 +80,51 @@ impl Contents {
             what: what.into(),
             reason: reason.into(),
         });
+    }
+
+    /// The objects of one kind as a file, or an [`Empty`] line when there are none.
+    pub fn objects(&mut self, path: impl Into<String>, what: impl Into<String>, yaml: String) {
+        self.unless_empty(path, what, yaml.into_bytes(), None, "0 objects");
+    }
+
+    /// `data` as a file, or an [`Empty`] line (`had` says what it had) when there is none.
+    pub fn unless_empty(
+        &mut self,
+        path: impl Into<String>,
+        what: impl Into<String>,
+        data: Vec<u8>,
+        cut: Option<String>,
+        had: &'static str,
+    ) {
+        let path = path.into();
+        if data.is_empty() {
+            self.empty.push(Empty {
+                path,
+                what: what.into(),
+                had,
+            });
+        } else {
+            self.files.push(File { path, data, cut });
+        }
+    }
+
+    /// A bundle for a cluster doctor could not read: `report` (doctor's report as far as it
+    /// got, or the error document `-o json` prints), lbctl's own versions, and why nothing
+    /// else is in it.
+    pub fn unreached(report: String, why: ErrorMessage) -> Contents {
+        let mut contents = Contents::default();
+        contents.file("report.json", report);
+        contents.file(
+            "version.txt",
+            crate::commands::version::VersionReport::client_only().text(str::to_string),
+        );
+        contents.missing(
+            "everything read from the cluster (the server version, MetalLB's objects and logs, \
+events, nodes, Services, kube-proxy)",
+            "doctor could not read the cluster (see above)",
+        );
+        contents.unreached = Some(why);
+        contents
     }
 }
 
@@ -107,6 +169,10 @@ pub fn closing_line(w: &Written) -> String {
         b => format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
     };
     let missing = match w.missing {
+        _ if w.unreached => {
+            "it holds only what could be collected without the cluster, see MANIFEST.txt"
+                .to_string()
+        }
         0 => "everything was collected".to_string(),
         1 => "1 item could not be collected, see MANIFEST.txt".to_string(),
         n => format!("{n} items could not be collected, see MANIFEST.txt"),
@@ -131,10 +197,21 @@ mod tests {
             bytes: 2048,
             files: 30,
             missing: 2,
+            unreached: false,
         };
         assert_eq!(
             closing_line(&w),
             "bundle: wrote b.tar.gz (2.0 KiB, 30 files); 2 items could not be collected, see MANIFEST.txt"
+        );
+        let w = Written {
+            files: 3,
+            missing: 1,
+            unreached: true,
+            ..w
+        };
+        assert_eq!(
+            closing_line(&w),
+            "bundle: wrote b.tar.gz (2.0 KiB, 3 files); it holds only what could be collected without the cluster, see MANIFEST.txt"
         );
     }
 

@@ -116,9 +116,55 @@ pub fn ca_bundles(obj: &mut Value) {
     }
 }
 
+/// An error that stopped doctor, as a bundle may hold it: its first line, and a kubeconfig the
+/// parser could not read named by its path only (the parser's message quotes the lines around
+/// the fault, which may hold a token or a key).
+pub fn error(err: &crate::Error) -> crate::output::ErrorMessage {
+    let message = match err {
+        crate::Error::KubeconfigRead { path, .. } => format!(
+            "cannot read kubeconfig {}: the parser's message is left out of the bundle (it \
+quotes the file); run the command again to see it",
+            path.display()
+        ),
+        other => other
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+    };
+    crate::output::ErrorMessage {
+        message,
+        hint: err.hint(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unreadable_kubeconfig_is_named_without_its_content() {
+        let err = crate::Error::KubeconfigRead {
+            path: "/home/u/.kube/config".into(),
+            reason: "failed to parse kubeconfig YAML\n5 |   user: {token: s3cr3t-t0ken".into(),
+        };
+        let shown = error(&err);
+        assert!(
+            shown
+                .message
+                .starts_with("cannot read kubeconfig /home/u/.kube/config: ")
+        );
+        assert!(!shown.message.contains("s3cr3t"), "{}", shown.message);
+        assert_eq!(shown.hint, err.hint());
+        let err = crate::Error::KubeconfigInvalid {
+            reason: "context \"x\" not found (contexts: a)\n  | client-key-data: S3CR3T".into(),
+        };
+        assert_eq!(
+            error(&err).message,
+            "invalid kubeconfig: context \"x\" not found (contexts: a)"
+        );
+    }
 
     #[test]
     fn secrets_keep_name_type_and_keys_only() {

@@ -4,6 +4,7 @@
 
 use std::net::IpAddr;
 
+use crate::bundle::{Contents, Written};
 use crate::checks::doctor::{self, arp::targets};
 use crate::checks::runner::{self, Run, Suite};
 use crate::checks::{Policy, wait};
@@ -11,11 +12,11 @@ use crate::cli::{DoctorArgs, GlobalArgs};
 use crate::facts::doctor::DoctorFacts;
 use crate::facts::metallb::{ArpFacts, ArpProbe, MetalLbFacts};
 use crate::facts::probe::{self, ProbeState};
-use crate::facts::{NodeState, PoolInput, node, nodes};
+use crate::facts::{ClusterState, NodeState, PoolInput, node, nodes};
 use crate::kube::ClusterTarget;
 use crate::net::pool::Pool;
 use crate::net::roots::HostRoots;
-use crate::output::is_json;
+use crate::output::{ErrorMessage, ErrorReport, is_json};
 use crate::report::{self, Report, Target};
 use crate::{ExitCode, Result};
 
@@ -32,12 +33,27 @@ pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> Result<ExitCode> {
         Some(dir) => HostRoots::with_proc(dir),
         None => HostRoots::default(),
     };
-    // Without a usable kubeconfig there is nothing to diagnose (exit 3 with the hint).
-    let target = crate::kube::connect(global).await?;
-    // --nodes: settled and read before the checks; the pods run once, also under --wait.
-    let node_states = match &node_settings {
-        Some(settings) => Some(nodes::plan_and_read(&target, settings).await?),
-        None => None,
+    // Without a usable kubeconfig or a server that answers there is nothing to diagnose
+    // (exit 3 with the hint); a bundle still holds why, for the support request.
+    let (target, node_states) = match connect(global, node_settings.as_ref()).await {
+        Ok(connected) => connected,
+        Err(err) => {
+            if let Some(b) = &bundle
+                && err.exit_code() == ExitCode::CannotRun
+            {
+                let shown = crate::bundle::redact::error(&err);
+                let document = ErrorReport::new(Some("doctor"), err.exit_code(), shown.clone());
+                let report = serde_json::to_string_pretty(&document)
+                    .expect("an error document serialises to JSON");
+                let contents = Contents::unreached(format!("{report}\n"), shown);
+                match write(b, &contents) {
+                    Ok(written) => say(global, &written),
+                    // The error below stays what the run is about.
+                    Err(e) => eprintln!("bundle: {e}"),
+                }
+            }
+            return Err(err);
+        }
     };
 
     let suite = Suite::new(doctor::specs_for(node_states.is_some()), doctor::PER_NODE);
@@ -58,16 +74,53 @@ pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> Result<ExitCode> {
         args.checks.junit.as_deref(),
     )?;
     if let Some(b) = &bundle {
-        let written = write_bundle(global, b, &target, &report, node_states.as_deref()).await?;
-        let line = crate::bundle::closing_line(&written);
-        // stdout stays one JSON document with -o json.
-        if is_json(global.output) {
-            eprintln!("{line}");
-        } else {
-            println!("{line}");
-        }
+        let written = match &judged.facts.preflight.cluster {
+            // Nothing more can be read: the bundle says why instead of a failed read per item.
+            ClusterState::Unreachable { message, hint, .. } => {
+                let why = ErrorMessage {
+                    message: message.clone(),
+                    hint: Some(hint.clone()).filter(|h| !h.is_empty()),
+                };
+                write(
+                    b,
+                    &Contents::unreached(format!("{}\n", report.to_json()), why),
+                )?
+            }
+            _ => write_bundle(global, b, &target, &report, node_states.as_deref()).await?,
+        };
+        say(global, &written);
     }
     Ok(judged.exit_code)
+}
+
+/// The cluster target and, with `--nodes`, the nodes' facts: settled and read before the
+/// checks, so the node-check pods run once, also under `--wait`.
+async fn connect(
+    global: &GlobalArgs,
+    node_settings: Option<&nodes::Settings>,
+) -> Result<(ClusterTarget, Option<Vec<(String, NodeState)>>)> {
+    let target = crate::kube::connect(global).await?;
+    let node_states = match node_settings {
+        Some(settings) => Some(nodes::plan_and_read(&target, settings).await?),
+        None => None,
+    };
+    Ok((target, node_states))
+}
+
+/// Prints the bundle's closing line; stdout stays one JSON document with -o json.
+fn say(global: &GlobalArgs, written: &Written) {
+    let line = crate::bundle::closing_line(written);
+    if is_json(global.output) {
+        eprintln!("{line}");
+    } else {
+        println!("{line}");
+    }
+}
+
+/// Writes `contents` into the bundle's archive under a directory named for now.
+fn write(settings: &crate::bundle::Settings, contents: &Contents) -> Result<Written> {
+    let root = crate::bundle::root_name(jiff::Timestamp::now());
+    crate::bundle::write(&settings.path, &root, contents)
 }
 
 /// `--bundle`: the report as `-o json` prints it, the version, the node facts `--nodes`
@@ -78,8 +131,8 @@ async fn write_bundle(
     target: &ClusterTarget,
     report: &Report,
     node_states: Option<&[(String, NodeState)]>,
-) -> Result<crate::bundle::Written> {
-    let mut contents = crate::bundle::Contents::default();
+) -> Result<Written> {
+    let mut contents = Contents::default();
     contents.file("report.json", format!("{}\n", report.to_json()));
     let server = report
         .target
@@ -97,8 +150,7 @@ async fn write_bundle(
         crate::bundle::collect(target, &global.metallb_namespace, settings, &mut contents),
     )
     .await;
-    let root = crate::bundle::root_name(jiff::Timestamp::now());
-    crate::bundle::write(&settings.path, &root, &contents)
+    write(settings, &contents)
 }
 
 async fn gather(

@@ -25,8 +25,7 @@ pub struct VersionReport {
 }
 
 pub async fn run(global: &GlobalArgs, args: &VersionArgs) -> Result<ExitCode> {
-    let mut report = VersionReport::with_server(None);
-    report.server_error = None;
+    let mut report = VersionReport::client_only();
     if !args.client {
         match server_version(global).await {
             Ok(v) => report.server_version = Some(v),
@@ -58,6 +57,14 @@ impl VersionReport {
             (None, None) => {}
         }
         out
+    }
+
+    /// This lbctl's versions alone, no server line (`--client`; a bundle without a cluster).
+    pub fn client_only() -> VersionReport {
+        VersionReport {
+            server_error: None,
+            ..VersionReport::with_server(None)
+        }
     }
 
     /// This lbctl's versions with the server version doctor read (`None`: not read).

@@ -126,6 +126,71 @@ fn assert_no_secret(files: &BTreeMap<String, Vec<u8>>, forbidden: &[String]) {
     }
 }
 
+/// Every file of a bundle has content: a kind with no objects or an empty log is a MANIFEST.txt
+/// line instead.
+fn assert_no_empty_file(files: &BTreeMap<String, Vec<u8>>) {
+    let empty: Vec<&String> = files
+        .iter()
+        .filter(|(_, d)| d.is_empty())
+        .map(|(p, _)| p)
+        .collect();
+    assert!(empty.is_empty(), "empty files in the bundle: {empty:?}");
+    let manifest = text(files, "MANIFEST.txt");
+    assert!(
+        !manifest.contains("         0  "),
+        "a 0-byte file listed:\n{manifest}"
+    );
+}
+
+/// A bundle written without the cluster: exactly the report, lbctl's own version and
+/// MANIFEST.txt, which gives doctor's error and hint; no empty file, no secret.
+fn assert_unreached_bundle(
+    archive: &Path,
+    error: &str,
+    hint: &str,
+    forbidden: &[String],
+) -> BTreeMap<String, Vec<u8>> {
+    let files = unpack(archive);
+    let names: Vec<&str> = files.keys().map(String::as_str).collect();
+    assert_eq!(names, ["MANIFEST.txt", "report.json", "version.txt"]);
+    let manifest = text(&files, "MANIFEST.txt");
+    assert!(
+        manifest.contains(&format!(
+            "doctor could not read the cluster: this bundle holds only what lbctl knows without it\n  error: {error}"
+        )),
+        "{error}:\n{manifest}"
+    );
+    assert!(
+        manifest.contains(&format!("\n  hint: {hint}")),
+        "{hint}:\n{manifest}"
+    );
+    assert!(
+        manifest.contains("not collected (1):\n  everything read from the cluster"),
+        "{manifest}"
+    );
+    let version = text(&files, "version.txt");
+    assert!(
+        version.starts_with("lbctl:   v") && !version.contains("Server"),
+        "client only: {version}"
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&text(&files, "report.json")).unwrap()["exitCode"],
+        3
+    );
+    assert_no_empty_file(&files);
+    assert_no_secret(&files, forbidden);
+    files
+}
+
+/// The closing line of a run whose bundle holds only what could be collected without the cluster.
+fn assert_partial_closing_line(out: &str, archive: &Path) {
+    assert!(
+        out.contains(&format!("bundle: wrote {} (", archive.display()))
+            && out.contains("files); it holds only what could be collected without the cluster, see MANIFEST.txt"),
+        "{out}"
+    );
+}
+
 on_both_backends! {
 /// An admin's bundle holds every part doctor's support bundle promises, report.json equals the
 /// stdout JSON of the same run, and no Secret value or credential appears anywhere.
@@ -168,7 +233,6 @@ fn an_admins_bundle_holds_everything_and_no_secret(backend) {
         "metallb/daemonsets.yaml",
         "metallb/pods.yaml",
         "metallb/secrets.yaml",
-        "events/metallb-system.yaml",
         "events/loadbalancer-services.yaml",
         "services/loadbalancers.yaml",
         "cluster/nodes.yaml",
@@ -190,16 +254,37 @@ fn an_admins_bundle_holds_everything_and_no_secret(backend) {
     for pod in &pods {
         let name = pod["metadata"]["name"].as_str().unwrap();
         for c in pod["spec"]["containers"].as_array().unwrap() {
-            let path = format!("logs/{name}/{}.log", c["name"].as_str().unwrap());
-            let log = text(&files, &path);
+            let container = c["name"].as_str().unwrap();
+            let path = format!("logs/{name}/{container}.log");
             if cluster.is_sim() {
+                let log = text(&files, &path);
                 assert_eq!(log, format!("{name} line 2\n{name} line 3\n"), "{path}: the last 2 lines");
+            } else if !files.contains_key(&path) {
+                // An empty log is a MANIFEST.txt line, not an empty file.
+                let line = format!("  log of the container {container} of pod metallb-system/{name}: 0 lines ({path})\n");
+                assert!(text(&files, "MANIFEST.txt").contains(&line), "{line}");
             }
         }
     }
     let manifest = text(&files, "MANIFEST.txt");
     assert!(manifest.contains("not collected (0):"), "{manifest}");
     assert!(manifest.contains("  report.json\n"), "{manifest}");
+    assert_no_empty_file(&files);
+    // An L2 installation has no BGP peers: a MANIFEST.txt line, no empty file.
+    assert_eq!(kubectl_json(&cluster, &["get", "bgppeers.metallb.io", "-n", "metallb-system"])["items"], serde_json::json!([]));
+    assert!(!files.contains_key("metallb/bgppeers.yaml"), "{:?}", files.keys());
+    assert!(
+        manifest.contains("collected, empty (no file written):\n")
+            && manifest.contains("\n  BGPPeer objects in metallb-system: 0 objects (metallb/bgppeers.yaml)\n"),
+        "{manifest}"
+    );
+    assert!(!manifest.contains("  metallb/bgppeers.yaml\n"), "{manifest}");
+    // kube-sim records no events of its own: the namespace's events are a file or that line.
+    assert!(
+        files.contains_key("events/metallb-system.yaml")
+            || manifest.contains("\n  Events in metallb-system: 0 objects (events/metallb-system.yaml)\n"),
+        "{manifest}"
+    );
     // Only kube-sim's logs were filled (longer than the 2 lines kept).
     if cluster.is_sim() {
         assert!(manifest.contains("(cut: the last 2 lines"), "{manifest}");
@@ -325,4 +410,184 @@ fn a_restarted_containers_previous_log_is_in_the_bundle_sim_only() {
         "only the restarted container: {previous:?}"
     );
     assert!(text(&files, "MANIFEST.txt").contains("not collected (0):"));
+}
+
+/// The API server's port is closed: doctor exits 3 as without --bundle, and the archive holds
+/// its JSON report (LB101 as an error) and MANIFEST.txt with the server and the connection
+/// error, not one failed read per item.
+#[test]
+fn a_closed_port_still_gives_a_bundle_that_says_why_sim_only() {
+    let Some(cluster) = Cluster::sim_only("closed port", Sim::scenario("metallb-healthy")) else {
+        return;
+    };
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let server = format!("https://127.0.0.1:{port}");
+    let admin = std::fs::read_to_string(cluster.kubeconfig()).unwrap();
+    let closed: String = admin
+        .lines()
+        .map(|l| match l.trim_start().strip_prefix("server:") {
+            Some(_) => format!("    server: {server}\n"),
+            None => format!("{l}\n"),
+        })
+        .collect();
+    assert_ne!(closed, admin);
+    let kubeconfig = cluster.dir().join("kubeconfig-closed");
+    std::fs::write(&kubeconfig, closed).unwrap();
+    let archive = cluster.dir().join("closed.tar.gz");
+    let out = cluster
+        .lbctl_with_kubeconfig(&kubeconfig)
+        .args(["doctor", "--no-probe", "-o", "json", "--bundle"])
+        .arg(&archive)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = output_text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert_partial_closing_line(&stderr, &archive);
+    let files = assert_unreached_bundle(
+        &archive,
+        &format!("cannot reach the Kubernetes API at {server}: "),
+        "check that the cluster is up and that `kubectl cluster-info` works",
+        &forbidden_strings(&cluster, &kubeconfig),
+    );
+    assert_eq!(
+        text(&files, "report.json"),
+        stdout,
+        "report.json is the stdout JSON"
+    );
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["checks"][0]["id"], "LB101");
+    assert_eq!(report["checks"][0]["status"], "error");
+
+    // --nodes reads the nodes before the checks: that error stops doctor, the bundle is written.
+    let archive = cluster.dir().join("closed-nodes.tar.gz");
+    let out = cluster
+        .lbctl_with_kubeconfig(&kubeconfig)
+        .args(["doctor", "--no-probe", "--nodes", "all", "--bundle"])
+        .arg(&archive)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = output_text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "error: cannot reach the Kubernetes API at {server}"
+        )),
+        "{stderr}"
+    );
+    assert_partial_closing_line(&stdout, &archive);
+    assert_unreached_bundle(
+        &archive,
+        &format!("cannot reach the Kubernetes API at {server}: "),
+        "check that the cluster is up",
+        &forbidden_strings(&cluster, &kubeconfig),
+    );
+}
+
+/// A user kube-sim does not know: every request is answered 401. The bundle names the
+/// rejected credentials as doctor does, and holds neither that token nor any Secret value.
+#[test]
+fn rejected_credentials_still_give_a_bundle_that_says_why_sim_only() {
+    let Some(cluster) = Cluster::sim_only("401", Sim::scenario("metallb-healthy")) else {
+        return;
+    };
+    let archive = cluster.dir().join("unauthorized.tar.gz");
+    let forbidden = forbidden_strings(&cluster, &cluster.kubeconfig_for("nobody"));
+    cluster.clear_requests();
+    let out = cluster
+        .lbctl_as("nobody")
+        .args(["doctor", "--no-probe", "--bundle"])
+        .arg(&archive)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = output_text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert_partial_closing_line(&stdout, &archive);
+    assert!(
+        stdout.contains("the API server rejected the credentials of context"),
+        "{stdout}"
+    );
+    // doctor's reads were all refused; the bundle did not try its own after them.
+    let paths: Vec<String> = cluster.requests().into_iter().map(|r| r.path).collect();
+    assert!(paths.iter().any(|p| p == "/version"), "{paths:?}");
+    for bundle_only in [
+        "/api/v1/namespaces/metallb-system/events",
+        "/apis/apps/v1/namespaces/metallb-system/daemonsets",
+        "/apis/apps/v1/namespaces/kube-system/daemonsets/kube-proxy",
+    ] {
+        assert!(
+            !paths.iter().any(|p| p == bundle_only),
+            "{bundle_only}: {paths:?}"
+        );
+    }
+    assert_unreached_bundle(
+        &archive,
+        "the API server rejected the credentials of context \"kube-sim\"",
+        "refresh the credentials of this context",
+        &forbidden,
+    );
+}
+
+/// A context the kubeconfig does not have, and a kubeconfig the parser cannot read (its error
+/// quotes the lines around the fault, a token among them): exit 3 with the error and hint as
+/// without --bundle, and a bundle with the error document as report.json, no request made.
+#[test]
+fn an_unusable_kubeconfig_still_gives_a_bundle_without_its_content_sim_only() {
+    let Some(cluster) = Cluster::sim_only("bad kubeconfig", Sim::scenario("metallb-healthy"))
+    else {
+        return;
+    };
+    // Read first: kubectl's own requests are not lbctl's.
+    let forbidden = forbidden_strings(&cluster, cluster.kubeconfig());
+    cluster.clear_requests();
+    let archive = cluster.dir().join("context.tar.gz");
+    let out = cluster
+        .lbctl()
+        .args([
+            "--context",
+            "no-such-context",
+            "doctor",
+            "--no-probe",
+            "--bundle",
+        ])
+        .arg(&archive)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = output_text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    let error = "invalid kubeconfig: context \"no-such-context\" not found (contexts: kube-sim)";
+    assert!(stderr.contains(&format!("error: {error}")), "{stderr}");
+    assert_partial_closing_line(&stdout, &archive);
+    let files = assert_unreached_bundle(
+        &archive,
+        error,
+        "check the file with `kubectl config view`",
+        &forbidden,
+    );
+    let report: Value = serde_json::from_str(&text(&files, "report.json")).unwrap();
+    assert_eq!(report["command"], "doctor");
+    assert_eq!(report["error"]["message"], error);
+
+    let admin = std::fs::read_to_string(cluster.kubeconfig()).unwrap();
+    let broken = cluster.dir().join("kubeconfig-broken");
+    std::fs::write(&broken, admin.replace("    token: ", "    token: {")).unwrap();
+    let archive = cluster.dir().join("broken.tar.gz");
+    let out = cluster
+        .lbctl_with_kubeconfig(&broken)
+        .args(["doctor", "--no-probe", "--bundle"])
+        .arg(&archive)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = output_text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(stderr.contains("error: cannot read kubeconfig"), "{stderr}");
+    assert_unreached_bundle(
+        &archive,
+        &format!("cannot read kubeconfig {}: ", broken.display()),
+        "check the file with `kubectl config view`",
+        &forbidden,
+    );
+    assert!(cluster.requests().is_empty(), "{:?}", cluster.requests());
 }

@@ -328,6 +328,11 @@ impl Cluster {
         command(&self.kubeconfig_for(user), self.dir.path())
     }
 
+    /// `lbctl` with a kubeconfig the test wrote (a closed port, a broken file).
+    pub fn lbctl_with_kubeconfig(&self, kubeconfig: &Path) -> assert_cmd::Command {
+        command(kubeconfig, self.dir.path())
+    }
+
     /// The real control plane (panics on kube-sim).
     pub fn real(&self) -> &Real {
         self.real
