@@ -63,6 +63,11 @@ pub struct GlobalArgs {
     #[arg(short = 'v', long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
+    /// Only results and problems: no step lines, headlines, spinners, --wait rounds or bundle
+    /// line. Reports, diffs, dry-run objects, errors, warnings, hints and the final line stay.
+    #[arg(short = 'q', long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
     /// Namespace MetalLB lives in; install, doctor, uninstall and preflight also take it as -n/--namespace.
     #[arg(
         long,

@@ -16,6 +16,7 @@ use crate::kube::ClusterTarget;
 use crate::net::pool::Pool;
 use crate::net::roots::HostRoots;
 use crate::output::is_json;
+use crate::progress::{self, Line};
 use crate::report::{self, Report, Target};
 use crate::{ExitCode, Result};
 
@@ -60,11 +61,19 @@ pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> Result<ExitCode> {
     if let Some(b) = &bundle {
         let written = write_bundle(global, b, &target, &report, node_states.as_deref()).await?;
         let line = crate::bundle::closing_line(&written);
-        // stdout stays one JSON document with -o json.
-        if is_json(global.output) {
-            eprintln!("{line}");
+        // "wrote ..." is progress, but items it could not collect are a problem to show.
+        let kind = if written.missing == 0 {
+            Line::Progress
         } else {
-            println!("{line}");
+            Line::Result
+        };
+        if progress::show(kind) {
+            // stdout stays one JSON document with -o json.
+            if is_json(global.output) {
+                eprintln!("{line}");
+            } else {
+                println!("{line}");
+            }
         }
     }
     Ok(judged.exit_code)
