@@ -89,7 +89,7 @@ _lbctl() {
 
     case "${cmd}" in
         lbctl)
-            opts="-o -v -h -V --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version version enable-strictarp completions preflight probe install doctor explain uninstall man help"
+            opts="-o -v -q -h -V --kubeconfig --context --request-timeout --output --color --verbose --quiet --metallb-namespace --help --version version enable-strictarp completions preflight probe install doctor explain uninstall man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -131,7 +131,7 @@ _lbctl() {
             return 0
             ;;
         lbctl__subcmd__completions)
-            opts="-o -v -h -V --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version bash elvish fish powershell zsh"
+            opts="-o -v -q -h -V --kubeconfig --context --request-timeout --output --color --verbose --quiet --metallb-namespace --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -173,7 +173,7 @@ _lbctl() {
             return 0
             ;;
         lbctl__subcmd__doctor)
-            opts="-n -i -o -v -h -V --namespace --ignore --fail-on --junit --wait --probe --no-probe --interface --rate --attempts --nodes --node-image --node-namespace --node-timeout --node-concurrency --bundle --bundle-log-lines --proc-root --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
+            opts="-n -i -o -v -q -h -V --namespace --ignore --fail-on --junit --wait --probe --no-probe --interface --rate --attempts --nodes --node-image --node-namespace --node-timeout --node-concurrency --bundle --bundle-log-lines --proc-root --kubeconfig --context --request-timeout --output --color --verbose --quiet --metallb-namespace --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -287,7 +287,7 @@ _lbctl() {
             return 0
             ;;
         lbctl__subcmd__enable__subcmd__strictarp)
-            opts="-o -v -h -V --mode --dry-run --check --revert --no-restart --timeout --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
+            opts="-o -v -q -h -V --mode --dry-run --check --revert --no-restart --timeout --kubeconfig --context --request-timeout --output --color --verbose --quiet --metallb-namespace --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -341,7 +341,7 @@ _lbctl() {
             return 0
             ;;
         lbctl__subcmd__explain)
-            opts="-n -i -o -v -h -V --namespace --all --no-probe --interface --rate --attempts --nodes --node-image --node-namespace --node-timeout --node-concurrency --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
+            opts="-n -i -o -v -q -h -V --namespace --all --no-probe --interface --rate --attempts --nodes --node-image --node-namespace --node-timeout --node-concurrency --kubeconfig --context --request-timeout --output --color --verbose --quiet --metallb-namespace --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -595,7 +595,7 @@ _lbctl() {
             return 0
             ;;
         lbctl__subcmd__install)
-            opts="-n -o -v -h -V --pool --pool-name --config --dry-run --skip-preflight --no-probe --ignore --timeout --force-conflicts --namespace --registry --image-pull-policy --speaker-node-selector --speaker-tolerations --ignore-exclude-lb --log-level --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
+            opts="-n -o -v -q -h -V --pool --pool-name --config --dry-run --skip-preflight --no-probe --ignore --timeout --force-conflicts --namespace --registry --image-pull-policy --speaker-node-selector --speaker-tolerations --ignore-exclude-lb --log-level --kubeconfig --context --request-timeout --output --color --verbose --quiet --metallb-namespace --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -689,7 +689,7 @@ _lbctl() {
             return 0
             ;;
         lbctl__subcmd__man)
-            opts="-o -v -h -V --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
+            opts="-o -v -q -h -V --kubeconfig --context --request-timeout --output --color --verbose --quiet --metallb-namespace --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -731,7 +731,7 @@ _lbctl() {
             return 0
             ;;
         lbctl__subcmd__preflight)
-            opts="-n -i -o -v -h -V --pool --config --local --speaker-node-selector --speaker-tolerations --ignore-exclude-lb --namespace --for --ignore --fail-on --junit --wait --no-probe --interface --rate --attempts --nodes --node-image --node-namespace --node-timeout --node-concurrency --proc-root --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
+            opts="-n -i -o -v -q -h -V --pool --config --local --speaker-node-selector --speaker-tolerations --ignore-exclude-lb --namespace --for --ignore --fail-on --junit --wait --no-probe --interface --rate --attempts --nodes --node-image --node-namespace --node-timeout --node-concurrency --proc-root --kubeconfig --context --request-timeout --output --color --verbose --quiet --metallb-namespace --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -857,7 +857,7 @@ _lbctl() {
             return 0
             ;;
         lbctl__subcmd__probe)
-            opts="-i -o -v -h -V --interface --rate --attempts --timeout --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
+            opts="-i -o -v -q -h -V --interface --rate --attempts --timeout --kubeconfig --context --request-timeout --output --color --verbose --quiet --metallb-namespace --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -919,7 +919,7 @@ _lbctl() {
             return 0
             ;;
         lbctl__subcmd__uninstall)
-            opts="-n -o -v -h -V --namespace --keep-crds --dry-run --timeout --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
+            opts="-n -o -v -q -h -V --namespace --keep-crds --dry-run --timeout --kubeconfig --context --request-timeout --output --color --verbose --quiet --metallb-namespace --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -977,7 +977,7 @@ _lbctl() {
             return 0
             ;;
         lbctl__subcmd__version)
-            opts="-o -v -h -V --client --kubeconfig --context --request-timeout --output --color --verbose --metallb-namespace --help --version"
+            opts="-o -v -q -h -V --client --kubeconfig --context --request-timeout --output --color --verbose --quiet --metallb-namespace --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

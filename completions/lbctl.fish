@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_lbctl_global_optspecs
-    string join \n kubeconfig= context= request-timeout= o/output= color= v/verbose metallb-namespace= h/help V/version
+    string join \n kubeconfig= context= request-timeout= o/output= color= v/verbose q/quiet metallb-namespace= h/help V/version
 end
 
 function __fish_lbctl_needs_command
@@ -34,6 +34,7 @@ always\t''
 never\t''"
 complete -c lbctl -n "__fish_lbctl_needs_command" -l metallb-namespace -d 'Namespace MetalLB lives in; install, doctor, uninstall and preflight also take it as -n/--namespace' -r
 complete -c lbctl -n "__fish_lbctl_needs_command" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
+complete -c lbctl -n "__fish_lbctl_needs_command" -s q -l quiet -d 'Only results and problems, for scripts and CI logs: no step lines, headlines, spinners, --wait rounds or doctor --bundle\'s "wrote" line. Reports, diffs, dry-run objects, errors, warnings, hints and a writing command\'s final line stay'
 complete -c lbctl -n "__fish_lbctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lbctl -n "__fish_lbctl_needs_command" -s V -l version -d 'Print version'
 complete -c lbctl -n "__fish_lbctl_needs_command" -f -a "version" -d 'Print the lbctl version, the embedded MetalLB version and the server version'
@@ -58,6 +59,7 @@ never\t''"
 complete -c lbctl -n "__fish_lbctl_using_subcommand version" -l metallb-namespace -d 'Namespace MetalLB lives in; install, doctor, uninstall and preflight also take it as -n/--namespace' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand version" -l client -d 'Print only the client version; do not contact the cluster'
 complete -c lbctl -n "__fish_lbctl_using_subcommand version" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand version" -s q -l quiet -d 'Only results and problems, for scripts and CI logs: no step lines, headlines, spinners, --wait rounds or doctor --bundle\'s "wrote" line. Reports, diffs, dry-run objects, errors, warnings, hints and a writing command\'s final line stay'
 complete -c lbctl -n "__fish_lbctl_using_subcommand version" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lbctl -n "__fish_lbctl_using_subcommand version" -s V -l version -d 'Print version'
 complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l mode -d 'What to do with the proxy mode: ipvs switches to IPVS (default, except from nftables, which needs it explicitly), keep only sets strictARP' -r -f -a "ipvs\t'Switch kube-proxy to IPVS mode (the mode in which strictARP matters)'
@@ -77,6 +79,7 @@ complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l check -
 complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l revert -d 'Restore the configuration text lbctl replaced (kept in the ConfigMap annotation lbctl.io/previous-config), then restart kube-proxy'
 complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -l no-restart -d 'Do not restart kube-proxy; the change is not active until kube-proxy restarts'
 complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -s q -l quiet -d 'Only results and problems, for scripts and CI logs: no step lines, headlines, spinners, --wait rounds or doctor --bundle\'s "wrote" line. Reports, diffs, dry-run objects, errors, warnings, hints and a writing command\'s final line stay'
 complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lbctl -n "__fish_lbctl_using_subcommand enable-strictarp" -s V -l version -d 'Print version'
 complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)' -r -F
@@ -89,6 +92,7 @@ always\t''
 never\t''"
 complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -l metallb-namespace -d 'Namespace MetalLB lives in; install, doctor, uninstall and preflight also take it as -n/--namespace' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -s q -l quiet -d 'Only results and problems, for scripts and CI logs: no step lines, headlines, spinners, --wait rounds or doctor --bundle\'s "wrote" line. Reports, diffs, dry-run objects, errors, warnings, hints and a writing command\'s final line stay'
 complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l pool -d 'A pool to check, as an IPAddressPool accepts it (CIDRs, ranges a-b, addresses, comma-separated); repeatable' -r
@@ -127,6 +131,7 @@ complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l local -d 'Do n
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l ignore-exclude-lb -d 'Let speakers announce from nodes labelled node.kubernetes.io/exclude-from-external-load-balancers'
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l no-probe -d 'Do not probe the pool addresses (ARP, NDP)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -s q -l quiet -d 'Only results and problems, for scripts and CI logs: no step lines, headlines, spinners, --wait rounds or doctor --bundle\'s "wrote" line. Reports, diffs, dry-run objects, errors, warnings, hints and a writing command\'s final line stay'
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -s V -l version -d 'Print version'
 complete -c lbctl -n "__fish_lbctl_using_subcommand probe" -s i -l interface -d 'Send the probes on this interface instead of the one `ip route get` picks' -r
@@ -143,6 +148,7 @@ always\t''
 never\t''"
 complete -c lbctl -n "__fish_lbctl_using_subcommand probe" -l metallb-namespace -d 'Namespace MetalLB lives in; install, doctor, uninstall and preflight also take it as -n/--namespace' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand probe" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand probe" -s q -l quiet -d 'Only results and problems, for scripts and CI logs: no step lines, headlines, spinners, --wait rounds or doctor --bundle\'s "wrote" line. Reports, diffs, dry-run objects, errors, warnings, hints and a writing command\'s final line stay'
 complete -c lbctl -n "__fish_lbctl_using_subcommand probe" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lbctl -n "__fish_lbctl_using_subcommand probe" -s V -l version -d 'Print version'
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l pool -d 'Pool addresses: a range a-b, a CIDR or an address; repeat it or separate with commas' -r
@@ -179,6 +185,7 @@ complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l no-probe -d 'Do 
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l force-conflicts -d 'Take over fields another field manager (kubectl, Helm) set to other values'
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l ignore-exclude-lb -d 'Let speakers announce from nodes labelled node.kubernetes.io/exclude-from-external-load-balancers'
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand install" -s q -l quiet -d 'Only results and problems, for scripts and CI logs: no step lines, headlines, spinners, --wait rounds or doctor --bundle\'s "wrote" line. Reports, diffs, dry-run objects, errors, warnings, hints and a writing command\'s final line stay'
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -s V -l version -d 'Print version'
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -s n -l namespace -d 'Namespace MetalLB lives in, like --metallb-namespace [default: metallb-system]' -r
@@ -210,6 +217,7 @@ complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l metallb-namespace
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l probe -d 'Probe the assigned addresses (ARP, NDP); an error when this host cannot (default: probe when CAP_NET_RAW is held)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -l no-probe -d 'Do not probe the assigned addresses'
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -s q -l quiet -d 'Only results and problems, for scripts and CI logs: no step lines, headlines, spinners, --wait rounds or doctor --bundle\'s "wrote" line. Reports, diffs, dry-run objects, errors, warnings, hints and a writing command\'s final line stay'
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lbctl -n "__fish_lbctl_using_subcommand doctor" -s V -l version -d 'Print version'
 complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -s n -l namespace -d 'The Service\'s namespace (default: the kubeconfig context\'s namespace, then default)' -r
@@ -233,6 +241,7 @@ complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -l metallb-namespac
 complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -l all -d 'Every LoadBalancer Service, one line each (judged from the API only, never probed)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -l no-probe -d 'Do not send ARP/NDP for the address'
 complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -s q -l quiet -d 'Only results and problems, for scripts and CI logs: no step lines, headlines, spinners, --wait rounds or doctor --bundle\'s "wrote" line. Reports, diffs, dry-run objects, errors, warnings, hints and a writing command\'s final line stay'
 complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lbctl -n "__fish_lbctl_using_subcommand explain" -s V -l version -d 'Print version'
 complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -s n -l namespace -d 'Namespace MetalLB lives in, like --metallb-namespace [default: metallb-system]' -r
@@ -249,6 +258,7 @@ never\t''"
 complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -l metallb-namespace -d 'Namespace MetalLB lives in; install, doctor, uninstall and preflight also take it as -n/--namespace' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -l keep-crds -d 'Keep the CRDs, and with them the pools and advertisements'
 complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -s q -l quiet -d 'Only results and problems, for scripts and CI logs: no step lines, headlines, spinners, --wait rounds or doctor --bundle\'s "wrote" line. Reports, diffs, dry-run objects, errors, warnings, hints and a writing command\'s final line stay'
 complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lbctl -n "__fish_lbctl_using_subcommand uninstall" -s V -l version -d 'Print version'
 complete -c lbctl -n "__fish_lbctl_using_subcommand man" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)' -r -F
@@ -261,6 +271,7 @@ always\t''
 never\t''"
 complete -c lbctl -n "__fish_lbctl_using_subcommand man" -l metallb-namespace -d 'Namespace MetalLB lives in; install, doctor, uninstall and preflight also take it as -n/--namespace' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand man" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand man" -s q -l quiet -d 'Only results and problems, for scripts and CI logs: no step lines, headlines, spinners, --wait rounds or doctor --bundle\'s "wrote" line. Reports, diffs, dry-run objects, errors, warnings, hints and a writing command\'s final line stay'
 complete -c lbctl -n "__fish_lbctl_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lbctl -n "__fish_lbctl_using_subcommand man" -s V -l version -d 'Print version'
 complete -c lbctl -n "__fish_lbctl_using_subcommand help; and not __fish_seen_subcommand_from version enable-strictarp completions preflight probe install doctor explain uninstall man help" -f -a "version" -d 'Print the lbctl version, the embedded MetalLB version and the server version'

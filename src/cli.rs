@@ -63,6 +63,12 @@ pub struct GlobalArgs {
     #[arg(short = 'v', long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
+    /// Only results and problems, for scripts and CI logs: no step lines, headlines, spinners,
+    /// --wait rounds or doctor --bundle's "wrote" line. Reports, diffs, dry-run objects, errors,
+    /// warnings, hints and a writing command's final line stay.
+    #[arg(short = 'q', long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
     /// Namespace MetalLB lives in; install, doctor, uninstall and preflight also take it as -n/--namespace.
     #[arg(
         long,
@@ -306,6 +312,13 @@ impl Cli {
     /// flag given before the subcommand (nor build a subcommand alone, for its man page).
     pub fn resolved_global(&self) -> crate::Result<GlobalArgs> {
         let mut global = self.global.clone();
+        // clap's `conflicts_with` sees `-q -v` on one side of the subcommand, not across it.
+        if global.quiet && global.verbose > 0 {
+            return Err(crate::Error::usage_with_hint(
+                "-q/--quiet cannot be used with -v/--verbose",
+                "give one of them",
+            ));
+        }
         if let Some(ns) = self.command.metallb_namespace() {
             let given = &global.metallb_namespace;
             if given != DEFAULT_METALLB_NAMESPACE && given != ns {
@@ -1055,6 +1068,23 @@ mod tests {
             "lb"
         );
         assert!(parse("lbctl version -n lb").is_err());
+    }
+
+    #[test]
+    fn quiet_and_verbose_are_refused_together_on_either_side_of_the_subcommand() {
+        let err = parse("lbctl -q -v version").unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+        for line in ["lbctl -v doctor -q", "lbctl -q install -vv"] {
+            let err = parse(line).unwrap().resolved_global().unwrap_err();
+            assert_eq!(err.exit_code(), crate::ExitCode::Usage, "{line}: {err}");
+        }
+        assert!(
+            parse("lbctl doctor -q")
+                .unwrap()
+                .resolved_global()
+                .unwrap()
+                .quiet
+        );
     }
 
     #[test]

@@ -41,6 +41,7 @@ fn main() {
     };
     output::init_color(cli.global.color);
     lbctl::verbose::set_level(cli.global.verbose);
+    lbctl::progress::set_quiet(cli.global.quiet);
     let json = output::is_json(cli.global.output);
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()

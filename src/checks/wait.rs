@@ -69,10 +69,13 @@ where
     }
 }
 
-/// Progress on stderr: a spinner on a terminal, plain lines otherwise (logs, CI).
+/// Progress on stderr: a spinner on a terminal, plain lines otherwise (logs, CI), nothing
+/// under `-q`.
 pub fn on_stderr() -> Box<dyn Progress> {
     let err = std::io::stderr();
-    if err.is_terminal() {
+    if !crate::progress::show(crate::progress::Line::Progress) {
+        Box::new(Silent)
+    } else if err.is_terminal() {
         Box::new(SpinnerProgress::new(err))
     } else {
         Box::new(PlainProgress { out: err })
@@ -89,6 +92,13 @@ fn pending_ids(pending: &[&Check]) -> String {
 
 fn seconds(left: Duration) -> String {
     format!("{}s", left.as_secs() + u64::from(left.subsec_millis() > 0))
+}
+
+/// `-q`: the rounds run, nothing is shown.
+pub struct Silent;
+
+impl Progress for Silent {
+    fn pending(&mut self, _: &[&Check], _: Duration) {}
 }
 
 /// One line per round, for logs and CI.

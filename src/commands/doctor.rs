@@ -17,6 +17,7 @@ use crate::kube::ClusterTarget;
 use crate::net::pool::Pool;
 use crate::net::roots::HostRoots;
 use crate::output::{ErrorMessage, ErrorReport, is_json};
+use crate::progress::{self, Line};
 use crate::report::{self, Report, Target};
 use crate::{ExitCode, Result};
 
@@ -109,7 +110,17 @@ async fn connect(
 
 /// Prints the bundle's closing line; stdout stays one JSON document with -o json.
 fn say(global: &GlobalArgs, written: &Written) {
+    // "wrote ..." is progress, but items it could not collect are a problem to show.
+    let kind = if written.missing == 0 && !written.unreached {
+        Line::Progress
+    } else {
+        Line::Result
+    };
+    if !progress::show(kind) {
+        return;
+    }
     let line = crate::bundle::closing_line(written);
+    // stdout stays one JSON document with -o json.
     if is_json(global.output) {
         eprintln!("{line}");
     } else {

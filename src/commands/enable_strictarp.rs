@@ -29,6 +29,7 @@ use crate::{ExitCode, Result};
 pub async fn run(global: &GlobalArgs, args: &EnableStrictarpArgs) -> Result<ExitCode> {
     let ui = Ui {
         json: is_json(global.output),
+        read_only: args.dry_run || args.check,
     };
     let mut report = Report::default();
     let result = execute(global, args, &ui, &mut report).await;
@@ -82,7 +83,7 @@ async fn execute(
                 "locate",
                 format!("no kube-proxy: {} replaces it ({})", r.name, r.evidence),
             );
-            ui.step("done", format!("strict ARP is not needed: {}.", r.why));
+            ui.verdict("done", format!("strict ARP is not needed: {}.", r.why));
             report.outcome = StrictArpResult::NotNeeded;
             return Ok(ExitCode::Ok);
         }
@@ -163,15 +164,12 @@ impl Steps<'_> {
         report.warnings.iter().for_each(|w| self.ui.warn(w));
         report.notes.iter().for_each(|n| self.ui.note(n));
         if planned.is_empty() {
-            self.ui.step(
-                "plan",
-                format!(
-                    "already configured: mode {}, ipvs.strictARP true; nothing to change",
-                    planned.before.mode
-                ),
-            );
+            self.ui.plan(format!(
+                "already configured: mode {}, ipvs.strictARP true; nothing to change",
+                planned.before.mode
+            ));
         } else {
-            self.ui.step("plan", describe_changes(&planned.changes));
+            self.ui.plan(describe_changes(&planned.changes));
             self.ui.diff(&report.diff);
         }
     }
@@ -188,15 +186,12 @@ impl Steps<'_> {
         let (ui, check) = (self.ui, self.args.check);
         if let Some(s) = &stale {
             report.restart_reason = Some(s.reason());
-            ui.step(
-                "plan",
-                format!("kube-proxy needs a restart: {}", s.reason()),
-            );
+            ui.plan(format!("kube-proxy needs a restart: {}", s.reason()));
         }
         match decision {
             Decision::Nothing => {
                 report.outcome = StrictArpResult::AlreadyConfigured;
-                ui.step("done", "nothing written, nothing restarted.");
+                ui.verdict("done", "nothing written, nothing restarted.");
             }
             Decision::WouldRestart => {
                 return Ok(self.read_only(
@@ -222,7 +217,7 @@ impl Steps<'_> {
                 self.restart(report, staleness::last_change(&cm), None)
                     .await?;
                 report.outcome = StrictArpResult::Restarted;
-                ui.step("done", format!("kube-proxy now {runs}."));
+                ui.verdict("done", format!("kube-proxy now {runs}."));
             }
             Decision::WouldWrite => {
                 let message = if check {
@@ -251,7 +246,7 @@ impl Steps<'_> {
                     Some("the configuration change"),
                 )
                 .await?;
-                ui.step(
+                ui.verdict(
                     "done",
                     format!(
                         "kube-proxy {runs}. Next: `{}`.",
@@ -268,7 +263,7 @@ impl Steps<'_> {
         report.outcome = outcome;
         let check = self.args.check;
         self.ui
-            .step(if check { "check" } else { "dry-run" }, message);
+            .verdict(if check { "check" } else { "dry-run" }, message);
         if check {
             ExitCode::Failed
         } else {
@@ -312,7 +307,7 @@ impl Steps<'_> {
                 }
                 let again = config_diff(key, &text, &p.new_text, "planned");
                 if again != shown {
-                    ui.step("plan", "re-planned on the changed ConfigMap:");
+                    ui.plan("re-planned on the changed ConfigMap:");
                     ui.diff(&again);
                 }
                 Ok(Some(revert::with_edit(current, key, text, p.new_text)))
@@ -326,7 +321,11 @@ impl Steps<'_> {
             return Ok(before);
         };
         report.written = true;
-        ui.written(key, written.metadata.resource_version.as_deref());
+        ui.written(
+            key,
+            written.metadata.resource_version.as_deref(),
+            self.args.no_restart,
+        );
         Ok(written)
     }
 
@@ -402,7 +401,7 @@ impl Steps<'_> {
         revert::ensure_revertible(&previous, &current, key)?;
         report.before = parse(&current).ok().map(|(_, s)| s);
         report.diff = config_diff(key, &current, &previous, "reverted");
-        ui.step("plan", "restore the configuration text lbctl replaced:");
+        ui.plan("restore the configuration text lbctl replaced:");
         ui.diff(&report.diff);
         report.notes.push(SYSCTLS_STAY.into());
         if args.check || args.dry_run {
@@ -427,7 +426,7 @@ impl Steps<'_> {
                 .await?;
         }
         report.outcome = StrictArpResult::Reverted;
-        ui.step("done", "reverted.");
+        ui.verdict("done", "reverted.");
         Ok(ExitCode::Ok)
     }
 }
@@ -441,7 +440,7 @@ fn flags_only(
     ui.flags_only(flags);
     if flags.is_configured() {
         report.outcome = StrictArpResult::AlreadyConfigured;
-        ui.step(
+        ui.verdict(
             "done",
             "kube-proxy already runs with --proxy-mode=ipvs --ipvs-strict-arp; nothing to do.",
         );
@@ -449,7 +448,7 @@ fn flags_only(
     }
     report.outcome = StrictArpResult::FlagsOnly;
     report.instructions = flags.distribution.instructions();
-    ui.step("plan", "lbctl changes nothing here. To enable strict ARP:");
+    ui.verdict("plan", "lbctl changes nothing here. To enable strict ARP:");
     ui.instructions(&report.instructions);
     if args.check {
         return ExitCode::Failed;

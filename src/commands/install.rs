@@ -261,7 +261,7 @@ impl Installer<'_> {
                 Change::Created => "would create",
                 _ => "would configure",
             };
-            self.progress.detail(&format!("{what} {}", r.describe()));
+            self.progress.finding(&format!("{what} {}", r.describe()));
         }
         self.outcome.changed = results
             .iter()
@@ -346,7 +346,7 @@ impl Installer<'_> {
                 r.kind == "L2Advertisement" && &r.name == added && r.change == Change::Created
             });
             if created {
-                self.progress.detail(&format!(
+                self.progress.finding(&format!(
                     "created L2Advertisement {added}: no advertisement announced pool {added}, so its addresses would never be answered for"
                 ));
             }
@@ -433,7 +433,7 @@ fn finish(
             format!("MetalLB {VERSION} is installed and serving{speakers}{pools_text}.")
         }
     };
-    progress.say(&format!("{verdict} ({:.1}s)", elapsed.as_secs_f64()));
+    progress.verdict(&format!("{verdict} ({:.1}s)", elapsed.as_secs_f64()));
     Ok(ExitCode::Ok)
 }
 
@@ -531,9 +531,9 @@ async fn precheck(
         );
         progress.step("preflight", &counts, t.elapsed());
         for c in checks.iter().filter(|c| c.status == Status::Warn) {
-            progress.detail(&format!("warning {} {}: {}", c.id, c.title, c.message));
+            progress.finding(&format!("warning {} {}: {}", c.id, c.title, c.message));
             if let Some(hint) = &c.hint {
-                progress.detail(&format!("  hint: {hint}"));
+                progress.finding(&format!("  hint: {hint}"));
             }
         }
         return Ok(code);

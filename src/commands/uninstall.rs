@@ -51,20 +51,29 @@ pub async fn run(global: &GlobalArgs, args: &UninstallArgs) -> Result<ExitCode> 
             plan(&target, &ns, args.keep_crds),
         )
         .await?;
-    progress.say(&format!(
-        "{} MetalLB {VERSION} installed by lbctl in namespace {ns} (context {}){}",
-        if args.dry_run {
-            "Would remove"
-        } else {
-            "Removing"
-        },
-        target.context,
-        if plan.found.is_empty() {
-            ": nothing to remove"
-        } else {
-            ""
-        }
-    ));
+    // With nothing to remove the headline is all there is to say: the verdict.
+    let headline = if plan.found.is_empty() {
+        Progress::verdict
+    } else {
+        Progress::say
+    };
+    headline(
+        &progress,
+        &format!(
+            "{} MetalLB {VERSION} installed by lbctl in namespace {ns} (context {}){}",
+            if args.dry_run {
+                "Would remove"
+            } else {
+                "Removing"
+            },
+            target.context,
+            if plan.found.is_empty() {
+                ": nothing to remove"
+            } else {
+                ""
+            }
+        ),
+    );
     if !args.dry_run {
         // Every delete is allowed, or none is sent: a half-removed MetalLB (pools gone, the
         // controller still running) is worse than the installation it was.
@@ -140,13 +149,9 @@ async fn plan(target: &ClusterTarget, ns: &str, keep_crds: bool) -> Result<Remov
 }
 
 fn show_group(progress: &Progress, label: &str, group: &[ObjectRef]) {
-    progress.step(
-        label,
-        &format!("would delete {}", group.len()),
-        Default::default(),
-    );
+    progress.would(label, &format!("would delete {}", group.len()));
     for r in group {
-        progress.detail(&r.describe());
+        progress.finding(&r.describe());
     }
 }
 
@@ -190,12 +195,12 @@ fn finish(
     started: Instant,
 ) {
     if !outcome.kept.is_empty() {
-        progress.say(&format!("Kept (--keep-crds): {}", outcome.kept.join(", ")));
+        progress.verdict(&format!("Kept (--keep-crds): {}", outcome.kept.join(", ")));
     }
     if json {
         crate::output::print_json(outcome);
     } else if found {
-        progress.say(&format!(
+        progress.verdict(&format!(
             "{} ({:.1}s)",
             if outcome.dry_run {
                 "Dry run: nothing was deleted."

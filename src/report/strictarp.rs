@@ -10,6 +10,7 @@ use crate::kubeproxy::edit::Change;
 use crate::kubeproxy::locate::{ConfigMapKey, DAEMONSET, FlagsOnly, Location, NAMESPACE};
 use crate::kubeproxy::revert::PREVIOUS_CONFIG;
 use crate::kubeproxy::update::Retry;
+use crate::progress::{self, Line};
 
 /// What the run did or would do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -95,31 +96,62 @@ impl Default for Report {
 }
 
 /// Human output, step by step like kubeadm; silent in JSON mode (the report says it all).
+/// Which lines `-q` keeps follows [`crate::progress::Line`].
 pub struct Ui {
     pub json: bool,
+    /// `--dry-run` or `--check`: the plan and its diff are what the user asked for.
+    pub read_only: bool,
 }
 
 impl Ui {
-    pub fn step(&self, tag: &str, message: impl AsRef<str>) {
-        if !self.json {
-            println!("{} {}", format!("[{tag}]").cyan(), message.as_ref());
+    fn shows(&self, line: Line) -> bool {
+        !self.json && progress::show(line)
+    }
+
+    /// The plan's lines are the result of a read-only run, progress of one that applies it.
+    fn plan_line(&self) -> Line {
+        if self.read_only {
+            Line::Result
+        } else {
+            Line::Progress
         }
     }
 
+    fn print_step(&self, line: Line, tag: &str, message: &str) {
+        if self.shows(line) {
+            println!("{} {message}", format!("[{tag}]").cyan());
+        }
+    }
+
+    /// A step under way: progress.
+    pub fn step(&self, tag: &str, message: impl AsRef<str>) {
+        self.print_step(Line::Progress, tag, message.as_ref());
+    }
+
+    /// A line of the plan (`[plan]`).
+    pub fn plan(&self, message: impl AsRef<str>) {
+        self.print_step(self.plan_line(), "plan", message.as_ref());
+    }
+
+    /// The one line that says what the run did (or would do): kept under `-q`.
+    pub fn verdict(&self, tag: &str, message: impl AsRef<str>) {
+        self.print_step(Line::Result, tag, message.as_ref());
+    }
+
     pub fn warn(&self, message: &str) {
-        if !self.json {
+        if self.shows(Line::Result) {
             eprintln!("{} {message}", "warning:".yellow().bold());
         }
     }
 
     pub fn note(&self, message: &str) {
-        if !self.json {
+        if self.shows(Line::Result) {
             println!("{} {message}", "note:".dimmed());
         }
     }
 
     pub fn diff(&self, text: &str) {
-        if !self.json && !text.is_empty() {
+        if self.shows(self.plan_line()) && !text.is_empty() {
             print!("{}", diff::colorize(text));
         }
     }
@@ -128,7 +160,7 @@ impl Ui {
 impl Ui {
     /// Lines for the user to follow, indented under the step that introduced them.
     pub fn instructions(&self, lines: &[String]) {
-        if !self.json {
+        if self.shows(Line::Result) {
             lines
                 .iter()
                 .flat_map(|line| line.lines())
@@ -137,7 +169,7 @@ impl Ui {
     }
 
     pub fn error(&self, message: &str) {
-        if !self.json {
+        if self.shows(Line::Result) {
             eprintln!("{} {message}", "error:".red().bold());
         }
     }
@@ -209,9 +241,11 @@ impl Ui {
         );
     }
 
-    pub fn written(&self, key: &ConfigMapKey, resource_version: Option<&str>) {
+    /// `last`: nothing follows the write (`--no-restart`), so this line is the verdict.
+    pub fn written(&self, key: &ConfigMapKey, resource_version: Option<&str>, last: bool) {
         let resource_version = resource_version.unwrap_or_default();
-        self.step("apply", format!(
+        let line = if last { Line::Result } else { Line::Progress };
+        self.print_step(line, "apply", &format!(
             "updated ConfigMap {}/{} (resourceVersion {resource_version}); the replaced text is kept in annotation {PREVIOUS_CONFIG} (undo: {})",
             key.namespace, key.name, crate::invocation::command_line("enable-strictarp --revert")
         ));
@@ -247,7 +281,7 @@ impl Ui {
     }
 
     pub fn nothing_to_revert(&self, key: &ConfigMapKey) {
-        self.step("revert", format!(
+        self.verdict("revert", format!(
             "nothing to revert: ConfigMap {}/{} has no {PREVIOUS_CONFIG} annotation (lbctl did not change it, or it was reverted already)",
             key.namespace, key.name
         ));

@@ -539,3 +539,58 @@ fn install_then_doctor_wait_is_the_ci_gate(backend) {
     );
 }
 }
+
+/// `-q` silences progress only: doctor's report is its result, the same in every format; with
+/// `--bundle` the archive is written and only its "wrote" line goes.
+#[test]
+fn quiet_prints_the_same_report_sim_only() {
+    let Some(env) = Env::sim_only(
+        "quiet_prints_the_same_report_sim_only",
+        scenario("metallb-healthy"),
+    ) else {
+        return;
+    };
+    env.cluster
+        .settle(|c| has_ingress(c, "web") && ready_controller(c));
+    for format in [&[][..], &["-o", "json"]] {
+        let plain = env.lbctl("admin", format).output().unwrap();
+        let quiet = env.lbctl("admin", format).arg("-q").output().unwrap();
+        assert_eq!(
+            plain.status.code(),
+            Some(0),
+            "{:?}",
+            support::output_text(&plain)
+        );
+        assert_eq!(quiet.status.code(), plain.status.code());
+        let (plain, quiet) = (
+            support::output_text(&plain).0,
+            support::output_text(&quiet).0,
+        );
+        assert!(plain.contains("LB401"), "{plain}");
+        assert_eq!(quiet, plain, "{format:?}");
+    }
+
+    let archive = env.cluster.dir().join("quiet.tar.gz");
+    let plain = env
+        .lbctl("admin", &[])
+        .arg("--bundle")
+        .arg(&archive)
+        .output()
+        .unwrap();
+    let (plain, _) = support::output_text(&plain);
+    let (report, wrote) = plain
+        .rsplit_once("bundle: wrote ")
+        .expect("the bundle line");
+    assert!(wrote.contains("everything was collected"), "{wrote}");
+    std::fs::remove_file(&archive).unwrap();
+    let quiet = env
+        .lbctl("admin", &["--quiet", "--bundle"])
+        .arg(&archive)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = support::output_text(&quiet);
+    assert_eq!(quiet.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert_eq!(stdout, report);
+    assert!(!stderr.contains("bundle:"), "{stderr}");
+    assert!(archive.exists());
+}

@@ -965,3 +965,104 @@ fn a_restart_that_replaces_no_pod_is_a_failure(backend) {
     assert_eq!(code, 1, "{out}");
 }
 }
+
+/// `-q`: a dry run and a check keep their plan, diff and verdict; a run that writes prints only
+/// its verdict (and its warnings and notes); a failure its error and hint; exit codes as without.
+#[test]
+fn quiet_keeps_the_plan_of_a_dry_run_and_the_verdict_of_a_write_sim_only() {
+    let reader = r#"
+- { apiGroups: [""], resources: [configmaps], verbs: [get, list], namespaces: [kube-system] }
+- { apiGroups: ["apps"], resources: [daemonsets], verbs: [get, list, watch, patch], namespaces: [kube-system] }
+- { apiGroups: [""], resources: [nodes, pods], verbs: [get, list] }
+- { apiGroups: ["authorization.k8s.io"], resources: [selfsubjectaccessreviews], verbs: [create] }
+"#;
+    let sim = Sim::scenario("kubeadm-iptables").user("reader", reader);
+    let Some(cluster) = Cluster::sim_only(
+        "quiet_keeps_the_plan_of_a_dry_run_and_the_verdict_of_a_write_sim_only",
+        sim,
+    ) else {
+        return;
+    };
+    let progress = [
+        "[locate]",
+        "[permissions]",
+        "[apply]",
+        "[restart]",
+        "[wait]",
+    ];
+    let assert_no_progress = |out: &str| {
+        for tag in progress {
+            assert!(!out.contains(tag), "{tag} under -q:\n{out}");
+        }
+    };
+    let (code, out, err) = run(cluster.lbctl().args(["enable-strictarp", "--dry-run"]));
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(out.contains("[locate]"), "{out}");
+    let (code, quiet, err) = run(cluster
+        .lbctl()
+        .args(["-q", "enable-strictarp", "--dry-run"]));
+    assert_eq!(code, 0, "stdout:\n{quiet}\nstderr:\n{err}");
+    assert_no_progress(&quiet);
+    // Everything but the locate step is the dry run's result: notes, plan, diff, verdict.
+    let result: String = out
+        .split_inclusive('\n')
+        .filter(|l| !l.starts_with("[locate]"))
+        .collect();
+    assert_eq!(quiet, result);
+    assert!(
+        quiet.contains("-  strictARP: false\n+  strictARP: true"),
+        "{quiet}"
+    );
+    assert!(err.contains("deprecated since Kubernetes 1.35"), "{err}");
+
+    let (code, out, _) = run(cluster.lbctl().args(["enable-strictarp", "-q", "--check"]));
+    assert_eq!(code, 1, "{out}");
+    assert_no_progress(&out);
+    assert!(
+        out.contains("[check] changes needed; nothing written."),
+        "{out}"
+    );
+
+    let (code, out, err) = run(cluster.lbctl_as("reader").args(["enable-strictarp", "-q"]));
+    assert_eq!(code, 3, "stdout:\n{out}\nstderr:\n{err}");
+    // The plan's note stays (a note is advice); its steps do not.
+    assert_no_progress(&out);
+    assert!(!out.contains("[plan]"), "{out}");
+    assert!(
+        err.contains("error: ")
+            && err.contains("cannot update configmaps in namespace \"kube-system\""),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: ")
+            && err.contains("kubectl auth can-i update configmaps -n kube-system"),
+        "{err}"
+    );
+
+    // --no-restart: the write is the last thing done, so its line is the verdict.
+    cluster.after_pods_started("kube-system", "k8s-app=kube-proxy");
+    let (code, out, err) = run(cluster
+        .lbctl()
+        .args(["enable-strictarp", "-q", "--no-restart"]));
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    // Only notes besides the verdict (the plan's, and what --no-restart leaves to do).
+    let (verdict, notes): (Vec<&str>, Vec<&str>) =
+        out.lines().partition(|l| !l.starts_with("note: "));
+    assert_eq!(verdict.len(), 1, "{out}");
+    assert!(
+        verdict[0].starts_with("[apply] updated ConfigMap kube-system/kube-proxy"),
+        "{out}"
+    );
+    assert!(
+        notes.iter().any(|n| n.starts_with("note: --no-restart:")),
+        "{out}"
+    );
+
+    let (code, out, err) =
+        run(cluster
+            .lbctl()
+            .args(["enable-strictarp", "-q", "--timeout", "60s"]));
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert_eq!(out, "[done] kube-proxy now runs IPVS with strictARP.\n");
+    assert!(restarted_at(&kube_proxy_daemonset(&cluster)).is_some());
+}

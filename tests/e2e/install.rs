@@ -1351,3 +1351,114 @@ fn sigterm_ends_an_install_as_ctrl_c_does(backend) {
     );
 }
 }
+
+// `-q` (scripts, CI logs): no headline and no step lines, but the verdict, every warning, the
+// error and its hint, and the same exit codes.
+
+/// The lines `-q` drops from install's and uninstall's stdout: headlines and steps.
+fn progress_lines(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .filter(|l| {
+            l.contains('✓')
+                || l.contains('…')
+                || l.starts_with("Installing ")
+                || l.starts_with("Removing ")
+        })
+        .collect()
+}
+
+#[test]
+fn quiet_install_and_uninstall_print_the_verdict_and_every_problem_sim_only() {
+    let sim = kubeadm().user(
+        "viewer",
+        r#"
+- { apiGroups: ["*"], resources: ["*"], verbs: [get, list, watch] }
+- { apiGroups: ["authorization.k8s.io"], resources: [selfsubjectaccessreviews], verbs: [create] }
+"#,
+    );
+    let Some(cluster) = Cluster::sim_only(
+        "quiet_install_and_uninstall_print_the_verdict_and_every_problem_sim_only",
+        sim,
+    ) else {
+        return;
+    };
+    let (code, stdout, stderr) = install(&cluster, &["-q", "--pool", POOL]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert_eq!(progress_lines(&stdout), Vec::<&str>::new(), "{stdout}");
+    // kube-proxy lacks strictARP: the warning and its hint are problems, kept.
+    assert_contains(
+        &stdout,
+        &[
+            "is installed and serving, 3/3 speakers ready",
+            "warning LB111 kube-proxy mode and strictARP",
+            "hint: lbctl enable-strictarp",
+        ],
+    );
+    assert!(pool(&cluster).is_some());
+
+    // The same run without -q shows its headline and steps, with the same exit code.
+    let (stdout, _) = install_ok(&cluster, &["--pool", POOL]);
+    assert!(stdout.starts_with("Installing MetalLB"), "{stdout}");
+    assert!(progress_lines(&stdout).len() > 3, "{stdout}");
+    let (code, stdout, stderr) = install(&cluster, &["--quiet", "--pool", POOL]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert_eq!(progress_lines(&stdout), Vec::<&str>::new(), "{stdout}");
+    assert_contains(&stdout, &["Nothing changed: MetalLB v0.16.1 is installed"]);
+
+    // A dry run's list of what it would delete is its result.
+    let (code, stdout, stderr) = uninstall(&cluster, &["-q", "--dry-run"]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(!stdout.contains("Would remove"), "{stdout}");
+    assert_contains(
+        &stdout,
+        &[
+            "would delete",
+            "Deployment metallb-system/controller",
+            "Dry run: nothing was deleted.",
+        ],
+    );
+
+    // A user who may not delete: the error and its hint, exit 3, nothing else.
+    let out = cluster
+        .lbctl_as("viewer")
+        .args(["uninstall", "-q", "--timeout", "30s"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = output_text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert_eq!(stdout, "", "{stderr}");
+    assert_contains(&stderr, &["error: ", "hint: "]);
+
+    let (code, stdout, stderr) = uninstall(&cluster, &["-q", "--timeout", "60s"]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{stdout}");
+    assert!(lines[0].starts_with("MetalLB is removed. ("), "{stdout}");
+    assert_nothing_left(&cluster);
+    // Nothing to remove: that headline is the whole answer, so -q keeps it.
+    let (code, stdout, stderr) = uninstall(&cluster, &["-q"]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert_contains(&stdout, &[": nothing to remove"]);
+}
+
+#[test]
+fn a_quiet_install_that_fails_prints_the_error_and_its_hint_sim_only() {
+    let sim = metallb_setting(kubeadm(), json!({"webhookServing": false}));
+    let Some(cluster) = Cluster::sim_only(
+        "a_quiet_install_that_fails_prints_the_error_and_its_hint_sim_only",
+        sim,
+    ) else {
+        return;
+    };
+    let (code, stdout, stderr) = install(&cluster, &["-q", "--pool", POOL, "--timeout", "10s"]);
+    assert_eq!(code, Some(3), "{stdout}\n{stderr}");
+    assert_eq!(progress_lines(&stdout), Vec::<&str>::new(), "{stdout}");
+    assert_contains(
+        &stderr,
+        &[
+            "error: MetalLB's webhook did not become ready within 10s",
+            "hint: ",
+        ],
+    );
+}

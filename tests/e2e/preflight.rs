@@ -627,5 +627,16 @@ fn a_config_change_without_restart_is_not_active_and_wait_gives_up_at_the_deadli
     );
     // Not a terminal: plain progress lines on stderr, never on stdout.
     assert!(stderr.contains("waiting for LB112"), "{stderr}");
+
+    // -q: the same rounds and verdict, no progress lines.
+    let out = env
+        .lbctl("admin", &["-q", "-o", "json", "--wait", "3s"])
+        .output()
+        .unwrap();
+    let quiet: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{quiet:#}");
+    assert_eq!(status_of(&quiet, "LB112"), "fail");
+    assert!(!stderr.contains("waiting for"), "{stderr}");
 }
 }

@@ -185,3 +185,26 @@ fn v_names_the_target_and_steps_but_no_requests_and_quiet_says_nothing(backend) 
     );
 }
 }
+
+/// `-q` with `-v` asks for less and more at once: a usage error before anything runs, as with
+/// kubectl and cargo.
+#[test]
+fn quiet_with_verbose_is_a_usage_error() {
+    let home = tempfile::tempdir().unwrap();
+    for args in [
+        &["-q", "-v", "version"][..],
+        &["version", "--quiet", "-vv"],
+        &["-v", "doctor", "-q"],
+    ] {
+        let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_lbctl"))
+            .env_remove("KUBECONFIG")
+            .env("HOME", home.path())
+            .args(args)
+            .output()
+            .unwrap();
+        let (stdout, stderr) = output_text(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stdout}\n{stderr}");
+        assert!(stderr.contains("cannot be used with"), "{stderr}");
+        assert_eq!(stdout, "");
+    }
+}

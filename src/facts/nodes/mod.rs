@@ -197,7 +197,9 @@ pub async fn plan_and_read(
         )
     });
     // Pods can take a while (image pulls): say what is happening on a terminal.
-    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+    if std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && crate::progress::show(crate::progress::Line::Progress)
+    {
         eprintln!(
             "checking {} node(s) through pods in namespace {} ({}, up to {} at a time)...",
             plan.check.len(),
