@@ -183,6 +183,20 @@ fn assert_unreached_bundle(
 }
 
 /// The closing line of a run whose bundle holds only what could be collected without the cluster.
+/// Runs `lbctl ARGS --bundle ARCHIVE`, which cannot read the cluster: exit 3. Its stdout and
+/// stderr.
+fn unreached(mut lbctl: assert_cmd::Command, args: &[&str], archive: &Path) -> (String, String) {
+    let out = lbctl
+        .args(args)
+        .arg("--bundle")
+        .arg(archive)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = output_text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    (stdout, stderr)
+}
+
 fn assert_partial_closing_line(out: &str, archive: &Path) {
     assert!(
         out.contains(&format!("bundle: wrote {} (", archive.display()))
@@ -437,14 +451,11 @@ fn a_closed_port_still_gives_a_bundle_that_says_why_sim_only() {
     let kubeconfig = cluster.dir().join("kubeconfig-closed");
     std::fs::write(&kubeconfig, closed).unwrap();
     let archive = cluster.dir().join("closed.tar.gz");
-    let out = cluster
-        .lbctl_with_kubeconfig(&kubeconfig)
-        .args(["doctor", "--no-probe", "-o", "json", "--bundle"])
-        .arg(&archive)
-        .output()
-        .unwrap();
-    let (stdout, stderr) = output_text(&out);
-    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    let (stdout, stderr) = unreached(
+        cluster.lbctl_with_kubeconfig(&kubeconfig),
+        &["doctor", "--no-probe", "-o", "json"],
+        &archive,
+    );
     assert_partial_closing_line(&stderr, &archive);
     let files = assert_unreached_bundle(
         &archive,
@@ -463,14 +474,11 @@ fn a_closed_port_still_gives_a_bundle_that_says_why_sim_only() {
 
     // --nodes reads the nodes before the checks: that error stops doctor, the bundle is written.
     let archive = cluster.dir().join("closed-nodes.tar.gz");
-    let out = cluster
-        .lbctl_with_kubeconfig(&kubeconfig)
-        .args(["doctor", "--no-probe", "--nodes", "all", "--bundle"])
-        .arg(&archive)
-        .output()
-        .unwrap();
-    let (stdout, stderr) = output_text(&out);
-    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    let (stdout, stderr) = unreached(
+        cluster.lbctl_with_kubeconfig(&kubeconfig),
+        &["doctor", "--no-probe", "--nodes", "all"],
+        &archive,
+    );
     assert!(
         stderr.contains(&format!(
             "error: cannot reach the Kubernetes API at {server}"
@@ -496,14 +504,11 @@ fn rejected_credentials_still_give_a_bundle_that_says_why_sim_only() {
     let archive = cluster.dir().join("unauthorized.tar.gz");
     let forbidden = forbidden_strings(&cluster, &cluster.kubeconfig_for("nobody"));
     cluster.clear_requests();
-    let out = cluster
-        .lbctl_as("nobody")
-        .args(["doctor", "--no-probe", "--bundle"])
-        .arg(&archive)
-        .output()
-        .unwrap();
-    let (stdout, stderr) = output_text(&out);
-    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    let (stdout, _) = unreached(
+        cluster.lbctl_as("nobody"),
+        &["doctor", "--no-probe"],
+        &archive,
+    );
     assert_partial_closing_line(&stdout, &archive);
     assert!(
         stdout.contains("the API server rejected the credentials of context"),
@@ -543,20 +548,11 @@ fn an_unusable_kubeconfig_still_gives_a_bundle_without_its_content_sim_only() {
     let forbidden = forbidden_strings(&cluster, cluster.kubeconfig());
     cluster.clear_requests();
     let archive = cluster.dir().join("context.tar.gz");
-    let out = cluster
-        .lbctl()
-        .args([
-            "--context",
-            "no-such-context",
-            "doctor",
-            "--no-probe",
-            "--bundle",
-        ])
-        .arg(&archive)
-        .output()
-        .unwrap();
-    let (stdout, stderr) = output_text(&out);
-    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    let (stdout, stderr) = unreached(
+        cluster.lbctl(),
+        &["--context", "no-such-context", "doctor", "--no-probe"],
+        &archive,
+    );
     let error = "invalid kubeconfig: context \"no-such-context\" not found (contexts: kube-sim)";
     assert!(stderr.contains(&format!("error: {error}")), "{stderr}");
     assert_partial_closing_line(&stdout, &archive);
@@ -574,14 +570,11 @@ fn an_unusable_kubeconfig_still_gives_a_bundle_without_its_content_sim_only() {
     let broken = cluster.dir().join("kubeconfig-broken");
     std::fs::write(&broken, admin.replace("    token: ", "    token: {")).unwrap();
     let archive = cluster.dir().join("broken.tar.gz");
-    let out = cluster
-        .lbctl_with_kubeconfig(&broken)
-        .args(["doctor", "--no-probe", "--bundle"])
-        .arg(&archive)
-        .output()
-        .unwrap();
-    let (stdout, stderr) = output_text(&out);
-    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    let (_, stderr) = unreached(
+        cluster.lbctl_with_kubeconfig(&broken),
+        &["doctor", "--no-probe"],
+        &archive,
+    );
     assert!(stderr.contains("error: cannot read kubeconfig"), "{stderr}");
     assert_unreached_bundle(
         &archive,
