@@ -529,14 +529,17 @@ fn conflict_is_retried_and_concurrent_edit_survives_sim_only() {
     );
 }
 
-on_both_backends! {
-fn forbidden_user_gets_exit_3_and_nothing_is_written(backend) {
-    let reader = r#"
+/// A user who may read kube-proxy's configuration and restart it, but not update the ConfigMap.
+const READER: &str = r#"
 - { apiGroups: [""], resources: [configmaps], verbs: [get, list], namespaces: [kube-system] }
 - { apiGroups: ["apps"], resources: [daemonsets], verbs: [get, list, watch, patch], namespaces: [kube-system] }
 - { apiGroups: [""], resources: [nodes, pods], verbs: [get, list] }
 - { apiGroups: ["authorization.k8s.io"], resources: [selfsubjectaccessreviews], verbs: [create] }
 "#;
+
+on_both_backends! {
+fn forbidden_user_gets_exit_3_and_nothing_is_written(backend) {
+    let reader = READER;
     let Some(cluster) =
         Sim::scenario("kubeadm-iptables").user("reader", reader).on(backend) else {
         return;
@@ -970,12 +973,7 @@ fn a_restart_that_replaces_no_pod_is_a_failure(backend) {
 /// its verdict (and its warnings and notes); a failure its error and hint; exit codes as without.
 #[test]
 fn quiet_keeps_the_plan_of_a_dry_run_and_the_verdict_of_a_write_sim_only() {
-    let reader = r#"
-- { apiGroups: [""], resources: [configmaps], verbs: [get, list], namespaces: [kube-system] }
-- { apiGroups: ["apps"], resources: [daemonsets], verbs: [get, list, watch, patch], namespaces: [kube-system] }
-- { apiGroups: [""], resources: [nodes, pods], verbs: [get, list] }
-- { apiGroups: ["authorization.k8s.io"], resources: [selfsubjectaccessreviews], verbs: [create] }
-"#;
+    let reader = READER;
     let sim = Sim::scenario("kubeadm-iptables").user("reader", reader);
     let Some(cluster) = Cluster::sim_only(
         "quiet_keeps_the_plan_of_a_dry_run_and_the_verdict_of_a_write_sim_only",
