@@ -408,16 +408,23 @@ pub fn announcing_nodes(f: &PreflightFacts) -> Outcome {
         ));
     }
     if able.is_empty() {
-        let hint = match excluded.first() {
-            Some(node) => {
-                format!("kubectl label node {node} {EXCLUDE_LABEL}-   (lets this node announce)")
-            }
-            None if !unselected.is_empty() => "widen the L2Advertisement nodeSelectors".into(),
-            None if !unplaced.is_empty() => {
-                "let the speaker run on a node: remove the taint, or tolerate it with --speaker-tolerations".into()
-            }
-            None => "wait for the nodes to become Ready: kubectl get nodes".into(),
-        };
+        // Every way out that applies, the label first (kubeadm's control-plane default).
+        let mut ways: Vec<String> = Vec::new();
+        if let Some(node) = excluded.first() {
+            ways.push(format!(
+                "kubectl label node {node} {EXCLUDE_LABEL}-   (lets this node announce)"
+            ));
+        }
+        if !unselected.is_empty() {
+            ways.push("widen the L2Advertisement nodeSelectors".into());
+        }
+        if !unplaced.is_empty() {
+            ways.push("let the speaker run on a node: remove the taint, or tolerate it with --speaker-tolerations".into());
+        }
+        if ways.is_empty() {
+            ways.push("wait for the nodes to become Ready: kubectl get nodes".into());
+        }
+        let hint = ways.join("; or ");
         return Outcome::fail(
             format!("no node can announce addresses: {}", why.join("; ")),
             hint,
@@ -779,10 +786,17 @@ mod tests {
                 "1 of 3 nodes can announce (2 cannot run the speaker: gpu (taint gpu=true:NoSchedule not tolerated), win (not selected by the speaker's nodeSelector kubernetes.io/os=linux))",
             ),
             (
-                vec![gpu],
+                vec![gpu.clone()],
                 vec![],
                 Status::Fail,
                 "tolerate it with --speaker-tolerations",
+            ),
+            // Every way out is named: the label of one node, the taint of the other.
+            (
+                vec![cp.clone(), gpu],
+                vec![],
+                Status::Fail,
+                "(lets this node announce); or let the speaker run on a node: remove the taint, or tolerate it with --speaker-tolerations",
             ),
             (
                 vec![tainted_cp, node("w1")],
