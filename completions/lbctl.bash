@@ -595,7 +595,7 @@ _lbctl() {
             return 0
             ;;
         lbctl__subcmd__install)
-            opts="-n -o -v -q -h -V --pool --pool-name --config --dry-run --skip-preflight --no-probe --ignore --timeout --force-conflicts --namespace --registry --image-pull-policy --speaker-node-selector --speaker-tolerations --ignore-exclude-lb --log-level --kubeconfig --context --request-timeout --output --color --verbose --quiet --metallb-namespace --help --version"
+            opts="-n -o -v -q -h -V --pool --pool-name --config --dry-run --skip-preflight --no-probe --ignore --timeout --force-conflicts --namespace --registry --image-pull-policy --log-level --speaker-node-selector --speaker-tolerations --ignore-exclude-lb --kubeconfig --context --request-timeout --output --color --verbose --quiet --metallb-namespace --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -641,16 +641,16 @@ _lbctl() {
                     COMPREPLY=($(compgen -W "Always IfNotPresent Never" -- "${cur}"))
                     return 0
                     ;;
+                --log-level)
+                    COMPREPLY=($(compgen -W "all debug info warn error none" -- "${cur}"))
+                    return 0
+                    ;;
                 --speaker-node-selector)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --speaker-tolerations)
                     COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --log-level)
-                    COMPREPLY=($(compgen -W "all debug info warn error none" -- "${cur}"))
                     return 0
                     ;;
                 --kubeconfig)
@@ -731,7 +731,7 @@ _lbctl() {
             return 0
             ;;
         lbctl__subcmd__preflight)
-            opts="-n -i -o -v -q -h -V --pool --config --local --speaker-node-selector --speaker-tolerations --ignore-exclude-lb --namespace --for --ignore --fail-on --junit --wait --no-probe --interface --rate --attempts --nodes --node-image --node-namespace --node-timeout --node-concurrency --proc-root --kubeconfig --context --request-timeout --output --color --verbose --quiet --metallb-namespace --help --version"
+            opts="-n -i -o -v -q -h -V --pool --config --local --namespace --for --ignore --fail-on --junit --wait --no-probe --interface --rate --attempts --nodes --node-image --node-namespace --node-timeout --node-concurrency --proc-root --speaker-node-selector --speaker-tolerations --ignore-exclude-lb --kubeconfig --context --request-timeout --output --color --verbose --quiet --metallb-namespace --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -742,14 +742,6 @@ _lbctl() {
                     return 0
                     ;;
                 --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --speaker-node-selector)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --speaker-tolerations)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -818,6 +810,14 @@ _lbctl() {
                     return 0
                     ;;
                 --proc-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --speaker-node-selector)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --speaker-tolerations)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -97,8 +97,6 @@ complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -s h -l help -d
 complete -c lbctl -n "__fish_lbctl_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l pool -d 'A pool to check, as an IPAddressPool accepts it (CIDRs, ranges a-b, addresses, comma-separated); repeatable' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l config -d 'The file `install --config` takes (IPAddressPool and L2Advertisement documents), read by the same rules' -r -F
-complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l speaker-node-selector -d 'Run speakers only on nodes with this label (repeatable)' -r
-complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l speaker-tolerations -d 'Extra taints speakers tolerate, written like taints: KEY[=VALUE][:EFFECT] (comma-separated)' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -s n -l namespace -d 'Namespace MetalLB lives in, like --metallb-namespace [default: metallb-system]' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l for -d 'Check every permission this command needs and list the missing ones (a failure); with `install`, also judge the cluster as install will' -r -f -a "install\t'`lbctl install` (also judged as install will judge the cluster)'
 enable-strictarp\t'`lbctl enable-strictarp`'
@@ -118,6 +116,8 @@ complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l node-namespace
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l node-timeout -d 'How long one node-check pod may take, image pull included, e.g. 90s' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l node-concurrency -d 'How many node-check pods run at the same time' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l proc-root -d 'Read node facts from this proc tree instead of /proc (tests)' -r -F
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l speaker-node-selector -d 'Speakers run only on nodes with this label (repeatable)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l speaker-tolerations -d 'Taints speakers tolerate besides the control plane\'s, written like taints: KEY[=VALUE][:EFFECT] (comma-separated)' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)' -r -F
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l context -d 'The kubeconfig context to use (default: the current context)' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l request-timeout -d 'How long to wait for a single API request before giving up, e.g. 30s or 1m (0 = no limit)' -r
@@ -128,8 +128,8 @@ always\t''
 never\t''"
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l metallb-namespace -d 'Namespace MetalLB lives in; install, doctor, uninstall and preflight also take it as -n/--namespace' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l local -d 'Do not contact the cluster: run only the node and pool checks'
-complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l ignore-exclude-lb -d 'Let speakers announce from nodes labelled node.kubernetes.io/exclude-from-external-load-balancers'
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l no-probe -d 'Do not probe the pool addresses (ARP, NDP)'
+complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -l ignore-exclude-lb -d 'Speakers also announce from nodes labelled node.kubernetes.io/exclude-from-external-load-balancers'
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -s q -l quiet -d 'Only results and problems, for scripts and CI logs: no step lines, headlines, spinners, --wait rounds or doctor --bundle\'s "wrote" line. Reports, diffs, dry-run objects, errors, warnings, hints and a writing command\'s final line stay'
 complete -c lbctl -n "__fish_lbctl_using_subcommand preflight" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -163,14 +163,14 @@ complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l registry -d 'Reg
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l image-pull-policy -d 'Image pull policy of the controller and speaker' -r -f -a "Always\t''
 IfNotPresent\t''
 Never\t''"
-complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l speaker-node-selector -d 'Run speakers only on nodes with this label (repeatable)' -r
-complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l speaker-tolerations -d 'Extra taints speakers tolerate, written like taints: KEY[=VALUE][:EFFECT] (comma-separated)' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l log-level -d 'Log level of the controller and speaker' -r -f -a "all\t''
 debug\t''
 info\t''
 warn\t''
 error\t''
 none\t''"
+complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l speaker-node-selector -d 'Speakers run only on nodes with this label (repeatable)' -r
+complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l speaker-tolerations -d 'Taints speakers tolerate besides the control plane\'s, written like taints: KEY[=VALUE][:EFFECT] (comma-separated)' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, a colon-separated list, then ~/.kube/config)' -r -F
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l context -d 'The kubeconfig context to use (default: the current context)' -r
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l request-timeout -d 'How long to wait for a single API request before giving up, e.g. 30s or 1m (0 = no limit)' -r
@@ -183,7 +183,7 @@ complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l metallb-namespac
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l skip-preflight -d 'Do not check the cluster and the pools before writing'
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l no-probe -d 'Do not ARP-probe the pool addresses (probes run only on a cluster node with CAP_NET_RAW)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l force-conflicts -d 'Take over fields another field manager (kubectl, Helm) set to other values'
-complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l ignore-exclude-lb -d 'Let speakers announce from nodes labelled node.kubernetes.io/exclude-from-external-load-balancers'
+complete -c lbctl -n "__fish_lbctl_using_subcommand install" -l ignore-exclude-lb -d 'Speakers also announce from nodes labelled node.kubernetes.io/exclude-from-external-load-balancers'
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -s v -l verbose -d 'More detail on stderr; repeat for more (-vv shows every API request)'
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -s q -l quiet -d 'Only results and problems, for scripts and CI logs: no step lines, headlines, spinners, --wait rounds or doctor --bundle\'s "wrote" line. Reports, diffs, dry-run objects, errors, warnings, hints and a writing command\'s final line stay'
 complete -c lbctl -n "__fish_lbctl_using_subcommand install" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -448,27 +448,29 @@ pub struct RenderArgs {
     #[arg(long, value_name = "POLICY", value_parser = EnumValueParser::<PullPolicyArg>::new().map(PullPolicy::from))]
     pub image_pull_policy: Option<PullPolicy>,
 
-    #[command(flatten)]
-    pub speaker: SpeakerArgs,
-
     /// Log level of the controller and speaker.
     #[arg(long, value_name = "LEVEL", default_value = "info", value_parser = EnumValueParser::<LogLevelArg>::new().map(LogLevel::from))]
     pub log_level: LogLevel,
+
+    // Last: its help heading would hold for the arguments after it.
+    #[command(flatten)]
+    pub speaker: SpeakerArgs,
 }
 
 /// Where the speakers run: install renders them so, and preflight judges which nodes can
 /// announce (LB108) for them.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Speaker placement (install renders it; LB108 judges it)")]
 pub struct SpeakerArgs {
-    /// Run speakers only on nodes with this label (repeatable).
+    /// Speakers run only on nodes with this label (repeatable).
     #[arg(long, value_name = "KEY=VALUE", value_parser = crate::metallb::render::parse_node_selector)]
     pub speaker_node_selector: Vec<(String, String)>,
 
-    /// Extra taints speakers tolerate, written like taints: KEY[=VALUE][:EFFECT] (comma-separated).
+    /// Taints speakers tolerate besides the control plane's, written like taints: KEY[=VALUE][:EFFECT] (comma-separated).
     #[arg(long, value_name = "TAINTS", value_delimiter = ',', value_parser = crate::metallb::render::parse_toleration)]
     pub speaker_tolerations: Vec<k8s_openapi::api::core::v1::Toleration>,
 
-    /// Let speakers announce from nodes labelled node.kubernetes.io/exclude-from-external-load-balancers.
+    /// Speakers also announce from nodes labelled node.kubernetes.io/exclude-from-external-load-balancers.
     #[arg(long)]
     pub ignore_exclude_lb: bool,
 }
@@ -692,9 +694,6 @@ pub struct PreflightArgs {
     pub local: bool,
 
     #[command(flatten)]
-    pub speaker: SpeakerArgs,
-
-    #[command(flatten)]
     pub namespace: MetallbNamespaceArg,
 
     /// Check every permission this command needs and list the missing ones (a failure); with `install`, also judge the cluster as install will.
@@ -721,6 +720,10 @@ pub struct PreflightArgs {
     /// Read node facts from this proc tree instead of /proc (tests).
     #[arg(long, value_name = "DIR", hide = true)]
     pub proc_root: Option<PathBuf>,
+
+    // Last: its help heading would hold for the arguments after it.
+    #[command(flatten)]
+    pub speaker: SpeakerArgs,
 }
 
 /// The image of the node-check pods: small, public, with a POSIX sh, pinned.
