@@ -39,10 +39,15 @@ static DOCUMENT_PRINTED: AtomicBool = AtomicBool::new(false);
 /// A command that returns an error after printing its own document (enable-strictarp does)
 /// must print it through here, so that `main` does not print an [`ErrorReport`] as well.
 pub fn print_json<T: serde::Serialize>(value: &T) {
-    // Serialising plain data structures cannot fail; a failure would be a bug worth seeing.
-    let text = serde_json::to_string_pretty(value).expect("report types serialise to JSON");
-    println!("{text}");
+    println!("{}", to_json(value));
     DOCUMENT_PRINTED.store(true, Ordering::Relaxed);
+}
+
+/// A document as `-o json` prints it (pretty, no trailing newline), also for files that hold
+/// one (doctor's bundle).
+pub fn to_json<T: serde::Serialize>(value: &T) -> String {
+    // Serialising plain data structures cannot fail; a failure would be a bug worth seeing.
+    serde_json::to_string_pretty(value).expect("report types serialise to JSON")
 }
 
 /// Whether [`print_json`] printed a document in this process.

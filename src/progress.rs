@@ -47,20 +47,16 @@ pub fn show(line: Line) -> bool {
 
 pub struct Progress {
     to_stderr: bool,
-    quiet: bool,
 }
 
 impl Progress {
     pub fn new(json: bool) -> Self {
-        Progress {
-            to_stderr: json,
-            quiet: quiet(),
-        }
+        Progress { to_stderr: json }
     }
 
     fn emit(&self, kind: Line, line: &str) {
         use std::io::Write;
-        if !shown(kind, self.quiet) {
+        if !show(kind) {
             return;
         }
         // A closed pipe (`| head`) must not turn into a panic; the work goes on regardless.

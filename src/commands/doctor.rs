@@ -17,7 +17,7 @@ use crate::kube::ClusterTarget;
 use crate::net::pool::Pool;
 use crate::net::roots::HostRoots;
 use crate::output::{ErrorMessage, ErrorReport, is_json};
-use crate::progress::{self, Line};
+use crate::progress::Progress;
 use crate::report::{self, Report, Target};
 use crate::{ExitCode, Result};
 
@@ -44,8 +44,7 @@ pub async fn run(global: &GlobalArgs, args: &DoctorArgs) -> Result<ExitCode> {
             {
                 let shown = crate::bundle::redact::error(&err);
                 let document = ErrorReport::new(Some("doctor"), err.exit_code(), shown.clone());
-                let report = serde_json::to_string_pretty(&document)
-                    .expect("an error document serialises to JSON");
+                let report = crate::output::to_json(&document);
                 let contents = Contents::unreached(format!("{report}\n"), shown);
                 match write(b, &contents) {
                     Ok(written) => say(global, &written),
@@ -108,23 +107,15 @@ async fn connect(
     Ok((target, node_states))
 }
 
-/// Prints the bundle's closing line; stdout stays one JSON document with -o json.
+/// Prints the bundle's closing line where progress goes (stderr under -o json).
 fn say(global: &GlobalArgs, written: &Written) {
-    // "wrote ..." is progress, but items it could not collect are a problem to show.
-    let kind = if written.missing == 0 && !written.unreached {
-        Line::Progress
-    } else {
-        Line::Result
-    };
-    if !progress::show(kind) {
-        return;
-    }
     let line = crate::bundle::closing_line(written);
-    // stdout stays one JSON document with -o json.
-    if is_json(global.output) {
-        eprintln!("{line}");
+    let progress = Progress::new(is_json(global.output));
+    // "wrote ..." is progress, but items it could not collect are a problem to show.
+    if written.missing == 0 && !written.unreached {
+        progress.say(&line);
     } else {
-        println!("{line}");
+        progress.verdict(&line);
     }
 }
 

@@ -199,7 +199,7 @@ impl Report {
     /// The JSON document printed by `-o json`.
     pub fn to_json(&self) -> String {
         // Plain data with string keys: serialisation cannot fail.
-        serde_json::to_string_pretty(self).expect("a report serialises to JSON")
+        crate::output::to_json(self)
     }
 }
 
